@@ -1,0 +1,3 @@
+"""dockfix: rewrites Node.js Dockerfiles into production-grade ones."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,801 @@
+"""A lossless Dockerfile document.
+
+The document is the source bytes plus a partition of them into nodes: parser directives,
+comments, blank lines and instructions. Every byte belongs to exactly one node (a UTF-8 BOM is
+the document's prefix), so printing the nodes in order gives back the input byte for byte.
+Nothing is decoded destructively: offsets are byte offsets into the source, and bytes that are
+not UTF-8 stay as they are.
+
+The way lines are joined, comments skipped inside continuations, flags split off and heredocs
+found follows BuildKit's own parser (moby/buildkit, frontend/dockerfile/parser), so instruction
+boundaries, keywords, flags and heredoc bodies agree with what `docker build` sees. The tests
+check that agreement over a corpus of real Dockerfiles with BuildKit's parser as the oracle.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+BOM = b"\xef\xbb\xbf"
+
+# Instructions that BuildKit reads heredocs for.
+HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
+KNOWN_INSTRUCTIONS = frozenset(
+    {
+        "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
+        "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
+        "WORKDIR",
+    }
+)
+# Instructions whose arguments BuildKit tries as a JSON array first.
+JSON_FORM_INSTRUCTIONS = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
+VALID_DIRECTIVES = ("syntax", "escape", "check")
+
+# Go's unicode.IsSpace, as BuildKit trims with it: ASCII spaces plus the Unicode White_Space
+# characters, here as their UTF-8 byte sequences.
+_UNICODE_SPACE = (
+    rb"(?:[ \t\n\v\f\r]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]"
+    rb"|\xe2\x81\x9f|\xe3\x80\x80)"
+)
+_LEADING_SPACE = re.compile(_UNICODE_SPACE + b"*")
+_TRAILING_SPACE = re.compile(_UNICODE_SPACE + b"*\\Z")
+_DIRECTIVE = re.compile(rb"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
+COMMAND_SPLIT = re.compile(rb"[\t\v\f\r ]+")
+_HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
+# extractBuilderFlags looks at single bytes with unicode.IsSpace, so the Latin-1 spaces 0x85
+# and 0xA0 count there even when they are part of a UTF-8 sequence.
+_FLAG_SPACE_BYTES = frozenset(b" \t\n\v\f\r\x85\xa0")
+
+
+class DockerfileSyntaxError(Exception):
+    """The file is not a Dockerfile BuildKit would accept; `line` is 1-based (0 if unknown)."""
+
+    def __init__(self, message: str, line: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+def _lstrip_space(data: bytes) -> bytes:
+    return data[_LEADING_SPACE.match(data).end():]
+
+
+def _strip_space(data: bytes) -> bytes:
+    data = _lstrip_space(data)
+    return data[: _TRAILING_SPACE.search(data).start()]
+
+
+def _trim_newline(line: bytes) -> bytes:
+    return line.rstrip(b"\r\n")
+
+
+def _is_comment(line: bytes) -> bool:
+    return _lstrip_space(_trim_newline(line)).startswith(b"#")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One physical line: `start` to `end` includes its line ending, if it has one."""
+
+    start: int
+    end: int
+    number: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A builder flag such as `--from=build`: its unquoted text and where it stands."""
+
+    name: str
+    value: str | None
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Heredoc:
+    """A heredoc attached to RUN/COPY/ADD: name, options, and the body's byte span."""
+
+    name: str
+    chomp: bool
+    expand: bool
+    file_descriptor: int
+    body_start: int
+    body_end: int  # the terminator line starts here
+    terminator_end: int
+
+
+@dataclass
+class Node:
+    """A run of whole lines of the source."""
+
+    kind: str  # "directive" | "comment" | "blank" | "instruction"
+    start: int
+    end: int
+    line: int  # 1-based number of the first line
+
+
+@dataclass
+class Instruction(Node):
+    """An instruction with every piece a rule needs, all as byte spans into the source.
+
+    `logical` is the instruction's line as BuildKit sees it: continuation characters and the
+    comment or empty lines inside a continuation removed, lines joined. `segments` map logical
+    offsets back to source offsets, so a rule can find something in the logical text and edit
+    the exact bytes of the source.
+    """
+
+    end_line: int = 0
+    keyword: str = ""  # as written, e.g. "run"
+    keyword_start: int = 0
+    keyword_end: int = 0
+    logical: bytes = b""
+    segments: list[tuple[int, int]] = field(default_factory=list)  # (logical_start, source_start)
+    flags: list[Flag] = field(default_factory=list)
+    args_start: int = 0  # logical offsets of the arguments after the flags, stripped
+    args_end: int = 0
+    heredocs: list[Heredoc] = field(default_factory=list)
+    json_args: list[str] | None = None
+    onbuild_keyword: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The keyword in upper case: `RUN`, `FROM`..."""
+        return self.keyword.upper()
+
+    @property
+    def args(self) -> str:
+        """The arguments after the flags as text (undecodable bytes replaced, for reading)."""
+        return self.logical[self.args_start:self.args_end].decode("utf-8", "replace")
+
+    @property
+    def args_bytes(self) -> bytes:
+        return self.logical[self.args_start:self.args_end]
+
+    @property
+    def is_json_form(self) -> bool:
+        return self.json_args is not None
+
+    def flag(self, name: str) -> Flag | None:
+        """The last flag of that name (BuildKit lets the last one win)."""
+        found = None
+        for flag in self.flags:
+            if flag.name == name:
+                found = flag
+        return found
+
+    def source_offset(self, logical_offset: int) -> int:
+        """The source offset of a logical offset (an end offset maps to just after its byte)."""
+        if logical_offset >= len(self.logical):
+            if not self.segments:
+                return self.keyword_start
+            # the end of the logical line: just after the last byte it took from the source
+            return self.source_offset(len(self.logical) - 1) + 1 if self.logical else self.keyword_start
+        starts = [s[0] for s in self.segments]
+        index = bisect.bisect_right(starts, logical_offset) - 1
+        logical_start, source_start = self.segments[index]
+        return source_start + (logical_offset - logical_start)
+
+    def source_span(self, logical_start: int, logical_end: int) -> tuple[int, int]:
+        """The source byte span covering a logical span (end exclusive)."""
+        if logical_end <= logical_start:
+            offset = self.source_offset(logical_start)
+            return offset, offset
+        return self.source_offset(logical_start), self.source_offset(logical_end - 1) + 1
+
+    @property
+    def args_span(self) -> tuple[int, int]:
+        return self.source_span(self.args_start, self.args_end)
+
+    @property
+    def spans_one_line(self) -> bool:
+        return self.line == self.end_line
+
+
+@dataclass
+class Stage:
+    """A build stage: its FROM and the instructions up to the next FROM."""
+
+    index: int
+    from_instruction: Instruction
+    base: str  # the image as written, e.g. "node:${NODE_VERSION}-alpine"
+    alias: str | None
+    platform: str | None
+    instructions: list[Instruction]
+    resolved_base: str | None  # the base with global ARG defaults substituted, if they resolve
+    parent_stage: int | None  # index of an earlier stage this one builds on
+
+    @property
+    def is_external(self) -> bool:
+        """Built on an image from a registry (not an earlier stage, not scratch)."""
+        return self.parent_stage is None and (self.resolved_base or self.base).lower() != "scratch"
+
+
+@dataclass
+class Document:
+    """A parsed Dockerfile. `render()` gives back the source byte for byte."""
+
+    source: bytes
+    nodes: list[Node]
+    bom: bool
+    escape: bytes
+    directives: dict[str, str]
+    lines: list[Line]
+
+    @classmethod
+    def parse(cls, source: bytes) -> "Document":
+        return _Parser(source).parse()
+
+    def render(self) -> bytes:
+        out = [BOM] if self.bom else []
+        out.extend(self.source[node.start:node.end] for node in self.nodes)
+        return b"".join(out)
+
+    @property
+    def instructions(self) -> list[Instruction]:
+        return [n for n in self.nodes if isinstance(n, Instruction)]
+
+    @property
+    def newline(self) -> bytes:
+        """The line ending new lines should use: the one of the first line that has one."""
+        for line in self.lines:
+            text = self.source[line.start:line.end]
+            if text.endswith(b"\r\n"):
+                return b"\r\n"
+            if text.endswith(b"\n"):
+                return b"\n"
+        return b"\n"
+
+    @property
+    def ends_with_newline(self) -> bool:
+        return self.source.endswith(b"\n") or not self.source.strip()
+
+    @property
+    def global_args(self) -> list[Instruction]:
+        """ARG instructions before the first FROM."""
+        found = []
+        for inst in self.instructions:
+            if inst.name == "FROM":
+                break
+            if inst.name == "ARG":
+                found.append(inst)
+        return found
+
+    @property
+    def stages(self) -> list[Stage]:
+        return _stages(self)
+
+    def line_text(self, number: int) -> bytes:
+        line = self.lines[number - 1]
+        return self.source[line.start:line.end]
+
+    def line_start(self, offset: int) -> int:
+        """Offset of the start of the physical line holding `offset`."""
+        return self.source.rfind(b"\n", 0, offset) + 1
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of a byte offset."""
+        return self.source.count(b"\n", 0, offset) + 1
+
+    def indentation_of(self, node: Node) -> bytes:
+        text = self.source[node.start:node.end]
+        return text[: len(text) - len(text.lstrip(b" \t"))]
+
+
+def iter_lines(source: bytes, start: int = 0) -> Iterator[Line]:
+    number = 1
+    offset = start
+    while offset < len(source):
+        newline = source.find(b"\n", offset)
+        end = len(source) if newline < 0 else newline + 1
+        yield Line(offset, end, number)
+        number += 1
+        offset = end
+
+
+class _Parser:
+    def __init__(self, source: bytes):
+        if b"\x00" in source:
+            raise DockerfileSyntaxError("binary file (contains NUL bytes), not a Dockerfile")
+        self.bom = source.startswith(BOM)
+        self.source = source[len(BOM):] if self.bom else source
+        # Offsets in nodes are into the source without its BOM; Document.source keeps that
+        # form and render() puts the BOM back.
+        self.lines = list(iter_lines(self.source))
+        self.escape = b"\\"
+        self.directives: dict[str, str] = {}
+        self.directives_done = False
+        self.continuation = self._continuation_regex()
+
+    def _continuation_regex(self) -> re.Pattern[bytes]:
+        return re.compile(re.escape(self.escape) + rb"[ \t]*$")
+
+    def _text(self, line: Line) -> bytes:
+        return self.source[line.start:line.end]
+
+    def _possible_directive(self, content: bytes, line_number: int) -> bool:
+        """BuildKit's directive parser: valid only before any other line; returns True if it is one."""
+        if self.directives_done:
+            return False
+        match = _DIRECTIVE.match(content)
+        if not match:
+            self.directives_done = True
+            return False
+        name = match.group(1).decode("ascii").lower()
+        if name not in VALID_DIRECTIVES:
+            self.directives_done = True
+            return False
+        if name in self.directives:
+            raise DockerfileSyntaxError(f"only one {name} parser directive can be used", line_number)
+        value = match.group(2).decode("utf-8", "replace")
+        if name == "escape":
+            if value not in ("`", "\\"):
+                raise DockerfileSyntaxError(f"invalid escape token '{value}' does not match ` or \\", line_number)
+            self.escape = value.encode()
+            self.continuation = self._continuation_regex()
+        self.directives[name] = value
+        return True
+
+    def _trim_continuation(self, content: bytes) -> tuple[bytes, bool]:
+        """Remove a trailing escape character; the bool says whether the line ends there."""
+        match = self.continuation.search(content)
+        if match:
+            return content[: match.start()], False
+        return content, True
+
+    def parse(self) -> Document:
+        nodes: list[Node] = []
+        lines = self.lines
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            raw = _trim_newline(self._text(line))
+            stripped = _lstrip_space(raw)
+            is_directive = self._possible_directive(stripped, line.number)
+            if is_directive:
+                nodes.append(Node("directive", line.start, line.end, line.number))
+                i += 1
+                continue
+            if stripped.startswith(b"#"):
+                nodes.append(Node("comment", line.start, line.end, line.number))
+                i += 1
+                continue
+            content, ends = self._trim_continuation(stripped)
+            if ends and not content:
+                nodes.append(Node("blank", line.start, line.end, line.number))
+                i += 1
+                continue
+            i = self._instruction(i, nodes)
+        return Document(
+            source=self.source,
+            nodes=nodes,
+            bom=self.bom,
+            escape=self.escape,
+            directives=dict(self.directives),
+            lines=self.lines,
+        )
+
+    def _instruction(self, i: int, nodes: list[Node]) -> int:
+        """Parse the instruction starting at line index i; return the index after it."""
+        lines = self.lines
+        first = lines[i]
+        raw = _trim_newline(self._text(first))
+        lead = len(raw) - len(_lstrip_space(raw))
+        content, ends = self._trim_continuation(raw[lead:])
+        logical = bytearray(content)
+        segments = [(0, first.start + lead)]
+        i += 1
+        while not ends and i < len(lines):
+            line = lines[i]
+            text = self._text(line)
+            body = _trim_newline(text)
+            i += 1
+            if _is_comment(text):
+                continue
+            if not _lstrip_space(body):
+                continue  # an empty continuation line: BuildKit skips it (with a warning)
+            piece, ends = self._trim_continuation(body)
+            segments.append((len(logical), line.start))
+            logical += piece
+        last_line = lines[i - 1]
+        inst = Instruction(kind="instruction", start=first.start, end=last_line.end, line=first.number)
+        inst.logical = bytes(logical)
+        inst.segments = segments
+        self._split_command(inst)
+        if inst.name in HEREDOC_INSTRUCTIONS and b"<<" in inst.logical:
+            i = self._read_heredocs(inst, i)
+        inst.end = lines[i - 1].end
+        inst.end_line = lines[i - 1].number
+        nodes.append(inst)
+        return i
+
+    def _split_command(self, inst: Instruction) -> None:
+        logical = inst.logical
+        lead = len(logical) - len(_lstrip_space(logical))
+        trimmed_end = lead + len(_strip_space(logical))
+        match = COMMAND_SPLIT.search(logical, lead, trimmed_end)
+        keyword_end = match.start() if match else trimmed_end
+        inst.keyword = logical[lead:keyword_end].decode("utf-8", "replace")
+        inst.keyword_start = inst.source_offset(lead)
+        inst.keyword_end = inst.source_span(lead, keyword_end)[1]
+        if not match:
+            inst.args_start = inst.args_end = trimmed_end
+            return
+        flags_start = match.end()
+        args_start, flags = _extract_flags(logical, flags_start, trimmed_end)
+        for name, value, text, start, end in flags:
+            source_start, source_end = inst.source_span(start, end)
+            inst.flags.append(Flag(name, value, text, source_start, source_end))
+        rest = logical[args_start:trimmed_end]
+        inst.args_start = args_start + (len(rest) - len(_lstrip_space(rest)))
+        inst.args_end = inst.args_start + len(_strip_space(rest))
+        name = inst.name
+        if name == "ONBUILD":
+            sub = inst.args_bytes.split(None, 1)
+            inst.onbuild_keyword = sub[0].decode("utf-8", "replace").upper() if sub else None
+            if len(sub) == 2:
+                sub_args_start = _extract_flags(sub[1], 0, len(sub[1]))[0]
+                sub_args = _strip_space(sub[1][sub_args_start:])
+                _check_arguments(inst.onbuild_keyword, sub_args, self.escape, inst.line)
+        else:
+            _check_arguments(name, inst.args_bytes, self.escape, inst.line)
+        if name in JSON_FORM_INSTRUCTIONS:
+            inst.json_args = _maybe_json(inst.args_bytes)
+
+    def _read_heredocs(self, inst: Instruction, i: int) -> int:
+        lines = self.lines
+        for name, chomp, expand, fd in _heredocs_in(inst.logical):
+            terminator = name.encode("utf-8", "surrogateescape")
+            body_start = lines[i].start if i < len(lines) else len(self.source)
+            while True:
+                if i >= len(lines):
+                    raise DockerfileSyntaxError(f"unterminated heredoc {name!r}", inst.line)
+                line = lines[i]
+                i += 1
+                candidate = _trim_newline(self._text(line))
+                if chomp:
+                    candidate = candidate.lstrip(b"\t")
+                if candidate == terminator:
+                    inst.heredocs.append(Heredoc(name, chomp, expand, fd, body_start, line.start, line.end))
+                    break
+        return i
+
+
+def _extract_flags(line: bytes, pos: int, end: int) -> tuple[int, list[tuple[str, str | None, str, int, int]]]:
+    """BuildKit's extractBuilderFlags over line[pos:end]: (offset where arguments start, flags)."""
+    flags: list[tuple[str, str | None, str, int, int]] = []
+    word = bytearray()
+    word_start = pos
+    blank_ok = False
+    phase = "spaces"
+    quote = 0
+
+    def emit(word_end: int) -> None:
+        text = bytes(word).decode("utf-8", "replace")
+        body = text[2:] if text.startswith("--") else text
+        name, sep, value = body.partition("=")
+        flags.append((name, value if sep else None, text, word_start, word_end))
+
+    while pos <= end:
+        ch = line[pos] if pos < end else None
+        if phase == "spaces":
+            if ch is None:
+                return end, flags
+            if ch in _FLAG_SPACE_BYTES:
+                pos += 1
+                continue
+            if ch != 0x2D or pos + 1 >= end or line[pos + 1] != 0x2D:
+                return pos, flags
+            phase = "word"
+            word_start = pos
+        if ch is None:
+            if bytes(word) != b"--" and (blank_ok or word):
+                emit(pos)
+            return end, flags
+        if phase == "word":
+            if ch in _FLAG_SPACE_BYTES:
+                if bytes(word) == b"--":
+                    return pos, flags
+                if blank_ok or word:
+                    emit(pos)
+                word = bytearray()
+                blank_ok = False
+                phase = "spaces"
+                pos += 1
+                continue
+            if ch in (0x27, 0x22):
+                quote = ch
+                blank_ok = True
+                phase = "quote"
+                pos += 1
+                continue
+            if ch == 0x5C:
+                if pos + 1 >= end:
+                    pos += 1
+                    continue
+                pos += 1
+                ch = line[pos]
+            word.append(ch)
+            pos += 1
+            continue
+        # in a quote
+        if ch == quote:
+            phase = "word"
+            pos += 1
+            continue
+        if ch == 0x5C:
+            if pos + 1 >= end:
+                phase = "word"
+                pos += 1
+                continue
+            pos += 1
+            ch = line[pos]
+        word.append(ch)
+        pos += 1
+    return end, flags
+
+
+class _NotJSON(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> None:
+    raise _NotJSON(name)  # Go's encoding/json has no NaN or Infinity
+
+
+def _json_array(args: bytes) -> list | None:
+    if not args.startswith(b"["):
+        return None
+    try:
+        value = json.loads(args.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, list) else None
+
+
+def _maybe_json(args: bytes) -> list[str] | None:
+    """BuildKit's parseMaybeJSON: a JSON array of strings, or None for shell form."""
+    value = _json_array(args)
+    if value is not None and all(isinstance(item, str) for item in value):
+        return value
+    return None
+
+
+def _check_arguments(name: str | None, args: bytes, escape: bytes, line: int) -> None:
+    """The argument errors BuildKit's parser itself raises (the file is rejected)."""
+    if name in JSON_FORM_INSTRUCTIONS or name == "HEALTHCHECK":
+        if name == "HEALTHCHECK":
+            parts = args.split(None, 1)
+            args = parts[1] if len(parts) == 2 else b""
+        value = _json_array(args)
+        if value is not None and not all(isinstance(item, str) for item in value):
+            raise DockerfileSyntaxError(
+                "when using JSON array syntax, arrays must be comprised of strings only", line
+            )
+    elif name in ("ENV", "LABEL"):
+        words = parse_words(args.decode("utf-8", "surrogateescape"), escape.decode())
+        if not words:
+            return
+        if "=" not in words[0]:
+            if len(COMMAND_SPLIT.split(args, 1)) < 2:
+                raise DockerfileSyntaxError(f"{name} must have two arguments", line)
+            return
+        for word in words:
+            if "=" not in word:
+                shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise DockerfileSyntaxError(
+                    f"Syntax error - can't find = in {json.dumps(shown)}. Must be of the form: name=value",
+                    line,
+                )
+
+
+def parse_words(rest: str, escape: str = "\\") -> list[str]:
+    """BuildKit's parseWords (ENV, LABEL, ARG): whitespace-separated, quotes kept as written."""
+    words: list[str] = []
+    word: list[str] = []
+    blank_ok = False
+    quote = ""
+    phase = "spaces"
+    i = 0
+    n = len(rest)
+    while i <= n:
+        ch = rest[i] if i < n else ""
+        if phase == "spaces":
+            if i == n:
+                break
+            if ch.isspace():
+                i += 1
+                continue
+            phase = "word"
+        if i == n:
+            if blank_ok or word:
+                words.append("".join(word))
+            break
+        if phase == "word":
+            if ch.isspace():
+                phase = "spaces"
+                if blank_ok or word:
+                    words.append("".join(word))
+                word = []
+                blank_ok = False
+                i += 1
+                continue
+            if ch in "'\"":
+                quote = ch
+                blank_ok = True
+                phase = "quote"
+            if ch == escape:
+                if i + 1 == n:
+                    i += 1
+                    continue
+                word.append(ch)
+                i += 1
+                ch = rest[i]
+            word.append(ch)
+            i += 1
+            continue
+        if ch == quote:
+            phase = "word"
+        if ch == escape and quote != "'":
+            if i + 1 == n:
+                phase = "word"
+                i += 1
+                continue
+            i += 1
+            word.append(ch)
+            ch = rest[i]
+        word.append(ch)
+        i += 1
+    return words
+
+
+def shell_words(text: str, raw_quotes: bool = True) -> list[str]:
+    """Split like BuildKit's shell lexer (ProcessWords) without expanding variables.
+
+    With raw_quotes the quote characters stay in the words, as BuildKit's heredoc detection
+    sees them; without, they are removed.
+    """
+    words: list[str] = []
+    word: list[str] = []
+    in_word = False
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+                if raw_quotes:
+                    word.append(ch)
+            elif ch == "\\" and quote == '"' and i + 1 < len(text):
+                if raw_quotes:
+                    word.append(ch)
+                i += 1
+                word.append(text[i])
+            else:
+                word.append(ch)
+            i += 1
+            continue
+        if ch.isspace():
+            if in_word:
+                words.append("".join(word))
+                word = []
+                in_word = False
+            i += 1
+            continue
+        in_word = True
+        if ch in "'\"":
+            quote = ch
+            if raw_quotes:
+                word.append(ch)
+        elif ch == "\\":
+            if i + 1 < len(text):
+                if raw_quotes:
+                    word.append(ch)
+                i += 1
+                word.append(text[i])
+        else:
+            word.append(ch)
+        i += 1
+    if in_word:
+        words.append("".join(word))
+    return words
+
+
+def _heredocs_in(logical: bytes) -> list[tuple[str, bool, bool, int]]:
+    """The heredocs a RUN/COPY/ADD line opens: (name, chomp, expand, file descriptor)."""
+    text = logical.decode("utf-8", "surrogateescape")
+    found = []
+    for word in shell_words(text, raw_quotes=True):
+        match = _HEREDOC_WORD.match(word)
+        if not match or not match.group(3):
+            continue
+        rest = match.group(3)
+        plain = shell_words(rest, raw_quotes=False)
+        raw = shell_words(rest, raw_quotes=True)
+        if len(plain) != 1 or len(raw) != 1:
+            continue
+        quotes = lambda w: w.count("'") + w.count('"')  # noqa: E731
+        expand = quotes(plain[0]) == quotes(raw[0])
+        fd = int(match.group(1)) if match.group(1) else 0
+        found.append((plain[0], match.group(2) == "-", expand, fd))
+    return found
+
+
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def substitute_args(text: str, values: dict[str, str | None]) -> str | None:
+    """Expand $VAR / ${VAR} / ${VAR:-default} with ARG values; None if one is unknown."""
+    unresolved = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal unresolved
+        name = match.group(1) or match.group(4)
+        operator, word = match.group(2), match.group(3)
+        value = values.get(name)
+        if operator in (":-", "-"):
+            if value is None or (operator == ":-" and value == ""):
+                return word or ""
+            return value
+        if operator in (":+", "+"):
+            return (word or "") if value else ""
+        if value is None:
+            unresolved = True
+            return ""
+        return value
+
+    result = _VARIABLE.sub(replace, text)
+    return None if unresolved or "$" in result else result
+
+
+def arg_defaults(instructions: list[Instruction]) -> dict[str, str | None]:
+    """Name -> default value of ARG instructions (None when declared without one)."""
+    values: dict[str, str | None] = {}
+    for inst in instructions:
+        for word in shell_words(inst.args, raw_quotes=False):
+            name, sep, value = word.partition("=")
+            values[name] = value if sep else values.get(name)
+    return values
+
+
+def _stages(doc: Document) -> list[Stage]:
+    stages: list[Stage] = []
+    defaults = arg_defaults(doc.global_args)
+    current: Stage | None = None
+    for inst in doc.instructions:
+        if inst.name == "FROM":
+            words = inst.args.split()
+            base = words[0] if words else ""
+            alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+            platform_flag = inst.flag("platform")
+            resolved = substitute_args(base, defaults) if "$" in base else base
+            parent = None
+            if resolved is not None:
+                for earlier in stages:
+                    if earlier.alias and earlier.alias.lower() == resolved.lower():
+                        parent = earlier.index
+                if resolved.isdigit() and int(resolved) < len(stages):
+                    parent = int(resolved)
+            current = Stage(
+                index=len(stages),
+                from_instruction=inst,
+                base=base,
+                alias=alias,
+                platform=platform_flag.value if platform_flag else None,
+                instructions=[inst],
+                resolved_base=resolved,
+                parent_stage=parent,
+            )
+            stages.append(current)
+        elif current is not None:
+            current.instructions.append(inst)
+    return stages
