@@ -1,0 +1,106 @@
+"""Fixes are data: byte-range edits with an applicability, never text surgery by rules.
+
+A rule returns findings; a finding may carry a fix; a fix is a set of edits that must be
+applied together (possibly in several files: the Dockerfile, `.dockerignore`, app sources).
+The pipeline decides which fixes apply, in which order, and checks the result.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Applicability(enum.Enum):
+    """How sure a fix is to keep a working build and a working app working.
+
+    SAFE: cannot break a build or a running app that worked; applied by default.
+    UNSAFE: may change behaviour (a new base variant, a new user, app code); applied only with
+    --unsafe-fixes, otherwise shown as available.
+    DISPLAY_ONLY: shown as a suggestion, never applied.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace bytes [start, end) of a file with `content`.
+
+    `path` None means the Dockerfile being fixed; otherwise the file it names, which may not
+    exist yet (then start == end == 0 creates it).
+    """
+
+    start: int
+    end: int
+    content: bytes
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"bad edit range {self.start}..{self.end}")
+
+    @classmethod
+    def insert(cls, offset: int, content: bytes, path: Path | None = None) -> "Edit":
+        return cls(offset, offset, content, path)
+
+    @classmethod
+    def delete(cls, start: int, end: int, path: Path | None = None) -> "Edit":
+        return cls(start, end, b"", path)
+
+
+@dataclass(frozen=True)
+class Fix:
+    edits: tuple[Edit, ...]
+    applicability: Applicability
+
+    @classmethod
+    def safe(cls, *edits: Edit) -> "Fix":
+        return cls(tuple(edits), Applicability.SAFE)
+
+    @classmethod
+    def unsafe(cls, *edits: Edit) -> "Fix":
+        return cls(tuple(edits), Applicability.UNSAFE)
+
+    @classmethod
+    def display_only(cls, *edits: Edit) -> "Fix":
+        return cls(tuple(edits), Applicability.DISPLAY_ONLY)
+
+    def paths(self) -> set[Path | None]:
+        return {edit.path for edit in self.edits}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule has to say about one place in a file."""
+
+    code: str
+    message: str
+    line: int
+    fix: Fix | None = None
+    path: Path | None = None  # None: the Dockerfile; else the file the finding is about
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None and self.fix.applicability is not Applicability.DISPLAY_ONLY
+
+
+def overlaps(a: Edit, b: Edit) -> bool:
+    """Two edits of the same file collide if their ranges overlap or both insert at one point."""
+    if a.path != b.path:
+        return False
+    if a.start == a.end == b.start == b.end:
+        return True
+    return a.start < b.end and b.start < a.end or (a.start == b.start and (a.start == a.end or b.start == b.end))
+
+
+def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
+    """Apply non-overlapping edits to one file's bytes, from the end backwards."""
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        if edit.end > len(data):
+            raise ValueError(f"edit {edit.start}..{edit.end} beyond end of file ({len(data)} bytes)")
+        data = data[: edit.start] + edit.content + data[edit.end:]
+    return data
