@@ -1,0 +1,84 @@
+"""DF003 node-env-production: `ENV NODE_ENV=production` in the stage that runs the app.
+
+## What it does
+Adds `ENV NODE_ENV=production` to the stage that runs the app, after its last build step
+(RUN, COPY, ADD), so no install or build runs with it; rewrites a legacy
+`ENV NODE_ENV production` to `ENV NODE_ENV=production`.
+
+## Why
+Many libraries (Express among them) switch on caching, quieter errors and faster code paths only
+when NODE_ENV is `production`. Placed before a build step it would make `npm install` skip the
+dev dependencies the build needs: that is why it goes after them. BuildKit warns about the
+legacy `ENV key value` form (LegacyKeyValueFormat).
+
+## Example
+    RUN npm ci --omit=dev
+    CMD ["node", "server.js"]
+becomes
+    RUN npm ci --omit=dev
+    ENV NODE_ENV=production
+    CMD ["node", "server.js"]
+
+## Fix safety
+- Rewriting the legacy form is safe: same variable, same value.
+- Adding NODE_ENV is unsafe: the app may read it to pick configuration files or behaviour.
+- A NODE_ENV that is already set (to any value, also through an ARG) is respected; a value other
+  than `production` in the runtime stage is reported, not changed.
+
+## Related hadolint rules
+None; BuildKit's check LegacyKeyValueFormat for the legacy form.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..context import RuleContext
+from ..document import COMMAND_SPLIT, Document, Instruction, parse_words
+from ..edits import Edit, Finding, Fix
+from ..stages import applies_to, insert_line_after, runtime_boundary, runtime_stage, stage_chain
+
+CODE = "DF003"
+NAME = "node-env-production"
+SUMMARY = "Set ENV NODE_ENV=production in the stage that runs the app"
+FIX_SAFETY = "safe (legacy form); unsafe (adding it)"
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.\-:/,@%+$]+$")
+
+
+def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
+    """(name, value as written) of an ENV; None for the legacy `ENV key value` form."""
+    words = parse_words(inst.args, escape)
+    if not words or "=" not in words[0]:
+        return None
+    return [tuple(w.split("=", 1)) for w in words]
+
+
+def check(doc: Document, ctx: RuleContext):
+    stage = runtime_stage(doc)
+    if stage is None or not applies_to(doc, stage):
+        return
+    escape = doc.escape.decode()
+    for member in stage_chain(doc, stage):
+        for inst in member.instructions:
+            if inst.name != "ENV":
+                continue
+            pairs = _env_pairs(inst, escape)
+            if pairs is None:
+                parts = COMMAND_SPLIT.split(inst.args_bytes, 1)
+                if parts[0] != b"NODE_ENV":
+                    continue
+                value = parts[1].decode("utf-8", "replace") if len(parts) > 1 else ""
+                if member is stage and _PLAIN_VALUE.match(value):
+                    yield Finding(CODE, "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`", inst.line, Fix.safe(Edit(*inst.args_span, f"NODE_ENV={value}".encode())))
+                elif member is stage and value and '"' not in value and "\\" not in value and "`" not in value:
+                    yield Finding(CODE, "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`", inst.line, Fix.safe(Edit(*inst.args_span, f"NODE_ENV={json.dumps(value)}".encode())))
+                return
+            for key, value in pairs:
+                if key == "NODE_ENV":
+                    plain = value.strip("\"'")
+                    if member is stage and plain not in ("production", "prod") and "$" not in plain:
+                        yield Finding(CODE, f"NODE_ENV is `{plain}` in the stage that runs the app; production images should run with NODE_ENV=production", inst.line)
+                    return
+    anchor = runtime_boundary(stage)
+    yield Finding(CODE, "NODE_ENV is not set to production in the stage that runs the app", anchor.line, Fix.unsafe(insert_line_after(doc, anchor, "ENV NODE_ENV=production")))

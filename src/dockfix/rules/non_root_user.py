@@ -1,0 +1,66 @@
+"""DF004 non-root-user: run the app as the image's `node` user, not root.
+
+## What it does
+On the official node images (which ship a `node` user, uid 1000), adds `USER node` to the
+stage that runs the app, after its last build step (so installs that need root still run as
+root), and `--chown=node:node` to the COPY/ADD instructions of that stage that bring the app's
+files in, so the app owns what it was given.
+
+## Why
+A process running as root inside the container is root on the files it can reach and one
+kernel bug away from root on the host. The node image has an unprivileged user for this.
+
+## Example
+    COPY . /usr/src/app
+    RUN npm ci --omit=dev
+    CMD ["node", "server.js"]
+becomes
+    COPY --chown=node:node . /usr/src/app
+    RUN npm ci --omit=dev
+    USER node
+    CMD ["node", "server.js"]
+
+## Fix safety
+Unsafe: the app may write to places only root can (a port below 1024 on old Docker engines,
+system folders, volumes created by root). An existing non-root `USER` (by name or uid, also set
+in an earlier stage) is respected; `USER root` at the end is treated as running as root.
+Non-node images (no `node` user) and Windows images are left alone. COPY instructions that
+already have `--chown` keep it.
+
+## Related hadolint rules
+DL3002 (last USER should not be root).
+"""
+
+from __future__ import annotations
+
+from ..context import RuleContext
+from ..document import Document
+from ..edits import Edit, Finding, Fix
+from ..stages import applies_to, effective_user, insert_line_after, is_root, runtime_boundary, runtime_stage, start_instructions, stage_chain
+
+CODE = "DF004"
+NAME = "non-root-user"
+SUMMARY = "Run the app as the unprivileged node user (USER node, COPY --chown=node:node)"
+FIX_SAFETY = "unsafe"
+
+
+def check(doc: Document, ctx: RuleContext):
+    stage = runtime_stage(doc)
+    if stage is None or not applies_to(doc, stage):
+        return
+    if not any(any(start_instructions(member)) for member in stage_chain(doc, stage)):
+        return  # no command of the app's own: a base or tooling image
+    user = effective_user(doc, stage)
+    if not is_root(user):
+        return
+    anchor = runtime_boundary(stage)
+    edits = [insert_line_after(doc, anchor, "USER node")]
+    if user is not None:
+        last_user = [i for i in stage.instructions if i.name == "USER"][-1]
+        if last_user.line > anchor.line:
+            edits = [Edit(*last_user.args_span, b"node")]
+    for inst in stage.instructions:
+        if inst.name in ("COPY", "ADD") and inst.flag("chown") is None and inst.line <= anchor.line:
+            edits.append(Edit.insert(inst.keyword_end, b" --chown=node:node"))
+    message = "the app runs as root" + (f" (USER {user})" if user else "") + ": switch to the image's unprivileged `node` user"
+    yield Finding(CODE, message, anchor.line, Fix.unsafe(*edits))

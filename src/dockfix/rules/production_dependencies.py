@@ -1,0 +1,178 @@
+"""DF002 production-dependencies: install only production dependencies in the image that runs.
+
+## What it does
+In the stage that runs the app, rewrites the package install to skip dev dependencies:
+`npm install` becomes `npm ci --omit=dev` when the lockfile is copied into the image (otherwise
+`npm install --omit=dev`); `npm ci` gains `--omit=dev`; the deprecated `--production` and
+`--only=production` become `--omit=dev` on npm 7 and later; yarn classic gets
+`--frozen-lockfile --production`, pnpm `--prod` (with `--frozen-lockfile` when its lockfile is
+there).
+
+## Why
+Dev dependencies (test runners, compilers, linters) make the image larger and widen its attack
+surface, and `npm install` may silently resolve different versions than the lockfile says;
+`npm ci` installs exactly the lockfile and fails when it is out of date.
+
+## Example
+    COPY package*.json ./
+    RUN npm install
+becomes
+    COPY package*.json ./
+    RUN npm ci --omit=dev
+
+## Fix safety
+- Modernising `--production`/`--only=production` to `--omit=dev` is safe on npm 7+ (Node.js 15+
+  images), where they mean the same; on older or unknown npm it is left alone, because npm 6
+  ignores `--omit=dev`.
+- Every other rewrite is unsafe: a package the app needs at run time may sit in
+  devDependencies, and `npm ci` fails on a lockfile that is out of date.
+- No rewrite is offered when the same stage later runs a build step (`npm run build`, `tsc`,
+  `npx ...`), or when an install lifecycle script (`prepare`, `postinstall`...) calls a dev
+  tool: removing dev dependencies would break the build. Splitting build and runtime into
+  stages (DF008) is the fix there.
+- Global installs (`npm install -g pm2`) and installs of named packages are left alone.
+
+## Related hadolint rules
+DL3016 (pin versions in npm), DL3060 (yarn cache clean).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..context import RuleContext
+from ..document import Document
+from ..edits import Edit, Finding, Fix
+from ..shell import Command, Script
+from ..stages import applies_to, copies_file, node_major, run_commands, runtime_stage
+
+CODE = "DF002"
+NAME = "production-dependencies"
+SUMMARY = "Install only production dependencies (npm ci --omit=dev, yarn --production, pnpm --prod)"
+FIX_SAFETY = "safe (modernising --production to --omit=dev on npm 7+); unsafe otherwise"
+
+NPM_INSTALL = ("install", "i", "add", "isntall", "in")
+PROD_FLAGS = ("--production", "--only=production", "--only=prod", "--prod")
+LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "prepublish")
+BUILD_TOOLS = ("tsc", "webpack", "vite", "rollup", "esbuild", "babel", "nest", "next", "ng", "gulp", "grunt", "parcel", "swc", "tsup", "vue-cli-service", "react-scripts", "npx")
+
+
+def _omits_dev(command: Command) -> bool:
+    args = [w.text for w in command.args]
+    return any(a in PROD_FLAGS or a == "--omit=dev" or a == "--production=true" for a in args) or (
+        "--omit" in args and args.index("--omit") + 1 < len(args) and args[args.index("--omit") + 1] == "dev"
+    )
+
+
+def _is_install(command: Command) -> str | None:
+    """The package manager of a project install command (not a global or named install)."""
+    words = [w.text for w in command.args]
+    positional = [w for w in words if not w.startswith("-")]
+    if any(w in ("-g", "--global", "--location=global") for w in words):
+        return None
+    if command.name == "npm" and positional[:1] and positional[0] in (*NPM_INSTALL, "ci"):
+        return "npm" if len(positional) == 1 else None
+    if command.name == "yarn" and (not positional or positional == ["install"]):
+        return "yarn"
+    if command.name == "pnpm" and positional[:1] in (["install"], ["i"]) and len(positional) == 1:
+        return "pnpm"
+    return None
+
+
+def _is_build_step(command: Command, ctx: RuleContext) -> bool:
+    words = [w.text for w in command.args if not w.startswith("-")]
+    if command.name in BUILD_TOOLS:
+        return True
+    if command.name in ("npm", "pnpm") and words[:1] in (["run"], ["run-script"]) and len(words) >= 2:
+        return words[1] not in ("start",)
+    if command.name == "yarn" and words and words[0] not in ("install", "add", "global", "cache", "start", "config", "set"):
+        return True
+    if command.name == "pnpm" and words and words[0] not in ("install", "i", "add", "start", "store", "config", "fetch", "prune"):
+        return True
+    return False
+
+
+def _lifecycle_needs_dev(ctx: RuleContext) -> str | None:
+    dev = set(ctx.project.dev_dependencies)
+    if not dev:
+        return None
+    for hook in LIFECYCLE:
+        script = ctx.project.scripts.get(hook)
+        if script and any(re.search(rf"(?<![\w@/.-]){re.escape(name.split('/')[-1])}(?![\w-])", script) for name in dev):
+            return hook
+    return None
+
+
+def _word_edit(script: Script, start: int, end: int, text: str) -> Edit:
+    source_start, source_end = script.to_source(start, end)
+    return Edit(source_start, source_end, text.encode())
+
+
+def _append(script: Script, command: Command, text: str) -> Edit:
+    """Insert ` text` right after the command's last word (before any redirection or `&&`)."""
+    position = script.to_source(command.end - 1, command.end)[1]
+    return Edit.insert(position, (" " + text).encode())
+
+
+def check(doc: Document, ctx: RuleContext):
+    stage = runtime_stage(doc)
+    if stage is None or not applies_to(doc, stage):
+        return
+    commands = list(run_commands(doc, stage))
+    major = node_major(doc, stage)
+    modern_npm = major is not None and major >= 15
+    ignore = (ctx.project.read(".dockerignore") or b"").decode("utf-8", "replace").splitlines()
+    for index, (inst, script, command) in enumerate(commands):
+        manager = _is_install(command)
+        if manager is None:
+            continue
+        if _omits_dev(command):
+            old = next((w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None)
+            if manager == "npm" and old is not None and modern_npm:
+                yield Finding(CODE, f"`{old.text}` is deprecated since npm 7: use `--omit=dev`", inst.line, Fix.safe(_word_edit(script, old.start, old.end, "--omit=dev")))
+            continue
+        later_build = next((c for (i2, _, c) in commands[index + 1:] if _is_build_step(c, ctx)), None)
+        if later_build is not None:
+            if ctx.project.dev_dependencies or not ctx.project.has_package_json:
+                yield Finding(CODE, f"dev dependencies are installed for a build step (`{' '.join(later_build.argv[:3])}`) in the stage that runs the app; split build and runtime into stages (DF008)", inst.line)
+            continue
+        if not ctx.project.has_package_json or not ctx.project.dev_dependencies:
+            continue  # nothing to leave out
+        hook = _lifecycle_needs_dev(ctx)
+        if hook:
+            yield Finding(CODE, f"the `{hook}` script calls a dev dependency during install, so dev dependencies cannot be left out here", inst.line)
+            continue
+        yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
+
+
+def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
+    for name in names:
+        if ctx.project.exists(name) and name not in (line.strip().lstrip("/") for line in ignore):
+            if copies_file(doc, stage, name, inst):
+                return name
+    return None
+
+
+def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore):
+    verb = next((w for w in command.args if not w.text.startswith("-")), None)
+    if manager == "npm":
+        omit = "--omit=dev" if modern_npm or node_major(doc, stage) is None else "--production"
+        lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("package-lock.json", "npm-shrinkwrap.json"), ignore)
+        if verb is not None and verb.text != "ci" and lockfile:
+            edits = [_word_edit(script, verb.start, verb.end, "ci"), _append(script, command, omit)]
+            message = f"`npm {verb.text}` installs dev dependencies and may drift from {lockfile}: use `npm ci {omit}`"
+        else:
+            edits = [_append(script, command, omit)]
+            message = f"`npm {verb.text if verb else 'install'}` installs dev dependencies: add `{omit}`" + ("" if lockfile or (verb and verb.text == "ci") else " (no lockfile is copied into the image, so `npm ci` cannot be used)")
+        yield Finding(CODE, message, inst.line, Fix.unsafe(*edits))
+    elif manager == "yarn":
+        if ctx.project.package_manager == "yarn-berry":
+            yield Finding(CODE, "Yarn 2+ installs dev dependencies: use `yarn workspaces focus --all --production` in the stage that runs the app", inst.line)
+            return
+        lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("yarn.lock",), ignore)
+        extra = ("--frozen-lockfile " if lockfile and not command.has_arg("--frozen-lockfile") else "") + "--production"
+        yield Finding(CODE, "`yarn install` installs dev dependencies: add `--production`", inst.line, Fix.unsafe(_append(script, command, extra)))
+    elif manager == "pnpm":
+        lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("pnpm-lock.yaml",), ignore)
+        extra = ("--frozen-lockfile " if lockfile and not command.has_arg("--frozen-lockfile") else "") + "--prod"
+        yield Finding(CODE, "`pnpm install` installs dev dependencies: add `--prod`", inst.line, Fix.unsafe(_append(script, command, extra)))

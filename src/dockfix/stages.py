@@ -1,0 +1,208 @@
+"""What the rules need to know about stages: which image, which family, who runs, what runs.
+
+Shared by the rules so each of them reads a stage the same way: whether it is built on the
+official Node.js image (directly or through an earlier stage), whether it is a Windows image,
+which package manager its base has, which Node.js major it carries, and where the build ends
+and the runtime part (CMD/ENTRYPOINT) begins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from .document import Document, Instruction, Stage, shell_words
+from .shell import run_scripts
+
+_ARCH_NAMESPACES = {"amd64", "arm32v5", "arm32v6", "arm32v7", "arm64v8", "i386", "ppc64le", "s390x", "riscv64", "library"}
+_DEBIAN_CODENAMES = ("trixie", "bookworm", "bullseye", "buster", "stretch", "jessie", "slim")
+_WINDOWS_MARKERS = ("windowsservercore", "nanoserver", "windows")
+ROOT_USERS = {"root", "0", "0:0", "root:root"}
+
+
+def split_image(text: str) -> tuple[str, str | None]:
+    """`name[:tag][@digest]` -> (name, tag); variables are kept as written."""
+    text = text.split("@", 1)[0]
+    slash = text.rfind("/")
+    colon = text.rfind(":")
+    if colon > slash:
+        return text[:colon], text[colon + 1:]
+    return text, None
+
+
+def is_node_image(text: str) -> bool:
+    """The official Node.js image, under any of its names or a mirror's `.../library/node`."""
+    name, _ = split_image(text.lower())
+    parts = name.split("/")
+    if parts[-1] != "node":
+        return False
+    if len(parts) == 1:
+        return True
+    namespace = parts[-2]
+    return namespace in _ARCH_NAMESPACES or namespace.startswith("$") or namespace.startswith("${")
+
+
+def stage_chain(doc: Document, stage: Stage) -> list[Stage]:
+    """The stage and the earlier stages it builds on, nearest first."""
+    stages = doc.stages
+    chain = [stage]
+    seen = {stage.index}
+    while chain[-1].parent_stage is not None and chain[-1].parent_stage not in seen:
+        parent = stages[chain[-1].parent_stage]
+        seen.add(parent.index)
+        chain.append(parent)
+    return chain
+
+
+def external_base(doc: Document, stage: Stage) -> str:
+    """The image the stage ultimately stands on (resolved through ARG defaults where possible)."""
+    root = stage_chain(doc, stage)[-1]
+    return root.resolved_base or root.base
+
+
+def is_node_stage(doc: Document, stage: Stage) -> bool:
+    return is_node_image(external_base(doc, stage))
+
+
+def is_windows(doc: Document, stage: Stage) -> bool:
+    if doc.escape == b"`":
+        return True
+    base = external_base(doc, stage).lower()
+    if any(marker in base for marker in _WINDOWS_MARKERS):
+        return True
+    for member in stage_chain(doc, stage):
+        for inst in member.instructions:
+            if inst.name == "SHELL" and any(w in inst.args.lower() for w in ("powershell", "pwsh", "cmd")):
+                return True
+    return False
+
+
+def applies_to(doc: Document, stage: Stage) -> bool:
+    """A Linux stage on the official node image: where the Node.js rules speak."""
+    return is_node_stage(doc, stage) and not is_windows(doc, stage)
+
+
+def runtime_stage(doc: Document) -> Stage | None:
+    """The stage `docker build` produces by default: the last one."""
+    stages = doc.stages
+    return stages[-1] if stages else None
+
+
+def family(doc: Document, stage: Stage) -> str | None:
+    """"alpine", "debian", or None when the base's tag cannot be known."""
+    _, tag = split_image(external_base(doc, stage).lower())
+    if tag is not None and "$" in tag:
+        tag = None
+        unknown = True
+    else:
+        unknown = False
+    if tag is not None:
+        if "alpine" in tag:
+            return "alpine"
+        return "debian"
+    if not unknown:
+        return "debian"  # a bare `node` is the Debian-based image
+    for member in stage_chain(doc, stage):
+        for inst in member.instructions:
+            text = inst.args
+            if re.search(r"\bapk\s+add\b", text):
+                return "alpine"
+            if re.search(r"\bapt(-get)?\s+install\b", text):
+                return "debian"
+    return None
+
+
+def node_major(doc: Document, stage: Stage) -> int | None:
+    """The Node.js major of the base image, when its tag says it; floating tags count as current."""
+    _, tag = split_image(external_base(doc, stage).lower())
+    if tag is None:
+        return 99  # `node` means latest: a current npm
+    if "$" in tag:
+        return None
+    match = re.match(r"v?(\d+)", tag)
+    if match:
+        return int(match.group(1))
+    if tag.split("-")[0] in ("latest", "lts", "current", "alpine", "slim", *(_DEBIAN_CODENAMES)):
+        return 99
+    return None
+
+
+def effective_user(doc: Document, stage: Stage, before: Instruction | None = None) -> str | None:
+    """The USER in effect at `before` (or at the end of the stage); None if never set."""
+    user = None
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            if before is not None and inst is before:
+                return user
+            if inst.name == "USER":
+                user = inst.args.strip() or user
+    return user
+
+
+def is_root(user: str | None) -> bool:
+    return user is None or user.lower() in ROOT_USERS or user.split(":")[0] in ("root", "0")
+
+
+def last_instruction(stage: Stage, *names: str) -> Instruction | None:
+    found = None
+    for inst in stage.instructions:
+        if inst.name in names:
+            found = inst
+    return found
+
+
+def runtime_boundary(stage: Stage) -> Instruction:
+    """The instruction after which runtime settings (USER, NODE_ENV) go: the last build step.
+
+    Placing them after every RUN, COPY and ADD of the stage means no build step changes: the
+    steps run as before, with the same user and environment; only the running app sees them.
+    """
+    return last_instruction(stage, "RUN", "COPY", "ADD") or stage.from_instruction
+
+
+def start_instructions(stage: Stage) -> tuple[Instruction | None, Instruction | None]:
+    """The last ENTRYPOINT and CMD of the stage (the ones that take effect)."""
+    return last_instruction(stage, "ENTRYPOINT"), last_instruction(stage, "CMD")
+
+
+def copies_file(doc: Document, stage: Stage, name: str, before: Instruction, ignored: bool = False) -> bool:
+    """Whether a COPY/ADD from the build context before `before` brings `name` (a root file) in."""
+    if ignored:
+        return False
+    for inst in stage.instructions:
+        if inst is before:
+            break
+        if inst.name not in ("COPY", "ADD") or inst.flag("from") is not None:
+            continue
+        sources = list(inst.json_args[:-1]) if inst.json_args else shell_words(inst.args, raw_quotes=False)[:-1]
+        for source in sources:
+            source = source.lstrip("./") if source not in (".", "./") else "."
+            if source in (".", "") or source.endswith("/") and source.strip("/") == "":
+                return True
+            if fnmatch.fnmatchcase(name, source):
+                return True
+    return False
+
+
+def run_commands(doc: Document, stage: Stage):
+    """(instruction, script, command) for every shell command of every RUN in the stage."""
+    for inst in stage.instructions:
+        for script in run_scripts(doc, inst):
+            for command in script.commands():
+                yield inst, script, command
+
+
+def insert_line_after(doc: Document, inst: Instruction, text: str):
+    """An edit that puts a new instruction line right after `inst` (keeping line endings)."""
+    from .edits import Edit
+
+    newline = doc.newline
+    if inst.end == len(doc.source) and not doc.source.endswith(b"\n"):
+        return Edit.insert(inst.end, newline + text.encode() + b"")
+    return Edit.insert(inst.end, text.encode() + newline)
+
+
+def insert_line_before(doc: Document, inst: Instruction, text: str):
+    from .edits import Edit
+
+    return Edit.insert(inst.start, text.encode() + doc.newline)
