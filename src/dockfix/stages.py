@@ -206,3 +206,54 @@ def insert_line_before(doc: Document, inst: Instruction, text: str):
     from .edits import Edit
 
     return Edit.insert(inst.start, text.encode() + doc.newline)
+
+
+_DEV_WORDS = re.compile(r"(?:^|[^a-z])(dev|devel|development|develop|test|tests|testing|debug|ci|e2e|local)(?:[^a-z]|$)")
+_DEV_COMMANDS = (("nodemon",), ("ng", "serve"), ("next", "dev"), ("vite",), ("webpack-dev-server",), ("react-scripts", "start"), ("npm", "run", "dev"), ("yarn", "dev"), ("pnpm", "dev"), ("npm", "run", "watch"), ("ts-node-dev",), ("jest",), ("npm", "test"), ("yarn", "test"))
+
+
+def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> bool:
+    """A development, test or debug image: production settings would defeat its purpose."""
+    if _DEV_WORDS.search(dockerfile_name.lower().replace("dockerfile", " ")):
+        return True
+    if stage.alias and _DEV_WORDS.search(stage.alias.lower()):
+        return True
+    for inst in start_instructions(stage):
+        if inst is None:
+            continue
+        argv = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+        for pattern in _DEV_COMMANDS:
+            for i in range(len(argv)):
+                if tuple(argv[i:i + len(pattern)]) == pattern:
+                    return True
+    return False
+
+
+def privileged_ports(stage: Stage) -> list[int]:
+    """Ports below 1024 the stage says it listens on (EXPOSE, or a PORT variable)."""
+    ports = []
+    for inst in stage.instructions:
+        words: list[str] = []
+        if inst.name == "EXPOSE":
+            words = [w.split("/")[0] for w in inst.args.split()]
+        elif inst.name in ("ENV", "ARG"):
+            text = inst.args.replace("=", " ").split()
+            words = [text[i + 1] for i, w in enumerate(text[:-1]) if w.upper().endswith("PORT")]
+        ports.extend(int(w) for w in words if w.isdigit() and 0 < int(w) < 1024)
+    return ports
+
+
+def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
+    """COPY/ADD of the app's files: from the context or an earlier stage, not into system folders."""
+    source_stage = inst.flag("from")
+    if source_stage is not None and (source_stage.value or "").lower() not in stage_names:
+        return False  # files out of another image (tools, binaries) keep their owner
+    words = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+    if len(words) < 2:
+        return False
+    destination = words[-1]
+    if destination.startswith("/"):
+        system = ("/", "/bin", "/sbin", "/usr", "/etc", "/lib", "/var/lib", "/opt/", "/root", "/tmp")
+        if destination.rstrip("/") in ("", *system) or destination.startswith(("/usr/", "/etc/", "/bin/", "/sbin/", "/lib/", "/root/", "/tmp/")):
+            return False
+    return True

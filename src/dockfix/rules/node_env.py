@@ -20,6 +20,8 @@ becomes
     CMD ["node", "server.js"]
 
 ## Fix safety
+- Development, test and debug images (by file name, stage name, or a dev server as the
+  start command) are left alone: production settings would defeat their purpose.
 - Rewriting the legacy form is safe: same variable, same value.
 - Adding NODE_ENV is unsafe: the app may read it to pick configuration files or behaviour.
 - A NODE_ENV that is already set (to any value, also through an ARG) is respected; a value other
@@ -37,7 +39,7 @@ import re
 from ..context import RuleContext
 from ..document import COMMAND_SPLIT, Document, Instruction, parse_words
 from ..edits import Edit, Finding, Fix
-from ..stages import applies_to, insert_line_after, runtime_boundary, runtime_stage, stage_chain
+from ..stages import applies_to, is_development_image, insert_line_after, runtime_boundary, runtime_stage, stage_chain
 
 CODE = "DF003"
 NAME = "node-env-production"
@@ -56,7 +58,7 @@ def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
 
 def check(doc: Document, ctx: RuleContext):
     stage = runtime_stage(doc)
-    if stage is None or not applies_to(doc, stage):
+    if stage is None or not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name):
         return
     escape = doc.escape.decode()
     for member in stage_chain(doc, stage):

@@ -24,8 +24,10 @@ becomes
 Unsafe: the app may write to places only root can (a port below 1024 on old Docker engines,
 system folders, volumes created by root). An existing non-root `USER` (by name or uid, also set
 in an earlier stage) is respected; `USER root` at the end is treated as running as root.
-Non-node images (no `node` user) and Windows images are left alone. COPY instructions that
-already have `--chown` keep it.
+When the stage listens on a port below 1024 the fix is only displayed: a non-root user can
+bind it under Docker 20.10+ but not under every runtime. Non-node images (no `node` user) and Windows images are left alone. COPY instructions that
+already have `--chown` keep it; files copied out of other images or into system folders keep
+their owner.
 
 ## Related hadolint rules
 DL3002 (last USER should not be root).
@@ -36,7 +38,18 @@ from __future__ import annotations
 from ..context import RuleContext
 from ..document import Document
 from ..edits import Edit, Finding, Fix
-from ..stages import applies_to, effective_user, insert_line_after, is_root, runtime_boundary, runtime_stage, start_instructions, stage_chain
+from ..stages import (
+    applies_to,
+    copies_app_files,
+    effective_user,
+    insert_line_after,
+    is_root,
+    privileged_ports,
+    runtime_boundary,
+    runtime_stage,
+    stage_chain,
+    start_instructions,
+)
 
 CODE = "DF004"
 NAME = "non-root-user"
@@ -59,8 +72,15 @@ def check(doc: Document, ctx: RuleContext):
         last_user = [i for i in stage.instructions if i.name == "USER"][-1]
         if last_user.line > anchor.line:
             edits = [Edit(*last_user.args_span, b"node")]
+    stage_names = {s.alias.lower() for s in doc.stages if s.alias} | {str(s.index) for s in doc.stages}
     for inst in stage.instructions:
-        if inst.name in ("COPY", "ADD") and inst.flag("chown") is None and inst.line <= anchor.line:
+        if inst.name in ("COPY", "ADD") and inst.flag("chown") is None and inst.line <= anchor.line and copies_app_files(inst, stage_names):
             edits.append(Edit.insert(inst.keyword_end, b" --chown=node:node"))
     message = "the app runs as root" + (f" (USER {user})" if user else "") + ": switch to the image's unprivileged `node` user"
+    ports = privileged_ports(stage)
+    if ports:
+        # Docker 20.10+ lets any user bind low ports in a container; other runtimes do not.
+        message += f"; it listens on port {ports[0]}, which a non-root user can bind only where the runtime allows it: move it to a port above 1023 first"
+        yield Finding(CODE, message, anchor.line, Fix.display_only(*edits))
+        return
     yield Finding(CODE, message, anchor.line, Fix.unsafe(*edits))

@@ -21,12 +21,15 @@ becomes
     RUN npm ci --omit=dev
 
 ## Fix safety
+- Development, test and debug images (by file name, stage name, or a dev server as the
+  start command) are left alone: production settings would defeat their purpose.
 - Modernising `--production`/`--only=production` to `--omit=dev` is safe on npm 7+ (Node.js 15+
   images), where they mean the same; on older or unknown npm it is left alone, because npm 6
   ignores `--omit=dev`.
 - Every other rewrite is unsafe: a package the app needs at run time may sit in
   devDependencies, and `npm ci` fails on a lockfile that is out of date.
-- No rewrite is offered when the same stage later runs a build step (`npm run build`, `tsc`,
+- No rewrite is offered when the start script calls a dev dependency (`ts-node`, `nodemon`),
+  or when the same stage later runs a build step (`npm run build`, `tsc`,
   `npx ...`), or when an install lifecycle script (`prepare`, `postinstall`...) calls a dev
   tool: removing dev dependencies would break the build. Splitting build and runtime into
   stages (DF008) is the fix there.
@@ -41,10 +44,11 @@ from __future__ import annotations
 import re
 
 from ..context import RuleContext
-from ..document import Document
+from ..document import Document, shell_words
+from ..npmscripts import script_invocation
 from ..edits import Edit, Finding, Fix
 from ..shell import Command, Script
-from ..stages import applies_to, copies_file, node_major, run_commands, runtime_stage
+from ..stages import applies_to, is_development_image, copies_file, node_major, run_commands, runtime_stage, start_instructions
 
 CODE = "DF002"
 NAME = "production-dependencies"
@@ -80,7 +84,7 @@ def _is_install(command: Command) -> str | None:
 
 
 def _is_build_step(command: Command, ctx: RuleContext) -> bool:
-    words = [w.text for w in command.args if not w.startswith("-")]
+    words = [w.text for w in command.args if not w.text.startswith("-")]
     if command.name in BUILD_TOOLS:
         return True
     if command.name in ("npm", "pnpm") and words[:1] in (["run"], ["run-script"]) and len(words) >= 2:
@@ -92,14 +96,26 @@ def _is_build_step(command: Command, ctx: RuleContext) -> bool:
     return False
 
 
-def _lifecycle_needs_dev(ctx: RuleContext) -> str | None:
+def _calls_dev_dependency(script: str, dev: set[str]) -> bool:
+    return any(re.search(rf"(?<![\w@/.-]){re.escape(name.split('/')[-1])}(?![\w-])", script) for name in dev)
+
+
+def _scripts_needing_dev(ctx: RuleContext, stage) -> str | None:
+    """An install lifecycle script, or the script the container starts, that calls a dev tool."""
     dev = set(ctx.project.dev_dependencies)
     if not dev:
         return None
-    for hook in LIFECYCLE:
-        script = ctx.project.scripts.get(hook)
-        if script and any(re.search(rf"(?<![\w@/.-]){re.escape(name.split('/')[-1])}(?![\w-])", script) for name in dev):
-            return hook
+    names = list(LIFECYCLE)
+    for inst in start_instructions(stage):
+        if inst is not None:
+            argv = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+            call = script_invocation(argv[1:] if argv[:1] == ["dumb-init"] else argv)
+            if call:
+                names.append(call[0])
+    for name in names:
+        script = ctx.project.scripts.get(name)
+        if script and _calls_dev_dependency(script, dev):
+            return name
     return None
 
 
@@ -116,7 +132,7 @@ def _append(script: Script, command: Command, text: str) -> Edit:
 
 def check(doc: Document, ctx: RuleContext):
     stage = runtime_stage(doc)
-    if stage is None or not applies_to(doc, stage):
+    if stage is None or not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name):
         return
     commands = list(run_commands(doc, stage))
     major = node_major(doc, stage)
@@ -138,9 +154,9 @@ def check(doc: Document, ctx: RuleContext):
             continue
         if not ctx.project.has_package_json or not ctx.project.dev_dependencies:
             continue  # nothing to leave out
-        hook = _lifecycle_needs_dev(ctx)
+        hook = _scripts_needing_dev(ctx, stage)
         if hook:
-            yield Finding(CODE, f"the `{hook}` script calls a dev dependency during install, so dev dependencies cannot be left out here", inst.line)
+            yield Finding(CODE, f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here", inst.line)
             continue
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
 
