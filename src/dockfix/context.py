@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 LOCKFILES = {
     "package-lock.json": "npm",
@@ -145,6 +144,36 @@ class Project:
         return "build" in self.scripts and bool(self.dev_dependencies)
 
 
+class Services:
+    """The registry client and the Node.js data, made on first use and shared across files.
+
+    Rules reach the network and the data only through here, so a run that needs neither never
+    imports them, and tests can hand in a client pointed at a loopback registry.
+    """
+
+    def __init__(self, options: Options, *, cache_dir: Path | None = None, docker_config: Path | None = None):
+        self.options = options
+        self.cache_dir = cache_dir
+        self.docker_config = docker_config
+
+    @cached_property
+    def registry(self):
+        from .registry import RegistryClient
+
+        return RegistryClient(
+            mirror=self.options.registry_mirror,
+            offline=self.options.offline,
+            cache_dir=self.cache_dir,
+            docker_config=self.docker_config,
+        )
+
+    @cached_property
+    def node_data(self):
+        from .nodedata import NodeData
+
+        return NodeData.load(self.cache_dir)
+
+
 @dataclass
 class RuleContext:
     """Everything a rule may look at besides the document."""
@@ -152,7 +181,11 @@ class RuleContext:
     dockerfile: Path
     project: Project
     options: Options
-    services: Any = None  # registry client and Node.js data, created lazily by the runner
+    services: Services | None = None
+
+    def __post_init__(self) -> None:
+        if self.services is None:
+            self.services = Services(self.options)
 
     @property
     def today(self) -> date:

@@ -229,6 +229,9 @@ class Document:
     escape: bytes
     directives: dict[str, str]
     lines: list[Line]
+    # Argument errors BuildKit's parser rejects the file for (e.g. `ENV A=1 B`). The document
+    # still holds such a file, byte for byte; whoever fixes it must refuse it.
+    errors: list[DockerfileSyntaxError] = field(default_factory=list)
 
     @classmethod
     def parse(cls, source: bytes) -> "Document":
@@ -313,6 +316,7 @@ class _Parser:
         self.escape = b"\\"
         self.directives: dict[str, str] = {}
         self.directives_done = False
+        self.errors: list[DockerfileSyntaxError] = []
         self.continuation = self._continuation_regex()
 
     def _continuation_regex(self) -> re.Pattern[bytes]:
@@ -381,6 +385,7 @@ class _Parser:
             escape=self.escape,
             directives=dict(self.directives),
             lines=self.lines,
+            errors=self.errors,
         )
 
     def _instruction(self, i: int, nodes: list[Node]) -> int:
@@ -444,11 +449,17 @@ class _Parser:
             if len(sub) == 2:
                 sub_args_start = _extract_flags(sub[1], 0, len(sub[1]))[0]
                 sub_args = _strip_space(sub[1][sub_args_start:])
-                _check_arguments(inst.onbuild_keyword, sub_args, self.escape, inst.line)
+                self._check(inst.onbuild_keyword, sub_args, inst.line)
         else:
-            _check_arguments(name, inst.args_bytes, self.escape, inst.line)
+            self._check(name, inst.args_bytes, inst.line)
         if name in JSON_FORM_INSTRUCTIONS:
             inst.json_args = _maybe_json(inst.args_bytes)
+
+    def _check(self, name: str | None, args: bytes, line: int) -> None:
+        try:
+            _check_arguments(name, args, self.escape, line)
+        except DockerfileSyntaxError as error:
+            self.errors.append(error)
 
     def _read_heredocs(self, inst: Instruction, i: int) -> int:
         lines = self.lines

@@ -76,6 +76,8 @@ def parse_for_fixing(source: bytes) -> Document:
         doc = Document.parse(source)
     except DockerfileSyntaxError as error:
         raise PipelineError(error.message, error.line or None) from None
+    if doc.errors:
+        raise PipelineError(doc.errors[0].message, doc.errors[0].line or None)
     problems = builder_errors(doc)
     if problems:
         line, message = problems[0]

@@ -17,7 +17,9 @@ def oracle_view(source: bytes):
     import dockerfile
 
     try:
-        commands = dockerfile.parse_string(source.decode("utf-8", "surrogateescape"))
+        # The Go extension aborts the process on strings that are not valid UTF-8, so both
+        # views read undecodable bytes as U+FFFD.
+        commands = dockerfile.parse_string(source.decode("utf-8", "replace"))
     except dockerfile.GoParseError as error:
         return ("error", str(error))
     view = []
@@ -46,10 +48,14 @@ def document_view(source: bytes):
         doc = Document.parse(source)
     except DockerfileSyntaxError as error:
         return ("error", str(error))
+    if doc.errors:
+        return ("error", str(doc.errors[0]))
+    if not doc.instructions:
+        return ("error", "file with no instructions")
     view = []
     for inst in doc.instructions:
         heredocs = tuple(
-            (h.name, doc.source[h.body_start:h.body_end].decode("utf-8", "surrogateescape"))
+            (h.name, doc.source[h.body_start:h.body_end].decode("utf-8", "replace"))
             for h in inst.heredocs
         )
         item = {
@@ -63,16 +69,24 @@ def document_view(source: bytes):
         if inst.name == "ONBUILD" and inst.onbuild_keyword:
             item["sub"] = inst.onbuild_keyword
         if not inst.heredocs:
-            item["original"] = inst.logical.decode("utf-8", "surrogateescape")
+            item["original"] = inst.logical.decode("utf-8", "replace")
         name = inst.name
         if name in SHELL_VALUE_INSTRUCTIONS:
             if inst.is_json_form:
                 item["value"] = tuple(inst.json_args)
             elif inst.args_bytes:
-                item["value"] = (inst.args_bytes.decode("utf-8", "surrogateescape"),)
+                item["value"] = (inst.args_bytes.decode("utf-8", "replace"),)
             else:
                 item["value"] = ()
         if name == "FROM":
             item["value"] = tuple(inst.args.split())
         view.append(item)
     return ("ok", view)
+
+
+def agrees_with_oracle(source: bytes) -> bool:
+    """Same instructions as BuildKit's parser, or both reject the file (messages may differ)."""
+    ours, theirs = document_view(source), oracle_view(source)
+    if ours[0] == "error" or theirs[0] == "error":
+        return ours[0] == theirs[0]
+    return ours == theirs

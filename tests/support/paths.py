@@ -1,0 +1,26 @@
+"""Where the test data lives, relative to this checkout."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+# The shared corpus of real public Node.js Dockerfiles sits next to the checkout.
+CORPUS = (REPO.parent / "shared" / "corpus" / "cases").resolve()
+
+
+def corpus_cases() -> list[Path]:
+    return sorted(p for p in CORPUS.iterdir() if (p / "Dockerfile").is_file()) if CORPUS.is_dir() else []
+
+
+def lay_out_case(case: Path, destination: Path) -> Path:
+    """Copy a corpus case into a folder, with empty placeholders for the lockfiles it had."""
+    target = destination / case.name
+    shutil.copytree(case, target)
+    context = json.loads((case / "context.json").read_text())
+    for name in context.get("lockfiles_present", []):
+        (target / name).write_text("")
+    return target
