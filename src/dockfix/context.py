@@ -81,7 +81,7 @@ class Project:
         return path is not None and (path in self.overlay or path.exists())
 
     @cached_property
-    def package_json(self) -> dict[str, Any] | None:
+    def package_json(self) -> dict | None:
         data = self.read("package.json")
         if data is None:
             return None
