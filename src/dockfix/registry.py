@@ -1,0 +1,791 @@
+"""OCI distribution client: which digest does a registry serve for ``image:tag``?
+
+The answer must be the digest ``docker pull image:tag`` would record, which for a multi-platform
+tag is the digest of the image index (or Docker manifest list), never one platform's manifest.
+Registries fall back to a single platform's manifest when the Accept header lacks the list types,
+so every manifest request names all four manifest media types.
+
+The protocol is the one Docker Hub speaks: ``GET /v2/`` learns the auth challenge, a Bearer
+challenge is answered with a token from the realm (anonymous, Basic credentials, or an identity
+token), a Basic challenge with Basic credentials; then ``HEAD /v2/<repository>/manifests/<tag>``
+and the ``Docker-Content-Digest`` header. Credentials come from the user's Docker config
+(``auths`` and credential helpers run the way the docker CLI runs them).
+
+Results are cached in process and on disk (one JSON file in the user's cache folder), so a bulk
+run over many repositories asks once per image. With ``offline=True`` no socket is opened at all.
+Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import ipaddress
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http.client import HTTPException
+from pathlib import Path
+from ssl import SSLContext
+
+from dockfix.imageref import ImageReference
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_MEDIA_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
+"""Every type a manifest request accepts; lists first, so a multi-platform tag answers with its index."""
+
+DOCKER_HUB_ENDPOINT = "https://registry-1.docker.io"
+DOCKER_HUB_CREDENTIAL_KEY = "https://index.docker.io/v1/"
+"""The server address under which the docker CLI stores Docker Hub credentials."""
+
+_DOCKER_HUB_CONFIG_KEYS = (
+    DOCKER_HUB_CREDENTIAL_KEY,
+    "index.docker.io",
+    "docker.io",
+    "registry-1.docker.io",
+    "https://index.docker.io/v1",
+    "https://registry-1.docker.io",
+)
+_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+_CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+_CACHE_FILE_NAME = "registry-digests.json"
+_CACHE_FORMAT_VERSION = 1
+_DEFAULT_TOKEN_LIFETIME = 60.0
+_CREDENTIAL_HELPER_TIMEOUT = 30.0
+_USER_AGENT = "dockfix"
+
+
+class RegistryError(Exception):
+    """A registry look-up failed; ``str(error)`` is one line, safe to show (never holds a secret)."""
+
+    def __init__(self, message: str, *, reference: ImageReference | None = None) -> None:
+        super().__init__(" ".join(message.split()))
+        self.reference = reference
+
+    @property
+    def message(self) -> str:
+        """The one-line message for the user."""
+        return str(self)
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry could not be reached, timed out, rate-limited us, or kept failing (5xx)."""
+
+
+class TagNotFound(RegistryError):
+    """The registry does not serve this repository or tag."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry wants credentials we do not have, or refused the ones we sent."""
+
+
+class OfflineCacheMiss(RegistryError):
+    """Offline mode, and no cached answer for this image."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A username and secret for one registry; ``repr`` never shows the secret."""
+
+    username: str
+    secret: str
+
+    @property
+    def is_identity_token(self) -> bool:
+        """The docker CLI stores OAuth2 refresh tokens with the username ``<token>``."""
+        return self.username == "<token>"
+
+    def basic_header(self) -> str:
+        """The value of an ``Authorization: Basic`` header."""
+        raw = f"{self.username}:{self.secret}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, secret=<hidden>)"
+
+
+@dataclass(frozen=True)
+class _Challenge:
+    scheme: str  # lower case: "bearer" or "basic"
+    params: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    base_url: str  # scheme://host[:port], no trailing slash
+    display_name: str  # what the user knows this registry as
+    credential_key: str  # key of the Docker config / credential helper
+
+
+def default_cache_dir() -> Path:
+    """The user's cache folder for dockfix: ``$XDG_CACHE_HOME/dockfix`` or ``~/.cache/dockfix``."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "dockfix"
+
+
+def default_docker_config() -> Path:
+    """The Docker CLI's config file: ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``."""
+    folder = os.environ.get("DOCKER_CONFIG")
+    return (Path(folder) if folder else Path.home() / ".docker") / "config.json"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses, with or without a port."""
+    hostname = urllib.parse.urlsplit(f"//{host}").hostname or ""
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+class DockerCredentialStore:
+    """Reads credentials the way the docker CLI does: ``credHelpers``, ``credsStore``, then ``auths``."""
+
+    def __init__(self, config_path: Path | None = None) -> None:
+        if config_path is not None and config_path.is_dir():
+            config_path = config_path / "config.json"
+        self._config_path = config_path if config_path is not None else default_docker_config()
+        self._config: dict | None = None
+        self.notes: dict[str, str] = {}
+        """Why a look-up found nothing (a missing helper, say), by server key; never a secret."""
+
+    def lookup(self, server: str) -> Credentials | None:
+        """Credentials for ``server`` (a host like ``ghcr.io`` or Docker Hub's key), or None."""
+        config = self._load()
+        helper = _match_key(config.get("credHelpers") or {}, server) or config.get("credsStore")
+        if isinstance(helper, str) and helper:
+            credentials = self._run_helper(helper, server)
+            if credentials is not None:
+                return credentials
+        entry = _match_key(config.get("auths") or {}, server)
+        if isinstance(entry, dict):
+            return _credentials_from_auth_entry(entry)
+        return None
+
+    def _load(self) -> dict:
+        if self._config is None:
+            try:
+                loaded = json.loads(self._config_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                loaded = {}
+            self._config = loaded if isinstance(loaded, dict) else {}
+        return self._config
+
+    def _run_helper(self, helper: str, server: str) -> Credentials | None:
+        # The docker CLI runs `docker-credential-<helper> get` with the server URL on stdin and
+        # reads {"ServerURL", "Username", "Secret"} from stdout; "not found" is a non-zero exit.
+        program = shutil.which(f"docker-credential-{helper}")
+        if program is None:
+            self.notes[server] = f"credential helper docker-credential-{helper} is not on PATH"
+            return None
+        try:
+            completed = subprocess.run(
+                [program, "get"],
+                input=server.encode(),
+                capture_output=True,
+                timeout=_CREDENTIAL_HELPER_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            self.notes[server] = f"credential helper docker-credential-{helper} could not be run"
+            return None
+        if completed.returncode != 0:
+            self.notes[server] = f"credential helper docker-credential-{helper} has no entry"
+            return None
+        try:
+            answer = json.loads(completed.stdout)
+            username, secret = answer["Username"], answer["Secret"]
+        except (ValueError, KeyError, TypeError):
+            self.notes[server] = f"credential helper docker-credential-{helper} gave an unreadable answer"
+            return None
+        if not isinstance(username, str) or not isinstance(secret, str) or not secret:
+            return None
+        return Credentials(username, secret)
+
+
+def _hostname_of_key(key: str) -> str:
+    """Docker's ConvertToHostname: drop the scheme and any path."""
+    for prefix in ("http://", "https://"):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+            break
+    return key.split("/", 1)[0]
+
+
+def _match_key(table: Mapping, server: str):
+    if server in table:
+        return table[server]
+    aliases = _DOCKER_HUB_CONFIG_KEYS if server == DOCKER_HUB_CREDENTIAL_KEY else (server,)
+    wanted = {_hostname_of_key(alias) for alias in aliases}
+    for key, value in table.items():
+        if isinstance(key, str) and _hostname_of_key(key) in wanted:
+            return value
+    return None
+
+
+def _credentials_from_auth_entry(entry: Mapping) -> Credentials | None:
+    identity_token = entry.get("identitytoken")
+    if isinstance(identity_token, str) and identity_token:
+        return Credentials("<token>", identity_token)
+    encoded = entry.get("auth")
+    if isinstance(encoded, str) and encoded:
+        try:
+            decoded = base64.b64decode(encoded, validate=False).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        username, colon, password = decoded.partition(":")
+        return Credentials(username, password) if colon else None
+    username, password = entry.get("username"), entry.get("password")
+    if isinstance(username, str) and isinstance(password, str) and password:
+        return Credentials(username, password)
+    return None
+
+
+class DigestCache:
+    """A JSON file of ``registry/repository:tag`` -> digest, rewritten atomically, merged on write.
+
+    Several dockfix processes may share the file; each write re-reads it and merges, so entries
+    written by another process are kept. A file that cannot be read or written is ignored: the
+    cache only saves requests, it never decides an answer.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, dict] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, key: str, *, max_age: float | None) -> str | None:
+        """The cached digest for ``key`` if present and younger than ``max_age`` seconds (None: any age)."""
+        with self._lock:
+            if self._entries is None:
+                self._entries = self._read()
+            entry = self._entries.get(key)
+        if not entry:
+            return None
+        if max_age is not None and time.time() - entry.get("resolved_at", 0) > max_age:
+            return None
+        return entry["digest"]
+
+    def put(self, key: str, digest: str) -> None:
+        """Record ``digest`` for ``key`` now, in memory and on disk."""
+        entry = {"digest": digest, "resolved_at": time.time()}
+        with self._lock:
+            merged = self._read()
+            merged[key] = entry
+            self._entries = merged
+            self._write(merged)
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != _CACHE_FORMAT_VERSION:
+            return {}
+        entries = data.get("entries")
+        if not isinstance(entries, dict):
+            return {}
+        return {
+            key: value
+            for key, value in entries.items()
+            if isinstance(value, dict)
+            and isinstance(value.get("digest"), str)
+            and _DIGEST_RE.fullmatch(value["digest"])
+            and isinstance(value.get("resolved_at"), (int, float))
+        }
+
+    def _write(self, entries: dict[str, dict]) -> None:
+        payload = json.dumps({"version": _CACHE_FORMAT_VERSION, "entries": entries}, indent=1, sort_keys=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(prefix=".digests-", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as temp_file:
+                    temp_file.write(payload)
+                os.replace(temp_name, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp_name)
+                raise
+        except OSError:
+            pass
+
+
+class RegistryClient:
+    """Resolves image tags to the digest the registry serves, with caching, mirror and credentials.
+
+    ``mirror`` is a base URL (``https://mirror.example`` or ``http://127.0.0.1:5000``) that
+    receives every Docker Hub look-up instead of Docker Hub; there is no fall-back to Docker Hub
+    when the mirror fails. Other registries are reached at ``https://<host>``, or ``http://`` for
+    loopback hosts and hosts listed in ``insecure_registries``.
+
+    After a registry was found unavailable, later look-ups on it fail at once with the same
+    error, so a bulk run does not wait out the timeouts once per file.
+    """
+
+    def __init__(
+        self,
+        *,
+        mirror: str | None = None,
+        offline: bool = False,
+        cache_dir: Path | None = None,
+        docker_config: Path | None = None,
+        timeout: float = 10.0,
+        retries: int = 2,
+        retry_backoff: float = 0.5,
+        insecure_registries: Iterable[str] = (),
+        cache_max_age: float | None = 24 * 3600.0,
+        ssl_context: SSLContext | None = None,
+    ) -> None:
+        self.offline = offline
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.retry_backoff = retry_backoff
+        self.cache_max_age = cache_max_age
+        self.insecure_registries = frozenset(insecure_registries)
+        self.mirror = self._validate_mirror(mirror) if mirror else None
+        self.disk_cache = DigestCache((cache_dir or default_cache_dir()) / _CACHE_FILE_NAME)
+        self.credential_store = DockerCredentialStore(docker_config)
+        self.request_count = 0
+        """HTTP requests attempted by this client (retries included); tests read it."""
+
+        self._ssl_context = ssl_context
+        self._opener: urllib.request.OpenerDirector | None = None
+        self._lock = threading.Lock()
+        self._digests: dict[str, str] = {}
+        self._missing: dict[str, TagNotFound] = {}
+        self._unavailable: dict[str, RegistryUnavailable] = {}
+        self._challenges: dict[str, _Challenge | None] = {}
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
+        self._credentials: dict[str, Credentials | None] = {}
+        self._secrets: set[str] = set()
+
+    # Public API -----------------------------------------------------------------------------
+
+    def resolve_digest(self, ref: ImageReference) -> str:
+        """The ``sha256:...`` digest the registry serves for ``ref``'s tag (``latest`` if absent).
+
+        For a multi-platform tag this is the index / manifest list digest. A reference with a
+        digest and no tag is already pinned: its digest is returned without a look-up.
+        Raises a :class:`RegistryError` subclass; never another exception for network trouble.
+        """
+        if ref.is_scratch:
+            raise TagNotFound("scratch is not an image a registry serves", reference=ref)
+        if ref.tag is None and ref.digest is not None:
+            return ref.digest
+        key = ref.cache_key
+        with self._lock:
+            if key in self._digests:
+                return self._digests[key]
+            if key in self._missing:
+                raise self._missing[key]
+        cached = self.disk_cache.get(key, max_age=None if self.offline else self.cache_max_age)
+        if cached is not None:
+            with self._lock:
+                self._digests[key] = cached
+            return cached
+        if self.offline:
+            raise OfflineCacheMiss(f"offline and no cached digest for {key}", reference=ref)
+
+        try:
+            digest = self._fetch_digest(ref)
+        except TagNotFound as missing:
+            with self._lock:
+                self._missing[key] = missing
+            raise
+        with self._lock:
+            self._digests[key] = digest
+        self.disk_cache.put(key, digest)
+        return digest
+
+    def tag_exists(self, ref: ImageReference) -> bool:
+        """True if the registry serves ``ref``'s tag; False if it does not; other failures raise."""
+        try:
+            self.resolve_digest(ref)
+        except TagNotFound:
+            return False
+        return True
+
+    # Endpoints ------------------------------------------------------------------------------
+
+    def _validate_mirror(self, mirror: str) -> str:
+        parts = urllib.parse.urlsplit(mirror.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"registry mirror {mirror!r} must be an http(s) URL like https://mirror.example")
+        if "@" in parts.netloc:
+            # A password in the URL would end up in messages; the Docker config is the place for it.
+            raise ValueError("registry mirror URL must not contain credentials; put them in the Docker config")
+        if parts.scheme == "http" and not self._plain_http_allowed(parts.netloc):
+            raise ValueError(f"registry mirror {mirror!r}: plain http is only allowed for loopback hosts")
+        path = parts.path.rstrip("/")
+        if path.endswith("/v2"):
+            path = path[: -len("/v2")]
+        return f"{parts.scheme}://{parts.netloc}{path}"
+
+    def _plain_http_allowed(self, host: str) -> bool:
+        return is_loopback_host(host) or host in self.insecure_registries
+
+    def _endpoint(self, ref: ImageReference) -> _Endpoint:
+        if ref.is_docker_hub:
+            if self.mirror:
+                netloc = urllib.parse.urlsplit(self.mirror).netloc
+                return _Endpoint(self.mirror, f"mirror {netloc}", netloc)
+            return _Endpoint(DOCKER_HUB_ENDPOINT, "docker.io", DOCKER_HUB_CREDENTIAL_KEY)
+        scheme = "http" if self._plain_http_allowed(ref.registry) else "https"
+        return _Endpoint(f"{scheme}://{ref.registry}", ref.registry, ref.registry)
+
+    # The protocol ---------------------------------------------------------------------------
+
+    def _fetch_digest(self, ref: ImageReference) -> str:
+        endpoint = self._endpoint(ref)
+        with self._lock:
+            if endpoint.base_url in self._unavailable:
+                raise self._unavailable[endpoint.base_url]
+        try:
+            return self._fetch_digest_from(endpoint, ref)
+        except RegistryError as error:
+            # Messages are built from our own words, but make sure no secret we hold slips through.
+            error.args = (self._scrub(str(error)),)
+            if isinstance(error, RegistryUnavailable):
+                with self._lock:
+                    self._unavailable[endpoint.base_url] = error
+            raise
+
+    def _fetch_digest_from(self, endpoint: _Endpoint, ref: ImageReference) -> str:
+        tag = ref.tag or "latest"
+        manifest_url = f"{endpoint.base_url}/v2/{ref.repository}/manifests/{urllib.parse.quote(tag)}"
+        scope = f"repository:{ref.repository}:pull"
+        accept = ", ".join(MANIFEST_MEDIA_TYPES)
+
+        challenge = self._challenge_for(endpoint, ref)
+        authorization = self._authorization(endpoint, challenge, scope, ref) if challenge else None
+        response = self._request("HEAD", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
+        if response.status == 401:
+            # A registry may ask for a different scope than we guessed (Docker Hub adds the scope
+            # to the manifest challenge): answer that challenge once, then give up.
+            retry_challenge = _parse_challenge(response.headers.get("www-authenticate", ""))
+            if retry_challenge is not None:
+                wanted_scope = retry_challenge.params.get("scope", scope)
+                authorization = self._authorization(endpoint, retry_challenge, wanted_scope, ref, fresh=True)
+                response = self._request("HEAD", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
+
+        self._raise_for_status(response, endpoint, ref)
+        digest = response.headers.get("docker-content-digest", "").strip()
+        if digest:
+            return self._checked_digest(digest, endpoint, ref)
+
+        # Some registries answer HEAD without the digest header: the digest is the hash of the
+        # exact manifest bytes they serve.
+        response = self._request("GET", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
+        self._raise_for_status(response, endpoint, ref)
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if media_type and media_type not in MANIFEST_MEDIA_TYPES and media_type != "application/json":
+            raise RegistryError(
+                f"{endpoint.display_name} answered {ref.cache_key} with an unsupported manifest type {media_type}",
+                reference=ref,
+            )
+        header_digest = response.headers.get("docker-content-digest", "").strip()
+        if header_digest:
+            return self._checked_digest(header_digest, endpoint, ref)
+        return "sha256:" + hashlib.sha256(response.body).hexdigest()
+
+    def _checked_digest(self, digest: str, endpoint: _Endpoint, ref: ImageReference) -> str:
+        if not _DIGEST_RE.fullmatch(digest):
+            raise RegistryError(
+                f"{endpoint.display_name} answered {ref.cache_key} with a malformed digest", reference=ref
+            )
+        return digest
+
+    def _raise_for_status(self, response: _Response, endpoint: _Endpoint, ref: ImageReference) -> None:
+        status = response.status
+        if 200 <= status < 300:
+            return
+        if status == 404:
+            raise TagNotFound(f"{endpoint.display_name} does not serve {ref.cache_key}", reference=ref)
+        if status in (401, 403):
+            raise RegistryAuthError(
+                f"{endpoint.display_name} denied access to {ref.cache_key} (HTTP {status}): "
+                f"{self._credential_hint(endpoint)}",
+                reference=ref,
+            )
+        if status == 429:
+            raise RegistryUnavailable(
+                f"{endpoint.display_name} is rate-limiting requests (HTTP 429)", reference=ref
+            )
+        if status >= 500:
+            raise RegistryUnavailable(f"{endpoint.display_name} keeps failing (HTTP {status})", reference=ref)
+        raise RegistryError(f"{endpoint.display_name} answered {ref.cache_key} with HTTP {status}", reference=ref)
+
+    def _credential_hint(self, endpoint: _Endpoint) -> str:
+        credentials = self._credentials_for(endpoint)
+        if credentials is not None:
+            return "the credentials from the Docker config were refused"
+        note = self.credential_store.notes.get(endpoint.credential_key)
+        if note:
+            return f"no credentials ({note})"
+        return "the repository does not exist or needs credentials, and none are in the Docker config"
+
+    def _challenge_for(self, endpoint: _Endpoint, ref: ImageReference) -> _Challenge | None:
+        with self._lock:
+            if endpoint.base_url in self._challenges:
+                return self._challenges[endpoint.base_url]
+        response = self._request("GET", f"{endpoint.base_url}/v2/", {}, None, endpoint, ref)
+        if response.status == 401:
+            challenge = _parse_challenge(response.headers.get("www-authenticate", ""))
+            if challenge is None:
+                raise RegistryAuthError(
+                    f"{endpoint.display_name} requires an authentication scheme dockfix does not support",
+                    reference=ref,
+                )
+        elif 200 <= response.status < 300:
+            challenge = None
+        elif response.status == 404:
+            raise RegistryUnavailable(
+                f"{endpoint.base_url} does not speak the registry API (GET /v2/ gave HTTP 404)", reference=ref
+            )
+        else:
+            self._raise_for_status(response, endpoint, ref)
+            challenge = None
+        with self._lock:
+            self._challenges[endpoint.base_url] = challenge
+        return challenge
+
+    def _credentials_for(self, endpoint: _Endpoint) -> Credentials | None:
+        with self._lock:
+            if endpoint.credential_key in self._credentials:
+                return self._credentials[endpoint.credential_key]
+        credentials = self.credential_store.lookup(endpoint.credential_key)
+        with self._lock:
+            self._credentials[endpoint.credential_key] = credentials
+            if credentials is not None:
+                self._secrets.add(credentials.secret)
+                self._secrets.add(credentials.basic_header().split(" ", 1)[1])
+        return credentials
+
+    def _authorization(
+        self,
+        endpoint: _Endpoint,
+        challenge: _Challenge,
+        scope: str,
+        ref: ImageReference,
+        *,
+        fresh: bool = False,
+    ) -> str:
+        credentials = self._credentials_for(endpoint)
+        if challenge.scheme == "basic":
+            if credentials is None or credentials.is_identity_token:
+                raise RegistryAuthError(
+                    f"{endpoint.display_name} requires a username and password: {self._credential_hint(endpoint)}",
+                    reference=ref,
+                )
+            return credentials.basic_header()
+        token = self._bearer_token(endpoint, challenge, scope, credentials, ref, fresh=fresh)
+        return f"Bearer {token}"
+
+    def _bearer_token(
+        self,
+        endpoint: _Endpoint,
+        challenge: _Challenge,
+        scope: str,
+        credentials: Credentials | None,
+        ref: ImageReference,
+        *,
+        fresh: bool,
+    ) -> str:
+        token_key = (endpoint.base_url, scope)
+        with self._lock:
+            cached = self._tokens.get(token_key)
+        if cached and not fresh and cached[1] > time.monotonic():
+            return cached[0]
+
+        realm = challenge.params.get("realm", "")
+        realm_parts = urllib.parse.urlsplit(realm)
+        realm_host = _host_of(realm)
+        if realm_parts.scheme not in ("http", "https") or not realm_parts.netloc:
+            raise RegistryAuthError(f"{endpoint.display_name} named an unusable token realm", reference=ref)
+        plain_http_realm = realm_parts.scheme == "http" and not self._plain_http_allowed(realm_host)
+        if credentials is not None and plain_http_realm:
+            # Never send a password in clear text to a non-loopback host.
+            raise RegistryAuthError(
+                f"{endpoint.display_name} asks for credentials over plain http at {realm_host}", reference=ref
+            )
+        service = challenge.params.get("service")
+        query = {"scope": scope}
+        if service:
+            query["service"] = service
+
+        if credentials is not None and credentials.is_identity_token:
+            form = dict(query, grant_type="refresh_token", refresh_token=credentials.secret, client_id=_USER_AGENT)
+            body = urllib.parse.urlencode(form).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            response = self._request("POST", realm, headers, None, endpoint, ref, data=body)
+        else:
+            separator = "&" if realm_parts.query else "?"
+            url = realm + separator + urllib.parse.urlencode(query)
+            authorization = credentials.basic_header() if credentials is not None else None
+            response = self._request("GET", url, {}, authorization, endpoint, ref)
+
+        if response.status in (401, 403):
+            refused = "were refused" if credentials is not None else "are required"
+            raise RegistryAuthError(
+                f"{endpoint.display_name}: credentials {refused} by the token service {realm_host} "
+                f"(HTTP {response.status})",
+                reference=ref,
+            )
+        if not 200 <= response.status < 300:
+            if response.status >= 500 or response.status == 429:
+                raise RegistryUnavailable(
+                    f"token service {realm_host} for {endpoint.display_name} failed (HTTP {response.status})",
+                    reference=ref,
+                )
+            raise RegistryAuthError(
+                f"token service {realm_host} for {endpoint.display_name} answered HTTP {response.status}",
+                reference=ref,
+            )
+        try:
+            answer = json.loads(response.body)
+            token = answer.get("token") or answer.get("access_token")
+            lifetime = float(answer.get("expires_in") or _DEFAULT_TOKEN_LIFETIME)
+        except (ValueError, AttributeError, TypeError):
+            token, lifetime = None, 0.0
+        if not isinstance(token, str) or not token:
+            raise RegistryAuthError(
+                f"token service {realm_host} for {endpoint.display_name} sent no token", reference=ref
+            )
+        with self._lock:
+            self._secrets.add(token)
+            # Renew a little early so a token never expires between two requests.
+            self._tokens[token_key] = (token, time.monotonic() + max(0.0, lifetime - 10.0))
+        return token
+
+    # HTTP -----------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        authorization: str | None,
+        endpoint: _Endpoint,
+        ref: ImageReference,
+        *,
+        data: bytes | None = None,
+    ) -> _Response:
+        """One HTTP exchange with bounded retries on connection errors and 5xx; 4xx is returned."""
+        if self.offline:  # the public methods never get here offline; this keeps the promise anyway
+            raise OfflineCacheMiss(f"offline and no cached digest for {ref.cache_key}", reference=ref)
+        host = _host_of(url)
+        attempts = self.retries + 1
+        problem = ""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.retry_backoff * (2 ** (attempt - 1)))
+            request = urllib.request.Request(url, data=data, method=method)
+            request.add_header("User-Agent", _USER_AGENT)
+            for name, value in headers.items():
+                request.add_header(name, value)
+            if authorization:
+                # Unredirected: a redirect (to blob storage, say) must not carry our credentials.
+                request.add_unredirected_header("Authorization", authorization)
+            with self._lock:
+                self.request_count += 1
+            try:
+                with self._open(request) as reply:
+                    body = reply.read() if method != "HEAD" else b""
+                    return _Response(reply.status, _lower_headers(reply.headers), body)
+            except urllib.error.HTTPError as error:
+                try:
+                    body = _read_quietly(error) if method != "HEAD" else b""
+                finally:
+                    error.close()
+                if error.code < 500:
+                    return _Response(error.code, _lower_headers(error.headers), body)
+                problem = f"answered HTTP {error.code}"
+            except urllib.error.URLError as error:
+                problem = _describe_network_problem(error.reason)
+            except (OSError, HTTPException) as error:
+                problem = _describe_network_problem(error)
+        message = f"{endpoint.display_name} is unavailable: {host} {problem} after {attempts} attempts"
+        raise RegistryUnavailable(message, reference=ref)
+
+    def _open(self, request: urllib.request.Request):
+        if self._opener is None:
+            self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=self._ssl_context))
+        return self._opener.open(request, timeout=self.timeout)
+
+    def _scrub(self, message: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret:
+                message = message.replace(secret, "<hidden>")
+        return message
+
+
+def _parse_challenge(header: str) -> _Challenge | None:
+    """Parse ``Bearer realm="...",service="...",scope="..."`` (or ``Basic realm="..."``)."""
+    scheme, _, rest = header.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme not in ("bearer", "basic"):
+        return None
+    params = {}
+    for match in _CHALLENGE_PARAM_RE.finditer(rest):
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
+    if scheme == "bearer" and not params.get("realm"):
+        return None
+    return _Challenge(scheme, params)
+
+
+def _host_of(url: str) -> str:
+    """``host[:port]`` of a URL, without any user information."""
+    return urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
+
+
+def _lower_headers(headers) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()} if headers else {}
+
+
+def _read_quietly(response) -> bytes:
+    try:
+        return response.read()
+    except (OSError, HTTPException):
+        return b""
+
+
+def _describe_network_problem(reason: object) -> str:
+    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        return "timed out"
+    if isinstance(reason, ConnectionRefusedError):
+        return "refused the connection"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    if isinstance(reason, HTTPException):
+        return f"broke the connection ({type(reason).__name__})"
+    text = str(reason).strip() or type(reason).__name__
+    return text.splitlines()[0]
