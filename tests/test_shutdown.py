@@ -1,0 +1,422 @@
+"""Practice 6: a graceful-shutdown handler inserted into the application's entry file.
+
+Sample apps live in tests/fixtures/apps/<app>/, the file the planner must produce in
+tests/fixtures/apps/_expected/<app>/<same path>. Every edited file must parse (tree-sitter, and
+``node --check`` for JavaScript) and be a fixpoint: planning it again proposes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dockfix.appcode import (
+    UnsupportedSourceError,
+    apply_edits,
+    plan_graceful_shutdown,
+    resolve_entry_source,
+)
+from dockfix.appcode.shutdown import SAFETY_TIMEOUT_MS, has_syntax_errors, parse_source
+from support.nodeapps import (
+    NODE,
+    install_dependencies_offline,
+    sigterm_during_slow_request,
+)
+
+APPS = Path(__file__).parent / "fixtures" / "apps"
+EXPECTED = APPS / "_expected"
+
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+# (app folder, entry the container starts, framework the planner must recognise)
+EDITED_APPS = [
+    ("fastify", "server.js", "fastify"),
+    ("express-discarded", "server.js", "express"),
+    ("express-kept", "index.js", "express"),
+    ("koa", "app.js", "koa"),
+    ("http-server", "server.js", "http"),
+    ("esm-mjs", "server.mjs", "http"),
+    ("esm-type-module", "src/index.js", "express"),
+    ("typescript", "dist/server.js", "express"),
+    ("nestjs", "dist/main", "nestjs"),
+]
+
+
+def _plan_app(app: str, entry: str):
+    source = resolve_entry_source(APPS / app, entry)
+    assert source is not None, f"{app}: entry {entry} not resolved"
+    original = source.path.read_bytes()
+    plan = plan_graceful_shutdown(
+        original, language=source.language, module_system=source.module_system
+    )
+    return source, original, plan
+
+
+def _node_check(app: str, relative: Path, content: bytes, tmp_path: Path) -> None:
+    """``node --check`` the edited file inside a copy of its app, so package.json "type" applies."""
+    copy = tmp_path / app
+    shutil.copytree(APPS / app, copy)
+    (copy / relative).write_bytes(content)
+    result = subprocess.run(
+        [NODE, "--check", str(relative)], cwd=copy, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("app", "entry", "framework"), EDITED_APPS, ids=[a[0] for a in EDITED_APPS]
+)
+def test_sample_app_gets_the_expected_handler(app, entry, framework):
+    source, original, plan = _plan_app(app, entry)
+    relative = source.path.relative_to((APPS / app).resolve())
+
+    assert plan.framework == framework
+    assert not plan.already_handled
+    assert plan.edits, plan.message
+    assert list(plan.edits) == sorted(plan.edits, key=lambda e: e.start)
+    assert apply_edits(original, plan.edits) == (EXPECTED / app / relative).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("app", "entry", "framework"), EDITED_APPS, ids=[a[0] for a in EDITED_APPS]
+)
+def test_edited_app_parses_and_is_a_fixpoint(app, entry, framework, tmp_path):
+    source, original, plan = _plan_app(app, entry)
+    edited = apply_edits(original, plan.edits)
+
+    assert not has_syntax_errors(parse_source(edited, source.language))
+    again = plan_graceful_shutdown(
+        edited, language=source.language, module_system=source.module_system
+    )
+    assert again.already_handled and again.edits == ()
+    if source.language == "javascript" and NODE is not None:
+        _node_check(app, source.path.relative_to((APPS / app).resolve()), edited, tmp_path)
+
+
+def test_fastify_handler_matches_the_articles_close_gracefully():
+    _, original, plan = _plan_app("fastify", "server.js")
+    edited = apply_edits(original, plan.edits).decode()
+
+    assert "async function closeGracefully(signal) {" in edited
+    assert "  await fastify.close()\n  process.exit(0)\n" in edited
+    assert (
+        "process.once('SIGTERM', closeGracefully)\nprocess.once('SIGINT', closeGracefully)"
+        in edited
+    )
+    assert f"setTimeout(() => process.exit(1), {SAFETY_TIMEOUT_MS}).unref()" in edited
+    assert "require(" not in edited.replace("require('fastify')", "")
+
+
+def test_discarded_listen_result_is_kept_in_a_new_constant():
+    _, original, plan = _plan_app("express-discarded", "server.js")
+    edited = apply_edits(original, plan.edits).decode()
+
+    assert "const server = app.listen(port, () => {" in edited
+    # the trailing comment stays on the listen statement, the handler comes after it
+    assert "}); // the server keeps the process alive\n\nfunction closeGracefully" in edited
+    assert "server.close(() => process.exit(0));" in edited
+    assert "server.closeIdleConnections?.();" in edited
+
+
+@pytest.mark.parametrize(
+    ("app", "entry"),
+    [("already-handled", "server.js")],
+)
+def test_file_that_handles_sigterm_stays_byte_identical(app, entry):
+    source, original, plan = _plan_app(app, entry)
+
+    assert plan.already_handled
+    assert plan.edits == ()
+    assert apply_edits(original, plan.edits) == original
+    assert b"\r\n" in original  # the fixture is CRLF: nothing may normalise it
+
+
+def test_unknown_framework_gets_a_message_and_no_edit():
+    _, _, plan = _plan_app("unknown-framework", "index.js")
+
+    assert plan.framework is None
+    assert not plan.already_handled
+    assert plan.edits == ()
+    assert "SIGTERM" in plan.message and "not added" in plan.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Small files: what counts as handled, what is out of reach, and the file's style.
+
+ALREADY_HANDLED = {
+    "process.once": "const http = require('http')\nhttp.createServer().listen(3)\n"
+    'process.once("SIGTERM", () => process.exit(0))\n',
+    "addListener with template": "const http = require('http')\nhttp.createServer().listen(3)\n"
+    "process.addListener(`SIGTERM`, stop)\n",
+    "signals in a loop": "const http = require('http')\nconst s = http.createServer().listen(3)\n"
+    "for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => s.close())\n",
+    "terminus": "const http = require('http')\nconst { createTerminus } = require('@godaddy/terminus')\n"
+    "const server = http.createServer(app)\ncreateTerminus(server, {})\nserver.listen(3)\n",
+    "close-with-grace": "import closeWithGrace from 'close-with-grace'\nimport Fastify from 'fastify'\n"
+    "const app = Fastify()\ncloseWithGrace(async () => { await app.close() })\nawait app.listen()\n",
+    "http-terminator": "import { createHttpTerminator } from 'http-terminator'\nimport http from 'http'\n"
+    "const server = http.createServer()\nserver.listen(3)\nexport const t = createHttpTerminator({ server })\n",
+    "stoppable": "const stoppable = require('stoppable')\nconst http = require('http')\n"
+    "const server = stoppable(http.createServer())\nserver.listen(3)\n",
+    "nest hooks": "import { NestFactory } from '@nestjs/core'\nasync function b() {\n"
+    "  const app = await NestFactory.create(M)\n  app.enableShutdownHooks()\n  await app.listen(3)\n}\n",
+}
+
+
+@pytest.mark.parametrize("source", ALREADY_HANDLED.values(), ids=ALREADY_HANDLED.keys())
+def test_existing_shutdown_handling_is_left_alone(source):
+    module_system = "esm" if "import " in source else "commonjs"
+    plan = plan_graceful_shutdown(
+        source.encode(), language="javascript", module_system=module_system
+    )
+
+    assert plan.already_handled, plan.message
+    assert plan.edits == ()
+
+
+OUT_OF_REACH = {
+    "listen in an arrow expression body": "const express = require('express')\nconst app = express()\n"
+    "db.connect().then(() => app.listen(3000))\n",
+    "listen result exported": "const express = require('express')\nconst app = express()\n"
+    "module.exports = app.listen(3000)\n",
+    "listen in a loop": "const http = require('http')\nfor (const port of [1, 2]) {\n"
+    "  http.createServer().listen(port)\n}\n",
+    "two servers": "const http = require('http')\nconst https = require('https')\n"
+    "http.createServer(a).listen(80)\nhttps.createServer(o, a).listen(443)\n",
+    "server created but started elsewhere": "const http = require('http')\n"
+    "const server = http.createServer(handler)\nmodule.exports = server\n",
+    "app from another module": "const app = require('./app')\napp.listen(3000)\n",
+    "sigterm only in a comment and a string": "// process.on('SIGTERM') is missing\n"
+    "const hapi = require('@hapi/hapi')\nconsole.log(\"process.on('SIGTERM')\")\n",
+    "does not parse": "const express = require('express')\napp.listen(3000\n",
+}
+
+
+@pytest.mark.parametrize("source", OUT_OF_REACH.values(), ids=OUT_OF_REACH.keys())
+def test_server_out_of_reach_gets_a_message_and_no_edit(source):
+    plan = plan_graceful_shutdown(source.encode(), language="javascript", module_system="commonjs")
+
+    assert plan.edits == ()
+    assert not plan.already_handled
+    assert plan.message
+
+
+# (name, source, language, module system, texts the edited file must contain)
+EDITED_SNIPPETS = [
+    (
+        "crlf, double quotes, four spaces",
+        b'const http = require("http");\r\nconst server = http.createServer(handle);\r\n'
+        b'server.listen(8080); // start\r\nfunction handle(req, res) {\r\n    res.end("ok");\r\n}\r\n',
+        "javascript",
+        "commonjs",
+        [
+            'process.once("SIGTERM", closeGracefully);\r\n',
+            "\r\n    server.close(() => process.exit(0));\r\n",
+        ],
+    ),
+    (
+        "four spaces despite a doc comment and aligned arguments",
+        b"/**\n * Entry point.\n */\nconst express = require('express')\nconst app = express()\n"
+        b"app.get('/', (req, res) => {\n    res.json({ a: 1,\n               b: 2 })\n})\n"
+        b"app.listen(3000, () => {\n    console.log('up')\n})\n",
+        "javascript",
+        "commonjs",
+        ["\n    server.close(() => process.exit(0))\n"],
+    ),
+    (
+        "name collisions",
+        b"const express = require('express')\nconst app = express()\nconst server = 'x'\n"
+        b"function closeGracefully() {}\napp.listen(3000)\n",
+        "javascript",
+        "commonjs",
+        ["const httpServer = app.listen(3000)", "function shutDownGracefully(signal) {"],
+    ),
+    (
+        "sigint already handled",
+        b"const http = require('http')\nhttp.createServer().listen(3)\nprocess.on('SIGINT', () => {})\n",
+        "javascript",
+        "commonjs",
+        ["process.once('SIGTERM', closeGracefully)\n"],
+    ),
+    (
+        "no semicolons, next line starts with a parenthesis",
+        b"const http = require('http')\nconst server = http.createServer()\nserver.listen(3)\n"
+        b";(function () { console.log('x') })()\n",
+        "javascript",
+        "commonjs",
+        ["process.once('SIGINT', closeGracefully)\n;(function"],
+    ),
+    (
+        "statement after listen on the same line",
+        b"const http = require('http')\nconst s = http.createServer(); s.listen(3); console.log('up')\n",
+        "javascript",
+        "commonjs",
+        ["s.listen(3);\n\nfunction closeGracefully(signal) {", "\n\nconsole.log('up')"],
+    ),
+    (
+        "esm fastify with a named import",
+        b"import { fastify } from 'fastify';\n\nconst server = fastify();\nawait server.listen({ port: 3000 });\n",
+        "javascript",
+        "esm",
+        [
+            "await server.listen({ port: 3000 });\n\nasync function closeGracefully(signal) {",
+            "await server.close();",
+        ],
+    ),
+    (
+        "https server chained with on('error')",
+        b"import https from 'node:https'\nhttps.createServer(opts, app).listen(443).on('error', console.error)\n",
+        "javascript",
+        "esm",
+        ["const server = https.createServer(opts, app).listen(443).on('error', console.error)"],
+    ),
+    (
+        "exported server",
+        b"import express from 'express';\nconst app = express();\nexport const server = app.listen(3000);\n",
+        "javascript",
+        "esm",
+        ["export const server = app.listen(3000);\n\nfunction closeGracefully(signal) {"],
+    ),
+    (
+        "tsx koa",
+        b"import Koa from 'koa';\nconst app = new Koa();\nconst server = app.listen(3000);\nexport const el = <div />;\n",
+        "tsx",
+        "esm",
+        ["function closeGracefully(signal: string) {", "server.close(() => process.exit(0));"],
+    ),
+    (
+        "nest with type arguments and listen on the same line",
+        b"import { NestFactory } from '@nestjs/core'\nasync function bootstrap() {\n"
+        b"  const app = await NestFactory.create<NestExpressApplication>(AppModule); await app.listen(3000)\n}\n",
+        "typescript",
+        "esm",
+        ["(AppModule); app.enableShutdownHooks(); await app.listen(3000)"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "language", "module_system", "expected_texts"),
+    [case[1:] for case in EDITED_SNIPPETS],
+    ids=[case[0] for case in EDITED_SNIPPETS],
+)
+def test_handler_follows_the_file(source, language, module_system, expected_texts, tmp_path):
+    plan = plan_graceful_shutdown(source, language=language, module_system=module_system)
+    assert plan.edits, plan.message
+    edited = apply_edits(source, plan.edits)
+    text = edited.decode()
+
+    for expected in expected_texts:
+        assert expected in text, text
+    assert not has_syntax_errors(parse_source(edited, language)), text
+    if b"\r\n" in source:
+        assert b"\n" not in edited.replace(b"\r\n", b"")
+    again = plan_graceful_shutdown(edited, language=language, module_system=module_system)
+    assert again.already_handled and again.edits == ()
+    if language == "javascript" and NODE is not None:
+        path = tmp_path / ("entry.mjs" if module_system == "esm" else "entry.cjs")
+        path.write_bytes(edited)
+        result = subprocess.run([NODE, "--check", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def test_unknown_language_or_module_system_is_an_error():
+    with pytest.raises(UnsupportedSourceError):
+        plan_graceful_shutdown(b"", language="coffeescript", module_system="commonjs")
+    with pytest.raises(UnsupportedSourceError):
+        plan_graceful_shutdown(b"", language="javascript", module_system="amd")
+
+
+def test_overlapping_edits_are_refused():
+    from dockfix.appcode import TextEdit
+
+    with pytest.raises(ValueError):
+        apply_edits(b"abcdef", [TextEdit(0, 3, b"x"), TextEdit(2, 4, b"y")])
+
+
+# ---------------------------------------------------------------------------------------------
+# Real runs: node serves a slow request, gets SIGTERM mid-request, and must finish it.
+
+
+def _edited_copy(app: str, entry: str, tmp_path: Path, *, edit: bool) -> Path:
+    copy = tmp_path / app
+    shutil.copytree(APPS / app, copy)
+    if edit:
+        source = resolve_entry_source(copy, entry)
+        assert source is not None
+        original = source.path.read_bytes()
+        plan = plan_graceful_shutdown(
+            original, language=source.language, module_system=source.module_system
+        )
+        assert plan.edits, plan.message
+        source.path.write_bytes(apply_edits(original, plan.edits))
+    return copy
+
+
+def _assert_finished_gracefully(outcome) -> None:
+    assert outcome.request_error is None, outcome.output
+    assert outcome.status == 200
+    assert outcome.body is not None and outcome.body.startswith(b"finished")
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.seconds_to_exit is not None
+    assert outcome.seconds_to_exit < SAFETY_TIMEOUT_MS / 1000
+
+
+def _assert_dropped(outcome) -> None:
+    assert outcome.request_error is not None, f"the unedited app answered {outcome.status}"
+    assert outcome.exit_code != 0
+
+
+NO_DEPENDENCY_APPS = [("http-server", "server.js"), ("esm-mjs", "server.mjs")]
+
+
+@needs_node
+@pytest.mark.parametrize(
+    ("app", "entry"), NO_DEPENDENCY_APPS, ids=[a[0] for a in NO_DEPENDENCY_APPS]
+)
+def test_edited_http_app_finishes_the_request_in_flight(app, entry, tmp_path):
+    outcome = sigterm_during_slow_request(_edited_copy(app, entry, tmp_path, edit=True), entry)
+
+    _assert_finished_gracefully(outcome)
+
+
+@needs_node
+@pytest.mark.parametrize(
+    ("app", "entry"), NO_DEPENDENCY_APPS, ids=[a[0] for a in NO_DEPENDENCY_APPS]
+)
+def test_unedited_http_app_drops_the_request_in_flight(app, entry, tmp_path):
+    outcome = sigterm_during_slow_request(_edited_copy(app, entry, tmp_path, edit=False), entry)
+
+    _assert_dropped(outcome)
+
+
+@needs_node
+def test_safety_timer_ends_a_shutdown_stuck_on_a_request(tmp_path):
+    app_dir = _edited_copy("http-server", "server.js", tmp_path, edit=True)
+    outcome = sigterm_during_slow_request(app_dir, "server.js", path="/hang")
+
+    assert outcome.request_error is not None
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.seconds_to_exit is not None
+    assert SAFETY_TIMEOUT_MS / 1000 - 0.5 < outcome.seconds_to_exit < SAFETY_TIMEOUT_MS / 1000 + 3
+
+
+@needs_node
+@pytest.mark.parametrize("edit", [True, False], ids=["edited", "unedited"])
+def test_express_app_with_sigterm_mid_request(edit, tmp_path):
+    app_dir = _edited_copy("express-discarded", "server.js", tmp_path, edit=edit)
+    problem = install_dependencies_offline(app_dir)
+    if problem is not None:
+        pytest.skip(
+            f"express is not in the local npm cache ({problem}); `npm install express@4` once in "
+            "any scratch folder to fill the cache (the test itself never reaches the network)"
+        )
+    outcome = sigterm_during_slow_request(app_dir, "server.js")
+
+    if edit:
+        _assert_finished_gracefully(outcome)
+    else:
+        _assert_dropped(outcome)
