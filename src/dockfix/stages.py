@@ -251,9 +251,9 @@ def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
     words = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
     if len(words) < 2:
         return False
-    destination = words[-1]
-    if destination.startswith("/"):
-        system = ("/", "/bin", "/sbin", "/usr", "/etc", "/lib", "/var/lib", "/opt/", "/root", "/tmp")
-        if destination.rstrip("/") in ("", *system) or destination.startswith(("/usr/", "/etc/", "/bin/", "/sbin/", "/lib/", "/root/", "/tmp/")):
-            return False
+    destination = words[-1].rstrip("/") or "/"
+    system_roots = ("/", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/local", "/usr/local/bin", "/usr/local/lib", "/etc", "/lib", "/root", "/tmp", "/opt", "/var")
+    system_trees = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/local/bin/", "/usr/local/lib/", "/usr/share/", "/etc/", "/lib/", "/root/", "/tmp/")
+    if destination in system_roots or destination.startswith(system_trees):
+        return False
     return True

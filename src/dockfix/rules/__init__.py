@@ -36,6 +36,7 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("DF002", "production-dependencies", "production_dependencies"),
     RuleEntry("DF003", "node-env-production", "node_env"),
     RuleEntry("DF004", "non-root-user", "non_root_user"),
+    RuleEntry("DF006", "graceful-shutdown", "graceful_shutdown"),
 )
 
 

@@ -147,6 +147,6 @@ def _installs_dumb_init(doc: Document, stage) -> bool:
 
 
 def _env_value(value: str) -> str:
-    if value and all(ch.isalnum() or ch in "-_./:,@%+" for ch in value):
+    if value and all(ch.isalnum() or ch in "-_./:,@%+=" for ch in value):
         return value
     return json.dumps(value)

@@ -1,0 +1,129 @@
+"""DF006 graceful-shutdown: the app itself finishes its requests on SIGTERM.
+
+## What it does
+Finds the file the container really starts (the `node` command of the exec-form CMD or
+ENTRYPOINT, `npm start` resolved through package.json, or for a built app such as
+`dist/server.js` the TypeScript source it is built from) and, when it has no SIGTERM handler,
+inserts one fitted to what the file uses: `await fastify.close()` for fastify; for Express, Koa
+and plain `http`/`https`, the server returned by `listen` is kept and closed, requests in flight
+finish, then the process exits, with a safety timer so a stuck connection cannot hang shutdown;
+`app.enableShutdownHooks()` for NestJS. Anything else gets a finding that explains what to add.
+
+## Why
+Exec form and dumb-init deliver SIGTERM to node, but without a handler node dies at once and
+every request in flight is dropped at each deploy or scale-down.
+
+## Example
+    const app = express();
+    app.listen(3000);
+becomes
+    const app = express();
+    const server = app.listen(3000);
+    function closeGracefully(signal) { ... server.close(() => process.exit(0)); ... }
+    process.once('SIGTERM', closeGracefully);
+    process.once('SIGINT', closeGracefully);
+
+## Fix safety
+Unsafe: it edits application code. The edit follows the file's module system, quotes,
+semicolons and indentation, is inserted once, and is shown in the same diff as the
+Dockerfile's changes. A file that already handles SIGTERM (or uses http-terminator,
+@godaddy/terminus, close-with-grace, stoppable, NestJS shutdown hooks) is left alone. Files
+under node_modules or outside the build context are never edited.
+
+## Related hadolint rules
+None: no Dockerfile linter looks at the application's code.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from ..context import RuleContext
+from ..document import Document, shell_words
+from ..edits import Edit, Finding, Fix
+from ..npmscripts import resolve_script
+from ..stages import applies_to, runtime_stage, start_instructions
+
+CODE = "DF006"
+NAME = "graceful-shutdown"
+SUMMARY = "Handle SIGTERM in the app: close the server, let requests finish, then exit"
+FIX_SAFETY = "unsafe (edits application code)"
+_NODE_OPTIONS_WITH_VALUE = ("-r", "--require", "--import", "--loader", "--experimental-loader", "-e", "--eval", "--inspect-port", "--env-file")
+
+
+def _entry_of(argv: list[str]) -> str | None:
+    """The script node runs: `node --require x dist/server.js` -> dist/server.js."""
+    if argv and argv[0] in ("dumb-init", "tini", "/sbin/tini", "--"):
+        return _entry_of(argv[1:])
+    if not argv or argv[0].rsplit("/", 1)[-1] not in ("node", "nodejs"):
+        return None
+    rest = argv[1:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in ("-e", "--eval", "-p", "--print"):
+            return None
+        if word in _NODE_OPTIONS_WITH_VALUE:
+            i += 2
+            continue
+        if word.startswith("-"):
+            i += 1
+            continue
+        return word
+    return None
+
+
+def _workdir(stage) -> str | None:
+    workdir = None
+    for inst in stage.instructions:
+        if inst.name == "WORKDIR":
+            path = inst.args.strip()
+            workdir = path if path.startswith("/") or workdir is None else str(PurePosixPath(workdir) / path)
+    return workdir
+
+
+def check(doc: Document, ctx: RuleContext):
+    stage = runtime_stage(doc)
+    if stage is None or not applies_to(doc, stage):
+        return
+    entrypoint, cmd = start_instructions(stage)
+    target = entrypoint or cmd
+    if target is None:
+        return
+    argv = list(target.json_args) if target.is_json_form else shell_words(target.args, raw_quotes=False)
+    if entrypoint is not None and cmd is not None and _entry_of(argv) is None:
+        argv = list(cmd.json_args) if cmd.is_json_form else shell_words(cmd.args, raw_quotes=False)
+    entry = _entry_of(argv)
+    if entry is None:
+        resolved = resolve_script(ctx.project, argv[1:] if argv[:1] == ["dumb-init"] else argv)
+        if resolved is not None and resolved.why_not is None:
+            entry = _entry_of(resolved.argv)
+    if entry is None:
+        return
+    workdir = _workdir(stage)
+    if entry.startswith("/"):
+        if workdir and entry.startswith(workdir.rstrip("/") + "/"):
+            entry = entry[len(workdir.rstrip("/")) + 1:]
+        else:
+            return  # outside the app folder: not a file of this project we can place
+    from ..appcode.entry import resolve_entry_source
+    from ..appcode.shutdown import UnsupportedSourceError, plan_graceful_shutdown
+
+    source_file = resolve_entry_source(ctx.project.root, entry)
+    if source_file is None:
+        return
+    source = ctx.project.read_absolute(source_file.path)
+    if source is None:
+        return
+    try:
+        plan = plan_graceful_shutdown(source, language=source_file.language, module_system=source_file.module_system)
+    except UnsupportedSourceError:
+        return
+    if plan.already_handled:
+        return
+    relative = source_file.path.relative_to(ctx.project.root).as_posix()
+    if not plan.edits:
+        yield Finding(CODE, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
+        return
+    edits = [Edit(e.start, e.end, e.content, path=source_file.path) for e in plan.edits]
+    yield Finding(CODE, f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}", target.line, Fix.unsafe(*edits))
