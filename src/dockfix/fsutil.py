@@ -1,0 +1,175 @@
+"""Reading Dockerfiles carefully and writing files atomically, without losing anyone's update.
+
+Writing follows one recipe for every file a fix touches (the Dockerfile, `.dockerignore`, app
+sources): the new bytes go to a temporary file in the same folder, which then replaces the
+original with `os.replace`, so a reader sees either the old file or the new one, never half of
+each. The original's permission bits (and, when allowed, its owner) are kept. A symbolic link is
+written through: its target gets the new bytes and the link stays a link. A new file gets mode
+0644 as reduced by the umask, like any file an editor creates.
+
+Before replacing, the file on disk is compared with the bytes the fixes were computed from; if
+someone changed it in the meantime the write is refused rather than losing that change.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# Real Dockerfiles are a few kilobytes; anything this big is not one, and refusing it before
+# reading keeps a stray `dockfix big.iso` fast.
+MAX_DOCKERFILE_SIZE = 1024 * 1024
+TEMP_SUFFIX = ".dockfix-tmp"
+NEW_FILE_MODE = 0o644
+
+
+class FileProblem(Exception):
+    """A file cannot be read or written; `message` is one line for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def describe_os_error(error: OSError) -> str:
+    """`Permission denied` rather than `[Errno 13] Permission denied: '/x'` (the path is shown anyway)."""
+    return error.strerror or type(error).__name__
+
+
+def read_dockerfile(path: Path) -> bytes:
+    """The bytes of a Dockerfile, refusing non-regular files and files over 1 MiB before reading."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileProblem("no such file or directory") from None
+    except OSError as error:
+        raise FileProblem(f"cannot read: {describe_os_error(error)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileProblem("is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or a device would block or never end; Docker reads regular files only.
+        raise FileProblem("not a regular file")
+    if info.st_size > MAX_DOCKERFILE_SIZE:
+        raise FileProblem(f"too large for a Dockerfile ({info.st_size} bytes, the limit is {MAX_DOCKERFILE_SIZE})")
+    try:
+        with open(path, "rb") as handle:
+            # Read one byte past the limit: a file that grew after stat() is still refused.
+            data = handle.read(MAX_DOCKERFILE_SIZE + 1)
+    except OSError as error:
+        raise FileProblem(f"cannot read: {describe_os_error(error)}") from None
+    if len(data) > MAX_DOCKERFILE_SIZE:
+        raise FileProblem(f"too large for a Dockerfile (over {MAX_DOCKERFILE_SIZE} bytes)")
+    return data
+
+
+def current_umask() -> int:
+    """The process umask (reading it means setting it, so it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@dataclass
+class FileChange:
+    """New bytes for one file; `expected` is what must be on disk now (None: must not exist)."""
+
+    path: Path
+    expected: bytes | None
+    new: bytes
+
+
+@dataclass
+class _Staged:
+    target: Path
+    temp: Path
+
+
+def write_target(path: Path) -> Path:
+    """The file that actually receives the bytes: a symbolic link's final target."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _read_current(target: Path) -> bytes | None:
+    try:
+        with open(target, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise FileProblem(f"cannot read before writing: {describe_os_error(error)}") from None
+
+
+def _stage(change: FileChange) -> _Staged:
+    """Check the file is as expected and write its new bytes to a temporary file beside it."""
+    target = write_target(change.path)
+    current = _read_current(target)
+    if current != change.expected:
+        what = "was created" if change.expected is None else "changed on disk" if current is not None else "was deleted"
+        raise FileProblem(f"{what} since it was read; not written (run dockfix again)")
+    info = None
+    if current is not None:
+        info = target.stat()
+        # Replacing by rename would bypass a read-only mode, so honour it as an editor would.
+        if not os.access(target, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+            raise FileProblem("cannot write: file is read-only")
+    try:
+        descriptor, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    except OSError as error:
+        raise FileProblem(f"cannot write: {describe_os_error(error)}") from None
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(change.new)
+            handle.flush()
+            os.fsync(handle.fileno())
+            if info is not None:
+                # Owner first: changing it would clear set-id bits the mode puts back.
+                if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+                    try:
+                        os.fchown(handle.fileno(), info.st_uid, info.st_gid)
+                    except PermissionError:
+                        pass  # only root may give a file away; the content matters more
+                os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
+            else:
+                os.fchmod(handle.fileno(), NEW_FILE_MODE & ~current_umask())
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise FileProblem(f"cannot write: {describe_os_error(error)}") from None
+    return _Staged(target, temp)
+
+
+class WriteFailed(FileProblem):
+    """Writing `path` failed; nothing of its group was written (unless a rename itself failed)."""
+
+    def __init__(self, path: Path, message: str):
+        super().__init__(message)
+        self.path = path
+
+
+def write_together(changes: list[FileChange]) -> None:
+    """Write several files so that either all are replaced or none is touched.
+
+    Every file is checked and staged first (this is where a full disk, a read-only folder or a
+    concurrent edit shows up); only then are the temporary files renamed over the originals.
+    Raises WriteFailed naming the file that failed; no temporary file is left behind.
+    """
+    staged: list[_Staged] = []
+    renamed = 0
+    try:
+        for change in changes:
+            try:
+                staged.append(_stage(change))
+            except FileProblem as problem:
+                raise WriteFailed(change.path, problem.message) from None
+        for item in staged:
+            try:
+                os.replace(item.temp, item.target)
+            except OSError as error:
+                raise WriteFailed(item.target, f"cannot write: {describe_os_error(error)}") from None
+            renamed += 1
+    finally:
+        for item in staged[renamed:]:
+            item.temp.unlink(missing_ok=True)
