@@ -54,8 +54,15 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
+    """Edits applied together, or not at all.
+
+    `isolated` asks for a pass of its own: the fix changes something other rules read (the base
+    image's family, say), so fixes planned on the old text must wait and be planned again.
+    """
+
     edits: tuple[Edit, ...]
     applicability: Applicability
+    isolated: bool = False
 
     @classmethod
     def safe(cls, *edits: Edit) -> "Fix":
@@ -68,6 +75,10 @@ class Fix:
     @classmethod
     def display_only(cls, *edits: Edit) -> "Fix":
         return cls(tuple(edits), Applicability.DISPLAY_ONLY)
+
+    def alone(self) -> "Fix":
+        """The same fix, applied in a pass of its own."""
+        return Fix(self.edits, self.applicability, isolated=True)
 
     def paths(self) -> set[Path | None]:
         return {edit.path for edit in self.edits}

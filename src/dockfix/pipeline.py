@@ -109,6 +109,10 @@ def _choose(findings: list[Finding], options: Options) -> list[Finding]:
     for finding in findings:
         if not allowed(finding.fix, options):
             continue
+        if finding.fix.isolated:
+            if not chosen:
+                return [finding]  # alone: the others are planned again on its result
+            continue
         edits = finding.fix.edits
         if any(overlaps(a, b) for a in edits for b in taken):
             continue

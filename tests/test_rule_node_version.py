@@ -1,0 +1,161 @@
+"""DF007 supported-node-version: offline decisions from the shipped data, then the real registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dockfix.context import Options, Project, RuleContext, Services
+from dockfix.edits import Applicability
+from dockfix.nodedata import NodeData
+from dockfix.pipeline import fix_document
+from dockfix.rules import RULES, select_rules
+from dockfix.semver import Version
+from support.fixing import TODAY, fix_folder, make_project
+from support.oracle import oracle_view
+from support.registry import push_image, registry_fixture
+
+DATA = NodeData.load()
+FIRST_PATCHED_22 = str(DATA.smallest_patched_version(Version(22, 1, 0)))
+
+
+def df007(findings, *, with_fix: bool = True):
+    return [f for f in findings if f.code == "DF007" and (f.fix is not None) == with_fix]
+
+
+def test_the_data_knows_what_the_tests_assume():
+    assert DATA.active_lts_major(TODAY) == 26
+    assert DATA.is_end_of_life(14, TODAY) and not DATA.is_end_of_life(22, TODAY)
+    assert FIRST_PATCHED_22.startswith("22.") and FIRST_PATCHED_22 != "22.1.0"
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "expected", "applicability"),
+    [
+        ("FROM node:14.2.0-slim\n", "FROM node:26-slim\n", Applicability.UNSAFE),
+        ("FROM node:18-alpine3.19\n", "FROM node:26-alpine\n", Applicability.UNSAFE),
+        ("FROM node:22.1.0-alpine\n", f"FROM node:{FIRST_PATCHED_22}-alpine\n", Applicability.SAFE),
+        ("FROM node:22.1-alpine\n", f"FROM node:{FIRST_PATCHED_22}-alpine\n", Applicability.SAFE),
+        ("FROM node:v22.1.0 AS build\nFROM build\n", f"FROM node:{FIRST_PATCHED_22} AS build\nFROM build\n", Applicability.SAFE),
+        ("ARG NODE_VERSION=18\nFROM node:${NODE_VERSION}-alpine\n", "ARG NODE_VERSION=26\nFROM node:${NODE_VERSION}-alpine\n", Applicability.UNSAFE),
+        ("ARG BASE=node:22.1.0-slim\nFROM $BASE\n", f"ARG BASE=node:{FIRST_PATCHED_22}-slim\nFROM $BASE\n", Applicability.SAFE),
+    ],
+)
+def test_upgrades(tmp_path, dockerfile, expected, applicability):
+    folder = make_project(tmp_path, dockerfile)
+    result = fix_folder(folder, select=["DF007"])
+    assert result.error is None
+    assert result.fixed.decode() == expected
+    (finding,) = df007(result.initial)
+    assert finding.fix.applicability is applicability
+    assert oracle_view(result.fixed)[0] == "ok"
+    assert fix_folder(folder, select=["DF007"], source=result.fixed).fixed == result.fixed
+
+
+def test_dead_major_message_gives_the_end_date_and_advisories(tmp_path):
+    (finding,) = df007(fix_folder(make_project(tmp_path, "FROM node:14.2.0-slim\n"), select=["DF007"]).initial)
+    assert "2023-04-30" in finding.message and "CVE-" in finding.message
+
+
+def test_dead_major_waits_for_unsafe_fixes(tmp_path):
+    result = fix_folder(make_project(tmp_path, "FROM node:16-alpine\n"), unsafe=False, select=["DF007"])
+    assert result.fixed == b"FROM node:16-alpine\n"
+    assert [f.code for f in result.withheld] == ["DF007"]
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM node:26-alpine\n",
+        "FROM node:22-slim\n",  # a major-only tag floats to the newest release: only end of life matters
+        f"FROM node:{FIRST_PATCHED_22}-alpine\n",
+        "FROM node\n",  # floating tags are DF001's
+        "FROM python:3.8\n",
+        "# escape=`\nFROM node:14-windowsservercore\n",
+    ],
+)
+def test_healthy_or_not_ours_left_alone(tmp_path, dockerfile):
+    result = fix_folder(make_project(tmp_path, dockerfile), select=["DF007"])
+    assert df007(result.initial) == []
+    assert result.fixed == dockerfile.encode()
+
+
+def test_stale_data_is_reported_once_per_file(tmp_path):
+    source = "FROM node:22-alpine AS a\nFROM node:24-alpine AS b\nFROM node:26-alpine\n"
+    stale = df007(fix_folder(make_project(tmp_path, source), select=["DF007"]).initial, with_fix=False)
+    assert len(stale) == 1 and "update-data" in stale[0].message
+    fresh = Options(offline=True, today=DATA.data_date)
+    folder = tmp_path / "project"
+    ctx = RuleContext(folder / "Dockerfile", Project(folder), fresh)
+    assert fix_document(folder / "Dockerfile", source.encode(), ctx, select_rules(["DF007"], None)).initial == []
+
+
+def test_both_rules_together_reach_a_fixpoint(tmp_path):
+    source = "FROM node:14.2.0-slim AS build\nRUN npm ci\nFROM node:latest\nCOPY --from=build /app /app\nCMD [\"node\", \"/app/a.js\"]\n"
+    folder = make_project(tmp_path, source)
+    result = fix_folder(folder)
+    assert result.error is None
+    lines = result.fixed.decode().splitlines()
+    assert lines[0] == "FROM node:26-slim AS build"
+    assert "FROM node:26-alpine" in lines
+    assert oracle_view(result.fixed)[0] == "ok"
+    assert fix_folder(folder, source=result.fixed).fixed == result.fixed
+
+
+# Against a real registry: the proposed tag must exist, and is pinned by its digest -----------
+
+token_registry = registry_fixture(auth="token", scope="module")
+
+
+@pytest.fixture(scope="module")
+def pushed(token_registry):
+    return {tag: push_image(token_registry, "library/node", tag) for tag in ("26-slim", f"{FIRST_PATCHED_22}-alpine", "22.1.0-alpine")}
+
+
+def fix_online(tmp_path: Path, source: str, mirror: str, select=None):
+    folder = make_project(tmp_path, source)
+    (tmp_path / "config.json").write_text(json.dumps({}))
+    options = Options(unsafe_fixes=True, offline=False, today=TODAY, registry_mirror=mirror)
+    services = Services(options, cache_dir=tmp_path / "cache", docker_config=tmp_path / "config.json")
+    ctx = RuleContext(folder / "Dockerfile", Project(folder), options, services=services)
+    rules = select_rules(select, None) if select else list(RULES)
+    result = fix_document(folder / "Dockerfile", source.encode(), ctx, rules)
+    again = fix_document(folder / "Dockerfile", result.fixed, ctx, rules)
+    assert again.fixed == result.fixed
+    assert oracle_view(result.fixed)[0] == "ok"
+    return result
+
+
+def test_dead_major_becomes_the_lts_slim_with_its_digest(tmp_path, token_registry, pushed):
+    result = fix_online(tmp_path, "FROM node:14.2.0-slim\n", token_registry.url, select=["DF001", "DF007"])
+    assert result.fixed.decode() == f"FROM node:26-slim@{pushed['26-slim'].digest}\n"
+    assert df007(result.initial)[0].fix.applicability is Applicability.UNSAFE
+
+
+def test_vulnerable_patch_becomes_the_first_patched_release(tmp_path, token_registry, pushed):
+    result = fix_online(tmp_path, "FROM node:22.1.0-alpine\n", token_registry.url, select=["DF001", "DF007"])
+    image = pushed[f"{FIRST_PATCHED_22}-alpine"]
+    assert result.fixed.decode() == f"FROM node:{FIRST_PATCHED_22}-alpine@{image.digest}\n"
+
+
+def test_pinned_vulnerable_digest_is_upgraded_too(tmp_path, token_registry, pushed):
+    old = pushed["22.1.0-alpine"].digest
+    result = fix_online(tmp_path, f"FROM node:22.1.0-alpine@{old}\n", token_registry.url, select=["DF007"])
+    assert result.fixed.decode() == f"FROM node:{FIRST_PATCHED_22}-alpine@{pushed[f'{FIRST_PATCHED_22}-alpine'].digest}\n"
+
+
+def test_a_proposal_the_registry_lacks_is_not_made(tmp_path, token_registry, pushed):
+    result = fix_online(tmp_path, "FROM node:14.2.0-bookworm\n", token_registry.url, select=["DF007"])
+    assert result.fixed == b"FROM node:14.2.0-bookworm\n"
+    (warning,) = [f for f in result.initial if f.code == "DF007" and "not in the registry" in f.message]
+    assert warning.fix is None
+
+
+def test_healthy_pinned_file_is_left_alone_online(tmp_path, token_registry, pushed):
+    digest = pushed["26-slim"].digest
+    source = f"FROM node:26-slim@{digest}\nCMD [\"node\", \"a.js\"]\n"
+    result = fix_online(tmp_path, source, token_registry.url, select=["DF001", "DF007"])
+    assert result.fixed == source.encode()
+    assert all(f.fix is None for f in result.initial)
