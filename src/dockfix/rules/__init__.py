@@ -32,11 +32,16 @@ class RuleEntry:
 
 # The order is the order fixes are applied in when they would touch the same bytes.
 RULES: tuple[RuleEntry, ...] = (
+    RuleEntry("DF001", "explicit-base-image", "base_image"),
+    RuleEntry("DF007", "supported-node-version", "node_version"),
     RuleEntry("DF005", "exec-form-init", "signals"),
     RuleEntry("DF002", "production-dependencies", "production_dependencies"),
     RuleEntry("DF003", "node-env-production", "node_env"),
     RuleEntry("DF004", "non-root-user", "non_root_user"),
     RuleEntry("DF006", "graceful-shutdown", "graceful_shutdown"),
+    RuleEntry("DF010", "mounted-secrets", "secrets"),
+    RuleEntry("DF008", "multi-stage-build", "multi_stage"),
+    RuleEntry("DF009", "dockerignore", "dockerignore"),
 )
 
 

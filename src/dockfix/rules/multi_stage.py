@@ -1,0 +1,367 @@
+"""DF008 multi-stage-build: build in one stage, run from a clean one.
+
+## What it does
+Splits a single-stage Node.js Dockerfile in two, reading the split from the file and the
+project's package.json:
+- a `build` stage: the original steps (dependency install, the build script), then the dev
+  dependencies pruned (`npm prune --omit=dev`, `pnpm prune --prod`, or a production-only
+  `yarn install`) when the project has any and the install kept them;
+- a production stage on the same base: the init process install, the shared settings (WORKDIR,
+  ENV, ARG, USER), `COPY --from=build` of the app folder (or, for a compiled TypeScript app
+  started from its output folder, only `package.json`, `node_modules` and that folder), and the
+  runtime part of the original (ENV NODE_ENV, USER, EXPOSE, CMD...).
+Comments stay with the instructions they precede. A file that already has several stages is
+left as it is.
+
+## Why
+Compilers, dev dependencies, build tools and whatever the build left behind make the image
+larger and give an attacker more to work with; credentials used during the install stay in
+the build stage's layers, which are never pushed.
+
+## Example
+    FROM node:22-bookworm-slim
+    WORKDIR /usr/src/app
+    COPY . .
+    RUN npm install && npm run build
+    CMD ["node", "dist/server.js"]
+becomes
+    FROM node:22-bookworm-slim AS build
+    WORKDIR /usr/src/app
+    COPY . .
+    RUN npm install && npm run build
+    RUN npm prune --omit=dev
+
+    FROM node:22-bookworm-slim
+    WORKDIR /usr/src/app
+    COPY --from=build /usr/src/app/package.json ./package.json
+    COPY --from=build /usr/src/app/node_modules ./node_modules
+    COPY --from=build /usr/src/app/dist ./dist
+    CMD ["node", "dist/server.js"]
+
+## Fix safety
+Unsafe: files the app reads at run time that the new production stage does not copy, or system
+packages installed for run time, would be missing. The split is offered only when every step
+of the stage is understood: package installs and builds, build-only system packages
+(python3, make, g++...), and file commands inside the app folder. Anything else (other system
+packages, global tools, copies from other images, files outside the app folder), monorepo
+workspaces and Next.js apps are reported and left alone. The rewrite waits until the other
+rules have nothing left to change in the file, so it splits the stage they settled.
+
+## Related hadolint rules
+None.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from ..context import RuleContext
+from ..document import Document, Instruction, Node, shell_words
+from ..edits import Edit, Finding, Fix
+from ..shell import run_scripts
+from ..stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
+
+CODE = "DF008"
+NAME = "multi-stage-build"
+SUMMARY = "Build in a separate stage and run from a clean production stage"
+FIX_SAFETY = "unsafe"
+
+RUNTIME_ONLY = ("CMD", "ENTRYPOINT", "EXPOSE", "HEALTHCHECK", "STOPSIGNAL", "VOLUME", "LABEL", "MAINTAINER")
+SHARED = ("ENV", "ARG", "WORKDIR", "USER", "SHELL")
+INIT_PACKAGES = {"dumb-init", "tini"}
+BUILD_PACKAGES = {
+    "python3", "python", "py3-pip", "make", "g++", "gcc", "build-base", "build-essential", "git", "libc6-compat",
+    "ca-certificates", "openssl", "curl", "wget", "pkgconfig", "pkg-config", "autoconf", "automake", "libtool", "bash", "node-gyp",
+}
+PACKAGE_TOOLS = ("apk", "apt-get", "apt")
+HARMLESS = ("echo", "cd", "true", "set", "ls", "cat", "printf", "test", "[", "export", "pwd", "node", "rm", "tsc", "corepack", "npx")
+FILE_COMMANDS = ("mkdir", "cp", "mv", "touch", "ln", "chown", "chmod")
+SELF_UPDATES = re.compile(r"^(npm|pnpm|yarn|corepack|node-gyp|typescript)(@.*)?$")
+BUILD_OUTPUT = ("dist", "build", "out", "lib")
+
+
+class Refusal(Exception):
+    """The stage does something the split cannot carry over safely."""
+
+
+def _argv(inst: Instruction) -> list[str]:
+    return list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+
+
+def _inside(path: str, workdir: str) -> bool:
+    if "$" in path or path.startswith("~"):
+        return False
+    if not path.startswith("/"):
+        return ".." not in path.split("/")
+    normal = posixpath.normpath(path)
+    return normal == workdir or normal.startswith(workdir.rstrip("/") + "/")
+
+
+def _classify_run(doc: Document, inst: Instruction, workdir: str | None) -> str:
+    """"prod" for an init-process install, "build" for build steps; raises Refusal otherwise."""
+    if inst.is_json_form:
+        raise Refusal(f"line {inst.line}: a RUN in exec form")
+    packages: set[str] = set()
+    for script in run_scripts(doc, inst):
+        if script.has_errors:
+            raise Refusal(f"line {inst.line}: a RUN whose shell could not be read")
+        for command in script.commands():
+            words = [w.text for w in command.args]
+            positional = [w for w in words if not w.startswith("-")]
+            name = command.name
+            if name in PACKAGE_TOOLS:
+                if positional[:1] in (["add"], ["install"]):
+                    packages.update(p.split("=")[0].split("@")[0] for p in positional[1:])
+                elif positional[:1] not in (["update"], ["upgrade"], ["clean"], [], ["del"]):
+                    raise Refusal(f"line {inst.line}: `{name} {' '.join(positional[:1])}`")
+            elif name in ("npm", "pnpm", "yarn"):
+                is_global = any(w in ("-g", "--global", "--location=global") for w in words) or positional[:1] == ["global"]
+                if is_global:
+                    installed = [p for p in positional if p not in ("install", "i", "add", "global")]
+                    if not all(SELF_UPDATES.match(p) for p in installed):
+                        raise Refusal(f"line {inst.line}: a global install ({' '.join(installed)}) the app may need at run time")
+            elif name in FILE_COMMANDS:
+                paths = positional[1:] if name in ("chown", "chmod") else positional
+                if workdir is None or not all(_inside(p, workdir) for p in paths):
+                    raise Refusal(f"line {inst.line}: `{name}` outside the app folder")
+            elif name not in HARMLESS:
+                raise Refusal(f"line {inst.line}: `{name}` may prepare something the app needs at run time")
+    if packages and packages <= INIT_PACKAGES:
+        return "prod"
+    extra = packages - BUILD_PACKAGES - INIT_PACKAGES
+    if extra:
+        raise Refusal(f"line {inst.line}: system packages the app may need at run time ({', '.join(sorted(extra))})")
+    if packages & INIT_PACKAGES:
+        raise Refusal(f"line {inst.line}: the init process is installed together with build packages")
+    return "build"
+
+
+def _workdir_after(current: str | None, inst: Instruction) -> str | None:
+    value = inst.args.strip().strip("\"'")
+    if "$" in value or current is None and not value.startswith("/"):
+        return None
+    return posixpath.normpath(posixpath.join(current or "/", value))
+
+
+def _groups(doc: Document, stage) -> tuple[list[tuple[list[Node], Instruction]], list[Node]]:
+    """Each instruction after FROM with the comment and blank lines before it; the trailing lines."""
+    nodes = [n for n in doc.nodes if n.start >= stage.from_instruction.end]
+    groups: list[tuple[list[Node], Instruction]] = []
+    pending: list[Node] = []
+    for node in nodes:
+        if isinstance(node, Instruction):
+            groups.append((pending, node))
+            pending = []
+        else:
+            pending.append(node)
+    return groups, pending
+
+
+def _text(doc: Document, nodes: list[Node]) -> bytes:
+    out = b""
+    for node in nodes:
+        piece = doc.source[node.start:node.end]
+        if not piece.endswith(b"\n"):
+            piece += doc.newline
+        out += piece
+    return out
+
+
+def _entry_folder(doc: Document, ctx: RuleContext, stage, runs_build: bool) -> str | None:
+    """The build output folder the app starts from, for a compiled TypeScript app."""
+    project = ctx.project
+    typescript = "typescript" in project.dev_dependencies or "typescript" in project.dependencies() or project.exists("tsconfig.json")
+    if not runs_build or not typescript:
+        return None
+    starts = [i for i in stage.instructions if i.name in ("CMD", "ENTRYPOINT")]
+    if not starts:
+        return None
+    argv = [w for w in _argv(starts[-1]) if w not in ("dumb-init", "tini", "--")]
+    if not argv or argv[0] not in ("node", "nodejs"):
+        return None
+    entry = next((w for w in argv[1:] if not w.startswith("-")), None)
+    if entry is None or entry.startswith("/") or "$" in entry:
+        return None
+    folder = posixpath.normpath(entry).split("/")[0]
+    if folder not in BUILD_OUTPUT or posixpath.normpath(entry) == folder:
+        return None
+    for inst in stage.instructions:
+        if inst.name in ("COPY", "ADD") and any(posixpath.normpath(w.lstrip("/")).split("/")[0] == folder for w in _argv(inst)[:-1]):
+            return None  # the output is built outside Docker and copied in
+    return folder
+
+
+def _runs_build(doc: Document, stage) -> bool:
+    for inst in stage.instructions:
+        for script in run_scripts(doc, inst):
+            for command in script.commands():
+                positional = [w.text for w in command.args if not w.text.startswith("-")]
+                if command.name == "tsc" or (command.name == "npx" and positional[:1] == ["tsc"]):
+                    return True
+                if command.name in ("npm", "pnpm") and positional[:1] in (["run"], ["run-script"]) and positional[1:2] == ["build"]:
+                    return True
+                if command.name in ("yarn", "pnpm") and positional[:1] == ["build"]:
+                    return True
+    return False
+
+
+def _installs(doc: Document, stage) -> list[tuple[str, bool]]:
+    """(package manager, leaves dev dependencies out) for each project install of the stage."""
+    found = []
+    for inst in stage.instructions:
+        for script in run_scripts(doc, inst):
+            for command in script.commands():
+                words = [w.text for w in command.args]
+                positional = [w for w in words if not w.startswith("-")]
+                if any(w in ("-g", "--global") for w in words):
+                    continue
+                omit = any(w in ("--omit=dev", "--production", "--only=production", "--prod", "--production=true") for w in words) or (
+                    "--omit" in words and words[words.index("--omit") + 1:][:1] == ["dev"]
+                )
+                if command.name == "npm" and positional in (["install"], ["i"], ["ci"]):
+                    found.append(("npm", omit))
+                elif command.name == "yarn" and positional in ([], ["install"]):
+                    found.append(("yarn", omit))
+                elif command.name == "pnpm" and positional in (["install"], ["i"]):
+                    found.append(("pnpm", omit))
+    return found
+
+
+def _prune_line(doc: Document, ctx: RuleContext, stage, manager: str) -> str | None:
+    if manager == "npm":
+        major = node_major(doc, stage)
+        return "RUN npm prune --omit=dev" if major is None or major >= 16 else "RUN npm prune --production"
+    if manager == "pnpm":
+        return "RUN pnpm prune --prod"
+    if manager == "yarn" and ctx.project.package_manager != "yarn-berry":
+        return "RUN yarn install --production --ignore-scripts --prefer-offline" + (" --frozen-lockfile" if ctx.project.exists("yarn.lock") else "")
+    return None
+
+
+def check(doc: Document, ctx: RuleContext):
+    stages = doc.stages
+    if len(stages) != 1:
+        return
+    stage = runtime_stage(doc)
+    if not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name) or not ctx.project.has_package_json:
+        return
+    installs = _installs(doc, stage)
+    if not installs or not any(i.name in ("CMD", "ENTRYPOINT") for i in stage.instructions):
+        return
+    line = stage.from_instruction.line
+    project = ctx.project
+    if (project.package_json or {}).get("workspaces"):
+        yield Finding(CODE, "single build and run stage in a monorepo with workspaces: split it into build and production stages by hand (left alone)", line)
+        return
+    if "next" in project.dependencies() or "next" in project.dev_dependencies:
+        yield Finding(CODE, "single build and run stage for a Next.js app: use `output: 'standalone'` and copy `.next/standalone` and `.next/static` into a production stage (left alone)", line)
+        return
+    try:
+        fix, message = _split(doc, ctx, stage, installs)
+    except Refusal as refusal:
+        yield Finding(CODE, f"the image builds and runs the app in one stage; not split automatically because of {refusal}", line)
+        return
+    yield Finding(CODE, message, line, fix)
+
+
+def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
+    from_inst = stage.from_instruction
+    if not from_inst.spans_one_line or any(i.name == "ONBUILD" for i in stage.instructions):
+        raise Refusal("a FROM over several lines or an ONBUILD")
+    groups, trailing = _groups(doc, stage)
+    workdir: str | None = "/"
+    classes = []
+    for _, inst in groups:
+        if inst.name == "WORKDIR":
+            workdir = _workdir_after(workdir, inst)
+            classes.append("both")
+        elif inst.name == "RUN":
+            classes.append(_classify_run(doc, inst, workdir))
+        elif inst.name in ("COPY", "ADD"):
+            source_stage = inst.flag("from")
+            if source_stage is not None:
+                raise Refusal(f"line {inst.line}: files copied from another image")
+            argv = _argv(inst)
+            if inst.heredocs or len(argv) < 2 or workdir is None or not _inside(argv[-1], workdir):
+                raise Refusal(f"line {inst.line}: files copied outside the app folder")
+            classes.append("build")
+        elif inst.name in RUNTIME_ONLY:
+            classes.append("prod")
+        elif inst.name in SHARED:
+            classes.append("both")
+        else:
+            raise Refusal(f"line {inst.line}: {inst.name}")
+    build_indexes = [i for i, c in enumerate(classes) if c == "build"]
+    if not build_indexes:
+        raise Refusal("no build step")
+    boundary = build_indexes[-1]
+    app_dir = None
+    current: str | None = "/"
+    for index, (_, inst) in enumerate(groups[: boundary + 1]):
+        if inst.name == "WORKDIR":
+            current = _workdir_after(current, inst)
+    app_dir = current
+    if app_dir is None or app_dir == "/":
+        raise Refusal("no WORKDIR (the app folder is unknown)")
+    if any(inst.name == "WORKDIR" for _, inst in groups[boundary + 1:]):
+        raise Refusal("a WORKDIR after the build steps")
+
+    newline = doc.newline.decode()
+    alias = stage.alias
+    build_name = "builder" if alias and alias.lower() == "build" else "build"
+    from_line = doc.source[from_inst.start:from_inst.end].decode("utf-8", "replace").rstrip("\r\n")
+    base_line = re.sub(r"\s+[Aa][Ss]\s+\S+\s*$", "", from_line) if alias else from_line.rstrip()
+    build_from = f"{base_line} AS {build_name}{newline}"
+    prod_from = f"{base_line}{f' AS {alias}' if alias else ''}{newline}"
+
+    build_part = build_from.encode()
+    for index, ((comments, inst), kind) in enumerate(zip(groups, classes)):
+        if index > boundary:
+            break
+        if kind in ("build", "both"):
+            build_part += _text(doc, [*comments, inst])
+    manager = installs[0][0]
+    runs_build = _runs_build(doc, stage)
+    prune = None
+    if ctx.project.dev_dependencies and not all(omit for _, omit in installs):
+        prune = _prune_line(doc, ctx, stage, manager)
+        if prune is None:
+            raise Refusal("Yarn 2+ cannot prune dev dependencies in place")
+        build_part += (prune + newline).encode()
+
+    user = effective_user(doc, stage)
+    chown = "--chown=node:node " if user and user.split(":")[0] in ("node", "1000") else ""
+    folder = _entry_folder(doc, ctx, stage, runs_build)
+    if folder:
+        copies = [
+            f"COPY {chown}--from={build_name} {app_dir}/package.json ./package.json",
+            f"COPY {chown}--from={build_name} {app_dir}/node_modules ./node_modules",
+            f"COPY {chown}--from={build_name} {app_dir}/{folder} ./{folder}",
+        ]
+        what = f"package.json, node_modules and {folder}/ (add COPY --from={build_name} lines for other files the app reads at run time)"
+    else:
+        copies = [f"COPY {chown}--from={build_name} {app_dir} {app_dir}"]
+        what = f"the app folder {app_dir}"
+
+    prod_part = newline.encode() + prod_from.encode()
+    for index, ((comments, inst), kind) in enumerate(zip(groups, classes)):
+        if index > boundary:
+            break
+        if kind == "prod":
+            prod_part += _text(doc, [*comments, inst])
+        elif kind == "both":
+            prod_part += _text(doc, [inst])
+    prod_part += "".join(line + newline for line in copies).encode()
+    for comments, inst in groups[boundary + 1:]:
+        prod_part += _text(doc, [*comments, inst])
+    prod_part += _text(doc, trailing)
+    replacement = build_part + prod_part
+    if not doc.source.endswith(b"\n"):
+        replacement = replacement.rstrip(b"\r\n")
+    steps = ", ".join(["install"] + (["build"] if runs_build else []) + (["prune dev dependencies"] if prune else []))
+    message = (
+        f"the image builds and runs the app in one stage: split into a `{build_name}` stage ({steps}) "
+        f"and a production stage that copies only {what} from it"
+    )
+    return Fix.unsafe(Edit(from_inst.start, len(doc.source), replacement)), message

@@ -1,0 +1,213 @@
+"""DF008: single-stage Node.js files become a build and a production stage, read from the project."""
+
+import re
+
+import pytest
+
+from dockfix.document import Document
+from support.fixing import fix_folder, make_project
+from support.oracle import oracle_view
+from support.paths import corpus_cases, lay_out_case
+
+TS_PACKAGE = (
+    '{"name": "ts-app", "version": "1.0.0", "scripts": {"build": "tsc", "start": "node dist/server.js"},'
+    ' "dependencies": {"express": "^4.19.2"}, "devDependencies": {"typescript": "^5.4.0"}}'
+)
+TS_APP = (
+    "FROM node:22-bookworm-slim\n"
+    "WORKDIR /usr/src/app\n"
+    "# dependencies first for the layer cache\n"
+    "COPY package*.json ./\n"
+    "RUN npm install && npm run build\n"
+    "COPY . .\n"
+    "EXPOSE 3000\n"
+    "CMD node dist/server.js\n"
+)
+TS_FILES = {"package-lock.json": "{}", "tsconfig.json": '{"compilerOptions": {"outDir": "dist"}}'}
+PLAIN_PACKAGE = '{"name": "app", "dependencies": {"express": "^4.19.2"}, "devDependencies": {"nodemon": "^3.1.4"}}'
+
+
+def stages_of(source: bytes):
+    return Document.parse(source).stages
+
+
+def settle(folder, **kwargs):
+    """Fix, write back, fix again: the second run must change nothing."""
+    result = fix_folder(folder, **kwargs)
+    assert result.error is None, result.error
+    assert oracle_view(result.fixed)[0] == "ok"
+    (folder / "Dockerfile").write_bytes(result.fixed)
+    for path, (_, content) in result.other_files.items():
+        path.write_bytes(content)
+    again = fix_folder(folder, **kwargs)
+    assert again.error is None and again.fixed == result.fixed and not again.other_files
+    return result
+
+
+def test_typescript_app_gets_a_build_stage_with_dev_dependencies(tmp_path):
+    folder = make_project(tmp_path, TS_APP, package_json=TS_PACKAGE, files=TS_FILES)
+    out = settle(folder).fixed.decode()
+    build, production = stages_of(out.encode())
+    build_text = out[build.from_instruction.start:production.from_instruction.start]
+    production_text = out[production.from_instruction.start:]
+    assert build.alias == "build" and production.alias is None
+    # the build installs everything (typescript included), builds, then drops dev dependencies
+    assert "RUN npm install && npm run build" in build_text
+    assert build_text.index("npm run build") < build_text.index("RUN npm prune --omit=dev")
+    assert "# dependencies first for the layer cache" in build_text
+    # the production stage has no install and takes only what runs
+    assert "npm install" not in production_text and "npm ci" not in production_text
+    for copied in ("package.json", "node_modules", "dist"):
+        assert f"--from=build /usr/src/app/{copied} ./{copied}" in production_text
+    assert "COPY . ." not in production_text
+    # and the other rules settled on the production stage
+    assert 'CMD ["dumb-init", "node", "dist/server.js"]' in production_text
+    assert "USER node" in production_text and "ENV NODE_ENV=production" in production_text
+    assert "EXPOSE 3000" in production_text
+
+
+def test_article_token_file_becomes_two_stages_with_a_secret_mount(tmp_path):
+    token = "1234"
+    dockerfile = (
+        "FROM node:22-bookworm-slim\n"
+        f"ENV NPM_TOKEN {token}\n"
+        "WORKDIR /usr/src/app\n"
+        "COPY . .\n"
+        'RUN echo "//npm.pkg.github.com/:_authToken=$NPM_TOKEN" > .npmrc && npm ci --omit=dev && rm -f .npmrc\n'
+        'CMD ["node", "server.js"]\n'
+    )
+    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE, files={"package-lock.json": "{}", "server.js": "require('http').createServer().listen(3000)\n"})
+    result = settle(folder)
+    out = result.fixed.decode()
+    assert len(stages_of(result.fixed)) == 2
+    assert "--mount=type=secret,id=npmrc,target=/usr/src/app/.npmrc npm ci --omit=dev" in out
+    assert "NPM_TOKEN" not in out and f" {token}" not in out and "_authToken" not in out
+    assert out.startswith("# syntax=docker/dockerfile:1\n")
+    ignore = result.other_files[folder / ".dockerignore"][1].decode().splitlines()
+    assert ".npmrc" in ignore
+    assert "COPY --chown=node:node --from=build /usr/src/app /usr/src/app" in out
+    assert "npm prune" not in out  # the install already left dev dependencies out
+    assert token not in " ".join(f.message for f in result.applied + result.remaining)
+
+
+def test_good_multi_stage_file_is_left_byte_identical(tmp_path):
+    good = (
+        "# syntax=docker/dockerfile:1\n"
+        "FROM node:22-bookworm-slim AS build\n"
+        "WORKDIR /usr/src/app\n"
+        "COPY package*.json ./\n"
+        "RUN npm ci\n"
+        "COPY . .\n"
+        "RUN npm run build && npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-bookworm-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*\n"
+        "WORKDIR /usr/src/app\n"
+        "COPY --chown=node:node --from=build /usr/src/app/node_modules ./node_modules\n"
+        "COPY --chown=node:node --from=build /usr/src/app/dist ./dist\n"
+        "USER node\n"
+        "ENV NODE_ENV=production\n"
+        'CMD ["dumb-init", "node", "dist/server.js"]\n'
+    )
+    folder = make_project(tmp_path, good, package_json=TS_PACKAGE, files={**TS_FILES, ".dockerignore": "node_modules\n.git\n.npmrc\n.env\n"})
+    result = fix_folder(folder, select=["DF008", "DF009", "DF010", "DF002", "DF003", "DF004", "DF005"])
+    assert result.fixed == good.encode() and not result.other_files
+    assert not [f for f in result.initial if f.code == "DF008"]
+
+
+def test_alias_stays_on_the_image_that_runs(tmp_path):
+    dockerfile = "FROM node:22-alpine AS app\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"index.js\"]\n"
+    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE)
+    out = fix_folder(folder, select=["DF008"]).fixed
+    build, production = stages_of(out)
+    assert (build.alias, production.alias) == ("build", "app")
+    assert b"RUN npm prune --omit=dev\n" in out
+    assert b"COPY --from=build /app /app\n" in out  # root user: no --chown of its own
+
+
+@pytest.mark.parametrize(
+    "step, reason",
+    [
+        ("RUN apt-get update && apt-get install -y imagemagick", "imagemagick"),
+        ("RUN npm install -g pm2", "global install"),
+        ("RUN mkdir -p /data", "outside the app folder"),
+        ("COPY --from=busybox /bin/sh /bin/sh", "another image"),
+        ("RUN ./configure.sh", "./configure.sh"),
+    ],
+)
+def test_steps_the_runtime_may_need_block_the_split(tmp_path, step, reason):
+    dockerfile = f"FROM node:22\nWORKDIR /app\n{step}\nCOPY . .\nRUN npm install\nCMD [\"node\", \"index.js\"]\n"
+    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE)
+    result = fix_folder(folder, select=["DF008"])
+    assert result.fixed == dockerfile.encode()
+    finding = next(f for f in result.initial if f.code == "DF008")
+    assert finding.fix is None and reason in finding.message
+
+
+def test_build_tools_stay_in_the_build_stage(tmp_path):
+    dockerfile = "FROM node:22-alpine\nRUN apk add --no-cache python3 make g++\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n"
+    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE, files={"package-lock.json": "{}"})
+    out = fix_folder(folder, select=["DF008"]).fixed.decode()
+    production = out[out.index("\nFROM"):]
+    assert "apk add" not in production and out.index("apk add") < out.index("\nFROM")
+
+
+def test_workspaces_and_next_are_left_alone_with_a_message(tmp_path):
+    dockerfile = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"npm\", \"start\"]\n"
+    folder = make_project(tmp_path, dockerfile, package_json='{"name": "mono", "workspaces": ["packages/*"]}')
+    result = fix_folder(folder, select=["DF008"])
+    assert result.fixed == dockerfile.encode() and "workspaces" in result.initial[0].message
+    (tmp_path / "next").mkdir()
+    folder = make_project(tmp_path / "next", dockerfile, package_json='{"name": "web", "dependencies": {"next": "14.2.0"}}')
+    result = fix_folder(folder, select=["DF008"])
+    assert result.fixed == dockerfile.encode() and "standalone" in result.initial[0].message
+
+
+def test_split_is_unsafe(tmp_path):
+    folder = make_project(tmp_path, TS_APP, package_json=TS_PACKAGE, files=TS_FILES)
+    result = fix_folder(folder, unsafe=False, select=["DF008"])
+    assert result.fixed == TS_APP.encode()
+    assert any(f.code == "DF008" and f.fixable for f in result.remaining)
+
+
+def test_comments_and_line_endings_are_kept(tmp_path):
+    dockerfile = "# top\r\nFROM node:22\r\n# where\r\nWORKDIR /app\r\nCOPY . .\r\n# install\r\nRUN npm install\r\n# run it\r\nCMD [\"node\", \"index.js\"]\r\n# the end\r\n"
+    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE)
+    out = fix_folder(folder, select=["DF008"]).fixed
+    assert b"\n" not in out.replace(b"\r\n", b"")
+    for comment in (b"# top", b"# where", b"# install", b"# run it", b"# the end"):
+        assert out.count(comment) == 1
+    assert oracle_view(out)[0] == "ok"
+
+
+STAGE_REF = re.compile(r"--from=(\S+)")
+
+
+def _stage_references(source: bytes) -> set[str]:
+    doc = Document.parse(source)
+    names = {s.alias.lower() for s in doc.stages if s.alias}
+    used = set()
+    for inst in doc.instructions:
+        for flag in inst.flags:
+            if flag.name == "from" and flag.value and flag.value.lower() in names:
+                used.add(flag.value.lower())
+        if inst.name == "FROM" and inst.args.split()[:1] and inst.args.split()[0].lower() in names:
+            used.add(inst.args.split()[0].lower())
+    return used
+
+
+MULTI_STAGE = [case for case in corpus_cases() if len(Document.parse((case / "Dockerfile").read_bytes()).stages) > 1]
+
+
+@pytest.mark.skipif(not MULTI_STAGE, reason="the shared corpus is not next to this checkout")
+@pytest.mark.parametrize("case", MULTI_STAGE, ids=[c.name for c in MULTI_STAGE])
+def test_corpus_keeps_every_stage_reference(case, tmp_path):
+    folder = lay_out_case(case, tmp_path)
+    source = (folder / "Dockerfile").read_bytes()
+    result = fix_folder(folder)
+    if result.error is not None:
+        return
+    after = Document.parse(result.fixed)
+    assert len(after.stages) == len(Document.parse(source).stages)
+    aliases = {s.alias.lower() for s in after.stages if s.alias}
+    assert _stage_references(source) <= aliases
