@@ -393,7 +393,7 @@ BAD_FILES = {
     "rejected": (b"FROM node\nRUN npm install\n&& echo hi\n", "Dockerfile:3: error: unknown instruction: &&"),
     "no-instructions": (b"# only a comment\n", "Dockerfile: error: file with no instructions"),
     "crashing-rule": (b"FROM node\n# CRASH-ME\nRUN npm install\n", "Dockerfile: error: internal error in rule DF904"),
-    "out-of-range-edit": (b"FROM node\n# BAD-EDIT\nRUN npm install\n", "Dockerfile: error: internal error: ValueError: edit"),
+    "out-of-range-edit": (b"FROM node\n# BAD-EDIT\nRUN npm install\n", "Dockerfile: error: internal error in rule DF906: edit"),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 LOCKFILES = {
@@ -72,7 +72,9 @@ class Project:
         if path in self.overlay:
             return self.overlay[path]
         try:
-            return path.read_bytes() if path.is_file() else None
+            if not path.is_file() or path.stat().st_size > MAX_PROJECT_FILE:
+                return None
+            return path.read_bytes()
         except OSError:
             return None
 
@@ -169,9 +171,15 @@ class Services:
 
     @cached_property
     def node_data(self):
-        from .nodedata import NodeData
+        return _load_node_data(self.cache_dir)
 
-        return NodeData.load(self.cache_dir)
+
+@lru_cache(maxsize=4)
+def _load_node_data(cache_dir: Path | None):
+    # Reading 171 advisories takes tens of milliseconds: once per process, not per Dockerfile.
+    from .nodedata import NodeData
+
+    return NodeData.load(cache_dir)
 
 
 @dataclass

@@ -122,18 +122,20 @@ def _choose(findings: list[Finding], options: Options) -> list[Finding]:
 
 
 def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Finding]) -> dict[Path | None, bytes]:
-    by_path: dict[Path | None, list[Edit]] = {}
+    by_path: dict[Path | None, list[tuple[Edit, str]]] = {}
     for finding in chosen:
         for edit in finding.fix.edits:
-            by_path.setdefault(edit.path, []).append(edit)
+            by_path.setdefault(edit.path, []).append((edit, finding.code))
     result = dict(files)
     for path, edits in by_path.items():
         if path not in result:
-            current = project.overlay.get(path) if path is not None else None
-            if current is None and path is not None and path.exists():
-                current = path.read_bytes()
+            current = project.read_absolute(path)
             result[path] = current if current is not None else b""
-        result[path] = apply_edits(result[path], edits)
+        try:
+            result[path] = apply_edits(result[path], [edit for edit, _ in edits])
+        except ValueError as error:
+            codes = ", ".join(sorted({code for _, code in edits}))
+            raise PipelineError(f"internal error in rule {codes}: {error}") from None
     return result
 
 
