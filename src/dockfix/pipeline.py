@@ -122,20 +122,21 @@ def _choose(findings: list[Finding], options: Options) -> list[Finding]:
 
 
 def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Finding]) -> dict[Path | None, bytes]:
-    by_path: dict[Path | None, list[tuple[Edit, str]]] = {}
+    result = dict(files)
+    by_path: dict[Path | None, list[Edit]] = {}
     for finding in chosen:
         for edit in finding.fix.edits:
-            by_path.setdefault(edit.path, []).append((edit, finding.code))
-    result = dict(files)
+            if edit.path not in result:
+                current = project.read_absolute(edit.path)
+                result[edit.path] = current if current is not None else b""
+            if edit.end > len(result[edit.path]):
+                raise PipelineError(
+                    f"internal error in rule {finding.code}: edit {edit.start}..{edit.end} "
+                    f"beyond the end of the file ({len(result[edit.path])} bytes)"
+                )
+            by_path.setdefault(edit.path, []).append(edit)
     for path, edits in by_path.items():
-        if path not in result:
-            current = project.read_absolute(path)
-            result[path] = current if current is not None else b""
-        try:
-            result[path] = apply_edits(result[path], [edit for edit, _ in edits])
-        except ValueError as error:
-            codes = ", ".join(sorted({code for _, code in edits}))
-            raise PipelineError(f"internal error in rule {codes}: {error}") from None
+        result[path] = apply_edits(result[path], edits)
     return result
 
 
