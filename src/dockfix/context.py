@@ -56,16 +56,7 @@ class Project:
     def read(self, relative: str) -> bytes | None:
         """The file's bytes (with pending changes), or None if absent, unreadable or outside."""
         path = self.path(relative)
-        if path is None:
-            return None
-        if path in self.overlay:
-            return self.overlay[path]
-        try:
-            if not path.is_file() or path.stat().st_size > MAX_PROJECT_FILE:
-                return None
-            return path.read_bytes()
-        except OSError:
-            return None
+        return None if path is None else self.read_absolute(path)
 
     def read_absolute(self, path: Path) -> bytes | None:
         """Current bytes of a file the fixes touch (None if it does not exist yet)."""

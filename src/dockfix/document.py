@@ -164,6 +164,13 @@ class Instruction(Node):
     def is_json_form(self) -> bool:
         return self.json_args is not None
 
+    @property
+    def words(self) -> list[str]:
+        """The arguments as a list: the JSON array in exec form, else the unquoted shell words."""
+        if self.json_args is not None:
+            return list(self.json_args)
+        return shell_words(self.args, raw_quotes=False)
+
     def flag(self, name: str) -> Flag | None:
         """The last flag of that name (BuildKit lets the last one win)."""
         found = None

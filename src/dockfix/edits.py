@@ -8,7 +8,7 @@ The pipeline decides which fixes apply, in which order, and checks the result.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 

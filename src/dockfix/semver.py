@@ -134,7 +134,7 @@ _PARTIAL = (
 )
 _PARTIAL_RE = re.compile(_PARTIAL)
 _COMPARATOR_RE = re.compile(rf"(?P<operator><=|>=|<|>|=|~>|~|\^)?\s*{_PARTIAL}(?=\s|$)")
-_HYPHEN_RE = re.compile(rf"\s*(?P<first>\S+)\s+-\s+(?P<second>\S+)\s*")
+_HYPHEN_RE = re.compile(r"\s*(?P<first>\S+)\s+-\s+(?P<second>\S+)\s*")
 
 
 @dataclass(frozen=True)

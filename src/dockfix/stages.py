@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from .document import Document, Instruction, Stage, shell_words
+from .document import Document, Instruction, Stage
 from .shell import run_scripts
 
 _ARCH_NAMESPACES = {"amd64", "arm32v5", "arm32v6", "arm32v7", "arm64v8", "i386", "ppc64le", "s390x", "riscv64", "library"}
@@ -174,7 +174,7 @@ def copies_file(doc: Document, stage: Stage, name: str, before: Instruction, ign
             break
         if inst.name not in ("COPY", "ADD") or inst.flag("from") is not None:
             continue
-        sources = list(inst.json_args[:-1]) if inst.json_args else shell_words(inst.args, raw_quotes=False)[:-1]
+        sources = inst.words[:-1]
         for source in sources:
             source = source.lstrip("./") if source not in (".", "./") else "."
             if source in (".", "") or source.endswith("/") and source.strip("/") == "":
@@ -221,7 +221,7 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
     for inst in start_instructions(stage):
         if inst is None:
             continue
-        argv = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+        argv = inst.words
         for pattern in _DEV_COMMANDS:
             for i in range(len(argv)):
                 if tuple(argv[i:i + len(pattern)]) == pattern:
@@ -248,7 +248,7 @@ def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
     source_stage = inst.flag("from")
     if source_stage is not None and (source_stage.value or "").lower() not in stage_names:
         return False  # files out of another image (tools, binaries) keep their owner
-    words = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+    words = inst.words
     if len(words) < 2:
         return False
     destination = words[-1].rstrip("/") or "/"

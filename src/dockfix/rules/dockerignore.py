@@ -39,7 +39,7 @@ import re
 from pathlib import Path
 
 from ..context import RuleContext
-from ..document import Document, shell_words
+from ..document import Document
 from ..dockerignore_patterns import DockerIgnore, _translate, parse_pattern
 from ..edits import Edit, Finding, Fix
 from ..stages import applies_to, runtime_stage, start_instructions
@@ -84,7 +84,7 @@ def context_sources(doc: Document) -> list[str]:
     for inst in doc.instructions:
         if inst.name not in ("COPY", "ADD") or inst.flag("from") is not None:
             continue
-        words = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+        words = inst.words
         for word in words[:-1]:
             if word.startswith("<<") or "://" in word or word.startswith("git@"):
                 continue
@@ -164,7 +164,7 @@ def build_output_folder(doc: Document, ctx: RuleContext) -> str | None:
     for inst in start_instructions(stage):
         if inst is None:
             continue
-        argv = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+        argv = inst.words
         for word in argv:
             head = word.lstrip("./").split("/")[0]
             if word.endswith((".js", ".mjs", ".cjs")) and "/" in word.lstrip("./") and head in ("dist", "build", "out", "lib"):

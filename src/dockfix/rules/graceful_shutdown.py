@@ -39,7 +39,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from ..context import RuleContext
-from ..document import Document, shell_words
+from ..document import Document
 from ..edits import Edit, Finding, Fix
 from ..npmscripts import resolve_script
 from ..stages import applies_to, runtime_stage, start_instructions
@@ -90,9 +90,9 @@ def check(doc: Document, ctx: RuleContext):
     target = entrypoint or cmd
     if target is None:
         return
-    argv = list(target.json_args) if target.is_json_form else shell_words(target.args, raw_quotes=False)
+    argv = target.words
     if entrypoint is not None and cmd is not None and _entry_of(argv) is None:
-        argv = list(cmd.json_args) if cmd.is_json_form else shell_words(cmd.args, raw_quotes=False)
+        argv = cmd.words
     entry = _entry_of(argv)
     if entry is None:
         resolved = resolve_script(ctx.project, argv[1:] if argv[:1] == ["dumb-init"] else argv)

@@ -57,7 +57,7 @@ import posixpath
 import re
 
 from ..context import RuleContext
-from ..document import Document, Instruction, Node, shell_words
+from ..document import Document, Instruction, Node
 from ..edits import Edit, Finding, Fix
 from ..shell import run_scripts
 from ..stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
@@ -86,7 +86,7 @@ class Refusal(Exception):
 
 
 def _argv(inst: Instruction) -> list[str]:
-    return list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+    return inst.words
 
 
 def _inside(path: str, workdir: str) -> bool:

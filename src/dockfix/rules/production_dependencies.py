@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 
 from ..context import RuleContext
-from ..document import Document, shell_words
+from ..document import Document
 from ..npmscripts import script_invocation
 from ..edits import Edit, Finding, Fix
 from ..shell import Command, Script
@@ -108,7 +108,7 @@ def _scripts_needing_dev(ctx: RuleContext, stage) -> str | None:
     names = list(LIFECYCLE)
     for inst in start_instructions(stage):
         if inst is not None:
-            argv = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+            argv = inst.words
             call = script_invocation(argv[1:] if argv[:1] == ["dumb-init"] else argv)
             if call:
                 names.append(call[0])

@@ -218,7 +218,7 @@ def check(doc: Document, ctx: RuleContext):
                     handled.add(inst.line)
                     yield finding
             elif inst.name in ("COPY", "ADD") and inst.flag("from") is None:
-                words = list(inst.json_args) if inst.json_args else shell_words(inst.args, raw_quotes=False)
+                words = inst.words
                 if any(_is_npmrc(w) for w in words[:-1]):
                     yield Finding(CODE, f"`.npmrc` is copied into the image: its token stays in that layer even if removed later; mount it with `RUN --mount=type=secret,id=npmrc,target=...` and build with `{BUILD_COMMAND}`", inst.line)
     for inst in doc.instructions:

@@ -41,7 +41,7 @@ import json
 from ..context import RuleContext
 from ..document import Document, Instruction, shell_words
 from ..edits import Edit, Finding, Fix
-from ..npmscripts import resolve_script, script_invocation
+from ..npmscripts import resolve_script
 from ..shell import uses_shell_features
 from ..stages import applies_to, family, insert_line_after, is_root, effective_user, run_commands, runtime_stage, start_instructions
 
