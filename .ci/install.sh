@@ -14,7 +14,7 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
 fi
 if [ -f .ci/install-e2e.sh ] && [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1; then
-    bash .ci/install-e2e.sh
+    bash .ci/install-e2e.sh || echo "install: end-to-end tools not installed; image tests will be skipped"
 fi
 
 if [ ! -x .venv/bin/python ]; then

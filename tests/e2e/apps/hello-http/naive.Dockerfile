@@ -1,0 +1,4 @@
+FROM {{node_image}}
+COPY . .
+RUN npm install
+CMD "npm" "start"
