@@ -159,6 +159,7 @@ NON_ROOT_UNTOUCHED = [
     "FROM node:22\nRUN npm i -g serve\n",  # no app command: a tooling image
     "FROM debian:12\nCOPY . .\nCMD [\"node\", \"a.js\"]\n",  # no node user there
     "FROM node:22\nCOPY . .\nEXPOSE 80\nCMD [\"node\", \"a.js\"]\n",  # port 80: shown, not applied
+    "FROM node:22\nCOPY . .\nVOLUME /data\nCMD [\"node\", \"a.js\"]\n",  # root-owned volume: shown, not applied
 ]
 
 

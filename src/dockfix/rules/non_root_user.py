@@ -24,7 +24,8 @@ becomes
 Unsafe: the app may write to places only root can (a port below 1024 on old Docker engines,
 system folders, volumes created by root). An existing non-root `USER` (by name or uid, also set
 in an earlier stage) is respected; `USER root` at the end is treated as running as root.
-When the stage listens on a port below 1024 the fix is only displayed: a non-root user can
+When the stage declares a VOLUME (a new volume is root's, the app could not write to it) or
+listens on a port below 1024, the fix is only displayed: a non-root user can
 bind it under Docker 20.10+ but not under every runtime. Non-node images (no `node` user) and Windows images are left alone. COPY instructions that
 already have `--chown` keep it; files copied out of other images or into system folders keep
 their owner.
@@ -77,6 +78,13 @@ def check(doc: Document, ctx: RuleContext):
         if inst.name in ("COPY", "ADD") and inst.flag("chown") is None and inst.line <= anchor.line and copies_app_files(inst, stage_names):
             edits.append(Edit.insert(inst.keyword_end, b" --chown=node:node"))
     message = "the app runs as root" + (f" (USER {user})" if user else "") + ": switch to the image's unprivileged `node` user"
+    volumes = [word for inst in stage.instructions if inst.name == "VOLUME" for word in inst.words]
+    if volumes:
+        # A volume Docker creates for a path the image does not hand to node is root's: the
+        # app would fail to write to it at run time.
+        message += f"; it declares VOLUME {volumes[0]}, which a new volume gives to root: chown it to node before the VOLUME line, then apply"
+        yield Finding(CODE, message, anchor.line, Fix.display_only(*edits))
+        return
     ports = privileged_ports(stage)
     if ports:
         # Docker 20.10+ lets any user bind low ports in a container; other runtimes do not.
