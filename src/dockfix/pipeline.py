@@ -15,6 +15,7 @@ from .context import Options, Project, RuleContext
 from .document import KNOWN_INSTRUCTIONS, Document, DockerfileSyntaxError
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .rules import RuleEntry
+from .suppression import filter_findings
 
 MAX_PASSES = 10
 
@@ -100,7 +101,8 @@ def run_rules(doc: Document, ctx: RuleContext, rules: list[RuleEntry]) -> list[F
             findings.extend(entry.load().check(doc, ctx))
         except Exception as error:  # a rule bug must not take the whole run down
             raise PipelineError(f"internal error in rule {entry.code} ({entry.name}): {type(error).__name__}: {error}") from error
-    return findings
+    # `# dockfix: ignore=CODE`, `# dockfix: ignore-file` and `# hadolint ignore=DLxxxx` comments.
+    return filter_findings(doc, findings, rules)
 
 
 def _choose(findings: list[Finding], options: Options) -> list[Finding]:
@@ -126,6 +128,12 @@ def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Findi
     by_path: dict[Path | None, list[Edit]] = {}
     for finding in chosen:
         for edit in finding.fix.edits:
+            if edit.path is not None and not _inside(edit.path, project.root):
+                # A symbolic link (or `..`) leading out of the build context: never written.
+                raise PipelineError(
+                    f"fix by {finding.code} would write {edit.path.name}, which leads outside the build "
+                    f"context (a symbolic link or `..`); file left untouched"
+                )
             if edit.path not in result:
                 current = project.read_absolute(edit.path)
                 result[edit.path] = current if current is not None else b""
@@ -138,6 +146,14 @@ def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Findi
     for path, edits in by_path.items():
         result[path] = apply_edits(result[path], edits)
     return result
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether `path`, with every symbolic link followed, is inside `root`."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        return False
 
 
 def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[RuleEntry]) -> FileResult:
