@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -26,22 +28,26 @@ import typer
 
 from . import __version__
 from .context import Options
-from .discover import discover
+from .discover import discover, read_path_list
 from .edits import Finding
 from .fsutil import WriteFailed
 from .output import Console
 from .pipeline import FileResult
 from .output.diff import display_path, unified_diff
+from .output.style import color_diff, wants_color
 from .output.text import (
     Tally,
     check_summary,
+    digest_lines,
     error_line,
     finding_line,
     report_summary,
+    run_breakdown,
+    statistics_lines,
     write_summary,
 )
 from . import rules as rule_table
-from .runner import Settings, changes_of, planned_changes, process_paths, write_result
+from .runner import Settings, changes_of, default_jobs, planned_changes, process_paths, write_result
 
 EXIT_CLEAN = 0
 EXIT_CHANGES_NEEDED = 1
@@ -100,6 +106,18 @@ def _parse_node_version(value: str | None) -> str | None:
     return value.strip().lstrip("v")
 
 
+def _read_from_file(name: str) -> list[Path]:
+    """The paths listed in `--from-file` (relative ones from the current folder)."""
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            data = Path(name).read_bytes()
+    except OSError as error:
+        raise UsageProblem(f"--from-file: cannot read {name}: {error.strerror or type(error).__name__}") from None
+    return read_path_list(data.decode("utf-8", "surrogateescape"), Path("."))
+
+
 def _list_rules(console: Console) -> int:
     status = EXIT_CLEAN
     for entry in rule_table.RULES:
@@ -128,11 +146,71 @@ def _explain(console: Console, code: str) -> int:
     return EXIT_CLEAN
 
 
-def _print_findings(console: Console, result: FileResult, findings: list[Finding], unsafe_fixes: bool) -> None:
+def _print_findings(console: Console, result: FileResult, findings: list[Finding], unsafe_fixes: bool, color: bool = False) -> None:
     """One line per finding, by file and line (rules report in their own order)."""
     ordered = sorted(findings, key=lambda f: (f.path is not None, str(f.path or ""), f.line, f.code))
     for finding in ordered:
-        console.out(finding_line(result, finding, unsafe_fixes))
+        console.out(finding_line(result, finding, unsafe_fixes, color))
+
+
+OUTPUT_FORMATS = ("text", "json", "sarif", "github")
+# A progress bar for fewer files would only flicker.
+PROGRESS_MIN_FILES = 50
+
+
+@dataclass
+class Presentation:
+    """How results are shown: format, colour, quietness, statistics, patches."""
+
+    output_format: str = "text"
+    quiet: bool = False
+    statistics: bool = False
+    color: bool = False
+    patch_dir: Path | None = None
+    jobs: int = 1
+
+
+def _progress(console: Console, total: int, presentation: Presentation):
+    """A transient progress bar on stderr for long runs on a terminal, else None."""
+    if presentation.quiet or total < PROGRESS_MIN_FILES:
+        return None
+    try:
+        if not console.stderr.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    from rich.console import Console as RichConsole
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    # auto_refresh off: no refresh thread while worker processes are forked.
+    return Progress(
+        TextColumn("dockfix"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=RichConsole(file=sys.stderr, no_color=bool(os.environ.get("NO_COLOR"))),
+        transient=True,
+        auto_refresh=False,
+    )
+
+
+def _rule_names() -> dict[str, str]:
+    return {entry.code: entry.name for entry in rule_table.RULES}
+
+
+def _excluder(settings: Settings):
+    """The configuration's `exclude`, as discover() wants it; None without configuration."""
+    if not settings.use_config:
+        return None
+    from .config import ConfigFinder, ConfigProblem
+
+    finder = ConfigFinder()
+
+    def excluded(path: Path) -> bool:
+        try:
+            config = finder.for_file(path)
+        except ConfigProblem:
+            return False  # reported when the file itself is processed
+        return config is not None and config.excludes(path)
+
+    return excluded
 
 
 def run(
@@ -141,51 +219,70 @@ def run(
     mode: str,
     settings: Settings,
     console: Console,
+    presentation: Presentation | None = None,
 ) -> int:
     """Process `paths` in one mode ("report", "diff", "check", "write"); returns the exit code."""
+    shown = presentation or Presentation()
+    text = shown.output_format == "text"
     unsafe = settings.options.unsafe_fixes
     errors = 0
-    discovery = discover(paths)
+    discovery = discover(paths, excluded=_excluder(settings))
     for missing in discovery.missing:
         console.err(f"dockfix: error: {display_path(missing)}: no such file or directory")
         errors += 1
     for folder, reason in discovery.unreadable_folders:
         console.err(f"dockfix: error: {display_path(folder)}: cannot read folder: {reason}")
         errors += 1
-    for folder in discovery.empty_folders:
-        console.err(f"dockfix: warning: {display_path(folder)}: no Dockerfile found")
+    if not shown.quiet:
+        for folder in discovery.empty_folders:
+            console.err(f"dockfix: warning: {display_path(folder)}: no Dockerfile found")
+        for warning in discovery.warnings:
+            console.err(f"dockfix: warning: {warning}")
 
-    results = process_paths(discovery.files, settings)
+    progress = _progress(console, len(discovery.files), shown)
+    if progress is not None:
+        task = progress.add_task("fixing", total=len(discovery.files))
+
+        def advance(_result: FileResult) -> None:
+            progress.update(task, advance=1)
+            progress.refresh()
+
+        with progress:
+            results = process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=shown.jobs, on_result=advance)
+    else:
+        results = process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=shown.jobs)
+
     tally = Tally()
     for result in results:
         tally.add(result, unsafe)
         if result.error is not None:
-            console.err(error_line(result.path, result.error, result.error_line))
+            if text:
+                console.err(error_line(result.path, result.error, result.error_line))
             errors += 1
     withheld = sum(len(result.withheld) for result in results)
     needs_changes = bool(withheld)
+    plan = planned_changes(results)
+    failed_writes: set[int] = set()
+    written_paths: set[str] = set()
+    summary_lines: list[str] = []
 
     if mode == "report":
-        for result in results:
-            if result.error is None:
-                _print_findings(console, result, result.initial, unsafe)
         needs_changes = needs_changes or any(result.changed for result in results)
-        console.err(report_summary(tally))
+        summary_lines.append(report_summary(tally))
     elif mode in ("diff", "check"):
-        plan = planned_changes(results)
         tally.changed_files = len(plan)
         tally.hidden = withheld
         for change in plan:
             if mode == "diff":
-                console.out(unified_diff(change.expected, change.new, change.path))
-            else:
+                diff = unified_diff(change.expected, change.new, change.path)
+                console.out(color_diff(diff) if shown.color else diff)
+            elif text and not shown.quiet:
                 console.err(f"would fix {display_path(change.path)}")
         needs_changes = needs_changes or bool(plan)
-        console.err(check_summary(tally))
+        summary_lines.append(check_summary(tally))
     else:
-        written: set[str] = set()  # real paths: a shared .dockerignore counts once
         remaining = 0
-        for result in results:
+        for number, result in enumerate(results):
             if result.error is not None:
                 continue
             try:
@@ -194,13 +291,81 @@ def run(
                 console.err(error_line(failure.path, failure.message))
                 errors += 1
                 tally.fixed -= len(result.applied)
+                failed_writes.add(number)
                 continue
-            written.update(os.path.realpath(change.path) for change in changes_of(result))
-            _print_findings(console, result, result.remaining, unsafe)
+            written_paths.update(os.path.realpath(change.path) for change in changes_of(result))
             remaining += sum(1 for finding in result.remaining if not finding.fixable)
-        tally.changed_files = len(written)
+        tally.changed_files = len(written_paths)
         tally.hidden = withheld
-        console.err(write_summary(tally, remaining))
+        summary_lines.append(write_summary(tally, remaining))
+
+    def findings_of(result: FileResult) -> list[Finding]:
+        return result.initial if mode != "write" else result.remaining
+
+    names = _rule_names()
+    if shown.statistics:
+        pairs = [(f, names.get(f.code, "")) for r in results if r.error is None for f in findings_of(r)]
+        for line in statistics_lines(pairs, unsafe):
+            console.out(line)
+    elif shown.output_format == "text" and mode in ("report", "write"):
+        for number, result in enumerate(results):
+            if result.error is None and number not in failed_writes:
+                _print_findings(console, result, findings_of(result), unsafe, shown.color)
+    elif shown.output_format == "json":
+        from .output import json as json_output
+
+        records = []
+        for number, result in enumerate(results):
+            context = settings.context or discovery.contexts.get(result.path) or Path(os.path.abspath(result.path)).parent
+            changed = [] if number in failed_writes else [change.path for change in changes_of(result)]
+            records.append(json_output.file_record(
+                result, context=context, changed_files=changed,
+                written=mode == "write" and number not in failed_writes, names=names,
+            ))
+        console.out(json_output.render(records).encode("utf-8", "surrogateescape"))
+    elif shown.output_format == "sarif":
+        from .output import sarif
+
+        console.out(sarif.render(sarif.sarif_log(results, settings.rules, findings_of)).encode("utf-8", "surrogateescape"))
+    elif shown.output_format == "github":
+        from .output import github
+
+        for result in results:
+            if result.error is not None:
+                console.out(github.error_annotation(result.path, result.error, result.error_line))
+                continue
+            for finding in findings_of(result):
+                console.out(github.finding_annotation(finding, result.path, names.get(finding.code)))
+
+    if shown.patch_dir is not None and plan:
+        from .output.patches import patches_by_repository, write_patches
+
+        try:
+            patch_files = write_patches(patches_by_repository(plan, paths), shown.patch_dir)
+        except OSError as error:
+            console.err(f"dockfix: error: --patch-dir: cannot write {display_path(shown.patch_dir)}: {error.strerror or error}")
+            errors += 1
+        else:
+            if not shown.quiet:
+                for patch in patch_files:
+                    console.err(f"patch written: {display_path(patch)}")
+
+    if not shown.quiet:
+        if len(results) > 1:
+            failed = sum(1 for result in results if result.error is not None) + len(failed_writes)
+            changed = sum(1 for number, result in enumerate(results) if changes_of(result) and number not in failed_writes)
+            by_rule: dict[str, int] = {}
+            for number, result in enumerate(results):
+                if result.error is None and number not in failed_writes:
+                    for finding in result.applied:
+                        by_rule[finding.code] = by_rule.get(finding.code, 0) + 1
+            verb = "changed" if mode == "write" else "to change"
+            for line in run_breakdown(results, changed, failed, by_rule, verb):
+                console.err(line)
+        for line in digest_lines(results):
+            console.err(line)
+        for line in summary_lines:
+            console.err(line)
 
     if errors:
         return EXIT_ERROR
@@ -223,7 +388,7 @@ def command(
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff of the changes instead of writing them.")] = False,
     write: Annotated[bool, typer.Option("--write", help="Write the fixes in place.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Print a summary only; exit 1 if anything would change.")] = False,
-    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also apply fixes that may change behaviour.")] = False,
+    unsafe_fixes: Annotated[Optional[bool], typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes that may change behaviour (default: the configuration's unsafe-fixes, else no).", show_default=False)] = None,
     select: Annotated[Optional[list[str]], typer.Option("--select", metavar="CODES", help="Only these rules (codes or prefixes, comma-separated).")] = None,
     ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes, comma-separated).")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; use cached and shipped data only.")] = False,
@@ -232,6 +397,13 @@ def command(
     registry_mirror: Annotated[Optional[str], typer.Option("--registry-mirror", metavar="URL", envvar="DOCKFIX_REGISTRY_MIRROR", help="Registry mirror to resolve image digests with.")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
     explain: Annotated[Optional[str], typer.Option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")] = None,
+    from_file: Annotated[Optional[str], typer.Option("--from-file", metavar="FILE", help="Read more paths from FILE, one a line ('-': standard input).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", metavar="N", min=1, help="Process files in N processes (default: all cores).", show_default=False)] = None,
+    output_format: Annotated[str, typer.Option("--output-format", metavar="FORMAT", help="text, json (one record per file), sarif or github (workflow annotations).")] = "text",
+    statistics: Annotated[bool, typer.Option("--statistics", help="Count the findings by rule instead of listing them.")] = False,
+    patch_dir: Annotated[Optional[Path], typer.Option("--patch-dir", metavar="DIR", help="Write one patch per repository into DIR.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")] = False,
+    isolated: Annotated[bool, typer.Option("--isolated", help="Ignore configuration files (pyproject.toml, .dockfix.toml).")] = False,
     today: Annotated[Optional[str], typer.Option("--today", hidden=True)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -248,15 +420,47 @@ def command(
         ignored = _check_selectors(_split_codes(ignore), "--ignore")
         if context is not None and not context.is_dir():
             raise UsageProblem(f"--context: not a folder: {display_path(context)}")
+        if output_format not in OUTPUT_FORMATS:
+            raise UsageProblem(f"--output-format: one of {', '.join(OUTPUT_FORMATS)}, not {output_format}")
+        if mode == "diff" and (output_format != "text" or statistics):
+            raise UsageProblem("--diff prints a diff: it cannot be combined with --output-format or --statistics")
+        if statistics and output_format != "text":
+            raise UsageProblem("--statistics is a text report: it cannot be combined with --output-format")
         options = Options(
-            unsafe_fixes=unsafe_fixes,
+            unsafe_fixes=bool(unsafe_fixes),
             offline=offline,
             node_version=_parse_node_version(node_version),
             registry_mirror=registry_mirror or None,
             today=_parse_today(today),
         )
-        settings = Settings(rules=rule_table.select_rules(selected or None, ignored or None), options=options, context=context)
-        code = run(paths or [Path(".")], mode=mode, settings=settings, console=console)
+        given = {
+            name
+            for name, value in (("unsafe_fixes", unsafe_fixes), ("node_version", node_version), ("registry_mirror", registry_mirror))
+            if value is not None
+        }
+        settings = Settings(
+            rules=rule_table.select_rules(selected or None, ignored or None),
+            options=options,
+            context=context,
+            use_config=not isolated,
+            cli_select=selected if select else None,
+            cli_ignore=ignored if ignore else None,
+            cli_options=frozenset(given),
+        )
+        targets = list(paths or [])
+        if from_file is not None:
+            targets.extend(_read_from_file(from_file))
+        elif not targets:
+            targets = [Path(".")]
+        presentation = Presentation(
+            output_format=output_format,
+            quiet=quiet,
+            statistics=statistics,
+            color=output_format == "text" and wants_color(sys.stdout),
+            patch_dir=patch_dir,
+            jobs=jobs if jobs is not None else default_jobs(),
+        )
+        code = run(targets, mode=mode, settings=settings, console=console, presentation=presentation)
     except UsageProblem as problem:
         console.err(f"dockfix: error: {problem}")
         code = EXIT_ERROR

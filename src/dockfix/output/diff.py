@@ -35,8 +35,14 @@ def display_path(path: Path) -> str:
     return relative
 
 
-def header_names(path: Path) -> tuple[str, str]:
-    """`a/<path>` and `b/<path>` for files below the current folder (for `patch -p1`), else the absolute path twice."""
+def header_names(path: Path, root: Path | None = None) -> tuple[str, str]:
+    """`a/<path>` and `b/<path>` for files below the current folder (for `patch -p1`), else the absolute path twice.
+
+    With `root`, the path is taken relative to that folder instead (a repository's patch).
+    """
+    if root is not None:
+        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
+        return f"a/{relative}", f"b/{relative}"
     shown = display_path(path)
     if os.path.isabs(shown):
         return shown, shown
@@ -60,8 +66,10 @@ def _emit(prefix: bytes, line: bytes, out: list[bytes]) -> None:
         out.append(b"\n" + NO_NEWLINE_MARKER)
 
 
-def unified_diff(old: bytes | None, new: bytes, path: Path) -> bytes:
+def unified_diff(old: bytes | None, new: bytes, path: Path, root: Path | None = None) -> bytes:
     """The diff turning `old` into `new` for the file at `path`; `old` None means a new file.
+
+    File names are relative to the current folder, or to `root` when it is given.
 
     Returns b"" when nothing changes.
     """
@@ -69,7 +77,7 @@ def unified_diff(old: bytes | None, new: bytes, path: Path) -> bytes:
         return b""
     old_lines = split_lines(old or b"")
     new_lines = split_lines(new)
-    old_name, new_name = header_names(path)
+    old_name, new_name = header_names(path, root)
     if old is None:
         old_name = "/dev/null"
     out = [

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
 from .diff import display_path
+from .style import BOLD, CYAN, RED, paint
 
 SAFE_MARKER = "[*]"
 UNSAFE_MARKER = "[unsafe fix]"
@@ -42,11 +43,15 @@ def fix_marker(finding: Finding, unsafe_fixes: bool) -> str:
     return UNSAFE_MARKER
 
 
-def finding_line(result: FileResult, finding: Finding, unsafe_fixes: bool) -> str:
-    """`path:line: CODE [marker] message`; the path is the file the finding is about."""
+def finding_line(result: FileResult, finding: Finding, unsafe_fixes: bool, color: bool = False) -> str:
+    """`path:line: CODE [marker] message`; the path is the file the finding is about.
+
+    With `color`, the location is bold, the code red and the marker cyan (as ruff shows them).
+    """
     marker = fix_marker(finding, unsafe_fixes)
-    middle = f"{finding.code} {marker} " if marker else f"{finding.code} "
-    return f"{location(finding.path or result.path, finding.line)}: {middle}{finding.message}"
+    code = paint(finding.code, RED, BOLD, enabled=color)
+    middle = f"{code} {paint(marker, CYAN, enabled=color)} " if marker else f"{code} "
+    return f"{paint(location(finding.path or result.path, finding.line), BOLD, enabled=color)}: {middle}{finding.message}"
 
 
 def plural(count: int, word: str) -> str:
@@ -124,3 +129,58 @@ def write_summary(tally: Tally, remaining: int) -> str:
     if remaining:
         head += f" {remaining} remaining (no automatic fix)."
     return head + _hidden_hint(tally) + _errors_tail(tally)
+
+
+def unresolved_digests(result: FileResult) -> list[Finding]:
+    """DF001's findings that an image could not be pinned because its digest is unknown."""
+    return [
+        finding
+        for finding in result.remaining
+        if finding.code == "DF001" and finding.fix is None and "not pinned by digest" in finding.message
+    ]
+
+
+def run_breakdown(results: list[FileResult], changed: int, failed: int, applied_by_rule: dict[str, int], verb: str) -> list[str]:
+    """The lines a run over several Dockerfiles ends with, before the summary line.
+
+        Scanned 12 Dockerfiles: 5 changed, 6 unchanged, 1 failed.
+        Fixes by rule: DF001 3, DF002 2, DF009 5.
+    """
+    unchanged = len(results) - changed - failed
+    lines = [f"Scanned {plural(len(results), 'Dockerfile')}: {changed} {verb}, {unchanged} unchanged, {failed} failed."]
+    if applied_by_rule:
+        parts = ", ".join(f"{code} {count}" for code, count in sorted(applied_by_rule.items()))
+        lines.append(f"Fixes by rule: {parts}.")
+    return lines
+
+
+def digest_lines(results: list[FileResult]) -> list[str]:
+    """One line per base image whose digest could not be resolved."""
+    lines = []
+    for result in results:
+        for finding in unresolved_digests(result):
+            lines.append(f"dockfix: warning: {location(finding.path or result.path, finding.line)}: digest not resolved: {finding.message}")
+    if lines:
+        lines.append(f"{plural(len(lines), 'image')} not pinned: digest not resolved (see above).")
+    return lines
+
+
+def statistics_lines(findings: list[tuple[Finding, str]], unsafe_fixes: bool) -> list[str]:
+    """`--statistics`, as ruff prints it: count, code, fix marker and rule name, most frequent first.
+
+    `findings` pairs each finding with its rule's name.
+    """
+    counts: dict[str, list] = {}
+    for finding, name in findings:
+        entry = counts.setdefault(finding.code, [0, name, False])
+        entry[0] += 1
+        entry[2] = entry[2] or fix_marker(finding, unsafe_fixes) == SAFE_MARKER
+    if not counts:
+        return []
+    width = max(len(str(count)) for count, _, _ in counts.values())
+    code_width = max(len(code) for code in counts)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    return [
+        f"{count:>{width}}\t{code:<{code_width}}\t{'[*]' if fixable else '[ ]'} {name}"
+        for code, (count, name, fixable) in ordered
+    ]

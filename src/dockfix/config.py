@@ -1,0 +1,222 @@
+"""Configuration files: `[tool.dockfix]` in pyproject.toml, or a `.dockfix.toml`.
+
+The configuration of a Dockerfile is the nearest one found from its folder upwards: in each
+folder, `.dockfix.toml` first (its keys at the top level, or under `[tool.dockfix]`), then a
+`pyproject.toml` that has a `[tool.dockfix]` table (a pyproject.toml without one does not stop
+the search). Keys, as ruff spells them:
+
+    select = ["DF001", "DF002"]     # rule codes, prefixes or names
+    ignore = ["DF008"]
+    unsafe-fixes = true
+    node-version = "22"
+    registry-mirror = "https://mirror.example.com"
+    exclude = ["legacy/**", "*.dev.Dockerfile"]   # globs, relative to the configuration's folder
+
+Flags on the command line win over the file. A file that is not valid TOML, or a key or value
+that makes no sense, is a ConfigProblem: the CLI reports it on one line (exit code 2).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_FILE = ".dockfix.toml"
+PYPROJECT = "pyproject.toml"
+KNOWN_KEYS = frozenset({"select", "ignore", "unsafe-fixes", "node-version", "registry-mirror", "exclude"})
+
+
+class ConfigProblem(Exception):
+    """A configuration file that cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings of one configuration file; None: the file does not set it."""
+
+    path: Path
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    unsafe_fixes: bool | None = None
+    node_version: str | None = None
+    registry_mirror: str | None = None
+    exclude: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def excludes(self, path: Path) -> bool:
+        """Whether `path` matches an `exclude` glob (relative to the configuration's folder)."""
+        if not self.exclude:
+            return False
+        try:
+            relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(self.folder)).as_posix()
+        except ValueError:
+            return False
+        parts = relative.split("/")
+        for pattern in self.exclude:
+            pattern = pattern.strip("/")
+            # A pattern matches the path, a folder above it, or (without a slash) any one name in it.
+            candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+            if "/" not in pattern:
+                candidates.extend(parts)
+            if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
+                return True
+        return False
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise ConfigProblem(f"{path}: cannot read: {error.strerror or type(error).__name__}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigProblem(f"{path}: not valid TOML: {error}") from None
+
+
+def _strings(path: Path, key: str, value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigProblem(f"{path}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def _string(path: Path, key: str, value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ConfigProblem(f"{path}: {key} must be a string")
+    return value
+
+
+def parse_config(table: dict, path: Path) -> Config:
+    """Check a `[tool.dockfix]` table and turn it into a Config."""
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigProblem(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(KNOWN_KEYS))})")
+    unsafe = table.get("unsafe-fixes")
+    if unsafe is not None and not isinstance(unsafe, bool):
+        raise ConfigProblem(f"{path}: unsafe-fixes must be true or false")
+    return Config(
+        path=path,
+        select=_strings(path, "select", table["select"]) if "select" in table else None,
+        ignore=_strings(path, "ignore", table["ignore"]) if "ignore" in table else None,
+        unsafe_fixes=unsafe,
+        node_version=_string(path, "node-version", table["node-version"]) if "node-version" in table else None,
+        registry_mirror=_string(path, "registry-mirror", table["registry-mirror"]) if "registry-mirror" in table else None,
+        exclude=_strings(path, "exclude", table["exclude"]) if "exclude" in table else (),
+    )
+
+
+def load_config_file(path: Path) -> Config | None:
+    """The Config of one file; None for a pyproject.toml without `[tool.dockfix]`."""
+    data = _load_toml(path)
+    tool = data.get("tool", {})
+    table = tool.get("dockfix") if isinstance(tool, dict) else None
+    if path.name == CONFIG_FILE and table is None:
+        table = data
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigProblem(f"{path}: [tool.dockfix] must be a table")
+    return parse_config(table, path)
+
+
+class ConfigFinder:
+    """Finds the configuration of each file, reading each folder's files once."""
+
+    def __init__(self) -> None:
+        self._by_folder: dict[str, Config | None] = {}
+
+    def for_folder(self, folder: Path) -> Config | None:
+        """The nearest configuration from `folder` upwards, or None."""
+        start = os.path.abspath(folder)
+        visited = []
+        current = start
+        found: Config | None = None
+        while True:
+            if current in self._by_folder:
+                found = self._by_folder[current]
+                break
+            visited.append(current)
+            found = self._read_folder(Path(current))
+            if found is not None:
+                break
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
+        for folder_seen in visited:
+            self._by_folder[folder_seen] = found
+        return found
+
+    def for_file(self, path: Path) -> Config | None:
+        """The configuration that applies to the file at `path`."""
+        return self.for_folder(Path(os.path.abspath(path)).parent)
+
+    @staticmethod
+    def _read_folder(folder: Path) -> Config | None:
+        for name in (CONFIG_FILE, PYPROJECT):
+            candidate = folder / name
+            if candidate.is_file():
+                config = load_config_file(candidate)
+                if config is not None:
+                    return config
+        return None
+
+
+def check_selectors(selectors, where: str) -> list[str]:
+    """Rule codes, prefixes or names as select_rules wants them; unknown ones raise ConfigProblem."""
+    from . import rules as rule_table
+
+    checked = []
+    for selector in selectors:
+        upper = selector.strip().upper()
+        if upper and any(entry.code.startswith(upper) for entry in rule_table.RULES):
+            checked.append(upper)
+        elif any(entry.name == selector.strip().lower() for entry in rule_table.RULES):
+            checked.append(selector.strip().lower())
+        else:
+            raise ConfigProblem(f"{where}: unknown rule code or name: {selector}")
+    return checked
+
+
+def resolve_settings(config: Config, settings):
+    """(rules, options) for a file under `config`: the file's values where no flag was given.
+
+    `settings` is a runner.Settings: its `cli_select`/`cli_ignore` and `cli_options` say which
+    values the command line set.
+    """
+    import dataclasses
+
+    from . import rules as rule_table
+
+    select = settings.cli_select
+    if select is None and config.select is not None:
+        select = check_selectors(config.select, f"{config.path}: select")
+    ignore = settings.cli_ignore
+    if ignore is None and config.ignore is not None:
+        ignore = check_selectors(config.ignore, f"{config.path}: ignore")
+    if select is settings.cli_select and ignore is settings.cli_ignore:
+        chosen = settings.rules
+    else:
+        chosen = rule_table.select_rules(select or None, ignore or None)
+    changes = {}
+    given = settings.cli_options
+    if "unsafe_fixes" not in given and config.unsafe_fixes is not None:
+        changes["unsafe_fixes"] = config.unsafe_fixes
+    if "node_version" not in given and config.node_version is not None:
+        changes["node_version"] = config.node_version.strip().lstrip("v")
+    if "registry_mirror" not in given and config.registry_mirror is not None:
+        changes["registry_mirror"] = config.registry_mirror or None
+    options = dataclasses.replace(settings.options, **changes) if changes else settings.options
+    return chosen, options

@@ -1,0 +1,113 @@
+"""`--output-format sarif`: a SARIF 2.1.0 log, for GitHub code scanning and other SARIF viewers.
+
+One run of the tool `dockfix`: its rules (every rule of the table, with their summary and a
+link-free help text from their documentation), one result per finding (`warning` for a finding
+with a fix, `note` for one without), and the files that could not be processed as error-level
+tool execution notifications. Locations are relative to the current folder, with
+`uriBaseId` `%SRCROOT%`, as code scanning expects for a checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .. import __version__
+from ..edits import Applicability, Finding
+from ..pipeline import FileResult
+from .diff import display_path
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+
+
+def _artifact(path: Path) -> dict:
+    shown = display_path(path)
+    if os.path.isabs(shown):
+        return {"uri": Path(shown).as_uri()}
+    return {"uri": shown.replace(os.sep, "/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _location(path: Path, line: int | None) -> dict:
+    physical: dict = {"artifactLocation": _artifact(path)}
+    if line:
+        physical["region"] = {"startLine": line}
+    return {"physicalLocation": physical}
+
+
+def _level(finding: Finding) -> str:
+    if finding.fix is None or finding.fix.applicability is Applicability.DISPLAY_ONLY:
+        return "note"
+    return "warning"
+
+
+def rule_descriptors(rules) -> list[dict]:
+    """The reportingDescriptor of each rule (RuleEntry) of the run."""
+    descriptors = []
+    for entry in rules:
+        try:
+            module = entry.load()
+            summary = str(getattr(module, "SUMMARY", entry.name))
+            docs = (module.__doc__ or "").strip()
+            safety = str(getattr(module, "FIX_SAFETY", ""))
+        except Exception:  # a rule that cannot load still gets a descriptor
+            summary, docs, safety = entry.name, "", ""
+        descriptor = {
+            "id": entry.code,
+            "name": entry.name,
+            "shortDescription": {"text": summary},
+            "properties": {"fixSafety": safety} if safety else {},
+        }
+        if docs:
+            descriptor["help"] = {"text": docs, "markdown": docs}
+        descriptors.append(descriptor)
+    return descriptors
+
+
+def sarif_log(results: list[FileResult], rules, findings_of) -> dict:
+    """The SARIF log for a run; `findings_of(result)` picks the findings to show for a file."""
+    descriptors = rule_descriptors(rules)
+    index = {descriptor["id"]: number for number, descriptor in enumerate(descriptors)}
+    sarif_results = []
+    notifications = []
+    for result in results:
+        if result.error is not None:
+            notifications.append({
+                "level": "error",
+                "message": {"text": f"{display_path(result.path)}: {result.error}"},
+                "locations": [_location(result.path, result.error_line)],
+            })
+            continue
+        for finding in findings_of(result):
+            item = {
+                "ruleId": finding.code,
+                "level": _level(finding),
+                "message": {"text": finding.message},
+                "locations": [_location(finding.path or result.path, finding.line)],
+            }
+            if finding.code in index:
+                item["ruleIndex"] = index[finding.code]
+            sarif_results.append(item)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [{
+            "tool": {"driver": {
+                "name": "dockfix",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": descriptors,
+            }},
+            "invocations": [{
+                "executionSuccessful": not notifications,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": sarif_results,
+        }],
+    }
+
+
+def render(log: dict) -> str:
+    """The log as indented JSON text."""
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
