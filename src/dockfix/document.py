@@ -49,6 +49,9 @@ _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 # extractBuilderFlags looks at single bytes with unicode.IsSpace, so the Latin-1 spaces 0x85
 # and 0xA0 count there even when they are part of a UTF-8 sequence.
 _FLAG_SPACE_BYTES = frozenset(b" \t\n\v\f\r\x85\xa0")
+# BuildKit reads the file with a bufio.Scanner limited to this many bytes per line (without the
+# "\n"; a BOM counts in the first line) and rejects a file with a longer one.
+MAX_LINE_LENGTH = 65535
 
 
 class DockerfileSyntaxError(Exception):
@@ -320,6 +323,10 @@ class _Parser:
         # Offsets in nodes are into the source without its BOM; Document.source keeps that
         # form and render() puts the BOM back.
         self.lines = list(iter_lines(self.source))
+        for line in self.lines:
+            length = line.end - line.start - (self.source[line.end - 1:line.end] == b"\n")
+            if length + (len(BOM) if self.bom and line.number == 1 else 0) > MAX_LINE_LENGTH:
+                raise DockerfileSyntaxError(f"line longer than {MAX_LINE_LENGTH} bytes, the most BuildKit reads", line.number)
         self.escape = b"\\"
         self.directives: dict[str, str] = {}
         self.directives_done = False
@@ -327,7 +334,9 @@ class _Parser:
         self.continuation = self._continuation_regex()
 
     def _continuation_regex(self) -> re.Pattern[bytes]:
-        return re.compile(re.escape(self.escape) + rb"[ \t]*$")
+        # BuildKit's `(^|[^\\])\\[ \t]*$`: a doubled escape character does not continue the line.
+        escape = re.escape(self.escape)
+        return re.compile(rb"(?<!" + escape + rb")" + escape + rb"[ \t]*$")
 
     def _text(self, line: Line) -> bytes:
         return self.source[line.start:line.end]
@@ -569,14 +578,23 @@ def _reject_constant(name: str) -> None:
     raise _NotJSON(name)  # Go's encoding/json has no NaN or Infinity
 
 
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _json_array(args: bytes) -> list | None:
     if not args.startswith(b"["):
         return None
     try:
-        value = json.loads(args.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError):
+        # Go's json.Decoder, as BuildKit uses it, reads the first value and ignores what follows
+        # (`CMD ["node", "a.js"] x` is exec form), and reads invalid UTF-8 in strings as U+FFFD.
+        value, _ = _JSON_DECODER.raw_decode(args.decode("utf-8", "replace"))
+    except ValueError:
         return None
-    return value if isinstance(value, list) else None
+    if not isinstance(value, list):
+        return None
+    # A lone surrogate escape (`"\ud800"`) is U+FFFD for Go, and could not be written back as UTF-8.
+    return [_LONE_SURROGATE.sub("\ufffd", item) if isinstance(item, str) else item for item in value]
 
 
 def _maybe_json(args: bytes) -> list[str] | None:
@@ -728,9 +746,30 @@ def shell_words(text: str, raw_quotes: bool = True) -> list[str]:
     return words
 
 
+def _quotes_closed(text: str) -> bool:
+    """Whether every quote is closed, reading quotes and backslashes as shell_words does."""
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"':
+                i += 1
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "\\":
+            i += 1
+        i += 1
+    return not quote
+
+
 def _heredocs_in(logical: bytes) -> list[tuple[str, bool, bool, int]]:
     """The heredocs a RUN/COPY/ADD line opens: (name, chomp, expand, file descriptor)."""
     text = logical.decode("utf-8", "surrogateescape")
+    if not _quotes_closed(text):
+        return []  # BuildKit's shell lexer fails on an open quote: the line opens no heredoc
     found = []
     for word in shell_words(text, raw_quotes=True):
         match = _HEREDOC_WORD.match(word)
@@ -739,8 +778,8 @@ def _heredocs_in(logical: bytes) -> list[tuple[str, bool, bool, int]]:
         rest = match.group(3)
         plain = shell_words(rest, raw_quotes=False)
         raw = shell_words(rest, raw_quotes=True)
-        if len(plain) != 1 or len(raw) != 1:
-            continue
+        if len(plain) != 1 or len(raw) != 1 or not plain[0]:
+            continue  # `<<""` names no heredoc either
         quotes = lambda w: w.count("'") + w.count('"')  # noqa: E731
         expand = quotes(plain[0]) == quotes(raw[0])
         fd = int(match.group(1)) if match.group(1) else 0
@@ -785,13 +824,17 @@ def arg_defaults(instructions: list[Instruction]) -> dict[str, str | None]:
     return values
 
 
+_FROM_WORD_SPLIT = re.compile(r"[\t\v\f\r ]+")
+
+
 def _stages(doc: Document) -> list[Stage]:
     stages: list[Stage] = []
     defaults = arg_defaults(doc.global_args)
     current: Stage | None = None
     for inst in doc.instructions:
         if inst.name == "FROM":
-            words = inst.args.split()
+            # BuildKit splits FROM's arguments on ASCII whitespace only: `a\u00a0b` is one word.
+            words = [w for w in _FROM_WORD_SPLIT.split(inst.args) if w]
             base = words[0] if words else ""
             alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
             platform_flag = inst.flag("platform")

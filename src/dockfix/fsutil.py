@@ -14,8 +14,11 @@ someone changed it in the meantime the write is refused rather than losing that 
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +141,9 @@ def _stage(change: FileChange) -> _Staged:
     except OSError as error:
         temp.unlink(missing_ok=True)
         raise FileProblem(f"cannot write: {describe_os_error(error)}") from None
+    except BaseException:
+        temp.unlink(missing_ok=True)  # Ctrl-C while staging must not leave the temporary file
+        raise
     return _Staged(target, temp)
 
 
@@ -149,13 +155,37 @@ class WriteFailed(FileProblem):
         self.path = path
 
 
+@contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C and SIGTERM until the group is written or cleaned up.
+
+    A signal landing between creating a temporary file and recording it (or between two
+    renames of one group) would leave a temporary file behind or half a group written; blocked,
+    it is delivered as soon as the group is done.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_together(changes: list[FileChange]) -> None:
     """Write several files so that either all are replaced or none is touched.
 
     Every file is checked and staged first (this is where a full disk, a read-only folder or a
     concurrent edit shows up); only then are the temporary files renamed over the originals.
-    Raises WriteFailed naming the file that failed; no temporary file is left behind.
+    Raises WriteFailed naming the file that failed; no temporary file is left behind, also when
+    the run is interrupted.
     """
+    with _interrupts_deferred():
+        _write_together(changes)
+
+
+def _write_together(changes: list[FileChange]) -> None:
     staged: list[_Staged] = []
     renamed = 0
     try:

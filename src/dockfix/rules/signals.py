@@ -84,10 +84,14 @@ def check(doc: Document, ctx: RuleContext):
     if stage is None or not applies_to(doc, stage):
         return
     entrypoint, cmd = start_instructions(stage)
+    if entrypoint is not None and entrypoint.is_json_form and not entrypoint.json_args:
+        entrypoint = None  # `ENTRYPOINT []` clears the entrypoint: the CMD alone is what runs
     target = entrypoint or cmd
     if target is None:
         return  # the start command comes from the base image: nothing of the app's to fix
     argv = _current_argv(target)
+    if argv == []:
+        return  # `CMD []`: no command of the app's to put under an init
     what = target.name
     if argv is None:
         if target.is_json_form is False and target.args_bytes.startswith(b"["):

@@ -1,0 +1,64 @@
+"""How parse and fix time grow with the number of instructions (100 to 10,000).
+
+    python benchmarks/bench_scaling.py            # prints one line per size and the growth
+
+Each file is a FROM followed by RUN/ENV/COPY/comment/continuation lines; fixing runs every rule,
+unsafe fixes on, offline, in a temporary project. The last column is time per instruction,
+which stays flat when the cost grows linearly.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
+
+from dockfix.document import Document  # noqa: E402
+from support.fixing import fix_folder  # noqa: E402
+
+SIZES = (100, 1000, 5000, 10000)
+BLOCK = [
+    b"RUN apt-get update && \\\n    apt-get install -y curl \\\n    # a comment inside\n    && rm -rf /var/lib/apt/lists/*\n",
+    b"ENV KEY_{n}=value{n}\n",
+    b"COPY src/{n} /app/src/{n}\n",
+    b"# step {n}\n",
+    b"RUN echo {n}\n",
+]
+
+
+def dockerfile(instructions: int) -> bytes:
+    lines = [b"FROM node:20-alpine\n", b"WORKDIR /app\n"]
+    for n in range(instructions - 3):
+        lines.append(BLOCK[n % len(BLOCK)].replace(b"{n}", str(n).encode()))
+    lines.append(b'CMD ["node", "server.js"]\n')
+    return b"".join(lines)
+
+
+def best_of(runs: int, action) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    print(f"{'instructions':>12} {'bytes':>9} {'parse s':>9} {'fix s':>9} {'parse us/inst':>14} {'fix us/inst':>12}")
+    for size in SIZES:
+        source = dockerfile(size)
+        count = len(Document.parse(source).instructions)
+        parse = best_of(3, lambda: Document.parse(source))
+        with tempfile.TemporaryDirectory() as folder:
+            project = Path(folder)
+            (project / "package.json").write_text('{"name": "app", "scripts": {"start": "node server.js"}}')
+            fix = best_of(1 if size >= 5000 else 2, lambda: fix_folder(project, source=source))
+        print(f"{count:>12} {len(source):>9} {parse:>9.3f} {fix:>9.3f} {parse / count * 1e6:>14.1f} {fix / count * 1e6:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()
