@@ -24,6 +24,8 @@ ROUND_TRIP = [
     b"\n\n   \n\t\nFROM node\n\n\n",
     b"FROM node\nRUN echo \\",  # continuation into the end of the file
     b"FROM node\nONBUILD RUN npm ci\nHEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1\n",
+    b"FROM node\nENV e\x1d=\n",  # \x1d is space to Python's isspace, not to Go's unicode.IsSpace
+    b"FROM node\nHEALTHCHECK --interval=5s CMD\x0b[1]\n",  # HEALTHCHECK splits its type off byte-wise
 ]
 
 

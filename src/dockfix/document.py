@@ -49,6 +49,24 @@ _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 # extractBuilderFlags looks at single bytes with unicode.IsSpace, so the Latin-1 spaces 0x85
 # and 0xA0 count there even when they are part of a UTF-8 sequence.
 _FLAG_SPACE_BYTES = frozenset(b" \t\n\v\f\r\x85\xa0")
+# Go's unicode.IsSpace on characters. Python's str.isspace also counts the separators
+# \x1c-\x1f, which Go does not.
+_GO_SPACES = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(map(chr, range(0x2000, 0x200B)))
+
+
+def _is_space(ch: str) -> bool:
+    return ch in _GO_SPACES
+
+
+def _split_first_word(data: bytes) -> list[bytes]:
+    """Split off the first word at a byte BuildKit's byte-wise unicode.IsSpace counts as space."""
+    for index, byte in enumerate(data):
+        if byte in _FLAG_SPACE_BYTES:
+            rest = data[index:]
+            while rest and rest[0] in _FLAG_SPACE_BYTES:
+                rest = rest[1:]
+            return [data[:index], rest] if rest else [data[:index]]
+    return [data] if data else []
 # BuildKit reads the file with a bufio.Scanner limited to this many bytes per line (without the
 # "\n"; a BOM counts in the first line) and rejects a file with a longer one.
 MAX_LINE_LENGTH = 65535
@@ -609,7 +627,7 @@ def _check_arguments(name: str | None, args: bytes, escape: bytes, line: int) ->
     """The argument errors BuildKit's parser itself raises (the file is rejected)."""
     if name in JSON_FORM_INSTRUCTIONS or name == "HEALTHCHECK":
         if name == "HEALTHCHECK":
-            parts = args.split(None, 1)
+            parts = _split_first_word(args)  # parseHealthConfig looks at single bytes
             args = parts[1] if len(parts) == 2 else b""
         value = _json_array(args)
         if value is not None and not all(isinstance(item, str) for item in value):
@@ -647,7 +665,7 @@ def parse_words(rest: str, escape: str = "\\") -> list[str]:
         if phase == "spaces":
             if i == n:
                 break
-            if ch.isspace():
+            if _is_space(ch):
                 i += 1
                 continue
             phase = "word"
@@ -656,7 +674,7 @@ def parse_words(rest: str, escape: str = "\\") -> list[str]:
                 words.append("".join(word))
             break
         if phase == "word":
-            if ch.isspace():
+            if _is_space(ch):
                 phase = "spaces"
                 if blank_ok or word:
                     words.append("".join(word))
@@ -720,7 +738,7 @@ def shell_words(text: str, raw_quotes: bool = True) -> list[str]:
                 word.append(ch)
             i += 1
             continue
-        if ch.isspace():
+        if _is_space(ch):
             if in_word:
                 words.append("".join(word))
                 word = []

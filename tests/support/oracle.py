@@ -7,6 +7,8 @@ oracle keeps the text as it is, the instruction's joined line and its arguments.
 
 from __future__ import annotations
 
+import re
+
 from dockfix.document import Document, DockerfileSyntaxError
 
 SHELL_VALUE_INSTRUCTIONS = {"RUN", "CMD", "ENTRYPOINT", "SHELL"}
@@ -24,6 +26,8 @@ def oracle_view(source: bytes):
         return ("error", str(error))
     view = []
     for command in commands:
+        if command.cmd is None:  # the binding's view of a line that is only a continuation
+            return ("error", "instruction without a keyword")
         item = {
             "keyword": command.cmd,
             "lines": (command.start_line, command.end_line),
@@ -79,7 +83,7 @@ def document_view(source: bytes):
             else:
                 item["value"] = ()
         if name == "FROM":
-            item["value"] = tuple(inst.args.split())
+            item["value"] = tuple(w for w in re.split(r"[\t\v\f\r ]+", inst.args) if w)
         view.append(item)
     return ("ok", view)
 
