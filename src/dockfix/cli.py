@@ -351,6 +351,9 @@ def run(
                     console.err(f"patch written: {display_path(patch)}")
 
     if not shown.quiet:
+        stale = _stale_data_warning(settings)
+        if stale:
+            console.err(f"dockfix: warning: {stale}")
         if len(results) > 1:
             failed = sum(1 for result in results if result.error is not None) + len(failed_writes)
             changed = sum(1 for number, result in enumerate(results) if changes_of(result) and number not in failed_writes)
@@ -370,6 +373,28 @@ def run(
     if errors:
         return EXIT_ERROR
     return EXIT_CHANGES_NEEDED if needs_changes else EXIT_CLEAN
+
+
+def _stale_data_warning(settings: Settings) -> str | None:
+    """Once per run, not per file: the Node.js data DF007 judges versions by is old."""
+    if not any(entry.code == "DF007" for entry in settings.rules):
+        return None
+    from .context import Services
+
+    services = settings.services or Services(settings.options)
+    return services.node_data.warn_if_stale(settings.options.today)
+
+
+def _update_data(console: Console) -> int:
+    from .context import user_cache_dir
+    from .nodedata import NodeDataUpdateError, update_data
+
+    try:
+        console.out(update_data(user_cache_dir()))
+    except NodeDataUpdateError as error:
+        console.err(f"dockfix: error: --update-data: {error}")
+        return EXIT_ERROR
+    return EXIT_CLEAN
 
 
 def _version_callback(value: bool) -> None:
@@ -404,6 +429,7 @@ def command(
     patch_dir: Annotated[Optional[Path], typer.Option("--patch-dir", metavar="DIR", help="Write one patch per repository into DIR.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")] = False,
     isolated: Annotated[bool, typer.Option("--isolated", help="Ignore configuration files (pyproject.toml, .dockfix.toml).")] = False,
+    update_data: Annotated[bool, typer.Option("--update-data", help="Refresh the Node.js release and vulnerability data into the user's cache, then exit.")] = False,
     today: Annotated[Optional[str], typer.Option("--today", hidden=True)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
@@ -413,6 +439,10 @@ def command(
             raise typer.Exit(_list_rules(console))
         if explain is not None:
             raise typer.Exit(_explain(console, explain))
+        if update_data:
+            if offline:
+                raise UsageProblem("--update-data downloads the data: it cannot be combined with --offline")
+            raise typer.Exit(_update_data(console))
         if write and (diff or check):
             raise UsageProblem("--write cannot be combined with --diff or --check")
         mode = "diff" if diff else "check" if check else "write" if write else "report"

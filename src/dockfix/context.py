@@ -8,6 +8,7 @@ sees the project as it will be written.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -137,6 +138,13 @@ class Project:
         return "build" in self.scripts and bool(self.dev_dependencies)
 
 
+def user_cache_dir() -> Path:
+    """The user's cache folder for dockfix: `$XDG_CACHE_HOME/dockfix` or `~/.cache/dockfix`."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "dockfix"
+
+
 class Services:
     """The registry client and the Node.js data, made on first use and shared across files.
 
@@ -146,7 +154,7 @@ class Services:
 
     def __init__(self, options: Options, *, cache_dir: Path | None = None, docker_config: Path | None = None):
         self.options = options
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir if cache_dir is not None else user_cache_dir()
         self.docker_config = docker_config
 
     @cached_property

@@ -141,9 +141,9 @@ class _Endpoint:
 
 def default_cache_dir() -> Path:
     """The user's cache folder for dockfix: ``$XDG_CACHE_HOME/dockfix`` or ``~/.cache/dockfix``."""
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "dockfix"
+    from .context import user_cache_dir
+
+    return user_cache_dir()
 
 
 def default_docker_config() -> Path:

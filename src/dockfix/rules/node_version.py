@@ -131,16 +131,10 @@ def _confirm(ctx: RuleContext, ref: ImageReference) -> tuple[bool, str | None, s
 def check(doc: Document, ctx: RuleContext):
     data = ctx.services.node_data
     today = ctx.today
-    stale_reported = False
     seen: set[tuple[int, int]] = set()
     for stage in doc.stages:
         if is_windows(doc, stage):
             continue
-        if not stale_reported and stage.is_external and is_node_image(stage.resolved_base or stage.base):
-            stale_reported = True
-            stale = data.warn_if_stale(today)
-            if stale:
-                yield Finding(CODE, stale, stage.from_instruction.line)
         found = _version_site(doc, stage)
         if found is None:
             continue
