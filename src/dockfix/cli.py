@@ -504,4 +504,9 @@ def command(
 
 def main() -> None:
     """Entry point of the `dockfix` script."""
+    if sys.argv[1:] == ["--version"]:
+        # Answered before typer builds the command (which imports pydantic): editors and
+        # pre-commit ask for the version often.
+        Console().out(f"dockfix {__version__}")
+        return
     app(prog_name="dockfix")

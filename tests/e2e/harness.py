@@ -1089,3 +1089,42 @@ def render_dockerfile(template: str, **values: str) -> str:
     if leftover:
         raise HarnessError(f"Dockerfile template still has {', '.join(sorted(set(leftover)))}")
     return rendered
+
+
+# --------------------------------------------------------------------------------------------
+# Dockerfiles that name Docker Hub's node image
+
+#: ``FROM [--flags] <image> [AS name]``; the image is group 2.
+_FROM_LINE = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE | re.MULTILINE)
+
+#: Docker Hub's node image however it is spelled, and the ``:tag`` / ``@digest`` after it.
+_HUB_NODE = re.compile(
+    r"^(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)/)?(?:library/)?node"
+    r"(?P<rest>(?::[\w][\w.-]*)?(?:@sha256:[0-9a-f]{64})?)$")
+
+
+def node_image_tags(dockerfile_text: str) -> list[str]:
+    """The tags of Docker Hub's node image the FROM lines name (``latest`` when untagged)."""
+    tags = []
+    for match in _FROM_LINE.finditer(dockerfile_text):
+        hub = _HUB_NODE.match(match.group(2))
+        if hub:
+            tag = hub.group("rest").split("@", 1)[0].lstrip(":")
+            tags.append(tag or "latest")
+    return tags
+
+
+def point_at_registry(dockerfile_text: str, registry_host: str) -> str:
+    """Make every FROM that names Docker Hub's node image name ``registry_host`` instead.
+
+    Only the registry host changes: ``node:26-alpine@sha256:X`` becomes
+    ``<host>/library/node:26-alpine@sha256:X``, tag and digest untouched, so a build proves
+    the digest a Dockerfile pins is the one the registry holds. Other images and stage names
+    are left alone.
+    """
+    def rewrite(match: re.Match) -> str:
+        hub = _HUB_NODE.match(match.group(2))
+        if not hub:
+            return match.group(0)
+        return f"{match.group(1)}{registry_host}/library/node{hub.group('rest')}{match.group(3)}"
+    return _FROM_LINE.sub(rewrite, dockerfile_text)
