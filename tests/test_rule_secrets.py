@@ -138,3 +138,17 @@ def test_comment_inside_the_continuation_blocks_the_rewrite(tmp_path):
     result = fixed(tmp_path, dockerfile)
     assert b"# keep me" in result.fixed
     assert oracle_view(result.fixed)[0] == "ok"
+
+
+def test_write_tells_the_next_build_command(tmp_path):
+    """After the rewrite a build without --secret silently has no token: --write says so."""
+    from typer.testing import CliRunner
+
+    from dockfix.cli import app
+
+    folder = make_project(tmp_path, ARTICLE, package_json=PACKAGE)
+    result = CliRunner().invoke(app, ["--write", "--unsafe-fixes", "--offline", "--select", "DF010", str(folder / "Dockerfile")])
+    assert result.exit_code == 0, result.stderr
+    next_steps = [line for line in result.stderr.splitlines() if "next step" in line]
+    assert len(next_steps) == 1 and "docker build --secret id=npmrc,src=.npmrc ." in next_steps[0]
+    assert TOKEN not in result.stderr + result.stdout

@@ -350,6 +350,14 @@ def run(
                 for patch in patch_files:
                     console.err(f"patch written: {display_path(patch)}")
 
+    if text and mode in ("diff", "write"):
+        # Fixes that need the user to do something next: say it where they will see it.
+        for number, result in enumerate(results):
+            if result.error is None and number not in failed_writes:
+                for finding in result.applied:
+                    if finding.action:
+                        console.err(f"{display_path(result.path)}:{finding.line}: {finding.code} next step: {finding.action}")
+
     if not shown.quiet:
         stale = _stale_data_warning(settings)
         if stale:

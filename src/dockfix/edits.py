@@ -93,6 +93,9 @@ class Finding:
     line: int
     fix: Fix | None = None
     path: Path | None = None  # None: the Dockerfile; else the file the finding is about
+    # What the user must do once the fix is applied (build differently, rotate a token):
+    # shown with --diff and --write, where applied findings are not listed.
+    action: str | None = None
 
     @property
     def fixable(self) -> bool:

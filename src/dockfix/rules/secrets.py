@@ -250,7 +250,8 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
             "a token that was ever committed must be rotated"
         )
         fix = _rewrite(doc, stage, inst, script, items, kinds, escape, rewritten_vars)
-        return Finding(CODE, message, inst.line, fix)
+        action = f"build with `{BUILD_COMMAND}` from now on, and rotate the token: it was in the image"
+        return Finding(CODE, message, inst.line, fix, action=action if fix is not None else None)
     return None
 
 
