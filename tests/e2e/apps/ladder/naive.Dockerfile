@@ -1,0 +1,5 @@
+FROM node
+WORKDIR /app
+COPY . .
+RUN npm install
+CMD "npm" "start"

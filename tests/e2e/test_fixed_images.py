@@ -1,0 +1,393 @@
+"""Images built from dockfix's output build and run: the proof behind every fix.
+
+For each app below, the naive Dockerfile is fixed by ``dockfix --write --unsafe-fixes`` (run as
+a program, resolving digests through the loopback registry as it would through Docker Hub),
+then both Dockerfiles are built and compared:
+
+* the fixed Dockerfile builds (with ``--secret id=npmrc`` where it mounts the npm token), and so
+  does the naive one;
+* the fixed container answers HTTP, has dumb-init as PID 1, runs the app as uid 1000, and lets a
+  slow request finish on ``podman stop`` (SIGTERM), exiting 0 well inside the stop timeout;
+* the fixed image ships no ``.npmrc`` and no token (in no layer, not in the history), no
+  devDependency, has ``NODE_ENV=production`` and pins its base by the digest that was pushed.
+
+The naive images are checked too, where they should fail, so the checks are known to be able to.
+
+Docker Hub is not reachable here: the stand-in node images (see harness.py) are published under
+every tag the naive files name and every tag dockfix may choose, and before building, each FROM
+that names Docker Hub's node image is pointed at the loopback registry. Only the registry host is
+rewritten (``node:26-alpine@sha256:X`` becomes ``<host>/library/node:26-alpine@sha256:X``); the
+tag and the digest dockfix wrote are built exactly as written.
+
+The apps: the article's ladder (``FROM node / WORKDIR / COPY . . / RUN npm install / CMD "npm"
+"start"``), an app whose naive Dockerfile writes its npm token into ``.npmrc`` with ``echo``, a
+TypeScript app with a build step and a devDependency (typescript), and three real Dockerfiles of
+the corpus (single stage, npm). The corpus keeps only the Dockerfile and package.json of each
+project, so their apps are stood in for: the project's own Dockerfile and .dockerignore, a
+package.json with the project's name and start script but the stand-in's dependencies (one
+runtime, one dev), its lockfile, and the stand-in server at the path their CMD starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from support.paths import CORPUS, lay_out_case
+
+from .harness import (
+    BuildResult,
+    ContainerEngine,
+    PublishedBase,
+    node_image_tags,
+    point_at_registry,
+    publish_node_bases,
+    registry_manifest_digest,
+    stop_during_slow_request,
+)
+
+pytestmark = pytest.mark.e2e
+
+APPS = Path(__file__).parent / "apps"
+#: Makes dockfix's current LTS major 26, the stand-in tags published below.
+DOCKFIX_TODAY = "2026-11-29"
+#: Tags dockfix may choose for a Node.js 26 base, published before dockfix runs.
+FIXED_TAGS = ("26", "26-alpine", "26-bookworm", "26-bookworm-slim", "26-slim")
+STOP_TIMEOUT = 10          # seconds podman waits after SIGTERM before SIGKILL
+NAIVE_STOP_TIMEOUT = 3     # short: some naive images are expected to sit it out
+NPM_SECRET_ID = "npmrc"
+
+#: A shell that does not pass SIGTERM on is PID 1: podman SIGKILLs it after the stop timeout.
+KILLED = "killed"
+#: npm is PID 1: it passes SIGTERM to the ``sh -c`` running the start script, which dies of it
+#: at once with the app, so the request in flight gets no answer and npm exits 1.
+DROPPED = "dropped"
+#: An exec-form ``node`` CMD: the app is PID 1 and gets SIGTERM itself (the stand-in app handles
+#: it; a real app without a handler would sit out the timeout instead).
+GRACEFUL = "graceful"
+
+
+# -- the apps ---------------------------------------------------------------------------------
+
+
+def _own_app(name: str) -> Callable[[Path], None]:
+    """Lay out ``apps/<name>``: its app folder, with ``naive.Dockerfile`` as the Dockerfile."""
+    def lay_out(destination: Path) -> None:
+        shutil.copytree(APPS / name / "app", destination)
+        shutil.copy(APPS / name / "naive.Dockerfile", destination / "Dockerfile")
+    return lay_out
+
+
+def _corpus_app(case_name: str, server_path: str) -> Callable[[Path], None]:
+    """Lay out a corpus case with the stand-in app in place of the project's own code.
+
+    Keeps the project's Dockerfile, .dockerignore and package.json name and start script; the
+    dependencies, lockfile and server are the ladder app's, the server at ``server_path`` (what
+    the project's CMD or start script runs).
+    """
+    def lay_out(destination: Path) -> None:
+        case = CORPUS / case_name
+        if not (case / "Dockerfile").is_file():
+            pytest.skip(f"the corpus (case {case_name}) is not next to this checkout")
+        laid_out = lay_out_case(case, destination.parent / "corpus")
+        shutil.copytree(laid_out, destination)
+        original = json.loads((case / "package.json").read_text())
+        standin = json.loads((APPS / "ladder" / "app" / "package.json").read_text())
+        standin["name"] = original["name"]
+        standin["description"] = f"stand-in for corpus case {case_name}"
+        standin["scripts"] = {"start": original["scripts"]["start"]}
+        standin.pop("main", None)
+        (destination / "package.json").write_text(json.dumps(standin, indent=2) + "\n")
+        lock = json.loads((APPS / "ladder" / "app" / "package-lock.json").read_text())
+        lock["name"] = lock["packages"][""]["name"] = original["name"]
+        (destination / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+        server = destination / server_path
+        server.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(APPS / "ladder" / "app" / "server.js", server)
+    return lay_out
+
+
+@dataclass(frozen=True)
+class AppCase:
+    """One app, its naive Dockerfile, and what its images are expected to show."""
+
+    name: str
+    lay_out: Callable[[Path], None]
+    runtime_dependencies: tuple[str, ...]
+    dev_dependencies: tuple[str, ...]
+    #: What ``podman stop`` does to the naive container with a slow request in flight: one of
+    #: KILLED, DROPPED, GRACEFUL (see there).
+    naive_stop: str
+    #: Whether the naive image installs the devDependencies too.
+    naive_ships_dev_dependencies: bool = True
+    #: The npm token the naive Dockerfile bakes in (written by echo from this build argument).
+    token: str | None = None
+    naive_build_args: dict[str, str] = field(default_factory=dict)
+    #: A field of the app's JSON answer that proves the right program answers.
+    answer_marks: dict[str, object] = field(default_factory=dict)
+
+
+def _token_of(app: str) -> str:
+    npmrc = (APPS / app / "app" / ".npmrc").read_text()
+    return re.search(r"_authToken=(\S+)", npmrc).group(1)
+
+
+PRIVATE_TOKEN = _token_of("private-registry")
+
+CASES = [
+    AppCase("ladder", _own_app("ladder"), ("ms",), ("is-number",), naive_stop=KILLED),
+    AppCase("private-registry", _own_app("private-registry"), ("ms",), ("is-number",),
+            naive_stop=DROPPED, token=PRIVATE_TOKEN,
+            naive_build_args={"NPM_TOKEN": PRIVATE_TOKEN}),
+    AppCase("typescript-build", _own_app("typescript-build"), ("ms",), ("typescript",),
+            naive_stop=DROPPED, answer_marks={"compiled": True}),
+    # BretFisher/docker-mastery-for-nodejs sample-02: node:10-alpine, CMD ["node", "./bin/www"]
+    AppCase("corpus-0015", _corpus_app("0015", "bin/www"), ("ms",), ("is-number",),
+            naive_stop=GRACEFUL),
+    # BretFisher/dockercon19: node:12, CMD ["npm", "start"] with start `node ./bin/www`
+    AppCase("corpus-0034", _corpus_app("0034", "bin/www"), ("ms",), ("is-number",),
+            naive_stop=DROPPED),
+    # PacktPublishing/The-Ultimate-Docker-Container-Book ch19: node:lts, `npm ci
+    # --only=production` (which npm still honours: no devDependency), CMD ["node", "server.js"]
+    AppCase("corpus-0089", _corpus_app("0089", "server.js"), ("ms",), ("is-number",),
+            naive_stop=GRACEFUL, naive_ships_dev_dependencies=False),
+]
+
+
+# -- building both images ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuiltCase:
+    """Both images of one app, and what dockfix wrote."""
+
+    case: AppCase
+    fixed_dockerfile: str
+    dockfix_output: str
+    naive: BuildResult
+    fixed: BuildResult
+    naive_base: str      # the naive final stage's base, as pulled from the loopback registry
+    fixed_base: str      # the fixed final stage's base, as pulled from the loopback registry
+
+
+@pytest.fixture(scope="module")
+def published_bases(e2e_engine, node_base_images, e2e_registry, node_bases
+                    ) -> dict[str, PublishedBase]:
+    """The stand-ins under every tag a naive Dockerfile here names or dockfix may choose."""
+    wanted = set(FIXED_TAGS)
+    for case in CASES:
+        if case.name.startswith("corpus-"):
+            dockerfile = CORPUS / case.name.removeprefix("corpus-") / "Dockerfile"
+        else:
+            dockerfile = APPS / case.name / "naive.Dockerfile"
+        if dockerfile.is_file():
+            wanted.update(node_image_tags(dockerfile.read_text()))
+    missing = sorted(wanted - set(node_bases))
+    return {**node_bases, **publish_node_bases(e2e_engine, node_base_images, e2e_registry.host,
+                                               missing)}
+
+
+def run_dockfix(directory: Path, registry_url: str, cache_home: Path
+                ) -> subprocess.CompletedProcess:
+    """``dockfix --write --unsafe-fixes`` on ``directory``, as a user runs it.
+
+    Digests are resolved through ``registry_url``; dockfix's cache goes to ``cache_home`` so the
+    user's own cache is not touched.
+    """
+    environment = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    environment.pop("DOCKFIX_REGISTRY_MIRROR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "dockfix", "--write", "--unsafe-fixes", "--today", DOCKFIX_TODAY,
+         "--registry-mirror", registry_url, str(directory)],
+        capture_output=True, text=True, timeout=300, env=environment)
+
+
+def final_base(dockerfile_text: str, registry_host: str) -> str:
+    """The image the last stage starts from, as the rewritten Dockerfile names it."""
+    froms = re.findall(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", point_at_registry(
+        dockerfile_text, registry_host), re.IGNORECASE | re.MULTILINE)
+    return froms[-1]
+
+
+def secret_ids(dockerfile_text: str) -> list[str]:
+    """The ids of the build secrets the Dockerfile's RUN instructions mount."""
+    return re.findall(r"--mount=type=secret,(?:[^\s]*,)?id=([\w.-]+)", dockerfile_text)
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[case.name for case in CASES])
+def built(request, e2e_engine: ContainerEngine, e2e_registry, published_bases,
+          tmp_path_factory, record_build) -> BuiltCase:
+    """Lay out the app, fix a copy with dockfix, and build the naive and the fixed image."""
+    case: AppCase = request.param
+    root = tmp_path_factory.mktemp(case.name)
+    naive_dir, fixed_dir = root / "naive", root / "fixed"
+    case.lay_out(naive_dir)
+    shutil.copytree(naive_dir, fixed_dir)
+
+    fixed = run_dockfix(fixed_dir, e2e_registry.url, root / "xdg-cache")
+    output = fixed.stdout + fixed.stderr
+    assert fixed.returncode == 0, f"dockfix failed on {case.name}:\n{output}"
+    naive_text = (naive_dir / "Dockerfile").read_text()
+    fixed_text = (fixed_dir / "Dockerfile").read_text()
+    assert fixed_text != naive_text, output
+
+    host = e2e_registry.host
+    naive_build = e2e_engine.build(point_at_registry(naive_text, host), naive_dir,
+                                   f"localhost/e2e-{case.name}:naive",
+                                   build_args=case.naive_build_args)
+    # dockfix asks for the npm token as a build secret: the file it means is the app's .npmrc
+    secrets = {secret_id: fixed_dir / ".npmrc" for secret_id in secret_ids(fixed_text)}
+    fixed_build = e2e_engine.build(point_at_registry(fixed_text, host), fixed_dir,
+                                   f"localhost/e2e-{case.name}:fixed", secrets=secrets)
+    record_build(f"{case.name} naive", naive_build)
+    record_build(f"{case.name} fixed by dockfix", fixed_build)
+    return BuiltCase(case, fixed_text, output, naive_build, fixed_build,
+                     final_base(naive_text, host), final_base(fixed_text, host))
+
+
+# -- what dockfix wrote -----------------------------------------------------------------------
+
+
+def test_fixed_base_is_pinned_by_the_digest_that_was_pushed(built, published_bases,
+                                                            e2e_registry):
+    pins = re.findall(r"^\s*FROM\s+(?:--\S+\s+)*node:([\w.-]+)@(sha256:[0-9a-f]{64})",
+                      built.fixed_dockerfile, re.IGNORECASE | re.MULTILINE)
+    unpinned = [line for line in built.fixed_dockerfile.splitlines()
+                if re.match(r"\s*FROM\s+(?:--\S+\s+)*node(?::[\w.-]+)?(?:\s|$)", line, re.I)]
+    assert pins and not unpinned, f"{built.fixed_dockerfile}\n{built.dockfix_output}"
+    for tag, digest in pins:
+        assert tag.startswith("26") or tag == "22", tag  # a supported LTS line
+        assert digest == published_bases[tag].digest
+        assert digest == registry_manifest_digest(e2e_registry.host, "library/node", tag)
+
+
+def test_token_is_mounted_as_a_secret_only_where_one_was_baked_in(built):
+    if built.case.token is None:
+        assert secret_ids(built.fixed_dockerfile) == []
+    else:
+        assert secret_ids(built.fixed_dockerfile) == [NPM_SECRET_ID]
+        assert "echo" not in built.fixed_dockerfile
+        assert "NPM_TOKEN" not in built.fixed_dockerfile
+
+
+# -- the images -------------------------------------------------------------------------------
+
+
+def test_fixed_image_config(e2e_engine, built):
+    config = e2e_engine.image_config(built.fixed.image_id)
+    assert config.env.get("NODE_ENV") == "production"
+    assert config.user in ("node", "1000", "node:node", "1000:1000")
+    launch = (*config.entrypoint, *config.cmd)  # the base's entrypoint script execs the CMD
+    assert any(Path(word).name == "dumb-init" for word in launch[:2]), launch
+
+
+def test_naive_image_config_is_not_production(e2e_engine, built):
+    config = e2e_engine.image_config(built.naive.image_id)
+    assert "NODE_ENV" not in config.env
+    assert config.user in ("", "root", "0")
+
+
+def test_fixed_image_ships_no_npmrc_and_no_token(e2e_engine, built):
+    with e2e_engine.image_files(built.fixed.image_id, base_image=built.fixed_base) as files:
+        assert [layer for layer in files.layers if not layer.from_base]
+        assert files.paths_named(".npmrc") == []
+        if built.case.token:
+            assert files.paths_containing(built.case.token) == []
+            assert files.history_containing(built.case.token) == []
+            assert files.history_containing("NPM_TOKEN") == []
+
+
+def test_naive_image_ships_the_token(e2e_engine, built):
+    if built.case.token is None:
+        pytest.skip("this app has no npm token")
+    with e2e_engine.image_files(built.naive.image_id, base_image=built.naive_base) as files:
+        in_layers = [path for _, path in files.paths_containing(built.case.token)]
+        in_history = files.history_containing(built.case.token)
+        assert in_layers or in_history
+        assert any(path.rsplit("/", 1)[-1] == ".npmrc" for path in in_layers)
+
+
+def _workdir(engine: ContainerEngine, image: str) -> str:
+    return engine.image_config(image).raw["OCIv1"]["config"].get("WorkingDir") or "/"
+
+
+def test_fixed_image_has_no_dev_dependency(e2e_engine, built):
+    listing = e2e_engine.node_modules_listing(built.fixed.image_id,
+                                              _workdir(e2e_engine, built.fixed.image_id))
+    assert set(built.case.runtime_dependencies) <= set(listing)
+    assert not set(built.case.dev_dependencies) & set(listing), listing
+
+
+def test_naive_image_ships_dev_dependencies(e2e_engine, built):
+    listing = e2e_engine.node_modules_listing(built.naive.image_id,
+                                              _workdir(e2e_engine, built.naive.image_id))
+    assert set(built.case.runtime_dependencies) <= set(listing)
+    shipped = set(built.case.dev_dependencies) <= set(listing)
+    assert shipped == built.case.naive_ships_dev_dependencies, listing
+
+
+# -- the containers ---------------------------------------------------------------------------
+
+
+def test_fixed_container_answers_as_uid_1000_under_dumb_init(e2e_engine, built):
+    container = e2e_engine.run_container(built.fixed.image_id)
+    try:
+        answer = json.loads(e2e_engine.wait_for_http(container))
+        assert answer["uid"] == 1000 and answer["env"] == "production"
+        for key, value in built.case.answer_marks.items():
+            assert answer[key] == value
+        pid1, *others = e2e_engine.processes(container.name)
+        assert pid1.pid_in_container == 1
+        assert Path(pid1.argv[0]).name == "dumb-init", pid1.argv
+        assert [Path(process.argv[0]).name for process in others] == ["node"], others
+        assert {process.uid for process in [pid1, *others]} == {1000}
+    finally:
+        e2e_engine.remove_container(container.name)
+
+
+def test_fixed_container_lets_a_slow_request_finish_on_sigterm(e2e_engine, built):
+    container = e2e_engine.run_container(built.fixed.image_id)
+    try:
+        e2e_engine.wait_for_http(container)
+        outcome = stop_during_slow_request(e2e_engine, container, STOP_TIMEOUT)
+        print(f"\n{built.case.name} fixed: stopped in {outcome.stop.seconds:.1f} s, "
+              f"exit {outcome.stop.exit_code}")
+        assert outcome.request_error is None
+        assert outcome.status == 200 and outcome.body.startswith(b"slow answer")
+        assert outcome.stop.exit_code == 0, outcome.stop.logs
+        assert outcome.stop.seconds < STOP_TIMEOUT / 2
+        assert "SIGTERM received" in outcome.stop.logs
+    finally:
+        e2e_engine.remove_container(container.name)
+
+
+def test_naive_container_runs_as_root_and_stops_as_expected(e2e_engine, built):
+    container = e2e_engine.run_container(built.naive.image_id)
+    try:
+        assert json.loads(e2e_engine.wait_for_http(container))["uid"] == 0
+        outcome = stop_during_slow_request(e2e_engine, container, NAIVE_STOP_TIMEOUT)
+        print(f"\n{built.case.name} naive: stopped in {outcome.stop.seconds:.1f} s, "
+              f"exit {outcome.stop.exit_code}")
+        logs = outcome.stop.logs
+        if built.case.naive_stop == KILLED:
+            assert outcome.stop.exit_code == 137, logs  # SIGKILL: SIGTERM never reached the app
+            assert outcome.stop.seconds >= NAIVE_STOP_TIMEOUT
+            assert "SIGTERM received" not in logs
+        elif built.case.naive_stop == DROPPED:
+            assert outcome.stop.exit_code != 0, logs
+            assert outcome.status is None and outcome.request_error, outcome
+            assert "SIGTERM received" not in logs and "signal SIGTERM" in logs
+        else:
+            assert outcome.stop.exit_code == 0, logs
+            assert outcome.status == 200 and "SIGTERM received" in logs
+    finally:
+        e2e_engine.remove_container(container.name)
