@@ -12,6 +12,8 @@ def _isolated_user_folders(tmp_path_factory):
     """No test reads or writes the user's own cache or Docker credentials."""
     patch = pytest.MonkeyPatch()
     patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-    patch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
+    docker_config = tmp_path_factory.mktemp("docker-config")
+    (docker_config / "config.json").write_text("{}\n")  # buildah and podman insist on the file
+    patch.setenv("DOCKER_CONFIG", str(docker_config))
     yield
     patch.undo()
