@@ -25,6 +25,8 @@ ROUND_TRIP = [
     b"FROM node\nRUN echo \\",  # continuation into the end of the file
     b"FROM node\nONBUILD RUN npm ci\nHEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1\n",
     b"FROM node\nENV e\x1d=\n",  # \x1d is space to Python's isspace, not to Go's unicode.IsSpace
+    b'FROM node\nRUN ["sh", "-c", "cat <<EOF"]\nCMD x\n',  # exec form reads no heredoc
+    b"FROM node\nONBUILD RUN cat <<EOF\nbody\nEOF\n",  # ONBUILD RUN does
     b"FROM node\nHEALTHCHECK --interval=5s CMD\x0b[1]\n",  # HEALTHCHECK splits its type off byte-wise
 ]
 
@@ -95,6 +97,7 @@ def test_substitute_args_defaults():
     "source, line, message",
     [
         (b"FROM node\nRUN <<EOF\necho\n", 2, "unterminated heredoc"),
+        (b"FROM node\nONBUILD RUN npm <<EOFci\n", 2, "unterminated heredoc"),  # a fuzzer find
         (b"# escape=x\nFROM node\n", 1, "invalid escape token"),
         (b"# escape=`\n# escape=\\\nFROM node\n", 2, "only one escape"),
         (b"FROM node\nENV A=1 B\n", 2, "can't find = in"),

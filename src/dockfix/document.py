@@ -166,6 +166,8 @@ class Instruction(Node):
     heredocs: list[Heredoc] = field(default_factory=list)
     json_args: list[str] | None = None
     onbuild_keyword: str | None = None
+    # BuildKit reads heredocs after RUN, COPY and ADD in shell form, also behind ONBUILD.
+    reads_heredocs: bool = False
 
     @property
     def name(self) -> str:
@@ -449,7 +451,7 @@ class _Parser:
         inst.logical = bytes(logical)
         inst.segments = segments
         self._split_command(inst)
-        if inst.name in HEREDOC_INSTRUCTIONS and b"<<" in inst.logical:
+        if inst.reads_heredocs and b"<<" in inst.logical:
             i = self._read_heredocs(inst, i)
         inst.end = lines[i - 1].end
         inst.end_line = lines[i - 1].number
@@ -484,10 +486,13 @@ class _Parser:
                 sub_args_start = _extract_flags(sub[1], 0, len(sub[1]))[0]
                 sub_args = _strip_space(sub[1][sub_args_start:])
                 self._check(inst.onbuild_keyword, sub_args, inst.line)
+                inst.reads_heredocs = inst.onbuild_keyword in HEREDOC_INSTRUCTIONS and _maybe_json(sub_args) is None
         else:
             self._check(name, inst.args_bytes, inst.line)
         if name in JSON_FORM_INSTRUCTIONS:
             inst.json_args = _maybe_json(inst.args_bytes)
+        if name in HEREDOC_INSTRUCTIONS:
+            inst.reads_heredocs = inst.json_args is None
 
     def _check(self, name: str | None, args: bytes, line: int) -> None:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from dockfix.document import Document, DockerfileSyntaxError
+from dockfix.document import Document, DockerfileSyntaxError, _maybe_json
 
 SHELL_VALUE_INSTRUCTIONS = {"RUN", "CMD", "ENTRYPOINT", "SHELL"}
 
@@ -71,8 +71,14 @@ def document_view(source: bytes):
             "sub": None,
         }
         if inst.name == "ONBUILD" and inst.onbuild_keyword:
+            # The binding reports ONBUILD's JSON form and heredocs on its sub-command, and shows
+            # only the top line as the original.
             item["sub"] = inst.onbuild_keyword
-        if not inst.heredocs:
+            sub_args = inst.args_bytes.split(None, 1)[1:] or [b""]
+            item["json"] = _maybe_json(sub_args[0].strip()) is not None
+            item["heredocs"] = ()
+            item["original"] = inst.logical.decode("utf-8", "replace")
+        elif not inst.heredocs:
             item["original"] = inst.logical.decode("utf-8", "replace")
         name = inst.name
         if name in SHELL_VALUE_INSTRUCTIONS:
