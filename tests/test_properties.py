@@ -312,6 +312,15 @@ PARSER_REGRESSIONS = [
     b"FROM node\nRUN --mount=type=cache,target\xc2\xa0=/root/.npm npm ci\n",
     b"HEALTHCHECK -- \\ [\"\",\"\"]",
     b"FROM --platform=${TARGETPLATFORM:-linux/amd\xc2\xa0x} node:12 AS ship\n",  # the binding cannot answer
+    # BuildKit reads heredocs behind ONBUILD too (long-run finds).
+    b"FROM node\nONBUILD RUN npm <<EOFci\n",
+    b"RUN yarn ins\nMAINTAINER me\n   \nRUN npm install\nONBUILD RUN <<EOFnpm ci\n",
+    b"ONBUILD RUN npm cat && <<\"B\" sh\nRUN \xc2\x85nel\n  && npm test\nB\r\nfrom build\n",
+    b"RUN \xff\xfe\nONBUILD RL\xc2\x85 [\"/bin/sh\", \"-\xc2\x85c\"]\n",
+    # A broken ${...} makes BuildKit's lexer fail: the line opens no heredoc (long-run find).
+    b"EXPOSE 3000\nRUN <<EOFnpm in${  \nB\nRUN x\n",
+    b"FROM x\nRUN <<EOF x ${}\nEOF\n",
+    b"FROM x\nRUN <<EOF x ${A:-b\nEOF\n",
 ]
 
 
@@ -412,6 +421,11 @@ PIPELINE_REGRESSIONS = [
     b"FROM node:16-alpine\nENTRYPOINT []\nCMD [\"node\", \"server.js\"]\n",
     b"FROM node:16-alpine\nCMD []\n",
     b"FROM node:16-alpine\nENTRYPOINT [\"\"]\n",
+    # An open quote in the install command: DF002 appended --omit=dev forever (long-run finds).
+    b"FROM node:10\nCOPY . /app/\nRUN npm install --only=pro\"duction\nCMD [ \"node\", \"app.js\" ]",
+    b"FROM node:20-slim\nCOPY package*.json ./\nRUN npm install --\"omit=dev\n\nRUN useradd -m appuser\nCMD [\"node\", \"a.js\"]\n",
+    # The last USER came from an earlier stage: DF004 looked for it in this one (long-run find).
+    b"FROM node:12-slim as base\nUSER root\nRUN mkdir /app\nFROM base as dev\nCOPY . .\nCMD [\"node\", \"a.js\"]\n",
 ]
 
 

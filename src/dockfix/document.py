@@ -769,21 +769,40 @@ def shell_words(text: str, raw_quotes: bool = True) -> list[str]:
     return words
 
 
-def _quotes_closed(text: str) -> bool:
-    """Whether every quote is closed, reading quotes and backslashes as shell_words does."""
+_SUBSTITUTION_NAME = re.compile(r"[A-Za-z0-9_]*")
+
+
+def _lexes_cleanly(text: str) -> bool:
+    """Whether BuildKit's shell lexer reads the whole line without an error.
+
+    It fails on an open quote and on a broken `${...}` (no closing brace, `${}`, `${:x}`, an
+    unknown modifier); then it yields no words, so the line opens no heredoc. Quotes and
+    backslashes are read as shell_words reads them.
+    """
     quote = ""
     i = 0
     while i < len(text):
         ch = text[i]
-        if quote:
-            if ch == quote:
+        if quote == "'":
+            if ch == "'":
                 quote = ""
-            elif ch == "\\" and quote == '"':
-                i += 1
-        elif ch in "'\"":
-            quote = ch
         elif ch == "\\":
             i += 1
+        elif ch == '"':
+            quote = "" if quote else '"'
+        elif ch == "'" and not quote:
+            quote = "'"
+        elif ch == "$" and text.startswith("${", i):
+            i += 2
+            if i >= len(text) or text[i] in "{}:":
+                return False
+            i = _SUBSTITUTION_NAME.match(text, i).end()
+            if i >= len(text) or text[i] not in "}:?-+%#/":
+                return False
+            closing = text.find("}", i)
+            if closing < 0:
+                return False
+            i = closing
         i += 1
     return not quote
 
@@ -791,8 +810,8 @@ def _quotes_closed(text: str) -> bool:
 def _heredocs_in(logical: bytes) -> list[tuple[str, bool, bool, int]]:
     """The heredocs a RUN/COPY/ADD line opens: (name, chomp, expand, file descriptor)."""
     text = logical.decode("utf-8", "surrogateescape")
-    if not _quotes_closed(text):
-        return []  # BuildKit's shell lexer fails on an open quote: the line opens no heredoc
+    if not _lexes_cleanly(text):
+        return []  # BuildKit's shell lexer fails on the line: it opens no heredoc
     found = []
     for word in shell_words(text, raw_quotes=True):
         match = _HEREDOC_WORD.match(word)

@@ -69,10 +69,10 @@ def check(doc: Document, ctx: RuleContext):
         return
     anchor = runtime_boundary(stage)
     edits = [insert_line_after(doc, anchor, "USER node")]
-    if user is not None:
-        last_user = [i for i in stage.instructions if i.name == "USER"][-1]
-        if last_user.line > anchor.line:
-            edits = [Edit(*last_user.args_span, b"node")]
+    own_users = [i for i in stage.instructions if i.name == "USER"]
+    if own_users and own_users[-1].line > anchor.line:
+        # `USER root` after the last build step: rewrite it rather than add a second USER.
+        edits = [Edit(*own_users[-1].args_span, b"node")]
     stage_names = {s.alias.lower() for s in doc.stages if s.alias} | {str(s.index) for s in doc.stages}
     for inst in stage.instructions:
         if inst.name in ("COPY", "ADD") and inst.flag("chown") is None and inst.line <= anchor.line and copies_app_files(inst, stage_names):

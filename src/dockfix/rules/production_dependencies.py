@@ -140,8 +140,8 @@ def check(doc: Document, ctx: RuleContext):
     ignore = (ctx.project.read(".dockerignore") or b"").decode("utf-8", "replace").splitlines()
     for index, (inst, script, command) in enumerate(commands):
         manager = _is_install(command)
-        if manager is None:
-            continue
+        if manager is None or script.has_errors:
+            continue  # a script the shell grammar cannot read (an open quote) is not edited
         if _omits_dev(command):
             old = next((w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None)
             if manager == "npm" and old is not None and modern_npm:
