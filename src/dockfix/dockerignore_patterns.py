@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 
@@ -39,6 +40,7 @@ def clean(path: str) -> str:
     return cleaned
 
 
+@lru_cache(maxsize=4096)
 def _translate(pattern: str) -> re.Pattern[str] | None:
     """Go filepath.Match syntax plus `**` as a regular expression; None if malformed."""
     out = []

@@ -18,6 +18,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 BOM = b"\xef\xbb\xbf"
@@ -272,7 +273,9 @@ class Document:
         out.extend(self.source[node.start:node.end] for node in self.nodes)
         return b"".join(out)
 
-    @property
+    # A parsed document never changes (fixes make a new one), so what is derived from its
+    # nodes is computed once: rules ask for the stages tens of times per pass.
+    @cached_property
     def instructions(self) -> list[Instruction]:
         return [n for n in self.nodes if isinstance(n, Instruction)]
 
@@ -291,7 +294,7 @@ class Document:
     def ends_with_newline(self) -> bool:
         return self.source.endswith(b"\n") or not self.source.strip()
 
-    @property
+    @cached_property
     def global_args(self) -> list[Instruction]:
         """ARG instructions before the first FROM."""
         found = []
@@ -302,7 +305,7 @@ class Document:
                 found.append(inst)
         return found
 
-    @property
+    @cached_property
     def stages(self) -> list[Stage]:
         return _stages(self)
 
