@@ -1128,3 +1128,19 @@ def point_at_registry(dockerfile_text: str, registry_host: str) -> str:
             return match.group(0)
         return f"{match.group(1)}{registry_host}/library/node{hub.group('rest')}{match.group(3)}"
     return _FROM_LINE.sub(rewrite, dockerfile_text)
+
+
+def assert_stops_gracefully(engine: "ContainerEngine", image_id: str, label: str, stop_timeout: int) -> None:
+    """Run the image, stop it during a slow request: the request finishes and the exit is 0, fast."""
+    container = engine.run_container(image_id)
+    try:
+        engine.wait_for_http(container)
+        outcome = stop_during_slow_request(engine, container, stop_timeout)
+        print(f"\n{label}: stopped in {outcome.stop.seconds:.1f} s, exit {outcome.stop.exit_code}")
+        assert outcome.request_error is None
+        assert outcome.status == 200 and outcome.body.startswith(b"slow answer")
+        assert outcome.stop.exit_code == 0, outcome.stop.logs
+        assert outcome.stop.seconds < stop_timeout / 2
+        assert "SIGTERM received" in outcome.stop.logs
+    finally:
+        engine.remove_container(container.name)

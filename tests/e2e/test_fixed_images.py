@@ -52,6 +52,7 @@ from .harness import (
     point_at_registry,
     publish_node_bases,
     registry_manifest_digest,
+    assert_stops_gracefully,
     stop_during_slow_request,
 )
 
@@ -355,19 +356,7 @@ def test_fixed_container_answers_as_uid_1000_under_dumb_init(e2e_engine, built):
 
 
 def test_fixed_container_lets_a_slow_request_finish_on_sigterm(e2e_engine, built):
-    container = e2e_engine.run_container(built.fixed.image_id)
-    try:
-        e2e_engine.wait_for_http(container)
-        outcome = stop_during_slow_request(e2e_engine, container, STOP_TIMEOUT)
-        print(f"\n{built.case.name} fixed: stopped in {outcome.stop.seconds:.1f} s, "
-              f"exit {outcome.stop.exit_code}")
-        assert outcome.request_error is None
-        assert outcome.status == 200 and outcome.body.startswith(b"slow answer")
-        assert outcome.stop.exit_code == 0, outcome.stop.logs
-        assert outcome.stop.seconds < STOP_TIMEOUT / 2
-        assert "SIGTERM received" in outcome.stop.logs
-    finally:
-        e2e_engine.remove_container(container.name)
+    assert_stops_gracefully(e2e_engine, built.fixed.image_id, f"{built.case.name} fixed", STOP_TIMEOUT)
 
 
 def test_naive_container_runs_as_root_and_stops_as_expected(e2e_engine, built):

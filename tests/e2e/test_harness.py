@@ -24,6 +24,7 @@ from .harness import (
     prepare_context,
     registry_manifest_digest,
     render_dockerfile,
+    assert_stops_gracefully,
     stop_during_slow_request,
 )
 
@@ -166,19 +167,7 @@ def test_production_container_runs_as_node_under_dumb_init(e2e_engine, productio
 
 
 def test_production_container_lets_a_slow_request_finish_on_sigterm(e2e_engine, production_image):
-    container = e2e_engine.run_container(production_image.image_id)
-    try:
-        e2e_engine.wait_for_http(container)
-        outcome = stop_during_slow_request(e2e_engine, container, STOP_TIMEOUT)
-        print(f"\nproduction: stopped in {outcome.stop.seconds:.1f} s, "
-              f"exit {outcome.stop.exit_code}")
-        assert outcome.request_error is None
-        assert outcome.status == 200 and outcome.body.startswith(b"slow answer")
-        assert outcome.stop.exit_code == 0, outcome.stop.logs
-        assert outcome.stop.seconds < STOP_TIMEOUT / 2
-        assert "SIGTERM received" in outcome.stop.logs
-    finally:
-        e2e_engine.remove_container(container.name)
+    assert_stops_gracefully(e2e_engine, production_image.image_id, "production", STOP_TIMEOUT)
 
 
 # -- the naive image fails the same checks: they can fail -------------------------------------
