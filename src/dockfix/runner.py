@@ -15,7 +15,6 @@ one process; with `jobs` above 1 the groups are spread over a pool of processes.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

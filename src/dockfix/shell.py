@@ -22,6 +22,12 @@ def _parser():
     return Parser(Language(tree_sitter_bash.language()))
 
 
+@lru_cache(maxsize=2048)
+def _tree(script: bytes):
+    # Every rule reads the same RUN scripts on every pass of the pipeline: parse each once.
+    return _parser().parse(script)
+
+
 @dataclass(frozen=True)
 class Word:
     text: str  # unquoted where the quoting is simple; as written otherwise
@@ -62,7 +68,7 @@ class Script:
 
     @property
     def has_errors(self) -> bool:
-        return _parser().parse(self.text).root_node.has_error
+        return _tree(self.text).root_node.has_error
 
 
 def _word_text(node, source: bytes) -> str:
@@ -76,7 +82,7 @@ def _word_text(node, source: bytes) -> str:
 
 def commands_in(script: bytes) -> list[Command]:
     """Every simple command in the script, in source order (nested ones included)."""
-    tree = _parser().parse(script)
+    tree = _tree(script)
     found: list[Command] = []
 
     def visit(node) -> None:
@@ -108,8 +114,7 @@ def commands_in(script: bytes) -> list[Command]:
 
 def uses_shell_features(script: bytes) -> bool:
     """True unless the script is one plain command of plain words (no &&, pipes, $, quotes that matter)."""
-    tree = _parser().parse(script)
-    root = tree.root_node
+    root = _tree(script).root_node
     if root.has_error:
         return True
     statements = [c for c in root.children if c.is_named and c.type != "comment"]

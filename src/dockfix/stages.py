@@ -165,6 +165,11 @@ def start_instructions(stage: Stage) -> tuple[Instruction | None, Instruction | 
     return last_instruction(stage, "ENTRYPOINT"), last_instruction(stage, "CMD")
 
 
+def start_commands(stage: Stage) -> list[list[str]]:
+    """The argv of the stage's effective ENTRYPOINT and CMD, those it has."""
+    return [inst.words for inst in start_instructions(stage) if inst is not None]
+
+
 def copies_file(doc: Document, stage: Stage, name: str, before: Instruction, ignored: bool = False) -> bool:
     """Whether a COPY/ADD from the build context before `before` brings `name` (a root file) in."""
     if ignored:
@@ -198,7 +203,7 @@ def insert_line_after(doc: Document, inst: Instruction, text: str):
 
     newline = doc.newline
     if inst.end == len(doc.source) and not doc.source.endswith(b"\n"):
-        return Edit.insert(inst.end, newline + text.encode() + b"")
+        return Edit.insert(inst.end, newline + text.encode())
     return Edit.insert(inst.end, text.encode() + newline)
 
 
@@ -218,10 +223,7 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
         return True
     if stage.alias and _DEV_WORDS.search(stage.alias.lower()):
         return True
-    for inst in start_instructions(stage):
-        if inst is None:
-            continue
-        argv = inst.words
+    for argv in start_commands(stage):
         for pattern in _DEV_COMMANDS:
             for i in range(len(argv)):
                 if tuple(argv[i:i + len(pattern)]) == pattern:

@@ -42,7 +42,7 @@ from ..context import RuleContext
 from ..document import Document
 from ..dockerignore_patterns import DockerIgnore, _translate, parse_pattern
 from ..edits import Edit, Finding, Fix
-from ..stages import applies_to, runtime_stage, start_instructions
+from ..stages import applies_to, runtime_stage, start_commands
 
 CODE = "DF009"
 NAME = "dockerignore"
@@ -161,10 +161,7 @@ def build_output_folder(doc: Document, ctx: RuleContext) -> str | None:
     stage = runtime_stage(doc)
     if stage is None:
         return None
-    for inst in start_instructions(stage):
-        if inst is None:
-            continue
-        argv = inst.words
+    for argv in start_commands(stage):
         for word in argv:
             head = word.lstrip("./").split("/")[0]
             if word.endswith((".js", ".mjs", ".cjs")) and "/" in word.lstrip("./") and head in ("dist", "build", "out", "lib"):

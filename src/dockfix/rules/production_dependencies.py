@@ -48,7 +48,7 @@ from ..document import Document
 from ..npmscripts import script_invocation
 from ..edits import Edit, Finding, Fix
 from ..shell import Command, Script
-from ..stages import applies_to, is_development_image, copies_file, node_major, run_commands, runtime_stage, start_instructions
+from ..stages import applies_to, is_development_image, copies_file, node_major, run_commands, runtime_stage, start_commands
 
 CODE = "DF002"
 NAME = "production-dependencies"
@@ -106,12 +106,10 @@ def _scripts_needing_dev(ctx: RuleContext, stage) -> str | None:
     if not dev:
         return None
     names = list(LIFECYCLE)
-    for inst in start_instructions(stage):
-        if inst is not None:
-            argv = inst.words
-            call = script_invocation(argv[1:] if argv[:1] == ["dumb-init"] else argv)
-            if call:
-                names.append(call[0])
+    for argv in start_commands(stage):
+        call = script_invocation(argv[1:] if argv[:1] == ["dumb-init"] else argv)
+        if call:
+            names.append(call[0])
     for name in names:
         script = ctx.project.scripts.get(name)
         if script and _calls_dev_dependency(script, dev):

@@ -99,15 +99,13 @@ def check(doc: Document, ctx: RuleContext):
         else:
             yield Finding(CODE, f"shell-form {what} uses shell features: /bin/sh stays PID 1 and swallows SIGTERM; move the logic into a script that ends with `exec node ...`", target.line)
         return
-    cmd_feeds_entrypoint = entrypoint is not None and cmd is not None
     if not target.is_json_form:
         if entrypoint is not None and target is entrypoint and cmd is not None:
             yield Finding(CODE, "shell-form ENTRYPOINT with a CMD: converting it would pass the CMD as arguments; left as it is", target.line)
             return
         yield Finding(CODE, f"shell-form {what}: /bin/sh runs as PID 1 and does not forward SIGTERM; use exec form", target.line, Fix.safe(_replace_args(target, argv)))
-    # With an ENTRYPOINT script in front, the CMD is only its arguments: resolve nothing.
     call_argv = argv[1:] if _has_init(argv) else argv
-    resolved = None if cmd_feeds_entrypoint and target is cmd else resolve_script(ctx.project, call_argv)
+    resolved = resolve_script(ctx.project, call_argv)
     if resolved is not None:
         if resolved.why_not:
             yield Finding(CODE, f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {resolved.why_not}", target.line)
@@ -123,15 +121,12 @@ def check(doc: Document, ctx: RuleContext):
                 Fix.unsafe(*edits),
             )
             return  # dumb-init is proposed on the resolved command in the next pass
-    if _has_init(argv) or (entrypoint is not None and target is cmd):
+    # The start command is the ENTRYPOINT when there is one: an init in front of it covers the
+    # CMD too. A shell form gets exec form first (above) and the init in the next pass.
+    if _has_init(argv) or not target.is_json_form:
         return
-    if entrypoint is not None and _has_init(_current_argv(entrypoint)):
-        return
-    base_family = family(doc, stage)
-    install = INSTALL.get(base_family or "")
-    edits = [_replace_args(target, ["dumb-init", *argv])] if target.is_json_form else []
-    if not target.is_json_form:
-        return  # exec form first (previous finding); dumb-init in the next pass
+    install = INSTALL.get(family(doc, stage) or "")
+    edits = [_replace_args(target, ["dumb-init", *argv])]
     if install is None:
         yield Finding(CODE, f"no init process: PID 1 is `{argv[0]}`; the base image's package manager is unknown, install dumb-init or tini and start the app under it", target.line)
         return
