@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from dockfix.context import Options, Project, RuleContext, Services  # noqa: E402
-from dockfix.document import Document  # noqa: E402
+from dockfix.context import Options, RuleContext, Services  # noqa: E402
+
+from dockfix.project.build_context import Project
+from dockfix.dockerfile.document import Document  # noqa: E402
 from dockfix.pipeline import fix_document  # noqa: E402
 from dockfix.rules import RULES  # noqa: E402
 from support.paths import CORPUS, lay_out_case  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
 
-from dockfix.document import Document  # noqa: E402
+from dockfix.dockerfile.document import Document  # noqa: E402
 from support.fixing import fix_folder  # noqa: E402
 
 SIZES = (100, 1000, 5000, 10000)

@@ -18,9 +18,9 @@ import common
 
 if atheris is not None and "--runs" not in sys.argv:
     with atheris.instrument_imports(include=["dockfix"]):
-        from dockfix.document import Document, DockerfileSyntaxError
+        from dockfix.dockerfile.document import Document, DockerfileSyntaxError
 else:
-    from dockfix.document import Document, DockerfileSyntaxError
+    from dockfix.dockerfile.document import Document, DockerfileSyntaxError
 from test_properties import agrees_with_buildkit  # noqa: E402
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.compose import parse_builds
+from dockfix.project.compose import parse_builds
 from dockfix.context import Options
-from dockfix.discover import discover, read_path_list
+from dockfix.project.discover import discover, read_path_list
 from dockfix.rules import RULES
 from dockfix.runner import Settings, group_by_context, process_paths
 from support.paths import REPO

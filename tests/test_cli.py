@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from dockfix import __version__
 from dockfix.cli import app
 from dockfix.context import Options
-from dockfix.fsutil import TEMP_SUFFIX
+from dockfix.project.fsutil import TEMP_SUFFIX
 from dockfix.runner import Settings, process_paths
 from support import sample_rules
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dockfix.cli import app
-from dockfix.config import ConfigFinder, ConfigProblem, load_config_file
+from dockfix.project.config import ConfigFinder, ConfigProblem, load_config_file
 from support import sample_rules
 
 NAIVE = b"FROM node\nMAINTAINER me\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"

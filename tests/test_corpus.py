@@ -3,7 +3,7 @@ no crash, output accepted by BuildKit's parser, and a fixpoint."""
 
 import pytest
 
-from dockfix.document import Document
+from dockfix.dockerfile.document import Document
 from support.fixing import fix_folder
 from support.oracle import agrees_with_oracle, oracle_view
 from support.paths import corpus_cases, lay_out_case

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from dockfix import nodedata
+import dockfix
+from dockfix.sources import nodedata
 from dockfix.cli import app
 from support.fixing import make_project
 
-DATA = Path(nodedata.__file__).parent / "data"
+DATA = Path(dockfix.__file__).parent / "data"
 
 
 def test_stale_data_is_warned_once_per_run(tmp_path):

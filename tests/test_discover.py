@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.discover import discover, is_dockerfile_name
+from dockfix.project.discover import discover, is_dockerfile_name
 
 FOUND = [
     "Dockerfile", "dockerfile", "DOCKERFILE", "Containerfile", "containerfile",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockfix import docs_gen
+from dockfix.output import rule_docs as docs_gen
 from dockfix.rules import RULES
 from support.paths import REPO
 
@@ -13,7 +13,7 @@ def test_generated_pages_are_current():
         for path, text in docs_gen.pages(REPO / "docs").items()
         if not path.is_file() or path.read_text() != text
     ]
-    assert stale == [], "run `python -m dockfix.docs_gen` to regenerate: " + ", ".join(stale)
+    assert stale == [], "run `python -m dockfix.output.rule_docs` to regenerate: " + ", ".join(stale)
 
 
 def test_every_rule_page_carries_its_documentation_headings():

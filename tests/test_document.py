@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dockfix.document import Document, DockerfileSyntaxError, substitute_args
+from dockfix.dockerfile.document import Document, DockerfileSyntaxError, substitute_args
 from support.oracle import agrees_with_oracle, oracle_view
 
 ROUND_TRIP = [

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from dockfix.imageref import ImageReference, InvalidReference
+from dockfix.dockerfile.imageref import ImageReference, InvalidReference
 
 DIGEST = "sha256:" + "a" * 64
 OTHER_DIGEST = "sha256:" + "b" * 64

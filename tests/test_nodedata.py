@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockfix.nodedata import (
+from dockfix.sources.nodedata import (
     CACHE_FILE_NAME,
     SCHEDULE_URL,
     VULNERABILITIES_URL,
@@ -25,7 +25,7 @@ from dockfix.nodedata import (
     NodeDataUpdateError,
     update_data,
 )
-from dockfix.semver import PartialVersion, SemverRange, Version, parse_node_version
+from dockfix.sources.semver import PartialVersion, SemverRange, Version, parse_node_version
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGED_DATA = REPO / "src" / "dockfix" / "data"
@@ -61,7 +61,7 @@ def test_packaged_data_is_a_byte_for_byte_copy_of_the_published_files():
     shared = sorted(path.relative_to(SHARED_DATA) for path in SHARED_DATA.rglob("*.json"))
     packaged = sorted(path.relative_to(PACKAGED_DATA) for path in PACKAGED_DATA.rglob("*.json") if path.name != "meta.json")
     assert packaged == shared
-    assert len(shared) == 173  # schedule.json, index.json and 171 advisories
+    assert len(shared) == 174  # schedule.json, versions.json, index.json and 171 advisories
     for relative in shared:
         assert (PACKAGED_DATA / relative).read_bytes() == (SHARED_DATA / relative).read_bytes(), relative
 

@@ -34,7 +34,7 @@ import dockerfile
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from dockfix.document import Document, DockerfileSyntaxError, _maybe_json
+from dockfix.dockerfile.document import Document, DockerfileSyntaxError, _maybe_json
 from support import oracle
 from support.fixing import fix_folder
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.imageref import ImageReference
-from dockfix.registry import (
+from dockfix.dockerfile.imageref import ImageReference
+from dockfix.sources.registry import (
     DOCKER_MANIFEST,
     MANIFEST_MEDIA_TYPES,
     OCI_MANIFEST,
@@ -394,7 +394,7 @@ def test_identity_token_is_exchanged_at_the_token_realm(tmp_path, token_registry
 
 
 def test_credentials_are_not_shown_in_repr():
-    from dockfix.registry import Credentials
+    from dockfix.sources.registry import Credentials
 
     assert "s3cret" not in repr(Credentials("user", "s3cret"))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from dockfix.cli import app
-from dockfix.fsutil import TEMP_SUFFIX
+from dockfix.project.fsutil import TEMP_SUFFIX
 
 NAIVE = b'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
 PACKAGE_JSON = json.dumps({"name": "app", "scripts": {"start": "node server.js"}, "dependencies": {"express": "^4"}})

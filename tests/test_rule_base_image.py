@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.context import Options, Project, RuleContext, Services
+from dockfix.context import Options, RuleContext, Services
+
+from dockfix.project.build_context import Project
 from dockfix.edits import Applicability
 from dockfix.pipeline import fix_document
 from dockfix.rules import RULES, select_rules

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dockfix.dockerignore_patterns import DockerIgnore, clean
+from dockfix.project.dockerignore_patterns import DockerIgnore, clean
 from support.fixing import fix_folder, make_project
 
 PACKAGE = '{"name": "app", "version": "1.0.0", "dependencies": {"express": "^4.19.2"}}'

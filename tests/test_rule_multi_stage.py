@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from dockfix.document import Document
+from dockfix.dockerfile.document import Document
 from support.fixing import fix_folder, make_project
 from support.oracle import oracle_view
 from support.paths import corpus_cases, lay_out_case

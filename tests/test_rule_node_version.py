@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.context import Options, Project, RuleContext, Services
+from dockfix.context import Options, RuleContext, Services
+
+from dockfix.project.build_context import Project
 from dockfix.edits import Applicability
-from dockfix.nodedata import NodeData
+from dockfix.sources.nodedata import NodeData
 from dockfix.pipeline import fix_document
 from dockfix.rules import RULES, select_rules
-from dockfix.semver import Version
+from dockfix.sources.semver import Version
 from support.fixing import TODAY, fix_folder, make_project
 from support.oracle import oracle_view
 from support.registry import push_image, registry_fixture

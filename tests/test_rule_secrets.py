@@ -1,6 +1,6 @@
 """DF010: registry tokens become secret mounts; the value never reaches the output or a message."""
 
-from dockfix.document import Document
+from dockfix.dockerfile.document import Document
 from support.fixing import fix_folder, make_project
 from support.oracle import oracle_view
 

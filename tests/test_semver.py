@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.semver import (
+from dockfix.sources.semver import (
     InvalidRangeError,
     InvalidVersionError,
     PartialVersion,

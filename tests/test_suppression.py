@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockfix.suppression import hadolint_codes
+from dockfix.dockerfile.suppression import hadolint_codes
 from support.fixing import fix_folder, make_project
 
 PACKAGE = '{"name": "app", "scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}}'

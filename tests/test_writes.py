@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.fsutil import (
+from dockfix.project.fsutil import (
     MAX_DOCKERFILE_SIZE,
     TEMP_SUFFIX,
     FileChange,

@@ -28,9 +28,9 @@ import typer
 
 from . import __version__
 from .context import Options
-from .discover import discover, read_path_list
+from .project.discover import discover, read_path_list
 from .edits import Finding
-from .fsutil import WriteFailed
+from .project.fsutil import WriteFailed
 from .output import Console
 from .pipeline import FileResult
 from .output.diff import display_path, unified_diff
@@ -199,7 +199,7 @@ def _excluder(settings: Settings):
     """The configuration's `exclude`, as discover() wants it; None without configuration."""
     if not settings.use_config:
         return None
-    from .config import ConfigFinder, ConfigProblem
+    from .project.config import ConfigFinder, ConfigProblem
 
     finder = ConfigFinder()
 
@@ -394,8 +394,8 @@ def _stale_data_warning(settings: Settings) -> str | None:
 
 
 def _update_data(console: Console) -> int:
-    from .context import user_cache_dir
-    from .nodedata import NodeDataUpdateError, update_data
+    from .sources.cache import user_cache_dir
+    from .sources.nodedata import NodeDataUpdateError, update_data
 
     try:
         console.out(update_data(user_cache_dir()))

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .context import Options, Project, RuleContext
-from .document import KNOWN_INSTRUCTIONS, Document, DockerfileSyntaxError
+from .context import Options, RuleContext
+
+from .project.build_context import Project
+from .dockerfile.document import KNOWN_INSTRUCTIONS, Document, DockerfileSyntaxError
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .rules import RuleEntry
-from .suppression import filter_findings
+from .dockerfile.suppression import filter_findings
 
 MAX_PASSES = 10
 

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .context import Options, Project, RuleContext, Services
-from .fsutil import FileChange, FileProblem, read_dockerfile, write_together
+from .context import Options, RuleContext, Services
+
+from .project.build_context import Project
+from .project.fsutil import FileChange, FileProblem, read_dockerfile, write_together
 from .pipeline import FileResult, fix_document
 from .rules import RuleEntry
 
@@ -71,7 +73,7 @@ class _Worker:
         settings = self.settings
         if not settings.use_config:
             return settings.rules, settings.options
-        from .config import ConfigFinder, resolve_settings
+        from .project.config import ConfigFinder, resolve_settings
 
         if self._finder is None:
             self._finder = ConfigFinder()
@@ -95,7 +97,7 @@ def process_file(
     shared between files so the Node.js data is loaded and the registry asked once per run;
     `context` is the build context a compose file gives the file (`--context` wins over it).
     """
-    from .config import ConfigProblem
+    from .project.config import ConfigProblem
 
     worker = worker or _Worker(settings)
     try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from dockfix.context import Options, Project, RuleContext
+from dockfix.context import Options, RuleContext
+
+from dockfix.project.build_context import Project
 from dockfix.pipeline import FileResult, fix_document
 from dockfix.rules import RULES, select_rules
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from dockfix.document import JSON_FORM_INSTRUCTIONS, Document, DockerfileSyntaxError, _maybe_json
+from dockfix.dockerfile.document import JSON_FORM_INSTRUCTIONS, Document, DockerfileSyntaxError, _maybe_json
 
 SHELL_VALUE_INSTRUCTIONS = {"RUN", "CMD", "ENTRYPOINT", "SHELL"}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from dockfix import rules as rule_table
 from dockfix.context import RuleContext
-from dockfix.document import Document
+from dockfix.dockerfile.document import Document
 from dockfix.edits import Edit, Finding, Fix
 
 CRASH_MARKER = b"CRASH-ME"

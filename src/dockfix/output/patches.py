@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from ..fsutil import FileChange
+from ..project.fsutil import FileChange
 from .diff import unified_diff
 from .json import repository_root
 

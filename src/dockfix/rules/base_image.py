@@ -44,10 +44,10 @@ import re
 from dataclasses import dataclass
 
 from ..context import RuleContext
-from ..document import Document, Instruction, Stage
+from ..dockerfile.document import Document, Instruction, Stage
 from ..edits import Edit, Finding, Fix
-from ..imageref import ImageReference, InvalidReference
-from ..stages import family, is_node_image, is_windows, run_commands, stage_chain
+from ..dockerfile.imageref import ImageReference, InvalidReference
+from ..dockerfile.stages import family, is_node_image, is_windows, run_commands, stage_chain
 
 CODE = "DF001"
 NAME = "explicit-base-image"
@@ -187,7 +187,7 @@ def bare_variant(doc: Document, stage: Stage, ctx: RuleContext) -> tuple[str, st
 def target_major(ctx: RuleContext) -> int:
     """The major to move to: `--node-version`, else the active LTS line on the run date."""
     if ctx.options.node_version:
-        from ..semver import InvalidVersionError, parse_node_version
+        from ..sources.semver import InvalidVersionError, parse_node_version
 
         try:
             return parse_node_version(ctx.options.node_version.strip()).major
@@ -198,7 +198,7 @@ def target_major(ctx: RuleContext) -> int:
 
 def resolve(ctx: RuleContext, ref: ImageReference) -> tuple[str | None, str | None]:
     """(digest, problem): the digest the registry serves for `ref`, or why there is none."""
-    from ..registry import OfflineCacheMiss, RegistryError
+    from ..sources.registry import OfflineCacheMiss, RegistryError
 
     try:
         return ctx.services.registry.resolve_digest(ref), None

@@ -39,10 +39,10 @@ import re
 from pathlib import Path
 
 from ..context import RuleContext
-from ..document import Document
-from ..dockerignore_patterns import DockerIgnore, _translate, parse_pattern
+from ..dockerfile.document import Document
+from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
 from ..edits import Edit, Finding, Fix
-from ..stages import applies_to, runtime_stage, start_commands
+from ..dockerfile.stages import applies_to, runtime_stage, start_commands
 
 CODE = "DF009"
 NAME = "dockerignore"
@@ -132,7 +132,7 @@ def _needed_by_copy(pattern_text: str, names: tuple[str, ...], sources: list[str
 
 
 def _builds_in_image(doc: Document, ctx: RuleContext) -> bool:
-    from ..shell import run_scripts
+    from ..dockerfile.shell import run_scripts
 
     for inst in doc.instructions:
         for script in run_scripts(doc, inst):

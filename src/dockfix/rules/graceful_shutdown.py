@@ -39,10 +39,10 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from ..context import RuleContext
-from ..document import Document
+from ..dockerfile.document import Document
 from ..edits import Edit, Finding, Fix
-from ..npmscripts import resolve_script
-from ..stages import applies_to, runtime_stage, start_instructions
+from ..project.npmscripts import resolve_script
+from ..dockerfile.stages import applies_to, runtime_stage, start_instructions
 
 CODE = "DF006"
 NAME = "graceful-shutdown"

@@ -57,10 +57,10 @@ import posixpath
 import re
 
 from ..context import RuleContext
-from ..document import Document, Instruction, Node
+from ..dockerfile.document import Document, Instruction, Node
 from ..edits import Edit, Finding, Fix
-from ..shell import run_scripts
-from ..stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
+from ..dockerfile.shell import run_scripts
+from ..dockerfile.stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
 
 CODE = "DF008"
 NAME = "multi-stage-build"

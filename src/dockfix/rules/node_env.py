@@ -37,9 +37,9 @@ import json
 import re
 
 from ..context import RuleContext
-from ..document import COMMAND_SPLIT, Document, Instruction, parse_words
+from ..dockerfile.document import COMMAND_SPLIT, Document, Instruction, parse_words
 from ..edits import Edit, Finding, Fix
-from ..stages import applies_to, is_development_image, insert_line_after, runtime_boundary, runtime_stage, stage_chain
+from ..dockerfile.stages import applies_to, is_development_image, insert_line_after, runtime_boundary, runtime_stage, stage_chain
 
 CODE = "DF003"
 NAME = "node-env-production"

@@ -40,11 +40,11 @@ from __future__ import annotations
 import re
 
 from ..context import RuleContext
-from ..document import Document, Stage
+from ..dockerfile.document import Document, Stage
 from ..edits import Edit, Finding, Fix
-from ..imageref import ImageReference, InvalidReference
-from ..semver import InvalidVersionError, parse_node_version
-from ..stages import is_node_image, is_windows
+from ..dockerfile.imageref import ImageReference, InvalidReference
+from ..sources.semver import InvalidVersionError, parse_node_version
+from ..dockerfile.stages import is_node_image, is_windows
 from .base_image import BaseSite, arg_default_site, base_site, node_tag_parts, normalized_variant, target_major
 
 CODE = "DF007"
@@ -114,14 +114,14 @@ def _advisory_list(advisories) -> str:
 
 def _confirm(ctx: RuleContext, ref: ImageReference) -> tuple[bool, str | None, str | None]:
     """(may propose, digest, note): online, the tag must exist; its digest pins the new line."""
-    from ..registry import OfflineCacheMiss, RegistryError
+    from ..sources.registry import OfflineCacheMiss, RegistryError
 
     try:
         return True, ctx.services.registry.resolve_digest(ref), None
     except OfflineCacheMiss:
         return True, None, None
     except RegistryError as error:
-        from ..registry import TagNotFound
+        from ..sources.registry import TagNotFound
 
         if isinstance(error, TagNotFound):
             return False, None, f"`{ref}` is not in the registry, so it is not proposed"

@@ -37,9 +37,9 @@ DL3002 (last USER should not be root).
 from __future__ import annotations
 
 from ..context import RuleContext
-from ..document import Document
+from ..dockerfile.document import Document
 from ..edits import Edit, Finding, Fix
-from ..stages import (
+from ..dockerfile.stages import (
     applies_to,
     copies_app_files,
     effective_user,

@@ -44,11 +44,11 @@ from __future__ import annotations
 import re
 
 from ..context import RuleContext
-from ..document import Document
-from ..npmscripts import script_invocation
+from ..dockerfile.document import Document
+from ..project.npmscripts import script_invocation
 from ..edits import Edit, Finding, Fix
-from ..shell import Command, Script
-from ..stages import applies_to, is_development_image, copies_file, node_major, run_commands, runtime_stage, start_commands
+from ..dockerfile.shell import Command, Script
+from ..dockerfile.stages import applies_to, is_development_image, copies_file, node_major, run_commands, runtime_stage, start_commands
 
 CODE = "DF002"
 NAME = "production-dependencies"

@@ -41,10 +41,10 @@ import posixpath
 import re
 
 from ..context import RuleContext
-from ..document import Document, Instruction, parse_words, shell_words
+from ..dockerfile.document import Document, Instruction, parse_words, shell_words
 from ..edits import Edit, Finding, Fix
-from ..shell import Script, _parser, run_scripts
-from ..stages import effective_user, is_root, stage_chain
+from ..dockerfile.shell import Script, _parser, run_scripts
+from ..dockerfile.stages import effective_user, is_root, stage_chain
 
 CODE = "DF010"
 NAME = "mounted-secrets"

@@ -39,11 +39,11 @@ from __future__ import annotations
 import json
 
 from ..context import RuleContext
-from ..document import Document, Instruction, shell_words
+from ..dockerfile.document import Document, Instruction, shell_words
 from ..edits import Edit, Finding, Fix
-from ..npmscripts import resolve_script
-from ..shell import uses_shell_features
-from ..stages import applies_to, family, insert_line_after, is_root, effective_user, run_commands, runtime_stage, start_instructions
+from ..project.npmscripts import resolve_script
+from ..dockerfile.shell import uses_shell_features
+from ..dockerfile.stages import applies_to, family, insert_line_after, is_root, effective_user, run_commands, runtime_stage, start_instructions
 
 CODE = "DF005"
 NAME = "exec-form-init"

@@ -176,7 +176,7 @@ class ConfigFinder:
 
 def check_selectors(selectors, where: str) -> list[str]:
     """Rule codes, prefixes or names as select_rules wants them; unknown ones raise ConfigProblem."""
-    from . import rules as rule_table
+    from .. import rules as rule_table
 
     checked = []
     for selector in selectors:
@@ -198,7 +198,7 @@ def resolve_settings(config: Config, settings):
     """
     import dataclasses
 
-    from . import rules as rule_table
+    from .. import rules as rule_table
 
     select = settings.cli_select
     if select is None and config.select is not None:

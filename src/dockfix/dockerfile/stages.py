@@ -199,7 +199,7 @@ def run_commands(doc: Document, stage: Stage):
 
 def insert_line_after(doc: Document, inst: Instruction, text: str):
     """An edit that puts a new instruction line right after `inst` (keeping line endings)."""
-    from .edits import Edit
+    from ..edits import Edit
 
     newline = doc.newline
     if inst.end == len(doc.source) and not doc.source.endswith(b"\n"):
@@ -208,7 +208,7 @@ def insert_line_after(doc: Document, inst: Instruction, text: str):
 
 
 def insert_line_before(doc: Document, inst: Instruction, text: str):
-    from .edits import Edit
+    from ..edits import Edit
 
     return Edit.insert(inst.start, text.encode() + doc.newline)
 

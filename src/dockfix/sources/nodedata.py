@@ -45,7 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dockfix.semver import (
+from dockfix.sources.semver import (
     InvalidRangeError,
     InvalidVersionError,
     PartialVersion,

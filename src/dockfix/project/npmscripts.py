@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .context import Project
-from .document import shell_words
-from .shell import uses_shell_features
+from .build_context import Project
+from ..dockerfile.document import shell_words
+from ..dockerfile.shell import uses_shell_features
 
 NODE_BINARIES = ("node", "nodejs")
 

@@ -39,7 +39,7 @@ from http.client import HTTPException
 from pathlib import Path
 from ssl import SSLContext
 
-from dockfix.imageref import ImageReference
+from dockfix.dockerfile.imageref import ImageReference
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -141,7 +141,7 @@ class _Endpoint:
 
 def default_cache_dir() -> Path:
     """The user's cache folder for dockfix: ``$XDG_CACHE_HOME/dockfix`` or ``~/.cache/dockfix``."""
-    from .context import user_cache_dir
+    from .cache import user_cache_dir
 
     return user_cache_dir()
 

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 
 from .document import Document, Instruction
-from .edits import Finding
+from ..edits import Finding
 
 _DOCKFIX = re.compile(rb"^\s*#\s*dockfix\s*:\s*(?P<what>ignore-file|ignore)\b\s*(?:=\s*(?P<codes>[\w\s,-]*))?", re.IGNORECASE)
 _HADOLINT = re.compile(rb"^\s*#\s*hadolint\s+ignore\s*=\s*(?P<codes>[\w\s,]*)", re.IGNORECASE)

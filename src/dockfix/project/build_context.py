@@ -1,0 +1,124 @@
+"""The build context, read and never executed: package.json, the lockfile, other files.
+
+Rules ask the project about itself; they never open files themselves. Files that an earlier fix
+changed or created are seen through the overlay, so every pass of the pipeline sees the project
+as it will be written.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+
+LOCKFILES = {
+    "package-lock.json": "npm",
+    "npm-shrinkwrap.json": "npm",
+    "yarn.lock": "yarn",
+    "pnpm-lock.yaml": "pnpm",
+    "bun.lockb": "bun",
+    "bun.lock": "bun",
+}
+MAX_PROJECT_FILE = 5 * 1024 * 1024
+
+
+class Project:
+    """A read-only view of the build context folder, with an overlay of pending changes."""
+
+    def __init__(self, root: Path, overlay: dict[Path, bytes] | None = None):
+        self.root = root
+        self.overlay: dict[Path, bytes] = overlay if overlay is not None else {}
+
+    def path(self, relative: str) -> Path | None:
+        """The absolute path of a file inside the context; None if it would leave it."""
+        candidate = (self.root / relative)
+        try:
+            resolved = candidate.resolve()
+            if not resolved.is_relative_to(self.root.resolve()):
+                return None
+        except (OSError, RuntimeError):
+            return None
+        return candidate
+
+    def read(self, relative: str) -> bytes | None:
+        """The file's bytes (with pending changes), or None if absent, unreadable or outside."""
+        path = self.path(relative)
+        return None if path is None else self.read_absolute(path)
+
+    def read_absolute(self, path: Path) -> bytes | None:
+        """Current bytes of a file the fixes touch (None if it does not exist yet)."""
+        if path in self.overlay:
+            return self.overlay[path]
+        try:
+            if not path.is_file() or path.stat().st_size > MAX_PROJECT_FILE:
+                return None
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def exists(self, relative: str) -> bool:
+        path = self.path(relative)
+        return path is not None and (path in self.overlay or path.exists())
+
+    @cached_property
+    def package_json(self) -> dict | None:
+        data = self.read("package.json")
+        if data is None:
+            return None
+        try:
+            value = json.loads(data.decode("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    @property
+    def has_package_json(self) -> bool:
+        return self.package_json is not None
+
+    @property
+    def scripts(self) -> dict[str, str]:
+        scripts = (self.package_json or {}).get("scripts")
+        if not isinstance(scripts, dict):
+            return {}
+        return {k: v for k, v in scripts.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def dependencies(self, kind: str = "dependencies") -> dict[str, str]:
+        deps = (self.package_json or {}).get(kind)
+        return {k: v for k, v in deps.items() if isinstance(v, str)} if isinstance(deps, dict) else {}
+
+    @property
+    def dev_dependencies(self) -> dict[str, str]:
+        return self.dependencies("devDependencies")
+
+    @cached_property
+    def lockfiles(self) -> tuple[str, ...]:
+        return tuple(name for name in LOCKFILES if self.exists(name))
+
+    @property
+    def package_manager(self) -> str:
+        """npm, yarn (classic), yarn-berry, pnpm or bun: from `packageManager`, else the lockfile."""
+        declared = (self.package_json or {}).get("packageManager")
+        if isinstance(declared, str) and "@" in declared:
+            name, _, version = declared.partition("@")
+            if name == "yarn":
+                return "yarn" if version.startswith("1.") else "yarn-berry"
+            if name in ("npm", "pnpm", "bun"):
+                return name
+        for lockfile in self.lockfiles:
+            manager = LOCKFILES[lockfile]
+            if manager == "yarn" and (self.exists(".yarnrc.yml") or self._yarn_lock_is_berry()):
+                return "yarn-berry"
+            return manager
+        return "npm"
+
+    def _yarn_lock_is_berry(self) -> bool:
+        data = self.read("yarn.lock") or b""
+        return b"__metadata:" in data[:4096]
+
+    def has_lockfile_for(self, manager: str) -> bool:
+        family = "yarn" if manager.startswith("yarn") else manager
+        return any(LOCKFILES[name] == family for name in self.lockfiles)
+
+    def build_needs_dev_dependencies(self) -> bool:
+        """True when the project has a build script and dev dependencies it may need."""
+        return "build" in self.scripts and bool(self.dev_dependencies)
