@@ -55,9 +55,16 @@ def measure(name: str, root: Path, files: list[Path], repeat: int, hadolint: str
         relative = [str(path.relative_to(root)) for path in files]
         start = time.perf_counter()
         for index in range(0, len(relative), 500):  # stay below the argument-length limit
-            subprocess.run([hadolint, "--no-fail", *relative[index:index + 500]], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [hadolint, "--no-fail", *relative[index : index + 500]],
+                cwd=root,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         seconds = time.perf_counter() - start
-        print(f"{name}: hadolint (one process per 500 files): {len(files)} files in {seconds:.2f} s = {len(files) / seconds:,.0f} files/s")
+        print(
+            f"{name}: hadolint (one process per 500 files): {len(files)} files in {seconds:.2f} s = {len(files) / seconds:,.0f} files/s"
+        )
 
 
 def main() -> None:

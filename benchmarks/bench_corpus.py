@@ -22,10 +22,9 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
 
 from dockfix.context import Options, RuleContext, Services  # noqa: E402
-
-from dockfix.project.build_context import Project
 from dockfix.dockerfile.document import Document  # noqa: E402
 from dockfix.pipeline import fix_document  # noqa: E402
+from dockfix.project.build_context import Project
 from dockfix.rules import RULES  # noqa: E402
 from support.paths import CORPUS, lay_out_case  # noqa: E402
 
@@ -61,7 +60,9 @@ def main() -> None:
         fix_all()  # warm up: grammars loaded, data read, as in a long bulk run
         for name, work in (("parse", parse_all), ("parse+fix", fix_all)):
             best = min(_timed(work) for _ in range(args.repeat))
-            print(f"{name:10s} {len(sources)} files ({total_bytes / 1024:.0f} KiB): best {best:.3f} s = {len(sources) / best:,.0f} files/s")
+            print(
+                f"{name:10s} {len(sources)} files ({total_bytes / 1024:.0f} KiB): best {best:.3f} s = {len(sources) / best:,.0f} files/s"
+            )
         tracemalloc.start()
         fix_all()
         _, peak = tracemalloc.get_traced_memory()

@@ -57,7 +57,9 @@ def main() -> None:
             project = Path(folder)
             (project / "package.json").write_text('{"name": "app", "scripts": {"start": "node server.js"}}')
             fix = best_of(1 if size >= 5000 else 2, lambda: fix_folder(project, source=source))
-        print(f"{count:>12} {len(source):>9} {parse:>9.3f} {fix:>9.3f} {parse / count * 1e6:>14.1f} {fix / count * 1e6:>12.1f}")
+        print(
+            f"{count:>12} {len(source):>9} {parse:>9.3f} {fix:>9.3f} {parse / count * 1e6:>14.1f} {fix / count * 1e6:>12.1f}"
+        )
 
 
 if __name__ == "__main__":

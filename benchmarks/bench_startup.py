@@ -39,15 +39,23 @@ def main() -> None:
         (folder / "package.json").write_text('{"name": "app"}')
         (folder / "package-lock.json").write_text("")
         base = [sys.executable, "-m", "dockfix"]
-        for name, command in (("--version", [*base, "--version"]), ("one file", [*base, "--check", "--offline", "Dockerfile"])):
+        for name, command in (
+            ("--version", [*base, "--version"]),
+            ("one file", [*base, "--check", "--offline", "Dockerfile"]),
+        ):
             runs = timings(command, folder, args.repeat)
             print(f"dockfix {name}: best {min(runs) * 1000:.0f} ms, median {statistics.median(runs) * 1000:.0f} ms")
         if args.importtime:
-            result = subprocess.run([sys.executable, "-X", "importtime", "-m", "dockfix", "--check", "--offline", "Dockerfile"], cwd=folder, capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, "-X", "importtime", "-m", "dockfix", "--check", "--offline", "Dockerfile"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+            )
             rows = []
             for line in result.stderr.splitlines():
                 if line.startswith("import time:") and "|" in line:
-                    parts = [part.strip() for part in line[len("import time:"):].split("|")]
+                    parts = [part.strip() for part in line[len("import time:") :].split("|")]
                     if parts[0].isdigit():
                         rows.append((int(parts[1]), parts[2]))
             for cumulative, module in sorted(rows, reverse=True)[:10]:

@@ -20,19 +20,79 @@ sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
 from support.paths import corpus_cases  # noqa: E402
 
 PIECES = [
-    b"FROM node", b"FROM node:20-alpine AS build", b"from build", b"RUN npm ci \\", b"  && npm test", b"# comment",
-    b"", b"   ", b"RUN <<EOF", b"EOF", b"RUN <<-'A' cat && <<\"B\" sh", b"\tA", b"B", b"COPY <<X <<Y /app/", b"X", b"Y",
-    b"CMD [\"node\", \"server.js\"]", b"CMD npm start", b"ENTRYPOINT []", b"ENV NODE_ENV=production", b"ENV A 1",
-    b"ARG V=20", b"COPY --from=build --chown=node:node /app .", b"COPY . .", b"USER node", b"WORKDIR /app",
-    b"# escape=`", b"# syntax=docker/dockerfile:1", b"RUN a `", b"LABEL a=b \\", b"ONBUILD RUN npm ci", b"EXPOSE 3000",
-    b"HEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1", b"RUN npm install", b"RUN yarn install",
-    b"RUN apk add --no-cache curl", b"RUN echo \xc2\xa0nbsp", b"RUN \xc2\x85nel", b"RUN \xe2\x80\xa8ls", b"RUN \xff\xfe",
-    b"\xef\xbb\xbfFROM x", b"\\", b"`", b"RUN x\rRUN y", b"RUN --mount=type=cache,target=/root/.npm npm ci",
-    b"SHELL [\"/bin/sh\", \"-c\"]", b"STOPSIGNAL SIGTERM", b"VOLUME /data", b"MAINTAINER me",
+    b"FROM node",
+    b"FROM node:20-alpine AS build",
+    b"from build",
+    b"RUN npm ci \\",
+    b"  && npm test",
+    b"# comment",
+    b"",
+    b"   ",
+    b"RUN <<EOF",
+    b"EOF",
+    b"RUN <<-'A' cat && <<\"B\" sh",
+    b"\tA",
+    b"B",
+    b"COPY <<X <<Y /app/",
+    b"X",
+    b"Y",
+    b'CMD ["node", "server.js"]',
+    b"CMD npm start",
+    b"ENTRYPOINT []",
+    b"ENV NODE_ENV=production",
+    b"ENV A 1",
+    b"ARG V=20",
+    b"COPY --from=build --chown=node:node /app .",
+    b"COPY . .",
+    b"USER node",
+    b"WORKDIR /app",
+    b"# escape=`",
+    b"# syntax=docker/dockerfile:1",
+    b"RUN a `",
+    b"LABEL a=b \\",
+    b"ONBUILD RUN npm ci",
+    b"EXPOSE 3000",
+    b"HEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1",
+    b"RUN npm install",
+    b"RUN yarn install",
+    b"RUN apk add --no-cache curl",
+    b"RUN echo \xc2\xa0nbsp",
+    b"RUN \xc2\x85nel",
+    b"RUN \xe2\x80\xa8ls",
+    b"RUN \xff\xfe",
+    b"\xef\xbb\xbfFROM x",
+    b"\\",
+    b"`",
+    b"RUN x\rRUN y",
+    b"RUN --mount=type=cache,target=/root/.npm npm ci",
+    b'SHELL ["/bin/sh", "-c"]',
+    b"STOPSIGNAL SIGTERM",
+    b"VOLUME /data",
+    b"MAINTAINER me",
 ]
 INSERTS = [
-    b"\\\n", b"\r\n", b"\n# c\n", b"<<EOF", b"\nEOF\n", b"\xc2\xa0", b"\xe2\x80\xa8", b"\xc2\x85", b"\xff", b"`",
-    b"--", b"\"", b"'", b"&&", b"\n", b"${X}", b"\t", b"[", b"]", b"\\\\\n", b"\xef\xbb\xbf", b"\x0b",
+    b"\\\n",
+    b"\r\n",
+    b"\n# c\n",
+    b"<<EOF",
+    b"\nEOF\n",
+    b"\xc2\xa0",
+    b"\xe2\x80\xa8",
+    b"\xc2\x85",
+    b"\xff",
+    b"`",
+    b"--",
+    b'"',
+    b"'",
+    b"&&",
+    b"\n",
+    b"${X}",
+    b"\t",
+    b"[",
+    b"]",
+    b"\\\\\n",
+    b"\xef\xbb\xbf",
+    b"\x0b",
 ]
 PACKAGE_JSON = (
     '{"name": "app", "scripts": {"start": "node server.js", "build": "tsc"},'
@@ -61,7 +121,7 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         choice = rng.random()
         position = rng.randint(0, len(data))
         if choice < 0.3 and data:
-            del data[position:position + rng.randint(1, 20)]
+            del data[position : position + rng.randint(1, 20)]
         elif choice < 0.7:
             data[position:position] = rng.choice(INSERTS)
         elif choice < 0.8:
@@ -93,7 +153,7 @@ def plain_loop(check, runs: int, seed: int, name: str, save_to: Path | None = No
         data = next(inputs)
         try:
             check(data)
-        except Exception:  # noqa: BLE001 - every failure is reported with its input
+        except Exception:
             failures += 1
             print(f"FAILURE on input {number}: {data[:300]!r}", flush=True)
             traceback.print_exc()
@@ -103,8 +163,11 @@ def plain_loop(check, runs: int, seed: int, name: str, save_to: Path | None = No
         if number % 10000 == 0:
             print(f"{name}: {number} inputs, {failures} failures, {time.monotonic() - started:.0f}s", flush=True)
     elapsed = time.monotonic() - started
-    print(f"{name}: {runs} inputs ({len(corpus)} corpus seeds, seed {seed}) in {elapsed:.1f}s, "
-          f"{runs / elapsed:.0f}/s, {failures} failures", flush=True)
+    print(
+        f"{name}: {runs} inputs ({len(corpus)} corpus seeds, seed {seed}) in {elapsed:.1f}s, "
+        f"{runs / elapsed:.0f}/s, {failures} failures",
+        flush=True,
+    )
     return failures
 
 

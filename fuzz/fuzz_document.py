@@ -18,10 +18,10 @@ import common
 
 if atheris is not None and "--runs" not in sys.argv:
     with atheris.instrument_imports(include=["dockfix"]):
-        from dockfix.dockerfile.document import Document, DockerfileSyntaxError
+        from dockfix.dockerfile.document import DockerfileSyntaxError, Document
 else:
-    from dockfix.dockerfile.document import Document, DockerfileSyntaxError
-from test_properties import agrees_with_buildkit  # noqa: E402
+    from dockfix.dockerfile.document import DockerfileSyntaxError, Document
+from test_properties import agrees_with_buildkit
 
 
 def check(data: bytes) -> None:

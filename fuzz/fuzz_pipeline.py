@@ -19,9 +19,9 @@ import common
 
 if atheris is not None and "--runs" not in sys.argv:
     with atheris.instrument_imports(include=["dockfix"]):
-        import dockfix.pipeline  # noqa: F401 - instrumented before the checks import it
+        import dockfix.pipeline
         import dockfix.rules  # noqa: F401
-from test_properties import check_pipeline  # noqa: E402
+from test_properties import check_pipeline
 
 
 def check(data: bytes) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.project.compose import parse_builds
 from dockfix.context import Options
+from dockfix.project.compose import parse_builds
 from dockfix.project.discover import discover, read_path_list
 from dockfix.rules import RULES
 from dockfix.runner import Settings, group_by_context, process_paths
@@ -38,19 +38,25 @@ def git_init(folder: Path) -> None:
 
 def make_fleet(root: Path) -> None:
     """Three repositories: compose-built api, web with Dockerfiles in node_modules, a broken one."""
-    write(root / "api", {
-        "package.json": '{"name": "api", "scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}}',
-        "package-lock.json": "",
-        "server.js": "require('express')().listen(3000)\n",
-        "docker/Dockerfile": "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD npm start\n",
-        "compose.yaml": "services:\n  api:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n",
-    })
-    write(root / "web", {
-        "package.json": '{"name": "web", "scripts": {"start": "node index.js"}}',
-        "Dockerfile": 'FROM node:20\nCOPY . .\nRUN npm install\nCMD ["node", "index.js"]\n',
-        "node_modules/some-package/Dockerfile": "FROM busybox\nRUN npm install\n",
-        "node_modules/other/docker/Dockerfile.dev": "FROM node\n",
-    })
+    write(
+        root / "api",
+        {
+            "package.json": '{"name": "api", "scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}}',
+            "package-lock.json": "",
+            "server.js": "require('express')().listen(3000)\n",
+            "docker/Dockerfile": "FROM node\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD npm start\n",
+            "compose.yaml": "services:\n  api:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n",
+        },
+    )
+    write(
+        root / "web",
+        {
+            "package.json": '{"name": "web", "scripts": {"start": "node index.js"}}',
+            "Dockerfile": 'FROM node:20\nCOPY . .\nRUN npm install\nCMD ["node", "index.js"]\n',
+            "node_modules/some-package/Dockerfile": "FROM busybox\nRUN npm install\n",
+            "node_modules/other/docker/Dockerfile.dev": "FROM node\n",
+        },
+    )
     write(root / "broken", {"Dockerfile": "FROM node\nRUN npm ci\n&& echo done\n"})
     for name in ("api", "web", "broken"):
         git_init(root / name)
@@ -59,7 +65,10 @@ def make_fleet(root: Path) -> None:
 def run_dockfix(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "dockfix", "--offline", "--today", TODAY, *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -82,7 +91,9 @@ def test_a_fleet_is_fixed_in_one_parallel_run_and_its_patches_apply_to_fresh_cop
     shutil.copytree(fleet, pristine, symlinks=True)
     patches = tmp_path / "patches"
 
-    run = run_dockfix("--write", "--unsafe-fixes", "-j", "2", "--patch-dir", str(patches), "api", "web", "broken", cwd=fleet)
+    run = run_dockfix(
+        "--write", "--unsafe-fixes", "-j", "2", "--patch-dir", str(patches), "api", "web", "broken", cwd=fleet
+    )
 
     assert run.returncode == 2, run.stderr  # the broken file is an error; the others are written
     assert "Traceback" not in run.stderr
@@ -91,7 +102,9 @@ def test_a_fleet_is_fixed_in_one_parallel_run_and_its_patches_apply_to_fresh_cop
     # The compose file's context is the repository root: .dockerignore goes there, not in docker/.
     assert (fleet / "api" / ".dockerignore").is_file()
     assert not (fleet / "api" / "docker" / ".dockerignore").exists()
-    assert (fleet / "api" / "docker" / "Dockerfile").read_bytes() != (pristine / "api" / "docker" / "Dockerfile").read_bytes()
+    assert (fleet / "api" / "docker" / "Dockerfile").read_bytes() != (
+        pristine / "api" / "docker" / "Dockerfile"
+    ).read_bytes()
     assert (fleet / "web" / "Dockerfile").read_bytes() != (pristine / "web" / "Dockerfile").read_bytes()
     # Nothing in node_modules is touched, and the broken file stays as it was.
     assert snapshot(fleet / "web" / "node_modules") == snapshot(pristine / "web" / "node_modules")
@@ -101,7 +114,12 @@ def test_a_fleet_is_fixed_in_one_parallel_run_and_its_patches_apply_to_fresh_cop
     for name in ("api", "web"):
         fresh = tmp_path / "fresh" / name
         shutil.copytree(pristine / name, fresh, symlinks=True)
-        applied = subprocess.run([GIT, "apply", "--whitespace=nowarn", str(patches / f"{name}.patch")], cwd=fresh, capture_output=True, text=True)
+        applied = subprocess.run(
+            [GIT, "apply", "--whitespace=nowarn", str(patches / f"{name}.patch")],
+            cwd=fresh,
+            capture_output=True,
+            text=True,
+        )
         assert applied.returncode == 0, applied.stderr
         assert snapshot(fresh) == snapshot(fleet / name)
 
@@ -139,7 +157,7 @@ def test_compose_builds_are_read_from_block_and_flow_mappings_and_scalars(tmp_pa
         "    image: api  # not a build\n"
         "    build:\n"
         "      context: ./backend\n"
-        "      dockerfile: \"docker/Dockerfile.prod\"  # quoted\n"
+        '      dockerfile: "docker/Dockerfile.prod"  # quoted\n'
         "  worker:\n"
         "    build: ./worker\n"
         "  flow:\n"
@@ -162,38 +180,51 @@ def test_compose_builds_are_read_from_block_and_flow_mappings_and_scalars(tmp_pa
 
 
 def test_a_compose_file_gives_its_dockerfile_the_build_context_and_names_odd_files(tmp_path):
-    write(tmp_path, {
-        "docker-compose.yml": "services:\n  app:\n    build:\n      context: .\n      dockerfile: build/app.docker\n",
-        "build/app.docker": "FROM node\n",
-        "Dockerfile": "FROM node\n",
-    })
+    write(
+        tmp_path,
+        {
+            "docker-compose.yml": "services:\n  app:\n    build:\n      context: .\n      dockerfile: build/app.docker\n",
+            "build/app.docker": "FROM node\n",
+            "Dockerfile": "FROM node\n",
+        },
+    )
     found = discover([tmp_path])
     assert found.files == [tmp_path / "Dockerfile", tmp_path / "build" / "app.docker"]
     assert found.contexts == {tmp_path / "build" / "app.docker": tmp_path}
 
 
 def test_gitignored_and_vendored_dockerfiles_are_skipped(tmp_path):
-    write(tmp_path, {
-        ".gitignore": "generated/\n*.tmp.Dockerfile\n/only-top/\n",
-        "Dockerfile": "FROM node\n",
-        "generated/Dockerfile": "FROM node\n",
-        "x.tmp.Dockerfile": "FROM node\n",
-        "sub/y.tmp.Dockerfile": "FROM node\n",
-        "only-top/Dockerfile": "FROM node\n",
-        "sub/only-top/Dockerfile": "FROM node\n",
-        "sub/.gitignore": "*\n!keep/\n!keep/Dockerfile\n",
-        "sub/keep/Dockerfile": "FROM node\n",
-        "sub/drop/Dockerfile": "FROM node\n",
-        "vendor/lib/Dockerfile": "FROM node\n",
-        "bower_components/x/Dockerfile": "FROM node\n",
-    })
+    write(
+        tmp_path,
+        {
+            ".gitignore": "generated/\n*.tmp.Dockerfile\n/only-top/\n",
+            "Dockerfile": "FROM node\n",
+            "generated/Dockerfile": "FROM node\n",
+            "x.tmp.Dockerfile": "FROM node\n",
+            "sub/y.tmp.Dockerfile": "FROM node\n",
+            "only-top/Dockerfile": "FROM node\n",
+            "sub/only-top/Dockerfile": "FROM node\n",
+            "sub/.gitignore": "*\n!keep/\n!keep/Dockerfile\n",
+            "sub/keep/Dockerfile": "FROM node\n",
+            "sub/drop/Dockerfile": "FROM node\n",
+            "vendor/lib/Dockerfile": "FROM node\n",
+            "bower_components/x/Dockerfile": "FROM node\n",
+        },
+    )
     (tmp_path / ".git").mkdir()
     found = [str(p.relative_to(tmp_path)) for p in discover([tmp_path]).files]
     assert found == ["Dockerfile", "sub/keep/Dockerfile"]
 
 
 def test_a_gitignore_above_the_searched_folder_counts_up_to_the_repository_root(tmp_path):
-    write(tmp_path, {".gitignore": "legacy/\n", "services/legacy/Dockerfile": "FROM node\n", "services/app/Dockerfile": "FROM node\n"})
+    write(
+        tmp_path,
+        {
+            ".gitignore": "legacy/\n",
+            "services/legacy/Dockerfile": "FROM node\n",
+            "services/app/Dockerfile": "FROM node\n",
+        },
+    )
     (tmp_path / ".git").mkdir()
     found = discover([tmp_path / "services"]).files
     assert found == [tmp_path / "services" / "app" / "Dockerfile"]
@@ -204,7 +235,12 @@ def test_from_file_lists_paths_skipping_blanks_and_comments(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     assert read_path_list("# repos\na\n\n  b  \n", Path(".")) == [Path("a"), Path("b")]
     (tmp_path / "list.txt").write_text("a\nb/Dockerfile\n")
-    run = subprocess.run([sys.executable, "-m", "dockfix", "--offline", "--select", "DF003", "--from-file", "list.txt"], cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "dockfix", "--offline", "--select", "DF003", "--from-file", "list.txt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1, run.stderr  # DF003's fix is unsafe: held back
     assert "Scanned 2 Dockerfiles" in run.stderr
     assert sorted(line.split(":")[0] for line in run.stdout.splitlines()) == ["a/Dockerfile", "b/Dockerfile"]
@@ -214,7 +250,12 @@ def test_from_file_lists_paths_skipping_blanks_and_comments(tmp_path, monkeypatc
 
 
 def test_dockerfiles_sharing_or_nesting_a_context_share_a_group(tmp_path):
-    paths = [tmp_path / "a" / "Dockerfile", tmp_path / "b" / "Dockerfile", tmp_path / "a" / "Dockerfile.dev", tmp_path / "a" / "sub" / "Dockerfile"]
+    paths = [
+        tmp_path / "a" / "Dockerfile",
+        tmp_path / "b" / "Dockerfile",
+        tmp_path / "a" / "Dockerfile.dev",
+        tmp_path / "a" / "sub" / "Dockerfile",
+    ]
     settings = Settings(rules=[], options=Options())
     groups = group_by_context(paths, settings, {})
     assert [[index for index, _, _ in group] for group in groups] == [[0, 2, 3], [1]]

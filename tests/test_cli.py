@@ -27,8 +27,8 @@ from dockfix.project.fsutil import TEMP_SUFFIX
 from dockfix.runner import Settings, process_paths
 from support import sample_rules
 
-NAIVE = b"FROM node\nMAINTAINER me\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
-CLEAN = b"FROM node\nRUN npm ci\nUSER node\nCMD [\"node\", \"server.js\"]\n"
+NAIVE = b'FROM node\nMAINTAINER me\nRUN npm install\nCMD ["node", "server.js"]\n'
+CLEAN = b'FROM node\nRUN npm ci\nUSER node\nCMD ["node", "server.js"]\n'
 PATCH = shutil.which("patch")
 GIT = shutil.which("git")
 
@@ -101,8 +101,21 @@ def test_explain_unknown_code_is_a_usage_error():
 def test_help_lists_the_flags_but_not_the_hidden_one():
     result = dockfix("--help")
     assert result.exit_code == 0
-    for flag in ("--diff", "--write", "--check", "--unsafe-fixes", "--select", "--ignore", "--offline",
-                 "--context", "--list-rules", "--explain", "--version", "--node-version", "--registry-mirror"):
+    for flag in (
+        "--diff",
+        "--write",
+        "--check",
+        "--unsafe-fixes",
+        "--select",
+        "--ignore",
+        "--offline",
+        "--context",
+        "--list-rules",
+        "--explain",
+        "--version",
+        "--node-version",
+        "--registry-mirror",
+    ):
         assert flag in result.stdout
     assert "--today" not in result.stdout
 
@@ -135,7 +148,7 @@ def test_report_with_unsafe_fixes_marks_the_unsafe_fix_as_applicable(project):
 
 
 def test_findings_without_a_fix_do_not_make_exit_code_1(project):
-    (project / "Dockerfile").write_bytes(b"FROM node\nMAINTAINER me\nUSER node\nCMD [\"node\", \"s.js\"]\n")
+    (project / "Dockerfile").write_bytes(b'FROM node\nMAINTAINER me\nUSER node\nCMD ["node", "s.js"]\n')
     (project / ".dockerignore").write_bytes(b"node_modules\n")
     result = dockfix()
     assert result.stdout == "Dockerfile:2: DF903 MAINTAINER is deprecated\n"
@@ -150,7 +163,7 @@ def test_clean_file_exits_0(project):
 
 
 def test_only_an_unsafe_fix_still_means_changes_needed(project):
-    (project / "Dockerfile").write_bytes(b"FROM node\nCMD [\"node\", \"s.js\"]\n")
+    (project / "Dockerfile").write_bytes(b'FROM node\nCMD ["node", "s.js"]\n')
     assert dockfix().exit_code == 1
     assert dockfix("--check").exit_code == 1
 
@@ -243,12 +256,12 @@ def test_new_file_gets_0644_under_the_umask(project):
 
 
 def test_crlf_bom_and_missing_final_newline_survive_write_byte_for_byte(project):
-    source = b"\xef\xbb\xbfFROM node\r\n# caf\xe9 in Latin-1\r\nRUN npm install && echo ok\r\nCMD [\"node\", \"s.js\"]"
+    source = b'\xef\xbb\xbfFROM node\r\n# caf\xe9 in Latin-1\r\nRUN npm install && echo ok\r\nCMD ["node", "s.js"]'
     (project / "Dockerfile").write_bytes(source)
     (project / ".dockerignore").write_bytes(b"*.log")  # no final newline either
     assert dockfix("--write", "--unsafe-fixes").exit_code == 0
     assert (project / "Dockerfile").read_bytes() == (
-        b"\xef\xbb\xbfFROM node\r\n# caf\xe9 in Latin-1\r\nRUN npm ci && echo ok\r\nUSER node\r\nCMD [\"node\", \"s.js\"]"
+        b'\xef\xbb\xbfFROM node\r\n# caf\xe9 in Latin-1\r\nRUN npm ci && echo ok\r\nUSER node\r\nCMD ["node", "s.js"]'
     )
     assert (project / ".dockerignore").read_bytes() == b"*.log\nnode_modules\n"
 
@@ -303,7 +316,7 @@ def test_diff_output_and_exit_code(project):
     assert result.exit_code == 1
     assert result.stdout == (
         "--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1,4 +1,4 @@\n FROM node\n MAINTAINER me\n"
-        "-RUN npm install\n+RUN npm ci\n CMD [\"node\", \"server.js\"]\n"
+        '-RUN npm install\n+RUN npm ci\n CMD ["node", "server.js"]\n'
         "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1 @@\n+node_modules\n"
     )
     assert tree(project) == {"Dockerfile": NAIVE}
@@ -327,7 +340,7 @@ def test_check_with_diff_prints_the_diff(project):
 SCENARIOS = {
     "plain": {"Dockerfile": NAIVE},
     "crlf-bom-no-final-newline": {
-        "Dockerfile": b"\xef\xbb\xbfFROM node\r\nRUN npm install\r\nCMD [\"node\", \"s.js\"]",
+        "Dockerfile": b'\xef\xbb\xbfFROM node\r\nRUN npm install\r\nCMD ["node", "s.js"]',
         ".dockerignore": b"dist\r\n*.log",
     },
     "latin1-and-lone-cr": {"Dockerfile": b"FROM node\n# \xe9t\xe9\rx\nRUN echo \xff && npm install\nCMD node s.js\n"},
@@ -338,7 +351,9 @@ SCENARIOS = {
         ".dockerignore": b"*.log\n",
     },
     "long-file-two-hunks": {
-        "Dockerfile": b"FROM node\nRUN npm install\n" + b"".join(b"LABEL n%d=x\n" % i for i in range(20)) + b"CMD node s.js\n",
+        "Dockerfile": b"FROM node\nRUN npm install\n"
+        + b"".join(b"LABEL n%d=x\n" % i for i in range(20))
+        + b"CMD node s.js\n",
     },
     "mixed-good-and-bad": {"Dockerfile": NAIVE, "bad/Dockerfile": b"FROM node\nRUN npm install\nFOO bar\n"},
 }
@@ -358,8 +373,13 @@ def _apply_patch(tool: str, folder: Path, patch: bytes) -> None:
     subprocess.run(command, cwd=folder, input=patch, check=True, capture_output=True)
 
 
-@pytest.mark.parametrize("tool", [pytest.param("patch", marks=pytest.mark.skipif(not PATCH, reason="no patch")),
-                                  pytest.param("git", marks=pytest.mark.skipif(not GIT, reason="no git"))])
+@pytest.mark.parametrize(
+    "tool",
+    [
+        pytest.param("patch", marks=pytest.mark.skipif(not PATCH, reason="no patch")),
+        pytest.param("git", marks=pytest.mark.skipif(not GIT, reason="no git")),
+    ],
+)
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_diff_is_exactly_what_write_writes(tmp_path, monkeypatch, scenario, unsafe, tool):
@@ -393,7 +413,10 @@ BAD_FILES = {
     "rejected": (b"FROM node\nRUN npm install\n&& echo hi\n", "Dockerfile:3: error: unknown instruction: &&"),
     "no-instructions": (b"# only a comment\n", "Dockerfile: error: file with no instructions"),
     "crashing-rule": (b"FROM node\n# CRASH-ME\nRUN npm install\n", "Dockerfile: error: internal error in rule DF904"),
-    "out-of-range-edit": (b"FROM node\n# BAD-EDIT\nRUN npm install\n", "Dockerfile: error: internal error in rule DF906: edit"),
+    "out-of-range-edit": (
+        b"FROM node\n# BAD-EDIT\nRUN npm install\n",
+        "Dockerfile: error: internal error in rule DF906: edit",
+    ),
 }
 
 
@@ -426,9 +449,9 @@ def test_a_file_over_1_mib_is_refused_without_reading_it(project):
 
 
 def test_non_utf8_bytes_are_kept_not_refused(project):
-    (project / "Dockerfile").write_bytes(b"FROM node\nLABEL author=\"Jos\xe9\"\nRUN npm install\n")
+    (project / "Dockerfile").write_bytes(b'FROM node\nLABEL author="Jos\xe9"\nRUN npm install\n')
     assert dockfix("--write").exit_code == 0
-    assert (project / "Dockerfile").read_bytes() == b"FROM node\nLABEL author=\"Jos\xe9\"\nRUN npm ci\n"
+    assert (project / "Dockerfile").read_bytes() == b'FROM node\nLABEL author="Jos\xe9"\nRUN npm ci\n'
 
 
 def test_missing_path_is_reported_and_the_other_paths_processed(project):
@@ -457,7 +480,8 @@ def test_default_path_is_the_current_folder_searched_recursively(project):
         _lay(project, {name: NAIVE})
     result = dockfix("--select", "DF901")
     assert sorted({line.split(":")[0] for line in result.stdout.splitlines()}) == [
-        "Dockerfile", "services/api/Dockerfile.prod",
+        "Dockerfile",
+        "services/api/Dockerfile.prod",
     ]
 
 
@@ -484,8 +508,16 @@ def test_options_reach_the_rules(project):
     (project / "Dockerfile").write_bytes(b"# show-options\nFROM node\n")
     (project / "ctx").mkdir()
     result = dockfix(
-        "--offline", "--unsafe-fixes", "--node-version", "v22.11.0", "--registry-mirror", "https://mirror.example",
-        "--today", "2025-03-04", "--context", "ctx",
+        "--offline",
+        "--unsafe-fixes",
+        "--node-version",
+        "v22.11.0",
+        "--registry-mirror",
+        "https://mirror.example",
+        "--today",
+        "2025-03-04",
+        "--context",
+        "ctx",
     )
     assert _shown_options(result) == (
         "unsafe_fixes=True offline=True node_version=22.11.0 registry_mirror=https://mirror.example "
@@ -497,7 +529,9 @@ def test_defaults_and_the_registry_mirror_environment_variable(project):
     (project / "Dockerfile").write_bytes(b"# show-options\nFROM node\n")
     result = dockfix(env={"DOCKFIX_REGISTRY_MIRROR": "https://env.example"})
     shown = _shown_options(result)
-    assert shown.startswith("unsafe_fixes=False offline=False node_version=None registry_mirror=https://env.example today=")
+    assert shown.startswith(
+        "unsafe_fixes=False offline=False node_version=None registry_mirror=https://env.example today="
+    )
     assert shown.endswith("context=project")
 
 
@@ -513,7 +547,10 @@ def test_context_decides_where_other_files_go(project):
     ("args", "message"),
     [
         (["--today", "04/03/2025"], "dockfix: error: --today: not a date in the form YYYY-MM-DD: 04/03/2025"),
-        (["--node-version", "latest"], "dockfix: error: --node-version: not a Node.js version like 22 or 22.11.0: latest"),
+        (
+            ["--node-version", "latest"],
+            "dockfix: error: --node-version: not a Node.js version like 22 or 22.11.0: latest",
+        ),
         (["--context", "nowhere"], "dockfix: error: --context: not a folder: nowhere"),
     ],
 )

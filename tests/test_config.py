@@ -9,7 +9,7 @@ from dockfix.cli import app
 from dockfix.project.config import ConfigFinder, ConfigProblem, load_config_file
 from support import sample_rules
 
-NAIVE = b"FROM node\nMAINTAINER me\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
+NAIVE = b'FROM node\nMAINTAINER me\nRUN npm install\nCMD ["node", "server.js"]\n'
 
 
 @pytest.fixture(autouse=True)
@@ -35,12 +35,15 @@ def test_the_nearest_configuration_wins_and_pyproject_without_the_table_is_passe
     assert (config.path, config.ignore, config.unsafe_fixes) == (tmp_path / "b" / "pyproject.toml", ("DF903",), True)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("select = [", "not valid TOML"),
-    ("colour = true", "unknown key 'colour'"),
-    ("unsafe-fixes = 'yes'", "unsafe-fixes must be true or false"),
-    ("exclude = [1]", "exclude must be a list of strings"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("select = [", "not valid TOML"),
+        ("colour = true", "unknown key 'colour'"),
+        ("unsafe-fixes = 'yes'", "unsafe-fixes must be true or false"),
+        ("exclude = [1]", "exclude must be a list of strings"),
+    ],
+)
 def test_bad_configuration_is_named(tmp_path, text, message):
     (tmp_path / ".dockfix.toml").write_text(text)
     with pytest.raises(ConfigProblem, match=message):

@@ -9,8 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import dockfix
-from dockfix.sources import nodedata
 from dockfix.cli import app
+from dockfix.sources import nodedata
 from support.fixing import make_project
 
 DATA = Path(dockfix.__file__).parent / "data"
@@ -37,7 +37,9 @@ def test_update_data_from_a_loopback_server(tmp_path, monkeypatch):
     served.mkdir()
     shutil.copy(DATA / "Release" / "schedule.json", served / "schedule.json")
     shutil.copy(DATA / "security-wg" / "vuln" / "core" / "index.json", served / "index.json")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(served)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(served))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -9,14 +9,33 @@ import pytest
 from dockfix.project.discover import discover, is_dockerfile_name
 
 FOUND = [
-    "Dockerfile", "dockerfile", "DOCKERFILE", "Containerfile", "containerfile",
-    "app.Dockerfile", "api.dockerfile", "Dockerfile.prod", "dockerfile.dev", "Containerfile.arm64",
+    "Dockerfile",
+    "dockerfile",
+    "DOCKERFILE",
+    "Containerfile",
+    "containerfile",
+    "app.Dockerfile",
+    "api.dockerfile",
+    "Dockerfile.prod",
+    "dockerfile.dev",
+    "Containerfile.arm64",
     "Dockerfile.node-20",
 ]
 NOT_FOUND = [
-    "Dockerfile.dockerignore", "app.Dockerfile.dockerignore", "Dockerfile.orig", "Dockerfile.rej",
-    "Dockerfile.bak", "Dockerfile~", ".Dockerfile.swp", ".dockerfile", "Dockerfile.", "dockerfiles",
-    "my-dockerfile", "README.md", ".dockerignore", "docker-compose.yml",
+    "Dockerfile.dockerignore",
+    "app.Dockerfile.dockerignore",
+    "Dockerfile.orig",
+    "Dockerfile.rej",
+    "Dockerfile.bak",
+    "Dockerfile~",
+    ".Dockerfile.swp",
+    ".dockerfile",
+    "Dockerfile.",
+    "dockerfiles",
+    "my-dockerfile",
+    "README.md",
+    ".dockerignore",
+    "docker-compose.yml",
 ]
 
 
@@ -37,14 +56,28 @@ def lay(root: Path, names: list[str]) -> None:
 
 
 def test_folder_search_is_recursive_sorted_and_skips_dependency_and_vcs_folders(tmp_path):
-    lay(tmp_path, [
-        "Dockerfile", "b/Dockerfile.prod", "a/x.Dockerfile", "a/deep/er/Containerfile", "a/README.md",
-        ".devcontainer/Dockerfile",
-        ".git/Dockerfile", "node_modules/pkg/Dockerfile", "a/node_modules/Dockerfile", ".venv/Dockerfile",
-    ])
+    lay(
+        tmp_path,
+        [
+            "Dockerfile",
+            "b/Dockerfile.prod",
+            "a/x.Dockerfile",
+            "a/deep/er/Containerfile",
+            "a/README.md",
+            ".devcontainer/Dockerfile",
+            ".git/Dockerfile",
+            "node_modules/pkg/Dockerfile",
+            "a/node_modules/Dockerfile",
+            ".venv/Dockerfile",
+        ],
+    )
     found = discover([tmp_path]).files
     assert [str(p.relative_to(tmp_path)) for p in found] == [
-        "Dockerfile", ".devcontainer/Dockerfile", "a/x.Dockerfile", "a/deep/er/Containerfile", "b/Dockerfile.prod",
+        "Dockerfile",
+        ".devcontainer/Dockerfile",
+        "a/x.Dockerfile",
+        "a/deep/er/Containerfile",
+        "b/Dockerfile.prod",
     ]
 
 

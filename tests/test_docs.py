@@ -26,7 +26,11 @@ def test_every_rule_page_carries_its_documentation_headings():
 def test_the_check_mode_reports_a_stale_page(tmp_path, monkeypatch, capsys):
     page = REPO / "docs" / "rules" / f"{RULES[0].code}.md"
     original = page.read_text()
-    monkeypatch.setattr(docs_gen, "rule_page", lambda entry: original + "changed\n" if entry.code == RULES[0].code else docs_gen.GENERATED_NOTE)
+    monkeypatch.setattr(
+        docs_gen,
+        "rule_page",
+        lambda entry: original + "changed\n" if entry.code == RULES[0].code else docs_gen.GENERATED_NOTE,
+    )
     assert docs_gen.main(["--check"]) == 1
     assert f"not current: docs/rules/{RULES[0].code}.md" in capsys.readouterr().out
     assert page.read_text() == original  # --check never writes

@@ -1,9 +1,10 @@
 """The document gives back every byte, and reads files the way BuildKit's parser does."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dockfix.dockerfile.document import Document, DockerfileSyntaxError, substitute_args
+from dockfix.dockerfile.document import DockerfileSyntaxError, Document, substitute_args
 from support.oracle import agrees_with_oracle, oracle_view
 
 ROUND_TRIP = [
@@ -18,7 +19,7 @@ ROUND_TRIP = [
     b"FROM node\nRUN <<EOF\necho one\nEOF\n",
     b'FROM node\nRUN <<-"EOT" bash && <<B cat\n\techo $HOME\n\tEOT\nbody\nB\n',
     b"FROM node\nCOPY <<EOF /app/x.txt\nhello\nEOF\n",
-    b"from node as build\nrun npm ci\nfrom build\ncmd [\"node\", \"a.js\"]\n",
+    b'from node as build\nrun npm ci\nfrom build\ncmd ["node", "a.js"]\n',
     b"FROM node\n# caf\xe9 in Latin-1, not UTF-8\nRUN echo \xff\n",
     b"ARG V=20\nFROM node:${V}-alpine AS base\nCOPY --from=base --chown=node:node . .\n",
     b"\n\n   \n\t\nFROM node\n\n\n",
@@ -76,7 +77,7 @@ def test_heredoc_spans_and_flags():
     doc = Document.parse(ROUND_TRIP[9])
     run = doc.instructions[1]
     assert [(h.name, h.chomp, h.expand) for h in run.heredocs] == [("EOT", True, False), ("B", False, True)]
-    assert doc.source[run.heredocs[1].body_start:run.heredocs[1].body_end] == b"body\n"
+    assert doc.source[run.heredocs[1].body_start : run.heredocs[1].body_end] == b"body\n"
 
 
 def test_stages_aliases_and_args():
@@ -119,8 +120,23 @@ def test_rejects_what_buildkit_rejects(source, line, message):
 
 
 _pieces = st.sampled_from(
-    [b"FROM node", b"RUN a \\", b"  b", b"# c", b"", b"RUN <<EOF", b"EOF", b"CMD [\"x\"]", b"ENV A=1",
-     b"COPY --from=x . .", b"\tRUN y", b"# escape=`", b"RUN z `", b"LABEL a=b \\", b"ONBUILD RUN q"]
+    [
+        b"FROM node",
+        b"RUN a \\",
+        b"  b",
+        b"# c",
+        b"",
+        b"RUN <<EOF",
+        b"EOF",
+        b'CMD ["x"]',
+        b"ENV A=1",
+        b"COPY --from=x . .",
+        b"\tRUN y",
+        b"# escape=`",
+        b"RUN z `",
+        b"LABEL a=b \\",
+        b"ONBUILD RUN q",
+    ]
 )
 
 

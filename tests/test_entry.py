@@ -93,9 +93,7 @@ RESOLUTIONS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("files", "entry", "expected"), RESOLUTIONS, ids=[r[1] or "empty" for r in RESOLUTIONS]
-)
+@pytest.mark.parametrize(("files", "entry", "expected"), RESOLUTIONS, ids=[r[1] or "empty" for r in RESOLUTIONS])
 def test_entry_resolves_to_the_file_to_edit(files, entry, expected, tmp_path):
     root = _tree(tmp_path / "context", files)
 

@@ -49,7 +49,9 @@ def _affected_by_raw(advisory: dict, version: Version) -> bool:
     environments = advisory.get("affectedEnvironments", ["all"])
     if "all" not in environments and "linux" not in environments:
         return False
-    return version in SemverRange.parse(advisory["vulnerable"]) and version not in SemverRange.parse(advisory["patched"])
+    return version in SemverRange.parse(advisory["vulnerable"]) and version not in SemverRange.parse(
+        advisory["patched"]
+    )
 
 
 # -- the shipped copy -----------------------------------------------------------------------------
@@ -59,7 +61,9 @@ def test_packaged_data_is_a_byte_for_byte_copy_of_the_published_files():
     if not SHARED_DATA.is_dir():
         pytest.skip("the reference copy of the published files is not next to this checkout")
     shared = sorted(path.relative_to(SHARED_DATA) for path in SHARED_DATA.rglob("*.json"))
-    packaged = sorted(path.relative_to(PACKAGED_DATA) for path in PACKAGED_DATA.rglob("*.json") if path.name != "meta.json")
+    packaged = sorted(
+        path.relative_to(PACKAGED_DATA) for path in PACKAGED_DATA.rglob("*.json") if path.name != "meta.json"
+    )
     assert packaged == shared
     assert len(shared) == 174  # schedule.json, versions.json, index.json and 171 advisories
     for relative in shared:
@@ -288,7 +292,8 @@ def published(tmp_path: Path) -> Path:
     (root / "security-wg" / "vuln" / "core").mkdir(parents=True)
     shutil.copyfile(PACKAGED_DATA / "Release" / "schedule.json", root / "Release" / "schedule.json")
     shutil.copyfile(
-        PACKAGED_DATA / "security-wg" / "vuln" / "core" / "index.json", root / "security-wg" / "vuln" / "core" / "index.json"
+        PACKAGED_DATA / "security-wg" / "vuln" / "core" / "index.json",
+        root / "security-wg" / "vuln" / "core" / "index.json",
     )
     return root
 
@@ -381,14 +386,16 @@ def test_update_reports_an_unreachable_server(tmp_path):
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+    def log_message(self, format, *args):
         pass
 
 
 @pytest.fixture()
 def http_root(published):
     """A real HTTP server on loopback serving the published folder."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(published)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(published))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -50,12 +50,20 @@ CASES = {
     "everything removed": (b"x\ny\n", b""),
     "new file": (None, b"node_modules\n"),
     "new file without final newline": (None, b"node_modules"),
-    "two hunks": (b"".join(b"%d\n" % i for i in range(30)), b"".join(b"%d\n" % i for i in range(30)).replace(b"2\n", b"two\n", 1).replace(b"27\n", b"x\n")),
+    "two hunks": (
+        b"".join(b"%d\n" % i for i in range(30)),
+        b"".join(b"%d\n" % i for i in range(30)).replace(b"2\n", b"two\n", 1).replace(b"27\n", b"x\n"),
+    ),
 }
 
 
-@pytest.mark.parametrize("tool", [pytest.param("patch", marks=pytest.mark.skipif(not PATCH, reason="no patch")),
-                                  pytest.param("git", marks=pytest.mark.skipif(not GIT, reason="no git"))])
+@pytest.mark.parametrize(
+    "tool",
+    [
+        pytest.param("patch", marks=pytest.mark.skipif(not PATCH, reason="no patch")),
+        pytest.param("git", marks=pytest.mark.skipif(not GIT, reason="no git")),
+    ],
+)
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_patch_and_git_apply_reproduce_the_bytes(tmp_path, monkeypatch, case, tool):
     monkeypatch.chdir(tmp_path)
@@ -143,12 +151,20 @@ def test_finding_lines(finding, unsafe, line):
 
 
 def test_error_lines():
-    assert error_line(Path("Dockerfile"), "unterminated heredoc 'EOF'", 4) == "Dockerfile:4: error: unterminated heredoc 'EOF'"
+    assert (
+        error_line(Path("Dockerfile"), "unterminated heredoc 'EOF'", 4)
+        == "Dockerfile:4: error: unterminated heredoc 'EOF'"
+    )
     assert error_line(Path("Dockerfile"), "binary file") == "Dockerfile: error: binary file"
 
 
 def test_plural():
-    assert [plural(1, "file"), plural(2, "file"), plural(0, "fix"), plural(1, "fix")] == ["1 file", "2 files", "0 fixes", "1 fix"]
+    assert [plural(1, "file"), plural(2, "file"), plural(0, "fix"), plural(1, "fix")] == [
+        "1 file",
+        "2 files",
+        "0 fixes",
+        "1 fix",
+    ]
 
 
 def test_summaries():
@@ -161,6 +177,8 @@ def test_summaries():
     )
     tally.changed_files, tally.fixed = 2, 1
     assert check_summary(tally).startswith("2 files would be changed (1 fix).")
-    assert write_summary(tally, remaining=1).startswith("Fixed 1 problem, 2 files written. 1 remaining (no automatic fix).")
+    assert write_summary(tally, remaining=1).startswith(
+        "Fixed 1 problem, 2 files written. 1 remaining (no automatic fix)."
+    )
     assert report_summary(Tally(files=2)) == "No problems found in 2 files."
     assert check_summary(Tally(files=1)) == "No changes needed."

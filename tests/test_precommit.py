@@ -32,24 +32,42 @@ def test_the_manifest_is_valid_for_pre_commit():
         assert not pattern.search(name), name
 
 
-@pytest.mark.skipif(os.environ.get("DOCKFIX_NETWORK_TESTS") != "1", reason="pre-commit installs the hook from the package index: set DOCKFIX_NETWORK_TESTS=1")
+@pytest.mark.skipif(
+    os.environ.get("DOCKFIX_NETWORK_TESTS") != "1",
+    reason="pre-commit installs the hook from the package index: set DOCKFIX_NETWORK_TESTS=1",
+)
 @pytest.mark.skipif(GIT is None, reason="git is not installed")
 def test_try_repo_fixes_a_staged_dockerfile(tmp_path):
     pytest.importorskip("pre_commit")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e", "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+    }
     hook_repo = tmp_path / "hook-repo"
-    shutil.copytree(REPO, hook_repo, ignore=shutil.ignore_patterns(".venv", ".git", "tests", "*.egg-info", "__pycache__", "benchmarks"))
+    shutil.copytree(
+        REPO,
+        hook_repo,
+        ignore=shutil.ignore_patterns(".venv", ".git", "tests", "*.egg-info", "__pycache__", "benchmarks"),
+    )
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "hooks"]):
         subprocess.run([GIT, *command], cwd=hook_repo, check=True, env=env)
     project = tmp_path / "project"
     project.mkdir()
-    (project / "Dockerfile").write_text("FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"server.js\"]\n")
+    (project / "Dockerfile").write_text('FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n')
     (project / "package.json").write_text('{"name": "app"}')
     for command in (["init", "-q"], ["add", "-A"]):
         subprocess.run([GIT, *command], cwd=project, check=True, env=env)
     run = subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "dockfix", "--files", "Dockerfile"],
-        cwd=project, capture_output=True, text=True, env=env, timeout=600,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     # The hook writes the safe fixes (a .dockerignore), so pre-commit reports files modified.
     assert "dockfix" in run.stdout, run.stdout + run.stderr

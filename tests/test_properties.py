@@ -32,9 +32,10 @@ from unittest import mock
 
 import dockerfile
 import pytest
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from dockfix.dockerfile.document import Document, DockerfileSyntaxError, _maybe_json
+from dockfix.dockerfile.document import DockerfileSyntaxError, Document, _maybe_json
 from support import oracle
 from support.fixing import fix_folder
 
@@ -100,8 +101,10 @@ def _document_view_splitting_from_like_buildkit(source: bytes):
 
 @contextlib.contextmanager
 def _binding_with_named_commands():
-    with mock.patch.object(dockerfile, "parse_string", _parse_string_naming_empty_commands), \
-            mock.patch.object(oracle, "document_view", _document_view_splitting_from_like_buildkit):
+    with (
+        mock.patch.object(dockerfile, "parse_string", _parse_string_naming_empty_commands),
+        mock.patch.object(oracle, "document_view", _document_view_splitting_from_like_buildkit),
+    ):
         yield
 
 
@@ -150,35 +153,109 @@ def buildkit_accepts(source: bytes) -> bool | None:
 # -- generated Dockerfiles -------------------------------------------------------------------------
 
 ODD_CHARACTERS = (
-    "a", "z", "0", " ", "\t", "\\", "`", '"', "'", "[", "]", ",", "=", "$", "{", "}", "-", "<", ">",
-    "#", "&", "|", ";", "/", ".", ":", "@", "*",
-    "\u00a0", "\u0085", "\u2028", "\u2029", "\u3000", "\u1680", "\u200b", "\ufeff", "\u00e9", "\u4e2d",
-    "\U0001f600", "\x0b", "\x0c", "\r",
+    "a",
+    "z",
+    "0",
+    " ",
+    "\t",
+    "\\",
+    "`",
+    '"',
+    "'",
+    "[",
+    "]",
+    ",",
+    "=",
+    "$",
+    "{",
+    "}",
+    "-",
+    "<",
+    ">",
+    "#",
+    "&",
+    "|",
+    ";",
+    "/",
+    ".",
+    ":",
+    "@",
+    "*",
+    "\u00a0",
+    "\u0085",
+    "\u2028",
+    "\u2029",
+    "\u3000",
+    "\u1680",
+    "\u200b",
+    "\ufeff",
+    "\u00e9",
+    "\u4e2d",
+    "\U0001f600",
+    "\x0b",
+    "\x0c",
+    "\r",
 )
 KEYWORDS = (
-    "FROM", "RUN", "CMD", "ENTRYPOINT", "COPY", "ADD", "ENV", "ARG", "LABEL", "USER", "WORKDIR",
-    "EXPOSE", "HEALTHCHECK", "ONBUILD", "SHELL", "STOPSIGNAL", "VOLUME", "MAINTAINER",
-    "from", "run", "Cmd", "BOGUS",
+    "FROM",
+    "RUN",
+    "CMD",
+    "ENTRYPOINT",
+    "COPY",
+    "ADD",
+    "ENV",
+    "ARG",
+    "LABEL",
+    "USER",
+    "WORKDIR",
+    "EXPOSE",
+    "HEALTHCHECK",
+    "ONBUILD",
+    "SHELL",
+    "STOPSIGNAL",
+    "VOLUME",
+    "MAINTAINER",
+    "from",
+    "run",
+    "Cmd",
+    "BOGUS",
 )
 REALISTIC_ARGUMENTS = {
-    "FROM": ["node", "node:20-alpine AS build", "--platform=$BUILDPLATFORM node:18", "build", "scratch", "node:${V}-slim", ""],
-    "RUN": ["npm install", "npm ci --omit=dev", "apk add --no-cache curl", "--mount=type=cache,target=/root/.npm npm ci",
-            "echo a && echo b", "[\"npm\", \"ci\"]", "[1]", "set -e; yarn install --frozen-lockfile", ""],
-    "CMD": ["[\"node\", \"server.js\"]", "node index.js", "npm start", "[]", "[\"npm\", \"run\", \"start\"]", "[ \"a\" \"b\" ]"],
-    "ENTRYPOINT": ["[\"node\"]", "[]", "[  ]", "docker-entrypoint.sh", "[\"dumb-init\", \"--\"]"],
-    "COPY": [". .", "--from=build /app/dist ./dist", "--chown=node:node package*.json ./", "[\"a\", \"b/\"]"],
+    "FROM": [
+        "node",
+        "node:20-alpine AS build",
+        "--platform=$BUILDPLATFORM node:18",
+        "build",
+        "scratch",
+        "node:${V}-slim",
+        "",
+    ],
+    "RUN": [
+        "npm install",
+        "npm ci --omit=dev",
+        "apk add --no-cache curl",
+        "--mount=type=cache,target=/root/.npm npm ci",
+        "echo a && echo b",
+        '["npm", "ci"]',
+        "[1]",
+        "set -e; yarn install --frozen-lockfile",
+        "",
+    ],
+    "CMD": ['["node", "server.js"]', "node index.js", "npm start", "[]", '["npm", "run", "start"]', '[ "a" "b" ]'],
+    "ENTRYPOINT": ['["node"]', "[]", "[  ]", "docker-entrypoint.sh", '["dumb-init", "--"]'],
+    "COPY": [". .", "--from=build /app/dist ./dist", "--chown=node:node package*.json ./", '["a", "b/"]'],
     "ADD": ["https://example.invalid/a.tgz /tmp/", ". /app"],
-    "ENV": ["NODE_ENV=production", "A 1", "A=1 B=\"two words\"", "A=1 B", "PATH=$PATH:/x"],
-    "ARG": ["V=20", "NODE_VERSION", "A=\"b c\""],
-    "LABEL": ["a=b", "\"x y\"=z", "a"],
+    "ENV": ["NODE_ENV=production", "A 1", 'A=1 B="two words"', "A=1 B", "PATH=$PATH:/x"],
+    "ARG": ["V=20", "NODE_VERSION", 'A="b c"'],
+    "LABEL": ["a=b", '"x y"=z', "a"],
     "USER": ["node", "1000:1000", "root"],
     "WORKDIR": ["/app", "/usr/src/app"],
     "EXPOSE": ["3000", "80/tcp 443"],
-    "HEALTHCHECK": ["CMD curl -f http://localhost/ || exit 1", "--interval=5s CMD [\"node\", \"h.js\"]", "NONE", "CMD [1]"],
+    "HEALTHCHECK": ["CMD curl -f http://localhost/ || exit 1", '--interval=5s CMD ["node", "h.js"]', "NONE", "CMD [1]"],
     "ONBUILD": ["RUN npm ci", "COPY . .", "ENV A", ""],
-    "SHELL": ["[\"/bin/sh\", \"-c\"]", "[\"bash\"]"],
+    "SHELL": ['["/bin/sh", "-c"]', '["bash"]'],
     "STOPSIGNAL": ["SIGTERM"],
-    "VOLUME": ["/data", "[\"/a\"]"],
+    "VOLUME": ["/data", '["/a"]'],
     "MAINTAINER": ["me <me@example.invalid>"],
 }
 
@@ -198,7 +275,9 @@ def instruction_lines(draw, escape: str) -> list[str]:
     for _ in range(draw(st.integers(0, 3))):
         lines[-1] += draw(st.sampled_from([" " + escape, escape, " " + escape + "  ", escape + "\t"]))
         lines.extend(draw(st.lists(st.sampled_from(["# inside", "  # indented comment", "", "   "]), max_size=2)))
-        lines.append(draw(st.one_of(st.sampled_from(["  && npm test", "  b", "\tc", "--flag", "#not a comment"]), _odd_text)))
+        lines.append(
+            draw(st.one_of(st.sampled_from(["  && npm test", "  b", "\tc", "--flag", "#not a comment"]), _odd_text))
+        )
     if draw(st.booleans()) and len(lines) == 1:
         lines[-1] += draw(st.sampled_from([escape, " " + escape]))  # a continuation into what follows
     return lines
@@ -209,13 +288,21 @@ def heredoc_lines(draw) -> list[str]:
     """RUN/COPY/ADD with one to three heredocs: `<<-`, quoted names, bodies, terminators."""
     keyword = draw(st.sampled_from(["RUN", "COPY", "ADD", "run"]))
     count = draw(st.integers(1, 3))
-    names = draw(st.lists(st.sampled_from(["EOF", "EOT", "A", "B1", "END_OF_FILE"]), min_size=count, max_size=count, unique=True))
+    names = draw(
+        st.lists(st.sampled_from(["EOF", "EOT", "A", "B1", "END_OF_FILE"]), min_size=count, max_size=count, unique=True)
+    )
     openers, bodies = [], []
     for name in names:
         chomp = draw(st.booleans())
         quote = draw(st.sampled_from(["", "'", '"']))
-        openers.append(f"<<{'-' if chomp else ''}{quote}{name}{quote}" + draw(st.sampled_from(["", " cat", " > /tmp/x", " sh"])))
-        body = draw(st.lists(st.one_of(st.sampled_from(["echo $HOME", "\techo tab", "", "EOFX", "  " + name]), _odd_text), max_size=3))
+        openers.append(
+            f"<<{'-' if chomp else ''}{quote}{name}{quote}" + draw(st.sampled_from(["", " cat", " > /tmp/x", " sh"]))
+        )
+        body = draw(
+            st.lists(
+                st.one_of(st.sampled_from(["echo $HOME", "\techo tab", "", "EOFX", "  " + name]), _odd_text), max_size=3
+            )
+        )
         terminator = ("\t" if chomp and draw(st.booleans()) else "") + name
         bodies.append(body + ([terminator] if draw(st.integers(0, 9)) else []))  # sometimes unterminated
     head = f"{keyword} " + " && ".join(openers) + (" /app/" if keyword != "RUN" and keyword != "run" else "")
@@ -224,10 +311,18 @@ def heredoc_lines(draw) -> list[str]:
 
 # No `# check=` directive: the oracle's BuildKit predates it (it ends the directives there and
 # ignores an `# escape=` after it), while the document follows the BuildKit Docker ships today.
-_directive_lines = st.sampled_from([
-    ["# syntax=docker/dockerfile:1"], ["# escape=`"], ["# escape=\\"], ["#escape = `"], ["# unknown=x"],
-    ["# escape=x"], ["# ESCAPE=`"], ["# syntax=a", "# syntax=b"],
-])
+_directive_lines = st.sampled_from(
+    [
+        ["# syntax=docker/dockerfile:1"],
+        ["# escape=`"],
+        ["# escape=\\"],
+        ["#escape = `"],
+        ["# unknown=x"],
+        ["# escape=x"],
+        ["# ESCAPE=`"],
+        ["# syntax=a", "# syntax=b"],
+    ]
+)
 
 
 @st.composite
@@ -243,13 +338,17 @@ def dockerfiles(draw) -> bytes:
     if draw(st.integers(0, 3)):
         units.append(["FROM " + draw(st.sampled_from(["node", "node:20-alpine", "node:18 AS build", "debian:12"]))])
     for _ in range(draw(st.integers(0, 8))):
-        units.append(draw(st.one_of(
-            instruction_lines(escape),
-            instruction_lines(escape),
-            heredoc_lines(),
-            st.sampled_from([["# a comment"], [""], ["   "], ["\t# tabbed comment"], ["\u00a0"], [escape]]),
-            st.just(["RUN " + "x" * draw(st.sampled_from([200, 5000, 70000]))]),
-        )))
+        units.append(
+            draw(
+                st.one_of(
+                    instruction_lines(escape),
+                    instruction_lines(escape),
+                    heredoc_lines(),
+                    st.sampled_from([["# a comment"], [""], ["   "], ["\t# tabbed comment"], ["\u00a0"], [escape]]),
+                    st.just(["RUN " + "x" * draw(st.sampled_from([200, 5000, 70000]))]),
+                )
+            )
+        )
     lines = [line for block in directives + units for line in block]
     endings = draw(st.sampled_from(["\n", "\r\n", "mixed"]))
     encoded = [line.encode("utf-8") for line in lines]
@@ -290,33 +389,33 @@ PARSER_REGRESSIONS = [
     b"FROM node\xc2\xa0AS build\nFROM build\n",
     b"\xef\xbb\xbfONBUILD  \\\n\xc3\xa9",
     b"ONBUILD run x\n",
-    b"FROM x\nCMD [\"node\", \"server.js\"]\xff",  # BuildKit reads the first JSON value, ignores the rest
-    b"FROM x\nCMD [\"node\", \"server.js\"] x",
-    b"FROM x\nCMD [\"a\xffb\"]",
-    b"FROM x\nCMD [\"\\ud800\"]",  # a lone surrogate escape is U+FFFD
+    b'FROM x\nCMD ["node", "server.js"]\xff',  # BuildKit reads the first JSON value, ignores the rest
+    b'FROM x\nCMD ["node", "server.js"] x',
+    b'FROM x\nCMD ["a\xffb"]',
+    b'FROM x\nCMD ["\\ud800"]',  # a lone surrogate escape is U+FFFD
     b"FROM x\nCMD [1] x",
     b"\xef\xbb\xbfFROM node \\\xff\n\\\\\n  && npm test",  # a doubled escape does not continue the line
     b"FROM node\nRUN a \\\\\n b\n",
     b"# escape=`\nFROM node\nRUN a ``\n b\n",
-    b"COPY <<\"",  # an open quote: BuildKit's lexer fails and the line opens no heredoc
+    b'COPY <<"',  # an open quote: BuildKit's lexer fails and the line opens no heredoc
     b"RUN <<'",
     b"RUN '' <<\"",
-    b"RUN <<\"A\nA\n",
-    b"RUN <<\"\"\n\nx\n",  # an empty name opens no heredoc
+    b'RUN <<"A\nA\n',
+    b'RUN <<""\n\nx\n',  # an empty name opens no heredoc
     b"RUN <<''\nx\n",
-    b"RUN <<\"A\"B\nAB\n",
+    b'RUN <<"A"B\nAB\n',
     b"N --\xa0",  # bytes the binding cannot be given are compared as it sees them
     b"Y --\xff",
     b"COPY --chown=n\xc3\xa9 . .\n",
     b"COPY --from=build --c\xf6\xc2\xa03\x90\x0ehown=node:p .\r",  # NBSP splits a flag mid-character
     b"FROM node\nRUN --mount=type=cache,target\xc2\xa0=/root/.npm npm ci\n",
-    b"HEALTHCHECK -- \\ [\"\",\"\"]",
+    b'HEALTHCHECK -- \\ ["",""]',
     b"FROM --platform=${TARGETPLATFORM:-linux/amd\xc2\xa0x} node:12 AS ship\n",  # the binding cannot answer
     # BuildKit reads heredocs behind ONBUILD too (long-run finds).
     b"FROM node\nONBUILD RUN npm <<EOFci\n",
     b"RUN yarn ins\nMAINTAINER me\n   \nRUN npm install\nONBUILD RUN <<EOFnpm ci\n",
-    b"ONBUILD RUN npm cat && <<\"B\" sh\nRUN \xc2\x85nel\n  && npm test\nB\r\nfrom build\n",
-    b"RUN \xff\xfe\nONBUILD RL\xc2\x85 [\"/bin/sh\", \"-\xc2\x85c\"]\n",
+    b'ONBUILD RUN npm cat && <<"B" sh\nRUN \xc2\x85nel\n  && npm test\nB\r\nfrom build\n',
+    b'RUN \xff\xfe\nONBUILD RL\xc2\x85 ["/bin/sh", "-\xc2\x85c"]\n',
     # A broken ${...} makes BuildKit's lexer fail: the line opens no heredoc (long-run find).
     b"EXPOSE 3000\nRUN <<EOFnpm in${  \nB\nRUN x\n",
     b"FROM x\nRUN <<EOF x ${}\nEOF\n",
@@ -338,7 +437,9 @@ LONG_LINE_REGRESSIONS = [
 ]
 
 
-@pytest.mark.parametrize("source", PARSER_REGRESSIONS + LONG_LINE_REGRESSIONS, ids=lambda s: repr(s[:24]) + f"+{len(s)}")
+@pytest.mark.parametrize(
+    "source", PARSER_REGRESSIONS + LONG_LINE_REGRESSIONS, ids=lambda s: repr(s[:24]) + f"+{len(s)}"
+)
 def test_parser_regressions_round_trip_and_agree(source):
     doc = parse_or_none(source)
     assert doc is None or doc.render() == source
@@ -381,8 +482,14 @@ def test_generated_files_agree_with_buildkit(source):
 
 PACKAGE_JSONS = [
     None,
-    json.dumps({"name": "app", "scripts": {"start": "node server.js", "build": "tsc"},
-                "dependencies": {"express": "^4"}, "devDependencies": {"typescript": "^5"}}),
+    json.dumps(
+        {
+            "name": "app",
+            "scripts": {"start": "node server.js", "build": "tsc"},
+            "dependencies": {"express": "^4"},
+            "devDependencies": {"typescript": "^5"},
+        }
+    ),
     json.dumps({"scripts": {"start": "NODE_OPTIONS=--x node a.js", "": "x"}, "engines": {"node": ">=14"}}),
     "{not json",
 ]
@@ -418,14 +525,14 @@ def check_pipeline(source: bytes, package_json: str | None) -> None:
 PIPELINE_REGRESSIONS = [
     # DF005 indexed argv[0] of an empty exec-form ENTRYPOINT (found by the fuzzer).
     b"FROM node:16-alpineackage*.json ./\n\tENTRYPOINT [  ]\nRUN npm ci\nEXPOSE 3000\nCOPY . .",
-    b"FROM node:16-alpine\nENTRYPOINT []\nCMD [\"node\", \"server.js\"]\n",
+    b'FROM node:16-alpine\nENTRYPOINT []\nCMD ["node", "server.js"]\n',
     b"FROM node:16-alpine\nCMD []\n",
-    b"FROM node:16-alpine\nENTRYPOINT [\"\"]\n",
+    b'FROM node:16-alpine\nENTRYPOINT [""]\n',
     # An open quote in the install command: DF002 appended --omit=dev forever (long-run finds).
-    b"FROM node:10\nCOPY . /app/\nRUN npm install --only=pro\"duction\nCMD [ \"node\", \"app.js\" ]",
-    b"FROM node:20-slim\nCOPY package*.json ./\nRUN npm install --\"omit=dev\n\nRUN useradd -m appuser\nCMD [\"node\", \"a.js\"]\n",
+    b'FROM node:10\nCOPY . /app/\nRUN npm install --only=pro"duction\nCMD [ "node", "app.js" ]',
+    b'FROM node:20-slim\nCOPY package*.json ./\nRUN npm install --"omit=dev\n\nRUN useradd -m appuser\nCMD ["node", "a.js"]\n',
     # The last USER came from an earlier stage: DF004 looked for it in this one (long-run find).
-    b"FROM node:12-slim as base\nUSER root\nRUN mkdir /app\nFROM base as dev\nCOPY . .\nCMD [\"node\", \"a.js\"]\n",
+    b'FROM node:12-slim as base\nUSER root\nRUN mkdir /app\nFROM base as dev\nCOPY . .\nCMD ["node", "a.js"]\n',
 ]
 
 
@@ -447,6 +554,6 @@ def test_an_empty_exec_form_entrypoint_is_cleared_so_the_cmd_gets_the_init():
 
 @examples(60)
 @given(dockerfiles(), st.sampled_from(PACKAGE_JSONS))
-@example(b"FROM node\nCMD [\"npm\", \"start\"]\n", PACKAGE_JSONS[1])
+@example(b'FROM node\nCMD ["npm", "start"]\n', PACKAGE_JSONS[1])
 def test_pipeline_never_raises_reaches_a_fixpoint_and_keeps_buildkit_accepting(source, package_json):
     check_pipeline(source, package_json)

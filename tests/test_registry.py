@@ -162,9 +162,7 @@ def test_the_index_is_what_a_full_accept_header_gets(token_registry, images):
 @pytest.mark.parametrize("name", ["oci-single", "docker-single"])
 def test_single_platform_manifest(tmp_path, token_registry, images, name):
     pushed = images[name]
-    digest = make_client(tmp_path, mirror=token_registry).resolve_digest(
-        ImageReference.parse(f"node:{pushed.tag}")
-    )
+    digest = make_client(tmp_path, mirror=token_registry).resolve_digest(ImageReference.parse(f"node:{pushed.tag}"))
     assert digest == pushed.digest == pushed.child_digests["linux/amd64"]
 
 
@@ -277,9 +275,7 @@ def test_basic_auth_without_credentials_is_an_auth_error(tmp_path, basic_registr
 
 def test_basic_auth_with_bad_credentials_is_an_auth_error(tmp_path, basic_registry, basic_image):
     wrong = "wrong-password-1234"
-    config = write_docker_config(
-        tmp_path, {"auths": {basic_registry.host: auth_entry(basic_registry.username, wrong)}}
-    )
+    config = write_docker_config(tmp_path, {"auths": {basic_registry.host: auth_entry(basic_registry.username, wrong)}})
     with pytest.raises(RegistryAuthError) as caught:
         make_client(tmp_path, docker_config=config).resolve_digest(
             ImageReference.parse(f"{basic_registry.host}/team/app:1")
@@ -321,9 +317,7 @@ def test_token_auth_with_credentials_from_docker_config_auths(tmp_path, token_re
 
 def test_token_auth_with_wrong_password_is_an_auth_error(tmp_path, token_registry, images):
     wrong = "not-the-password-987"
-    config = write_docker_config(
-        tmp_path, {"auths": {token_registry.host: auth_entry(token_registry.username, wrong)}}
-    )
+    config = write_docker_config(tmp_path, {"auths": {token_registry.host: auth_entry(token_registry.username, wrong)}})
     with pytest.raises(RegistryAuthError) as caught:
         make_client(tmp_path, docker_config=config).resolve_digest(
             ImageReference.parse(f"{token_registry.host}/private/app:1")
@@ -332,9 +326,7 @@ def test_token_auth_with_wrong_password_is_an_auth_error(tmp_path, token_registr
     assert_message_is_safe(caught.value, token_registry, wrong)
 
 
-def _install_credential_helper(
-    tmp_path: Path, monkeypatch, name: str, server: str, username: str, secret: str
-) -> Path:
+def _install_credential_helper(tmp_path: Path, monkeypatch, name: str, server: str, username: str, secret: str) -> Path:
     """A docker-credential-<name> executable on a temporary PATH; returns the file it logs calls to."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
@@ -345,7 +337,7 @@ def _install_credential_helper(
         "#!/bin/sh\n"
         'server="$(cat)"\n'
         f"printf '%s %s\\n' \"$1\" \"$server\" >> '{calls}'\n"
-        f"if [ \"$1\" = get ] && [ \"$server\" = '{server}' ]; then\n"
+        f'if [ "$1" = get ] && [ "$server" = \'{server}\' ]; then\n'
         f"  printf '%s' '{answer}'\n"
         "  exit 0\n"
         "fi\n"
@@ -579,7 +571,7 @@ class _FailingServer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            do_GET = do_HEAD = _fail  # noqa: N815 - http.server's naming
+            do_GET = do_HEAD = _fail
 
             def log_message(self, *args):
                 pass
@@ -624,7 +616,7 @@ class _DigestStrippingProxy(_FailingServer):
                     self.end_headers()
                     self.wfile.write(body)
 
-            do_GET = do_HEAD = _forward  # noqa: N815 - http.server's naming
+            do_GET = do_HEAD = _forward
 
             def log_message(self, *args):
                 pass

@@ -83,7 +83,8 @@ def test_sigint_during_a_bulk_write_leaves_every_file_old_or_new(tmp_path):
         make_app(bulk / f"app{number:03d}")
     process = subprocess.Popen(
         [sys.executable, "-m", "dockfix", str(bulk), "--write", "--offline", "--unsafe-fixes", "--today", "2026-11-29"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     dockerfiles = sorted(bulk.glob("*/Dockerfile"))
     deadline = time.monotonic() + 300
@@ -160,7 +161,19 @@ def test_nothing_of_the_repository_is_ever_executed(tmp_path, monkeypatch):
         spawned.append(args)
         raise AssertionError("dockfix must not start a process")
 
-    for name in ("system", "popen", "execv", "execve", "execvp", "execvpe", "execl", "execlp", "posix_spawn", "posix_spawnp", "fork"):
+    for name in (
+        "system",
+        "popen",
+        "execv",
+        "execve",
+        "execvp",
+        "execvpe",
+        "execl",
+        "execlp",
+        "posix_spawn",
+        "posix_spawnp",
+        "fork",
+    ):
         if hasattr(os, name):
             monkeypatch.setattr(os, name, refuse)
     monkeypatch.setattr(subprocess, "Popen", refuse)
@@ -194,15 +207,33 @@ def test_registry_credentials_never_appear_in_output(tmp_path):
     config = tmp_path / "docker"
     config.mkdir()
     auth = base64.b64encode(f"user:{secret_password}".encode()).decode()
-    (config / "config.json").write_text(json.dumps({"auths": {
-        f"127.0.0.1:{port}": {"auth": auth, "identitytoken": secret_token},
-        "https://index.docker.io/v1/": {"auth": auth},
-    }}))
+    (config / "config.json").write_text(
+        json.dumps(
+            {
+                "auths": {
+                    f"127.0.0.1:{port}": {"auth": auth, "identitytoken": secret_token},
+                    "https://index.docker.io/v1/": {"auth": auth},
+                }
+            }
+        )
+    )
     project = make_app(tmp_path / "app")
     env = {**os.environ, "DOCKER_CONFIG": str(config), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     run = subprocess.run(
-        [sys.executable, "-m", "dockfix", str(project), "--diff", "--registry-mirror", f"http://127.0.0.1:{port}", "--today", "2026-11-29"],
-        capture_output=True, timeout=120, env=env,
+        [
+            sys.executable,
+            "-m",
+            "dockfix",
+            str(project),
+            "--diff",
+            "--registry-mirror",
+            f"http://127.0.0.1:{port}",
+            "--today",
+            "2026-11-29",
+        ],
+        capture_output=True,
+        timeout=120,
+        env=env,
     )
     output = run.stdout + run.stderr
     assert b"Traceback" not in output
@@ -237,6 +268,9 @@ def test_a_context_path_with_dotdot_is_never_written_outside(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "server.js").write_text(SERVER)
-    project = make_app(tmp_path / "app", dockerfile=b'FROM node:20\nWORKDIR /app\nCOPY ../outside/server.js .\nCMD ["node", "../outside/server.js"]\n')
+    project = make_app(
+        tmp_path / "app",
+        dockerfile=b'FROM node:20\nWORKDIR /app\nCOPY ../outside/server.js .\nCMD ["node", "../outside/server.js"]\n',
+    )
     dockfix(str(project), "--write", "--offline", "--unsafe-fixes")
     assert (outside / "server.js").read_text() == SERVER

@@ -17,7 +17,7 @@ from dockfix.output.style import color_diff, wants_color
 from support import sample_rules
 from support.paths import FIXTURES, REPO
 
-NAIVE = b"FROM node\nMAINTAINER me\nRUN npm install\nCMD [\"node\", \"server.js\"]\n"
+NAIVE = b'FROM node\nMAINTAINER me\nRUN npm install\nCMD ["node", "server.js"]\n'
 
 
 @pytest.fixture(autouse=True)
@@ -50,10 +50,17 @@ def test_sarif_is_valid_sarif_2_1_0_with_findings_rules_and_errors(project):
     schema = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text())
     jsonschema.Draft4Validator(schema).validate(log)
     run = log["runs"][0]
-    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [entry.code for entry in sample_rules.SAMPLE_RULES]
-    found = sorted((r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in run["results"])
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [
+        entry.code for entry in sample_rules.SAMPLE_RULES
+    ]
+    found = sorted(
+        (r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in run["results"]
+    )
     assert found == [("DF901", "warning", 3), ("DF902", "warning", 4), ("DF903", "note", 2)]
-    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "app/Dockerfile", "uriBaseId": "%SRCROOT%"}
+    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "app/Dockerfile",
+        "uriBaseId": "%SRCROOT%",
+    }
     notification = run["invocations"][0]["toolExecutionNotifications"][0]
     assert notification["level"] == "error" and "broken/Dockerfile" in notification["message"]["text"]
 
@@ -90,13 +97,18 @@ def test_github_annotations_for_findings_and_errors(project):
     lines = result.stdout.splitlines()
     assert "::warning file=app/Dockerfile,line=3,title=DF901 sample-npm-ci::use npm ci" in lines
     assert "::notice file=app/Dockerfile,line=2,title=DF903 sample-maintainer::MAINTAINER is deprecated" in lines
-    assert any(line.startswith("::error file=broken/Dockerfile,line=3,title=dockfix::unknown instruction") for line in lines)
+    assert any(
+        line.startswith("::error file=broken/Dockerfile,line=3,title=dockfix::unknown instruction") for line in lines
+    )
 
 
 def test_github_annotation_values_are_escaped():
     from pathlib import Path
 
-    assert annotation("error", Path("a,b:c"), 2, "T:1", "50%\nnext") == "::error file=a%2Cb%3Ac,line=2,title=T%3A1::50%25%0Anext"
+    assert (
+        annotation("error", Path("a,b:c"), 2, "T:1", "50%\nnext")
+        == "::error file=a%2Cb%3Ac,line=2,title=T%3A1::50%25%0Anext"
+    )
 
 
 def test_statistics_count_findings_by_rule_like_ruff(project):
@@ -112,7 +124,9 @@ def test_statistics_count_findings_by_rule_like_ruff(project):
 def test_quiet_keeps_findings_and_errors_and_drops_the_summary(project):
     result = dockfix("--quiet")
     assert "app/Dockerfile:3: DF901 [*] use npm ci" in result.stdout
-    assert result.stderr.splitlines() == ["broken/Dockerfile:3: error: unknown instruction: && (line 2 probably lacks a trailing backslash)"]
+    assert result.stderr.splitlines() == [
+        "broken/Dockerfile:3: error: unknown instruction: && (line 2 probably lacks a trailing backslash)"
+    ]
 
 
 def test_the_run_breakdown_counts_files_and_fixes_by_rule(project):
@@ -147,12 +161,21 @@ def test_colour_is_used_when_forced_and_plain_text_when_piped(project):
     plain = dockfix("app", env={"NO_COLOR": "1", "FORCE_COLOR": ""})
     assert "\x1b[" not in plain.stdout
     coloured = dockfix("app", env={"FORCE_COLOR": "1", "NO_COLOR": ""})
-    assert "\x1b[1mapp/Dockerfile:3\x1b[0m: \x1b[31m\x1b[1mDF901\x1b[0m \x1b[36m[*]\x1b[0m use npm ci" in coloured.stdout
+    assert (
+        "\x1b[1mapp/Dockerfile:3\x1b[0m: \x1b[31m\x1b[1mDF901\x1b[0m \x1b[36m[*]\x1b[0m use npm ci" in coloured.stdout
+    )
     diff = dockfix("--diff", "app", env={"FORCE_COLOR": "1", "NO_COLOR": ""})
     assert "\x1b[32m+RUN npm ci\x1b[0m" in diff.stdout
 
 
 def test_a_coloured_diff_keeps_every_byte_of_its_lines():
     diff = b"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\r\n+new\n"
-    stripped = color_diff(diff).replace(b"\x1b[0m", b"").replace(b"\x1b[1m", b"").replace(b"\x1b[36m", b"").replace(b"\x1b[31m", b"").replace(b"\x1b[32m", b"")
+    stripped = (
+        color_diff(diff)
+        .replace(b"\x1b[0m", b"")
+        .replace(b"\x1b[1m", b"")
+        .replace(b"\x1b[36m", b"")
+        .replace(b"\x1b[31m", b"")
+        .replace(b"\x1b[32m", b"")
+    )
     assert stripped == diff

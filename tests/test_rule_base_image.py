@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from dockfix.context import Options, RuleContext, Services
-
-from dockfix.project.build_context import Project
 from dockfix.edits import Applicability
 from dockfix.pipeline import fix_document
+from dockfix.project.build_context import Project
 from dockfix.rules import RULES, select_rules
 from support.fixing import TODAY, fix_folder, make_project
 from support.oracle import oracle_view
@@ -45,17 +44,17 @@ def df001(result):
 @pytest.mark.parametrize(
     ("dockerfile", "package_json", "expected_from"),
     [
-        ("FROM node\nCMD [\"node\", \"a.js\"]\n", None, "FROM node:26-alpine"),
-        ("FROM node:latest\nCMD [\"node\", \"a.js\"]\n", None, "FROM node:26-alpine"),
-        ("FROM node:lts\nCMD [\"node\", \"a.js\"]\n", None, "FROM node:26-alpine"),
-        ("FROM node:current-slim\nCMD [\"node\", \"a.js\"]\n", None, "FROM node:26-slim"),
-        ("FROM node:lts-alpine3.20\nCMD [\"node\", \"a.js\"]\n", None, "FROM node:26-alpine"),
-        ("FROM node:bookworm-slim\nCMD [\"node\", \"a.js\"]\n", None, "FROM node:26-bookworm-slim"),
-        ("FROM docker.io/library/node:latest\nCMD [\"node\", \"a.js\"]\n", None, "FROM docker.io/library/node:26-alpine"),
+        ('FROM node\nCMD ["node", "a.js"]\n', None, "FROM node:26-alpine"),
+        ('FROM node:latest\nCMD ["node", "a.js"]\n', None, "FROM node:26-alpine"),
+        ('FROM node:lts\nCMD ["node", "a.js"]\n', None, "FROM node:26-alpine"),
+        ('FROM node:current-slim\nCMD ["node", "a.js"]\n', None, "FROM node:26-slim"),
+        ('FROM node:lts-alpine3.20\nCMD ["node", "a.js"]\n', None, "FROM node:26-alpine"),
+        ('FROM node:bookworm-slim\nCMD ["node", "a.js"]\n', None, "FROM node:26-bookworm-slim"),
+        ('FROM docker.io/library/node:latest\nCMD ["node", "a.js"]\n', None, "FROM docker.io/library/node:26-alpine"),
         ("FROM node\nRUN apt-get update && apt-get install -y python3\n", None, "FROM node:26-slim"),
         ("FROM node\nRUN dpkg -i x.deb\n", None, "FROM node:26-slim"),
-        ("FROM node\nCMD [\"node\", \"a.js\"]\n", '{"dependencies": {"sharp": "^0.33.0"}}', "FROM node:26-slim"),
-        ("FROM node\nCMD [\"node\", \"a.js\"]\n", '{"dependencies": {"express": "^4"}}', "FROM node:26-alpine"),
+        ('FROM node\nCMD ["node", "a.js"]\n', '{"dependencies": {"sharp": "^0.33.0"}}', "FROM node:26-slim"),
+        ('FROM node\nCMD ["node", "a.js"]\n', '{"dependencies": {"express": "^4"}}', "FROM node:26-alpine"),
     ],
 )
 def test_floating_tags_become_the_active_lts_major(tmp_path, dockerfile, package_json, expected_from):
@@ -105,7 +104,7 @@ def test_floating_tag_change_waits_for_unsafe_fixes(tmp_path):
         "FROM node:22-alpine@sha256:" + "a" * 64 + "\n",
         "FROM scratch\nCOPY a /a\n",
         "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\n",
-        "FROM node:22-alpine@sha256:" + "b" * 64 + " AS build\nFROM build\nCMD [\"node\", \"a.js\"]\n",
+        "FROM node:22-alpine@sha256:" + "b" * 64 + ' AS build\nFROM build\nCMD ["node", "a.js"]\n',
     ],
 )
 def test_left_alone(tmp_path, dockerfile):
@@ -116,7 +115,7 @@ def test_left_alone(tmp_path, dockerfile):
 
 
 def test_build_arg_images(tmp_path):
-    source = "ARG BASE=node:latest\nFROM ${BASE}\nCMD [\"node\", \"a.js\"]\n"
+    source = 'ARG BASE=node:latest\nFROM ${BASE}\nCMD ["node", "a.js"]\n'
     result = fix_folder(make_project(tmp_path, source), select=["DF001"])
     assert result.fixed.startswith(b"ARG BASE=node:26-alpine\nFROM ${BASE}\n")
     composed = "ARG V=22\nFROM node:${V}-alpine\n"
@@ -161,7 +160,16 @@ def pushed(token_registry):
     return images
 
 
-def fix_online(tmp_path: Path, source: str, *, mirror: str, unsafe: bool = True, select=None, package_json=None, docker_config: dict | None = None):
+def fix_online(
+    tmp_path: Path,
+    source: str,
+    *,
+    mirror: str,
+    unsafe: bool = True,
+    select=None,
+    package_json=None,
+    docker_config: dict | None = None,
+):
     folder = make_project(tmp_path, source, package_json=package_json)
     config = tmp_path / "config.json"
     config.write_text(json.dumps(docker_config or {}))
@@ -190,7 +198,7 @@ def test_naive_file_gets_the_index_digest(tmp_path, token_registry, pushed):
 
 
 def test_apt_get_file_gets_the_slim_digest(tmp_path, token_registry, pushed):
-    source = "FROM node:latest\nRUN apt-get update && apt-get install -y git\nCMD [\"node\", \"a.js\"]\n"
+    source = 'FROM node:latest\nRUN apt-get update && apt-get install -y git\nCMD ["node", "a.js"]\n'
     folder, result, services = fix_online(tmp_path, source, mirror=token_registry.url)
     assert result.fixed.decode().splitlines()[0] == f"FROM node:26-slim@{pushed['26-slim'].digest}"
     assert_settled_online(folder, result.fixed, services)
@@ -200,7 +208,7 @@ def test_every_external_stage_is_pinned_safely(tmp_path, token_registry, pushed)
     source = (
         "FROM node:26-bookworm-slim AS build\nRUN npm ci\n"
         "FROM python:3.12-slim AS tools\n"
-        "FROM node:26-alpine\nCOPY --from=build /app /app\nCMD [\"node\", \"/app/a.js\"]\n"
+        'FROM node:26-alpine\nCOPY --from=build /app /app\nCMD ["node", "/app/a.js"]\n'
     )
     folder, result, services = fix_online(tmp_path, source, mirror=token_registry.url, unsafe=False, select=["DF001"])
     lines = result.fixed.decode().splitlines()
@@ -213,9 +221,17 @@ def test_every_external_stage_is_pinned_safely(tmp_path, token_registry, pushed)
 
 def test_named_registry_image_is_pinned_at_that_registry(tmp_path, token_registry, pushed):
     image = pushed["private"]
-    config = {"auths": {token_registry.host: {"auth": base64.b64encode(f"{token_registry.username}:{token_registry.password}".encode()).decode()}}}
+    config = {
+        "auths": {
+            token_registry.host: {
+                "auth": base64.b64encode(f"{token_registry.username}:{token_registry.password}".encode()).decode()
+            }
+        }
+    }
     source = f"FROM {token_registry.host}/private/app:1\n"
-    folder, result, services = fix_online(tmp_path, source, mirror=token_registry.url, select=["DF001"], docker_config=config)
+    folder, result, services = fix_online(
+        tmp_path, source, mirror=token_registry.url, select=["DF001"], docker_config=config
+    )
     assert result.fixed.decode() == f"FROM {token_registry.host}/private/app:1@{image.digest}\n"
 
 

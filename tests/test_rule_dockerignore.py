@@ -6,7 +6,7 @@ from dockfix.project.dockerignore_patterns import DockerIgnore, clean
 from support.fixing import fix_folder, make_project
 
 PACKAGE = '{"name": "app", "version": "1.0.0", "dependencies": {"express": "^4.19.2"}}'
-PLAIN = "FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD [\"node\", \"server.js\"]\n"
+PLAIN = 'FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD ["node", "server.js"]\n'
 
 
 def dockerignore_of(result, folder):
@@ -16,6 +16,7 @@ def dockerignore_of(result, folder):
 
 
 # --- Docker's pattern rules -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "patterns, path, excluded",
@@ -58,13 +59,24 @@ def test_malformed_pattern_matches_nothing():
 
 # --- creating ---------------------------------------------------------------------------
 
+
 def test_creates_a_dockerignore_when_there_is_none(tmp_path):
     folder = make_project(tmp_path, PLAIN, package_json=PACKAGE)
     result = fix_folder(folder, unsafe=False, select=["DF009"])
     original, content = dockerignore_of(result, folder)
     assert original is None  # a new file: the diff starts from /dev/null
     lines = content.decode().splitlines()
-    for name in ("node_modules", ".git", ".npmrc", ".env", ".env.*", "Dockerfile*", ".dockerignore", "coverage", "npm-debug.log*"):
+    for name in (
+        "node_modules",
+        ".git",
+        ".npmrc",
+        ".env",
+        ".env.*",
+        "Dockerfile*",
+        ".dockerignore",
+        "coverage",
+        "npm-debug.log*",
+    ):
         assert name in lines
     assert result.fixed == PLAIN.encode()
     assert result.applied[0].fix.applicability.value == "safe"
@@ -72,7 +84,12 @@ def test_creates_a_dockerignore_when_there_is_none(tmp_path):
 
 def test_never_ignores_what_a_copy_names(tmp_path):
     dockerfile = PLAIN.replace("COPY . .", "COPY .npmrc package.json ./\nCOPY dist ./dist\nCOPY .env* ./")
-    folder = make_project(tmp_path, dockerfile, package_json=PACKAGE, files={".npmrc": "registry=x\n", ".env.production": "A=1\n", "dist/server.js": ""})
+    folder = make_project(
+        tmp_path,
+        dockerfile,
+        package_json=PACKAGE,
+        files={".npmrc": "registry=x\n", ".env.production": "A=1\n", "dist/server.js": ""},
+    )
     result = fix_folder(folder, unsafe=False, select=["DF009"])
     _, content = dockerignore_of(result, folder)
     rules = DockerIgnore.parse(content)
@@ -97,6 +114,7 @@ def test_ignores_the_build_output_only_when_the_image_builds_it(tmp_path):
 
 
 # --- completing -------------------------------------------------------------------------
+
 
 def test_completes_an_existing_file_keeping_its_lines(tmp_path):
     existing = "# mine\r\n*.md\r\n!README.md\r\nnode_modules"
@@ -141,5 +159,5 @@ def test_second_run_changes_nothing(tmp_path):
 
 
 def test_non_node_project_is_left_alone(tmp_path):
-    folder = make_project(tmp_path, "FROM python:3.12\nCOPY . .\nCMD [\"python\", \"app.py\"]\n")
+    folder = make_project(tmp_path, 'FROM python:3.12\nCOPY . .\nCMD ["python", "app.py"]\n')
     assert fix_folder(folder, unsafe=False, select=["DF009"]).other_files == {}

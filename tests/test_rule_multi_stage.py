@@ -48,8 +48,8 @@ def test_typescript_app_gets_a_build_stage_with_dev_dependencies(tmp_path):
     folder = make_project(tmp_path, TS_APP, package_json=TS_PACKAGE, files=TS_FILES)
     out = settle(folder).fixed.decode()
     build, production = stages_of(out.encode())
-    build_text = out[build.from_instruction.start:production.from_instruction.start]
-    production_text = out[production.from_instruction.start:]
+    build_text = out[build.from_instruction.start : production.from_instruction.start]
+    production_text = out[production.from_instruction.start :]
     assert build.alias == "build" and production.alias is None
     # the build installs everything (typescript included), builds, then drops dev dependencies
     assert "RUN npm install && npm run build" in build_text
@@ -76,7 +76,12 @@ def test_article_token_file_becomes_two_stages_with_a_secret_mount(tmp_path):
         'RUN echo "//npm.pkg.github.com/:_authToken=$NPM_TOKEN" > .npmrc && npm ci --omit=dev && rm -f .npmrc\n'
         'CMD ["node", "server.js"]\n'
     )
-    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE, files={"package-lock.json": "{}", "server.js": "require('http').createServer().listen(3000)\n"})
+    folder = make_project(
+        tmp_path,
+        dockerfile,
+        package_json=PLAIN_PACKAGE,
+        files={"package-lock.json": "{}", "server.js": "require('http').createServer().listen(3000)\n"},
+    )
     result = settle(folder)
     out = result.fixed.decode()
     assert len(stages_of(result.fixed)) == 2
@@ -109,14 +114,19 @@ def test_good_multi_stage_file_is_left_byte_identical(tmp_path):
         "ENV NODE_ENV=production\n"
         'CMD ["dumb-init", "node", "dist/server.js"]\n'
     )
-    folder = make_project(tmp_path, good, package_json=TS_PACKAGE, files={**TS_FILES, ".dockerignore": "node_modules\n.git\n.npmrc\n.env\n"})
+    folder = make_project(
+        tmp_path,
+        good,
+        package_json=TS_PACKAGE,
+        files={**TS_FILES, ".dockerignore": "node_modules\n.git\n.npmrc\n.env\n"},
+    )
     result = fix_folder(folder, select=["DF008", "DF009", "DF010", "DF002", "DF003", "DF004", "DF005"])
     assert result.fixed == good.encode() and not result.other_files
     assert not [f for f in result.initial if f.code == "DF008"]
 
 
 def test_alias_stays_on_the_image_that_runs(tmp_path):
-    dockerfile = "FROM node:22-alpine AS app\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"node\", \"index.js\"]\n"
+    dockerfile = 'FROM node:22-alpine AS app\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["node", "index.js"]\n'
     folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE)
     out = fix_folder(folder, select=["DF008"]).fixed
     build, production = stages_of(out)
@@ -136,7 +146,7 @@ def test_alias_stays_on_the_image_that_runs(tmp_path):
     ],
 )
 def test_steps_the_runtime_may_need_block_the_split(tmp_path, step, reason):
-    dockerfile = f"FROM node:22\nWORKDIR /app\n{step}\nCOPY . .\nRUN npm install\nCMD [\"node\", \"index.js\"]\n"
+    dockerfile = f'FROM node:22\nWORKDIR /app\n{step}\nCOPY . .\nRUN npm install\nCMD ["node", "index.js"]\n'
     folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE)
     result = fix_folder(folder, select=["DF008"])
     assert result.fixed == dockerfile.encode()
@@ -145,20 +155,22 @@ def test_steps_the_runtime_may_need_block_the_split(tmp_path, step, reason):
 
 
 def test_build_tools_stay_in_the_build_stage(tmp_path):
-    dockerfile = "FROM node:22-alpine\nRUN apk add --no-cache python3 make g++\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n"
+    dockerfile = 'FROM node:22-alpine\nRUN apk add --no-cache python3 make g++\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "index.js"]\n'
     folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE, files={"package-lock.json": "{}"})
     out = fix_folder(folder, select=["DF008"]).fixed.decode()
-    production = out[out.index("\nFROM"):]
+    production = out[out.index("\nFROM") :]
     assert "apk add" not in production and out.index("apk add") < out.index("\nFROM")
 
 
 def test_workspaces_and_next_are_left_alone_with_a_message(tmp_path):
-    dockerfile = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD [\"npm\", \"start\"]\n"
+    dockerfile = 'FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
     folder = make_project(tmp_path, dockerfile, package_json='{"name": "mono", "workspaces": ["packages/*"]}')
     result = fix_folder(folder, select=["DF008"])
     assert result.fixed == dockerfile.encode() and "workspaces" in result.initial[0].message
     (tmp_path / "next").mkdir()
-    folder = make_project(tmp_path / "next", dockerfile, package_json='{"name": "web", "dependencies": {"next": "14.2.0"}}')
+    folder = make_project(
+        tmp_path / "next", dockerfile, package_json='{"name": "web", "dependencies": {"next": "14.2.0"}}'
+    )
     result = fix_folder(folder, select=["DF008"])
     assert result.fixed == dockerfile.encode() and "standalone" in result.initial[0].message
 
@@ -171,7 +183,7 @@ def test_split_is_unsafe(tmp_path):
 
 
 def test_comments_and_line_endings_are_kept(tmp_path):
-    dockerfile = "# top\r\nFROM node:22\r\n# where\r\nWORKDIR /app\r\nCOPY . .\r\n# install\r\nRUN npm install\r\n# run it\r\nCMD [\"node\", \"index.js\"]\r\n# the end\r\n"
+    dockerfile = '# top\r\nFROM node:22\r\n# where\r\nWORKDIR /app\r\nCOPY . .\r\n# install\r\nRUN npm install\r\n# run it\r\nCMD ["node", "index.js"]\r\n# the end\r\n'
     folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE)
     out = fix_folder(folder, select=["DF008"]).fixed
     assert b"\n" not in out.replace(b"\r\n", b"")

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from dockfix.context import Options, RuleContext, Services
-
-from dockfix.project.build_context import Project
 from dockfix.edits import Applicability
-from dockfix.sources.nodedata import NodeData
 from dockfix.pipeline import fix_document
+from dockfix.project.build_context import Project
 from dockfix.rules import RULES, select_rules
+from dockfix.sources.nodedata import NodeData
 from dockfix.sources.semver import Version
 from support.fixing import TODAY, fix_folder, make_project
 from support.oracle import oracle_view
@@ -40,9 +39,21 @@ def test_the_data_knows_what_the_tests_assume():
         ("FROM node:18-alpine3.19\n", "FROM node:26-alpine\n", Applicability.UNSAFE),
         ("FROM node:22.1.0-alpine\n", f"FROM node:{FIRST_PATCHED_22}-alpine\n", Applicability.SAFE),
         ("FROM node:22.1-alpine\n", f"FROM node:{FIRST_PATCHED_22}-alpine\n", Applicability.SAFE),
-        ("FROM node:v22.1.0 AS build\nFROM build\n", f"FROM node:{FIRST_PATCHED_22} AS build\nFROM build\n", Applicability.SAFE),
-        ("ARG NODE_VERSION=18\nFROM node:${NODE_VERSION}-alpine\n", "ARG NODE_VERSION=26\nFROM node:${NODE_VERSION}-alpine\n", Applicability.UNSAFE),
-        ("ARG BASE=node:22.1.0-slim\nFROM $BASE\n", f"ARG BASE=node:{FIRST_PATCHED_22}-slim\nFROM $BASE\n", Applicability.SAFE),
+        (
+            "FROM node:v22.1.0 AS build\nFROM build\n",
+            f"FROM node:{FIRST_PATCHED_22} AS build\nFROM build\n",
+            Applicability.SAFE,
+        ),
+        (
+            "ARG NODE_VERSION=18\nFROM node:${NODE_VERSION}-alpine\n",
+            "ARG NODE_VERSION=26\nFROM node:${NODE_VERSION}-alpine\n",
+            Applicability.UNSAFE,
+        ),
+        (
+            "ARG BASE=node:22.1.0-slim\nFROM $BASE\n",
+            f"ARG BASE=node:{FIRST_PATCHED_22}-slim\nFROM $BASE\n",
+            Applicability.SAFE,
+        ),
     ],
 )
 def test_upgrades(tmp_path, dockerfile, expected, applicability):
@@ -86,11 +97,13 @@ def test_healthy_or_not_ours_left_alone(tmp_path, dockerfile):
 
 def test_stale_data_is_a_run_warning_not_a_finding(tmp_path):
     source = "FROM node:22-alpine AS a\nFROM node:24-alpine AS b\nFROM node:26-alpine\n"
-    assert not any("update-data" in f.message for f in fix_folder(make_project(tmp_path, source), select=["DF007"]).initial)
+    assert not any(
+        "update-data" in f.message for f in fix_folder(make_project(tmp_path, source), select=["DF007"]).initial
+    )
 
 
 def test_both_rules_together_reach_a_fixpoint(tmp_path):
-    source = "FROM node:14.2.0-slim AS build\nRUN npm ci\nFROM node:latest\nCOPY --from=build /app /app\nCMD [\"node\", \"/app/a.js\"]\n"
+    source = 'FROM node:14.2.0-slim AS build\nRUN npm ci\nFROM node:latest\nCOPY --from=build /app /app\nCMD ["node", "/app/a.js"]\n'
     folder = make_project(tmp_path, source)
     result = fix_folder(folder)
     assert result.error is None
@@ -108,7 +121,10 @@ token_registry = registry_fixture(auth="token", scope="module")
 
 @pytest.fixture(scope="module")
 def pushed(token_registry):
-    return {tag: push_image(token_registry, "library/node", tag) for tag in ("26-slim", f"{FIRST_PATCHED_22}-alpine", "22.1.0-alpine")}
+    return {
+        tag: push_image(token_registry, "library/node", tag)
+        for tag in ("26-slim", f"{FIRST_PATCHED_22}-alpine", "22.1.0-alpine")
+    }
 
 
 def fix_online(tmp_path: Path, source: str, mirror: str, select=None):
@@ -140,7 +156,9 @@ def test_vulnerable_patch_becomes_the_first_patched_release(tmp_path, token_regi
 def test_pinned_vulnerable_digest_is_upgraded_too(tmp_path, token_registry, pushed):
     old = pushed["22.1.0-alpine"].digest
     result = fix_online(tmp_path, f"FROM node:22.1.0-alpine@{old}\n", token_registry.url, select=["DF007"])
-    assert result.fixed.decode() == f"FROM node:{FIRST_PATCHED_22}-alpine@{pushed[f'{FIRST_PATCHED_22}-alpine'].digest}\n"
+    assert (
+        result.fixed.decode() == f"FROM node:{FIRST_PATCHED_22}-alpine@{pushed[f'{FIRST_PATCHED_22}-alpine'].digest}\n"
+    )
 
 
 def test_a_proposal_the_registry_lacks_is_not_made(tmp_path, token_registry, pushed):
@@ -152,7 +170,7 @@ def test_a_proposal_the_registry_lacks_is_not_made(tmp_path, token_registry, pus
 
 def test_healthy_pinned_file_is_left_alone_online(tmp_path, token_registry, pushed):
     digest = pushed["26-slim"].digest
-    source = f"FROM node:26-slim@{digest}\nCMD [\"node\", \"a.js\"]\n"
+    source = f'FROM node:26-slim@{digest}\nCMD ["node", "a.js"]\n'
     result = fix_online(tmp_path, source, token_registry.url, select=["DF001", "DF007"])
     assert result.fixed == source.encode()
     assert all(f.fix is None for f in result.initial)

@@ -37,9 +37,7 @@ def test_article_token_file_gets_a_secret_mount(tmp_path):
         "FROM node:22-bookworm-slim\n"
         "# the token for the private registry\n"
         "WORKDIR /usr/src/app\n"
-        "COPY . .\n"
-        + MOUNT
-        + 'CMD ["node", "server.js"]\n'
+        "COPY . .\n" + MOUNT + 'CMD ["node", "server.js"]\n'
     )
     assert TOKEN not in out and "NPM_TOKEN" not in out and "echo" not in out
     assert oracle_view(result.fixed)[0] == "ok"
@@ -103,7 +101,9 @@ def test_home_npmrc_is_mounted_in_the_home_of_the_user(tmp_path):
 
 
 def test_token_used_elsewhere_keeps_its_declaration(tmp_path):
-    dockerfile = ARTICLE.replace('CMD ["node", "server.js"]', 'RUN echo "$NPM_TOKEN" | wc -c\nCMD ["node", "server.js"]')
+    dockerfile = ARTICLE.replace(
+        'CMD ["node", "server.js"]', 'RUN echo "$NPM_TOKEN" | wc -c\nCMD ["node", "server.js"]'
+    )
     result = fixed(tmp_path, dockerfile)
     out = result.fixed.decode()
     assert "--mount=type=secret" in out and "ENV NPM_TOKEN" in out
@@ -111,19 +111,21 @@ def test_token_used_elsewhere_keeps_its_declaration(tmp_path):
 
 
 def test_echo_without_install_is_only_reported(tmp_path):
-    dockerfile = "FROM node:22\nARG NPM_TOKEN\nRUN echo \"//r/:_authToken=$NPM_TOKEN\" > /root/.npmrc\nCMD [\"node\", \"a.js\"]\n"
+    dockerfile = (
+        'FROM node:22\nARG NPM_TOKEN\nRUN echo "//r/:_authToken=$NPM_TOKEN" > /root/.npmrc\nCMD ["node", "a.js"]\n'
+    )
     result = fixed(tmp_path, dockerfile)
     assert result.fixed == dockerfile.encode()
     assert any(f.code == "DF010" and f.fix is None and "_authToken" not in f.message for f in result.remaining)
 
 
 def test_npmrc_without_credentials_is_not_a_secret(tmp_path):
-    dockerfile = "FROM node:22\nWORKDIR /app\nRUN echo \"registry=https://registry.example\" > .npmrc && npm ci\nCMD [\"node\", \"a.js\"]\n"
+    dockerfile = 'FROM node:22\nWORKDIR /app\nRUN echo "registry=https://registry.example" > .npmrc && npm ci\nCMD ["node", "a.js"]\n'
     assert fixed(tmp_path, dockerfile).initial == []
 
 
 def test_copied_npmrc_and_secret_names_are_reported(tmp_path):
-    dockerfile = "FROM node:22\nWORKDIR /app\nARG DB_PASSWORD=hunter2\nENV PUBLIC_KEY=abc\nCOPY .npmrc package.json ./\nRUN npm ci\nCMD [\"node\", \"a.js\"]\n"
+    dockerfile = 'FROM node:22\nWORKDIR /app\nARG DB_PASSWORD=hunter2\nENV PUBLIC_KEY=abc\nCOPY .npmrc package.json ./\nRUN npm ci\nCMD ["node", "a.js"]\n'
     result = fixed(tmp_path, dockerfile)
     messages = [f.message for f in result.initial]
     assert any("`.npmrc` is copied" in m for m in messages)
@@ -147,7 +149,9 @@ def test_write_tells_the_next_build_command(tmp_path):
     from dockfix.cli import app
 
     folder = make_project(tmp_path, ARTICLE, package_json=PACKAGE)
-    result = CliRunner().invoke(app, ["--write", "--unsafe-fixes", "--offline", "--select", "DF010", str(folder / "Dockerfile")])
+    result = CliRunner().invoke(
+        app, ["--write", "--unsafe-fixes", "--offline", "--select", "DF010", str(folder / "Dockerfile")]
+    )
     assert result.exit_code == 0, result.stderr
     next_steps = [line for line in result.stderr.splitlines() if "next step" in line]
     assert len(next_steps) == 1 and "docker build --secret id=npmrc,src=.npmrc ." in next_steps[0]

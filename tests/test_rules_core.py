@@ -11,7 +11,9 @@ from support.fixing import fix_folder, make_project
 from support.oracle import oracle_view
 from support.paths import FIXTURES
 
-PKG = json.dumps({"scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}, "devDependencies": {"jest": "29"}})
+PKG = json.dumps(
+    {"scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}, "devDependencies": {"jest": "29"}}
+)
 LOCK = {"package-lock.json": "{}", "server.js": "require('http').createServer().listen(3000)\n"}
 
 
@@ -28,12 +30,12 @@ def run(tmp_path, dockerfile, *, select, unsafe=True, package_json=PKG, files=LO
 
 PRODUCTION_DEPENDENCIES = [
     (  # lockfile copied in: npm ci
-        "FROM node:22\nCOPY package*.json ./\nRUN npm install\nCMD [\"node\", \"server.js\"]\n",
-        "FROM node:22\nCOPY package*.json ./\nRUN npm ci --omit=dev\nCMD [\"node\", \"server.js\"]\n",
+        'FROM node:22\nCOPY package*.json ./\nRUN npm install\nCMD ["node", "server.js"]\n',
+        'FROM node:22\nCOPY package*.json ./\nRUN npm ci --omit=dev\nCMD ["node", "server.js"]\n',
     ),
     (  # only package.json copied: npm ci would fail without the lockfile
-        "FROM node:22\nCOPY package.json ./\nRUN npm install\nCMD [\"node\", \"server.js\"]\n",
-        "FROM node:22\nCOPY package.json ./\nRUN npm install --omit=dev\nCMD [\"node\", \"server.js\"]\n",
+        'FROM node:22\nCOPY package.json ./\nRUN npm install\nCMD ["node", "server.js"]\n',
+        'FROM node:22\nCOPY package.json ./\nRUN npm install --omit=dev\nCMD ["node", "server.js"]\n',
     ),
     (  # exactly the npm word inside a chain, across a continuation
         "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm install \\\n    && npm cache clean --force\n",
@@ -58,7 +60,7 @@ PRODUCTION_DEPENDENCIES = [
 ]
 
 PRODUCTION_DEPENDENCIES_UNTOUCHED = [
-    "FROM node:22\nCOPY . .\nRUN npm install && npm run build\nCMD [\"node\", \"dist/server.js\"]\n",  # build needs dev deps
+    'FROM node:22\nCOPY . .\nRUN npm install && npm run build\nCMD ["node", "dist/server.js"]\n',  # build needs dev deps
     "FROM node:22\nRUN npm install -g pm2\n",  # global tool
     "FROM node:22\nCOPY . .\nRUN npm install express\n",  # named package
     "FROM node:14\nCOPY . .\nRUN npm ci --only=production\n",  # npm 6 ignores --omit=dev
@@ -78,15 +80,25 @@ def test_production_dependencies_untouched(tmp_path, source):
 
 
 def test_yarn_and_pnpm(tmp_path):
-    yarn = run(tmp_path, "FROM node:22\nCOPY . .\nRUN yarn install\n", select=["DF002"], files={"yarn.lock": "# yarn lockfile v1\n"})
+    yarn = run(
+        tmp_path,
+        "FROM node:22\nCOPY . .\nRUN yarn install\n",
+        select=["DF002"],
+        files={"yarn.lock": "# yarn lockfile v1\n"},
+    )
     assert b"RUN yarn install --frozen-lockfile --production\n" in yarn.fixed
-    pnpm = run(tmp_path, "FROM node:22\nCOPY . .\nRUN pnpm install\n", select=["DF002"], files={"pnpm-lock.yaml": "lockfileVersion: 9\n"})
+    pnpm = run(
+        tmp_path,
+        "FROM node:22\nCOPY . .\nRUN pnpm install\n",
+        select=["DF002"],
+        files={"pnpm-lock.yaml": "lockfileVersion: 9\n"},
+    )
     assert b"RUN pnpm install --frozen-lockfile --prod\n" in pnpm.fixed
 
 
 def test_start_script_needing_dev_tool_keeps_dev_dependencies(tmp_path):
     pkg = json.dumps({"scripts": {"start": "ts-node src/index.ts"}, "devDependencies": {"ts-node": "10"}})
-    source = "FROM node:22\nCOPY . .\nRUN npm install\nCMD [\"npm\", \"start\"]\n"
+    source = 'FROM node:22\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
     result = run(tmp_path, source, select=["DF002"], package_json=pkg)
     assert result.fixed.decode() == source
     assert any("`start` script calls a dev dependency" in f.message for f in result.remaining)
@@ -101,22 +113,22 @@ def test_install_is_unsafe_and_withheld_without_opt_in(tmp_path):
 
 NODE_ENV = [
     (
-        "FROM node:22\nCOPY . .\nRUN npm ci --omit=dev\n\nCMD [\"node\", \"server.js\"]\n",
-        "FROM node:22\nCOPY . .\nRUN npm ci --omit=dev\nENV NODE_ENV=production\n\nCMD [\"node\", \"server.js\"]\n",
+        'FROM node:22\nCOPY . .\nRUN npm ci --omit=dev\n\nCMD ["node", "server.js"]\n',
+        'FROM node:22\nCOPY . .\nRUN npm ci --omit=dev\nENV NODE_ENV=production\n\nCMD ["node", "server.js"]\n',
     ),
     (  # after the build step, never before it
-        "FROM node:22\nCOPY . .\nRUN npm ci\nRUN npm run build\nEXPOSE 3000\nCMD [\"node\", \"dist/main.js\"]\n",
-        "FROM node:22\nCOPY . .\nRUN npm ci\nRUN npm run build\nENV NODE_ENV=production\nEXPOSE 3000\nCMD [\"node\", \"dist/main.js\"]\n",
+        'FROM node:22\nCOPY . .\nRUN npm ci\nRUN npm run build\nEXPOSE 3000\nCMD ["node", "dist/main.js"]\n',
+        'FROM node:22\nCOPY . .\nRUN npm ci\nRUN npm run build\nENV NODE_ENV=production\nEXPOSE 3000\nCMD ["node", "dist/main.js"]\n',
     ),
     ("FROM node:22\nENV NODE_ENV production\n", "FROM node:22\nENV NODE_ENV=production\n"),  # legacy form: safe
-    ("FROM node:22\r\nRUN true\r\nCMD [\"node\"]", "FROM node:22\r\nRUN true\r\nENV NODE_ENV=production\r\nCMD [\"node\"]"),
+    ('FROM node:22\r\nRUN true\r\nCMD ["node"]', 'FROM node:22\r\nRUN true\r\nENV NODE_ENV=production\r\nCMD ["node"]'),
     ("FROM node:22\nRUN true", "FROM node:22\nRUN true\nENV NODE_ENV=production"),  # no final newline stays absent
 ]
 
 NODE_ENV_UNTOUCHED = [
-    "FROM node:22\nENV NODE_ENV=production\nCMD [\"node\", \"a.js\"]\n",
+    'FROM node:22\nENV NODE_ENV=production\nCMD ["node", "a.js"]\n',
     "FROM node:22\nARG NODE_ENV=production\nENV NODE_ENV=$NODE_ENV\n",
-    "FROM node:22 AS base\nENV NODE_ENV=production\nFROM base\nCMD [\"node\", \"a.js\"]\n",
+    'FROM node:22 AS base\nENV NODE_ENV=production\nFROM base\nCMD ["node", "a.js"]\n',
     "FROM nginx:1.27\nCOPY . /usr/share/nginx/html\n",
     "# escape=`\nFROM node:22-windowsservercore\nRUN npm ci\n",
 ]
@@ -133,33 +145,33 @@ def test_node_env_untouched(tmp_path, source):
 
 
 def test_node_env_left_alone_in_development_images(tmp_path):
-    source = "FROM node:22\nCOPY . .\nRUN npm install\nCMD [\"npm\", \"run\", \"dev\"]\n"
+    source = 'FROM node:22\nCOPY . .\nRUN npm install\nCMD ["npm", "run", "dev"]\n'
     assert run(tmp_path, source, select=["DF003"], name="Dockerfile.dev").fixed.decode() == source
 
 
 NON_ROOT = [
     (
-        "FROM node:22\nWORKDIR /usr/src/app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
-        "FROM node:22\nWORKDIR /usr/src/app\nCOPY --chown=node:node package*.json ./\nRUN npm ci\nCOPY --chown=node:node . .\nUSER node\nCMD [\"node\", \"server.js\"]\n",
+        'FROM node:22\nWORKDIR /usr/src/app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nCMD ["node", "server.js"]\n',
+        'FROM node:22\nWORKDIR /usr/src/app\nCOPY --chown=node:node package*.json ./\nRUN npm ci\nCOPY --chown=node:node . .\nUSER node\nCMD ["node", "server.js"]\n',
     ),
     (  # root kept for the apk install, files out of other images keep their owner
-        "FROM node:22-alpine\nRUN apk add --no-cache curl\nCOPY --from=docker:cli /usr/local/bin/docker /usr/local/bin/\nCOPY . /app\nCMD [\"node\", \"/app/a.js\"]\n",
-        "FROM node:22-alpine\nRUN apk add --no-cache curl\nCOPY --from=docker:cli /usr/local/bin/docker /usr/local/bin/\nCOPY --chown=node:node . /app\nUSER node\nCMD [\"node\", \"/app/a.js\"]\n",
+        'FROM node:22-alpine\nRUN apk add --no-cache curl\nCOPY --from=docker:cli /usr/local/bin/docker /usr/local/bin/\nCOPY . /app\nCMD ["node", "/app/a.js"]\n',
+        'FROM node:22-alpine\nRUN apk add --no-cache curl\nCOPY --from=docker:cli /usr/local/bin/docker /usr/local/bin/\nCOPY --chown=node:node . /app\nUSER node\nCMD ["node", "/app/a.js"]\n',
     ),
     (  # an explicit USER root at the end becomes node
-        "FROM node:22\nCOPY . .\nUSER root\nCMD [\"node\", \"a.js\"]\n",
-        "FROM node:22\nCOPY --chown=node:node . .\nUSER node\nCMD [\"node\", \"a.js\"]\n",
+        'FROM node:22\nCOPY . .\nUSER root\nCMD ["node", "a.js"]\n',
+        'FROM node:22\nCOPY --chown=node:node . .\nUSER node\nCMD ["node", "a.js"]\n',
     ),
 ]
 
 NON_ROOT_UNTOUCHED = [
-    "FROM node:22\nCOPY . .\nUSER node\nCMD [\"node\", \"a.js\"]\n",
-    "FROM node:22\nCOPY . .\nUSER 1000:1000\nCMD [\"node\", \"a.js\"]\n",
-    "FROM node:22 AS base\nUSER app\nFROM base\nCMD [\"node\", \"a.js\"]\n",
+    'FROM node:22\nCOPY . .\nUSER node\nCMD ["node", "a.js"]\n',
+    'FROM node:22\nCOPY . .\nUSER 1000:1000\nCMD ["node", "a.js"]\n',
+    'FROM node:22 AS base\nUSER app\nFROM base\nCMD ["node", "a.js"]\n',
     "FROM node:22\nRUN npm i -g serve\n",  # no app command: a tooling image
-    "FROM debian:12\nCOPY . .\nCMD [\"node\", \"a.js\"]\n",  # no node user there
-    "FROM node:22\nCOPY . .\nEXPOSE 80\nCMD [\"node\", \"a.js\"]\n",  # port 80: shown, not applied
-    "FROM node:22\nCOPY . .\nVOLUME /data\nCMD [\"node\", \"a.js\"]\n",  # root-owned volume: shown, not applied
+    'FROM debian:12\nCOPY . .\nCMD ["node", "a.js"]\n',  # no node user there
+    'FROM node:22\nCOPY . .\nEXPOSE 80\nCMD ["node", "a.js"]\n',  # port 80: shown, not applied
+    'FROM node:22\nCOPY . .\nVOLUME /data\nCMD ["node", "a.js"]\n',  # root-owned volume: shown, not applied
 ]
 
 
@@ -175,19 +187,23 @@ def test_non_root_user_untouched(tmp_path, source):
 
 SIGNALS = [
     (  # safe part alone: exec form of a plain command
-        'FROM node:22-alpine\nCMD "npm" "start"\n', False,
+        'FROM node:22-alpine\nCMD "npm" "start"\n',
+        False,
         'FROM node:22-alpine\nCMD ["npm", "start"]\n',
     ),
     (
-        'FROM node:22-alpine\nCMD "npm" "start"\n', True,
+        'FROM node:22-alpine\nCMD "npm" "start"\n',
+        True,
         'FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nCMD ["dumb-init", "node", "server.js"]\n',
     ),
     (
-        "FROM node:22-bookworm-slim\nCMD node server.js\n", True,
-        "FROM node:22-bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*\nCMD [\"dumb-init\", \"node\", \"server.js\"]\n",
+        "FROM node:22-bookworm-slim\nCMD node server.js\n",
+        True,
+        'FROM node:22-bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*\nCMD ["dumb-init", "node", "server.js"]\n',
     ),
     (  # an ENTRYPOINT script gets the init in front of it
-        'FROM node:22-alpine\nENTRYPOINT ["./entrypoint.sh"]\nCMD ["node", "a.js"]\n', True,
+        'FROM node:22-alpine\nENTRYPOINT ["./entrypoint.sh"]\nCMD ["node", "a.js"]\n',
+        True,
         'FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nENTRYPOINT ["dumb-init", "./entrypoint.sh"]\nCMD ["node", "a.js"]\n',
     ),
 ]
@@ -215,7 +231,7 @@ def test_script_env_prefix_becomes_env(tmp_path):
     pkg = json.dumps({"scripts": {"start": "NODE_OPTIONS=--max-old-space-size=512 node dist/main.js"}})
     result = run(tmp_path, 'FROM node:22-alpine\nCMD ["npm", "start"]\n', select=["DF005"], package_json=pkg)
     assert result.fixed.decode() == (
-        'FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nENV NODE_OPTIONS=--max-old-space-size=512\n'
+        "FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nENV NODE_OPTIONS=--max-old-space-size=512\n"
         'CMD ["dumb-init", "node", "dist/main.js"]\n'
     )
 
@@ -252,6 +268,9 @@ def test_follows_all_practices_untouched(tmp_path):
         "RUN npm ci --omit=dev\nCOPY --chown=node:node . .\nENV NODE_ENV=production\nUSER node\n"
         'CMD ["dumb-init", "node", "server.js"]\n'
     )
-    files = {**LOCK, "server.js": "const s = require('http').createServer().listen(3000)\nprocess.on('SIGTERM', () => s.close())\n"}
+    files = {
+        **LOCK,
+        "server.js": "const s = require('http').createServer().listen(3000)\nprocess.on('SIGTERM', () => s.close())\n",
+    }
     result = run(tmp_path, source, select=["DF002", "DF003", "DF004", "DF005", "DF006"], files=files)
     assert result.fixed.decode() == source and not result.other_files and not result.remaining

@@ -119,10 +119,27 @@ def test_range_satisfaction(range_text, version_text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    [">=", "1.2.3.4", "abc", ">=1.0.0 foo", "1.2.3 -", "^", "~>", "22.x.y", ">=>1", "1.2.3 || <", ">=1.2.3<2",
-     "1.2.3-", ">=01.2.3", "*.1",
-     # node-semver refuses 1.x.0 and x.2 but reads ^1.x.2 as ^1.x: dockfix refuses them all.
-     "1.x.0", "x.2", "^1.x.2", "1.x.2 - 3"],
+    [
+        ">=",
+        "1.2.3.4",
+        "abc",
+        ">=1.0.0 foo",
+        "1.2.3 -",
+        "^",
+        "~>",
+        "22.x.y",
+        ">=>1",
+        "1.2.3 || <",
+        ">=1.2.3<2",
+        "1.2.3-",
+        ">=01.2.3",
+        "*.1",
+        # node-semver refuses 1.x.0 and x.2 but reads ^1.x.2 as ^1.x: dockfix refuses them all.
+        "1.x.0",
+        "x.2",
+        "^1.x.2",
+        "1.x.2 - 3",
+    ],
 )
 def test_malformed_ranges_are_refused(text):
     with pytest.raises(InvalidRangeError):
@@ -179,7 +196,16 @@ def _random_range(rng: random.Random) -> str:
 
 
 def _database_ranges() -> list[str]:
-    index = Path(__file__).resolve().parents[1] / "src" / "dockfix" / "data" / "security-wg" / "vuln" / "core" / "index.json"
+    index = (
+        Path(__file__).resolve().parents[1]
+        / "src"
+        / "dockfix"
+        / "data"
+        / "security-wg"
+        / "vuln"
+        / "core"
+        / "index.json"
+    )
     entries = json.loads(index.read_text(encoding="utf-8")).values()
     return sorted({entry[key] for entry in entries for key in ("vulnerable", "patched")})
 
@@ -192,10 +218,18 @@ def test_agrees_with_node_semver_on_database_and_random_ranges():
     ranges = _database_ranges() + [_random_range(rng) for _ in range(600)]
     versions = sorted(
         {f"{major}.{minor}.{patch}" for major in range(0, 4) for minor in range(0, 4) for patch in range(0, 4)}
-        | {str(bound) for text in _database_ranges() for interval in SemverRange.parse(text).intervals
-           for bound in (interval.low, interval.high) if bound is not None}
-        | {str(Version(bound.major, bound.minor, max(bound.patch - 1, 0))) for text in _database_ranges()
-           for bound in SemverRange.parse(text).lower_bounds()}
+        | {
+            str(bound)
+            for text in _database_ranges()
+            for interval in SemverRange.parse(text).intervals
+            for bound in (interval.low, interval.high)
+            if bound is not None
+        }
+        | {
+            str(Version(bound.major, bound.minor, max(bound.patch - 1, 0)))
+            for text in _database_ranges()
+            for bound in SemverRange.parse(text).lower_bounds()
+        }
     )
     script = (
         "const semver = require(process.argv[1]);"

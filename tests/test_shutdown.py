@@ -49,9 +49,7 @@ def _plan_app(app: str, entry: str):
     source = resolve_entry_source(APPS / app, entry)
     assert source is not None, f"{app}: entry {entry} not resolved"
     original = source.path.read_bytes()
-    plan = plan_graceful_shutdown(
-        original, language=source.language, module_system=source.module_system
-    )
+    plan = plan_graceful_shutdown(original, language=source.language, module_system=source.module_system)
     return source, original, plan
 
 
@@ -60,15 +58,11 @@ def _node_check(app: str, relative: Path, content: bytes, tmp_path: Path) -> Non
     copy = tmp_path / app
     shutil.copytree(APPS / app, copy)
     (copy / relative).write_bytes(content)
-    result = subprocess.run(
-        [NODE, "--check", str(relative)], cwd=copy, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([NODE, "--check", str(relative)], cwd=copy, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(
-    ("app", "entry", "framework"), EDITED_APPS, ids=[a[0] for a in EDITED_APPS]
-)
+@pytest.mark.parametrize(("app", "entry", "framework"), EDITED_APPS, ids=[a[0] for a in EDITED_APPS])
 def test_sample_app_gets_the_expected_handler(app, entry, framework):
     source, original, plan = _plan_app(app, entry)
     relative = source.path.relative_to((APPS / app).resolve())
@@ -80,17 +74,13 @@ def test_sample_app_gets_the_expected_handler(app, entry, framework):
     assert apply_edits(original, plan.edits) == (EXPECTED / app / relative).read_bytes()
 
 
-@pytest.mark.parametrize(
-    ("app", "entry", "framework"), EDITED_APPS, ids=[a[0] for a in EDITED_APPS]
-)
+@pytest.mark.parametrize(("app", "entry", "framework"), EDITED_APPS, ids=[a[0] for a in EDITED_APPS])
 def test_edited_app_parses_and_is_a_fixpoint(app, entry, framework, tmp_path):
     source, original, plan = _plan_app(app, entry)
     edited = apply_edits(original, plan.edits)
 
     assert not has_syntax_errors(parse_source(edited, source.language))
-    again = plan_graceful_shutdown(
-        edited, language=source.language, module_system=source.module_system
-    )
+    again = plan_graceful_shutdown(edited, language=source.language, module_system=source.module_system)
     assert again.already_handled and again.edits == ()
     if source.language == "javascript" and NODE is not None:
         _node_check(app, source.path.relative_to((APPS / app).resolve()), edited, tmp_path)
@@ -102,10 +92,7 @@ def test_fastify_handler_matches_the_articles_close_gracefully():
 
     assert "async function closeGracefully(signal) {" in edited
     assert "  await fastify.close()\n  process.exit(0)\n" in edited
-    assert (
-        "process.once('SIGTERM', closeGracefully)\nprocess.once('SIGINT', closeGracefully)"
-        in edited
-    )
+    assert "process.once('SIGTERM', closeGracefully)\nprocess.once('SIGINT', closeGracefully)" in edited
     assert f"setTimeout(() => process.exit(1), {SAFETY_TIMEOUT_MS}).unref()" in edited
     assert "require(" not in edited.replace("require('fastify')", "")
 
@@ -169,9 +156,7 @@ ALREADY_HANDLED = {
 @pytest.mark.parametrize("source", ALREADY_HANDLED.values(), ids=ALREADY_HANDLED.keys())
 def test_existing_shutdown_handling_is_left_alone(source):
     module_system = "esm" if "import " in source else "commonjs"
-    plan = plan_graceful_shutdown(
-        source.encode(), language="javascript", module_system=module_system
-    )
+    plan = plan_graceful_shutdown(source.encode(), language="javascript", module_system=module_system)
 
     assert plan.already_handled, plan.message
     assert plan.edits == ()
@@ -348,9 +333,7 @@ def _edited_copy(app: str, entry: str, tmp_path: Path, *, edit: bool) -> Path:
         source = resolve_entry_source(copy, entry)
         assert source is not None
         original = source.path.read_bytes()
-        plan = plan_graceful_shutdown(
-            original, language=source.language, module_system=source.module_system
-        )
+        plan = plan_graceful_shutdown(original, language=source.language, module_system=source.module_system)
         assert plan.edits, plan.message
         source.path.write_bytes(apply_edits(original, plan.edits))
     return copy
@@ -374,9 +357,7 @@ NO_DEPENDENCY_APPS = [("http-server", "server.js"), ("esm-mjs", "server.mjs")]
 
 
 @needs_node
-@pytest.mark.parametrize(
-    ("app", "entry"), NO_DEPENDENCY_APPS, ids=[a[0] for a in NO_DEPENDENCY_APPS]
-)
+@pytest.mark.parametrize(("app", "entry"), NO_DEPENDENCY_APPS, ids=[a[0] for a in NO_DEPENDENCY_APPS])
 def test_edited_http_app_finishes_the_request_in_flight(app, entry, tmp_path):
     outcome = sigterm_during_slow_request(_edited_copy(app, entry, tmp_path, edit=True), entry)
 
@@ -384,9 +365,7 @@ def test_edited_http_app_finishes_the_request_in_flight(app, entry, tmp_path):
 
 
 @needs_node
-@pytest.mark.parametrize(
-    ("app", "entry"), NO_DEPENDENCY_APPS, ids=[a[0] for a in NO_DEPENDENCY_APPS]
-)
+@pytest.mark.parametrize(("app", "entry"), NO_DEPENDENCY_APPS, ids=[a[0] for a in NO_DEPENDENCY_APPS])
 def test_unedited_http_app_drops_the_request_in_flight(app, entry, tmp_path):
     outcome = sigterm_during_slow_request(_edited_copy(app, entry, tmp_path, edit=False), entry)
 

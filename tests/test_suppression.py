@@ -19,7 +19,11 @@ def codes(result):
 
 def test_a_dockfix_ignore_comment_silences_that_rule_on_the_next_instruction_only(tmp_path):
     base = "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
-    plain = fix_folder(project(tmp_path / "plain", base + "CMD node server.js\n", package_json=PACKAGE, files={"package-lock.json": ""}))
+    plain = fix_folder(
+        project(
+            tmp_path / "plain", base + "CMD node server.js\n", package_json=PACKAGE, files={"package-lock.json": ""}
+        )
+    )
     assert "DF005" in codes(plain) and "DF003" in codes(plain)
     dockerfile = base + "# a shell on purpose\n# dockfix: ignore=DF005\nCMD node server.js\n"
     result = fix_folder(project(tmp_path / "quiet", dockerfile, package_json=PACKAGE, files={"package-lock.json": ""}))
@@ -29,15 +33,19 @@ def test_a_dockfix_ignore_comment_silences_that_rule_on_the_next_instruction_onl
 
 
 def test_ignore_file_silences_everything(tmp_path):
-    result = fix_folder(make_project(tmp_path, "# dockfix: ignore-file\nFROM node\nRUN npm install\nCMD npm start\n", package_json=PACKAGE))
+    result = fix_folder(
+        make_project(
+            tmp_path, "# dockfix: ignore-file\nFROM node\nRUN npm install\nCMD npm start\n", package_json=PACKAGE
+        )
+    )
     assert result.initial == [] and result.fixed == result.original and result.other_files == {}
 
 
 def test_hadolint_ignore_is_honoured_for_rules_that_map_to_it(tmp_path):
-    dockerfile = "# hadolint ignore=DL3006,DL3007\nFROM node:latest\nCMD [\"node\", \"server.js\"]\n"
+    dockerfile = '# hadolint ignore=DL3006,DL3007\nFROM node:latest\nCMD ["node", "server.js"]\n'
     result = fix_folder(project(tmp_path / "a", dockerfile, package_json=PACKAGE))
     assert "DF001" not in codes(result)
-    other = "# hadolint ignore=DL3008\nFROM node:latest\nCMD [\"node\", \"server.js\"]\n"
+    other = '# hadolint ignore=DL3008\nFROM node:latest\nCMD ["node", "server.js"]\n'
     assert "DF001" in codes(fix_folder(project(tmp_path / "b", other, package_json=PACKAGE)))
 
 

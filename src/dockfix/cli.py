@@ -22,17 +22,15 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from . import __version__
+from . import rules as rule_table
 from .context import Options
-from .project.discover import discover, read_path_list
 from .edits import Finding
-from .project.fsutil import WriteFailed
 from .output import Console
-from .pipeline import FileResult
 from .output.diff import display_path, unified_diff
 from .output.style import color_diff, wants_color
 from .output.text import (
@@ -46,7 +44,9 @@ from .output.text import (
     statistics_lines,
     write_summary,
 )
-from . import rules as rule_table
+from .pipeline import FileResult
+from .project.discover import discover, read_path_list
+from .project.fsutil import WriteFailed
 from .runner import Settings, changes_of, default_jobs, planned_changes, process_paths, write_result
 
 EXIT_CLEAN = 0
@@ -146,7 +146,9 @@ def _explain(console: Console, code: str) -> int:
     return EXIT_CLEAN
 
 
-def _print_findings(console: Console, result: FileResult, findings: list[Finding], unsafe_fixes: bool, color: bool = False) -> None:
+def _print_findings(
+    console: Console, result: FileResult, findings: list[Finding], unsafe_fixes: bool, color: bool = False
+) -> None:
     """One line per finding, by file and line (rules report in their own order)."""
     ordered = sorted(findings, key=lambda f: (f.path is not None, str(f.path or ""), f.line, f.code))
     for finding in ordered:
@@ -184,7 +186,10 @@ def _progress(console: Console, total: int, presentation: Presentation):
 
     # auto_refresh off: no refresh thread while worker processes are forked.
     return Progress(
-        TextColumn("dockfix"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("dockfix"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=RichConsole(file=sys.stderr, no_color=bool(os.environ.get("NO_COLOR"))),
         transient=True,
         auto_refresh=False,
@@ -248,7 +253,9 @@ def run(
             progress.refresh()
 
         with progress:
-            results = process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=shown.jobs, on_result=advance)
+            results = process_paths(
+                discovery.files, settings, contexts=discovery.contexts, jobs=shown.jobs, on_result=advance
+            )
     else:
         results = process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=shown.jobs)
 
@@ -316,17 +323,26 @@ def run(
 
         records = []
         for number, result in enumerate(results):
-            context = settings.context or discovery.contexts.get(result.path) or Path(os.path.abspath(result.path)).parent
+            context = (
+                settings.context or discovery.contexts.get(result.path) or Path(os.path.abspath(result.path)).parent
+            )
             changed = [] if number in failed_writes else [change.path for change in changes_of(result)]
-            records.append(json_output.file_record(
-                result, context=context, changed_files=changed,
-                written=mode == "write" and number not in failed_writes, names=names,
-            ))
+            records.append(
+                json_output.file_record(
+                    result,
+                    context=context,
+                    changed_files=changed,
+                    written=mode == "write" and number not in failed_writes,
+                    names=names,
+                )
+            )
         console.out(json_output.render(records).encode("utf-8", "surrogateescape"))
     elif shown.output_format == "sarif":
         from .output import sarif
 
-        console.out(sarif.render(sarif.sarif_log(results, settings.rules, findings_of)).encode("utf-8", "surrogateescape"))
+        console.out(
+            sarif.render(sarif.sarif_log(results, settings.rules, findings_of)).encode("utf-8", "surrogateescape")
+        )
     elif shown.output_format == "github":
         from .output import github
 
@@ -343,7 +359,9 @@ def run(
         try:
             patch_files = write_patches(patches_by_repository(plan, paths), shown.patch_dir)
         except OSError as error:
-            console.err(f"dockfix: error: --patch-dir: cannot write {display_path(shown.patch_dir)}: {error.strerror or error}")
+            console.err(
+                f"dockfix: error: --patch-dir: cannot write {display_path(shown.patch_dir)}: {error.strerror or error}"
+            )
             errors += 1
         else:
             if not shown.quiet:
@@ -356,7 +374,9 @@ def run(
             if result.error is None and number not in failed_writes:
                 for finding in result.applied:
                     if finding.action:
-                        console.err(f"{display_path(result.path)}:{finding.line}: {finding.code} next step: {finding.action}")
+                        console.err(
+                            f"{display_path(result.path)}:{finding.line}: {finding.code} next step: {finding.action}"
+                        )
 
     if not shown.quiet:
         stale = _stale_data_warning(settings)
@@ -364,7 +384,9 @@ def run(
             console.err(f"dockfix: warning: {stale}")
         if len(results) > 1:
             failed = sum(1 for result in results if result.error is not None) + len(failed_writes)
-            changed = sum(1 for number, result in enumerate(results) if changes_of(result) and number not in failed_writes)
+            changed = sum(
+                1 for number, result in enumerate(results) if changes_of(result) and number not in failed_writes
+            )
             by_rule: dict[str, int] = {}
             for number, result in enumerate(results):
                 if result.error is None and number not in failed_writes:
@@ -417,29 +439,106 @@ def _version_callback(value: bool) -> None:
     "unsafe fixes held back included; 2 an error in any file, or a usage error.",
 )
 def command(
-    paths: Annotated[Optional[list[Path]], typer.Argument(metavar="PATH", help="Dockerfiles or folders to search (default: .)", show_default=False)] = None,
-    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff of the changes instead of writing them.")] = False,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="PATH", help="Dockerfiles or folders to search (default: .)", show_default=False),
+    ] = None,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print a unified diff of the changes instead of writing them.")
+    ] = False,
     write: Annotated[bool, typer.Option("--write", help="Write the fixes in place.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Print a summary only; exit 1 if anything would change.")] = False,
-    unsafe_fixes: Annotated[Optional[bool], typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Also apply fixes that may change behaviour (default: the configuration's unsafe-fixes, else no).", show_default=False)] = None,
-    select: Annotated[Optional[list[str]], typer.Option("--select", metavar="CODES", help="Only these rules (codes or prefixes, comma-separated).")] = None,
-    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes, comma-separated).")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Never touch the network; use cached and shipped data only.")] = False,
-    context: Annotated[Optional[Path], typer.Option("--context", metavar="DIR", help="The build context (default: each Dockerfile's folder).")] = None,
-    node_version: Annotated[Optional[str], typer.Option("--node-version", metavar="VERSION", help="The Node.js version to target (default: the current LTS).")] = None,
-    registry_mirror: Annotated[Optional[str], typer.Option("--registry-mirror", metavar="URL", envvar="DOCKFIX_REGISTRY_MIRROR", help="Registry mirror to resolve image digests with.")] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Print a summary only; exit 1 if anything would change.")
+    ] = False,
+    unsafe_fixes: Annotated[
+        bool | None,
+        typer.Option(
+            "--unsafe-fixes/--no-unsafe-fixes",
+            help="Also apply fixes that may change behaviour (default: the configuration's unsafe-fixes, else no).",
+            show_default=False,
+        ),
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", metavar="CODES", help="Only these rules (codes or prefixes, comma-separated)."),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes, comma-separated)."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never touch the network; use cached and shipped data only.")
+    ] = False,
+    context: Annotated[
+        Path | None,
+        typer.Option("--context", metavar="DIR", help="The build context (default: each Dockerfile's folder)."),
+    ] = None,
+    node_version: Annotated[
+        str | None,
+        typer.Option(
+            "--node-version", metavar="VERSION", help="The Node.js version to target (default: the current LTS)."
+        ),
+    ] = None,
+    registry_mirror: Annotated[
+        str | None,
+        typer.Option(
+            "--registry-mirror",
+            metavar="URL",
+            envvar="DOCKFIX_REGISTRY_MIRROR",
+            help="Registry mirror to resolve image digests with.",
+        ),
+    ] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
-    explain: Annotated[Optional[str], typer.Option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")] = None,
-    from_file: Annotated[Optional[str], typer.Option("--from-file", metavar="FILE", help="Read more paths from FILE, one a line ('-': standard input).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", metavar="N", min=1, help="Process files in N processes (default: all cores).", show_default=False)] = None,
-    output_format: Annotated[str, typer.Option("--output-format", metavar="FORMAT", help="text, json (one record per file), sarif or github (workflow annotations).")] = "text",
-    statistics: Annotated[bool, typer.Option("--statistics", help="Count the findings by rule instead of listing them.")] = False,
-    patch_dir: Annotated[Optional[Path], typer.Option("--patch-dir", metavar="DIR", help="Write one patch per repository into DIR.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")] = False,
-    isolated: Annotated[bool, typer.Option("--isolated", help="Ignore configuration files (pyproject.toml, .dockfix.toml).")] = False,
-    update_data: Annotated[bool, typer.Option("--update-data", help="Refresh the Node.js release and vulnerability data into the user's cache, then exit.")] = False,
-    today: Annotated[Optional[str], typer.Option("--today", hidden=True)] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")] = False,
+    explain: Annotated[
+        str | None, typer.Option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
+    ] = None,
+    from_file: Annotated[
+        str | None,
+        typer.Option(
+            "--from-file", metavar="FILE", help="Read more paths from FILE, one a line ('-': standard input)."
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            min=1,
+            help="Process files in N processes (default: all cores).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--output-format",
+            metavar="FORMAT",
+            help="text, json (one record per file), sarif or github (workflow annotations).",
+        ),
+    ] = "text",
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Count the findings by rule instead of listing them.")
+    ] = False,
+    patch_dir: Annotated[
+        Path | None, typer.Option("--patch-dir", metavar="DIR", help="Write one patch per repository into DIR.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")
+    ] = False,
+    isolated: Annotated[
+        bool, typer.Option("--isolated", help="Ignore configuration files (pyproject.toml, .dockfix.toml).")
+    ] = False,
+    update_data: Annotated[
+        bool,
+        typer.Option(
+            "--update-data", help="Refresh the Node.js release and vulnerability data into the user's cache, then exit."
+        ),
+    ] = False,
+    today: Annotated[str | None, typer.Option("--today", hidden=True)] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     console = Console()
     try:
@@ -473,7 +572,11 @@ def command(
         )
         given = {
             name
-            for name, value in (("unsafe_fixes", unsafe_fixes), ("node_version", node_version), ("registry_mirror", registry_mirror))
+            for name, value in (
+                ("unsafe_fixes", unsafe_fixes),
+                ("node_version", node_version),
+                ("registry_mirror", registry_mirror),
+            )
             if value is not None
         }
         settings = Settings(

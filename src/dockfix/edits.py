@@ -44,11 +44,11 @@ class Edit:
             raise ValueError(f"bad edit range {self.start}..{self.end}")
 
     @classmethod
-    def insert(cls, offset: int, content: bytes, path: Path | None = None) -> "Edit":
+    def insert(cls, offset: int, content: bytes, path: Path | None = None) -> Edit:
         return cls(offset, offset, content, path)
 
     @classmethod
-    def delete(cls, start: int, end: int, path: Path | None = None) -> "Edit":
+    def delete(cls, start: int, end: int, path: Path | None = None) -> Edit:
         return cls(start, end, b"", path)
 
 
@@ -65,18 +65,18 @@ class Fix:
     isolated: bool = False
 
     @classmethod
-    def safe(cls, *edits: Edit) -> "Fix":
+    def safe(cls, *edits: Edit) -> Fix:
         return cls(tuple(edits), Applicability.SAFE)
 
     @classmethod
-    def unsafe(cls, *edits: Edit) -> "Fix":
+    def unsafe(cls, *edits: Edit) -> Fix:
         return cls(tuple(edits), Applicability.UNSAFE)
 
     @classmethod
-    def display_only(cls, *edits: Edit) -> "Fix":
+    def display_only(cls, *edits: Edit) -> Fix:
         return cls(tuple(edits), Applicability.DISPLAY_ONLY)
 
-    def alone(self) -> "Fix":
+    def alone(self) -> Fix:
         """The same fix, applied in a pass of its own."""
         return Fix(self.edits, self.applicability, isolated=True)
 
@@ -108,7 +108,7 @@ def overlaps(a: Edit, b: Edit) -> bool:
         return False
     if a.start == a.end == b.start == b.end:
         return True
-    return a.start < b.end and b.start < a.end or (a.start == b.start and (a.start == a.end or b.start == b.end))
+    return (a.start < b.end and b.start < a.end) or (a.start == b.start and (a.start == a.end or b.start == b.end))
 
 
 def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
@@ -116,5 +116,5 @@ def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
     for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
         if edit.end > len(data):
             raise ValueError(f"edit {edit.start}..{edit.end} beyond end of file ({len(data)} bytes)")
-        data = data[: edit.start] + edit.content + data[edit.end:]
+        data = data[: edit.start] + edit.content + data[edit.end :]
     return data

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .context import Options, RuleContext
-
-from .project.build_context import Project
-from .dockerfile.document import KNOWN_INSTRUCTIONS, Document, DockerfileSyntaxError
-from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
-from .rules import RuleEntry
+from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
 from .dockerfile.suppression import filter_findings
+from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
+from .project.build_context import Project
+from .rules import RuleEntry
 
 MAX_PASSES = 10
 
@@ -63,7 +62,11 @@ def builder_errors(doc: Document) -> list[tuple[int, str]]:
     for inst in instructions:
         if inst.name not in KNOWN_INSTRUCTIONS:
             hint = ""
-            if previous is not None and previous.end_line == inst.line - 1 and inst.keyword.startswith(("&&", "||", "|", "-")):
+            if (
+                previous is not None
+                and previous.end_line == inst.line - 1
+                and inst.keyword.startswith(("&&", "||", "|", "-"))
+            ):
                 hint = f" (line {inst.line - 1} probably lacks a trailing backslash)"
             errors.append((inst.line, f"unknown instruction: {inst.keyword}{hint}"))
         previous = inst
@@ -102,7 +105,9 @@ def run_rules(doc: Document, ctx: RuleContext, rules: list[RuleEntry]) -> list[F
         try:
             findings.extend(entry.load().check(doc, ctx))
         except Exception as error:  # a rule bug must not take the whole run down
-            raise PipelineError(f"internal error in rule {entry.code} ({entry.name}): {type(error).__name__}: {error}") from error
+            raise PipelineError(
+                f"internal error in rule {entry.code} ({entry.name}): {type(error).__name__}: {error}"
+            ) from error
     # `# dockfix: ignore=CODE`, `# dockfix: ignore-file` and `# hadolint ignore=DLxxxx` comments.
     return filter_findings(doc, findings, rules)
 
@@ -187,7 +192,9 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
             break
         if number == MAX_PASSES:
             codes = sorted({f.code for f in chosen})
-            raise PipelineError(f"fixes did not settle after {MAX_PASSES} passes (rules {', '.join(codes)}); file left untouched")
+            raise PipelineError(
+                f"fixes did not settle after {MAX_PASSES} passes (rules {', '.join(codes)}); file left untouched"
+            )
         for finding in chosen:
             for edit in finding.fix.edits:
                 if edit.path is not None and edit.path not in originals:

@@ -16,15 +16,14 @@ one process; with `jobs` above 1 the groups are spread over a pool of processes.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .context import Options, RuleContext, Services
-
+from .pipeline import FileResult, fix_document
 from .project.build_context import Project
 from .project.fsutil import FileChange, FileProblem, read_dockerfile, write_together
-from .pipeline import FileResult, fix_document
 from .rules import RuleEntry
 
 # Groups are sent to the workers in batches of at least this many files: one task per file
@@ -135,7 +134,9 @@ def _process_group(items: list[tuple[int, Path, Path | None]], worker: _Worker) 
     return out
 
 
-def group_by_context(paths: list[Path], settings: Settings, contexts: dict[Path, Path]) -> list[list[tuple[int, Path, Path | None]]]:
+def group_by_context(
+    paths: list[Path], settings: Settings, contexts: dict[Path, Path]
+) -> list[list[tuple[int, Path, Path | None]]]:
     """Split the files into groups that must run in one process, in the order first met.
 
     Files share a group when their build contexts are the same folder or one lies inside the
@@ -243,14 +244,23 @@ def _process_in_pool(paths, settings, groups, jobs, results, on_result) -> list[
         context = multiprocessing.get_context()
         initargs = (settings,)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_pool_worker, initargs=initargs) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init_pool_worker, initargs=initargs
+        ) as pool:
             futures = {pool.submit(_run_batch, batch): batch for batch in batches}
             for future in as_completed(futures):
                 try:
                     done = future.result()
                 except Exception as error:  # a worker that died costs its files, not the run
                     done = [
-                        (index, FileResult(path=path, original=b"", error=f"internal error: worker failed: {type(error).__name__}: {error}"))
+                        (
+                            index,
+                            FileResult(
+                                path=path,
+                                original=b"",
+                                error=f"internal error: worker failed: {type(error).__name__}: {error}",
+                            ),
+                        )
                         for group in futures[future]
                         for index, path, _context in group
                     ]

@@ -21,8 +21,10 @@ _MEASUREMENTS = pytest.StashKey[list]()
 def _skip_reason() -> str | None:
     missing = harness.missing_tools()
     if missing:
-        return (f"end-to-end image tests need {' and '.join(missing)}, not installed here "
-                "(install them with .ci/install-e2e.sh, as root)")
+        return (
+            f"end-to-end image tests need {' and '.join(missing)}, not installed here "
+            "(install them with .ci/install-e2e.sh, as root)"
+        )
     if os.geteuid() != 0:
         return "end-to-end image tests need root: buildah and podman run rootful here"
     return registry_available()
@@ -52,10 +54,14 @@ def e2e_engine(tmp_path_factory):
 def node_base_images(e2e_engine, image_measurements) -> harness.NodeBaseImages:
     """Stand-in node base images, built once (and kept between runs in the cache folder)."""
     bases = harness.build_node_base_images(e2e_engine, harness.default_cache_dir())
-    image_measurements.append((
-        f"stand-in node {bases.node_version} bases ({e2e_engine.storage_driver}"
-        f"{', from cache' if bases.from_cache else ''})",
-        bases.seconds, e2e_engine.image_size(bases.images[harness.ALPINE_LIKE])))
+    image_measurements.append(
+        (
+            f"stand-in node {bases.node_version} bases ({e2e_engine.storage_driver}"
+            f"{', from cache' if bases.from_cache else ''})",
+            bases.seconds,
+            e2e_engine.image_size(bases.images[harness.ALPINE_LIKE]),
+        )
+    )
     return bases
 
 
@@ -69,8 +75,7 @@ def e2e_registry(tmp_path_factory):
 @pytest.fixture(scope="session")
 def node_bases(e2e_engine, node_base_images, e2e_registry) -> dict[str, harness.PublishedBase]:
     """The stand-ins published as ``<registry>/library/node:<tag>`` for every default tag."""
-    return harness.publish_node_bases(e2e_engine, node_base_images, e2e_registry.host,
-                                      harness.DEFAULT_NODE_TAGS)
+    return harness.publish_node_bases(e2e_engine, node_base_images, e2e_registry.host, harness.DEFAULT_NODE_TAGS)
 
 
 @pytest.fixture(scope="session")
@@ -82,10 +87,12 @@ def image_measurements(pytestconfig) -> list:
 @pytest.fixture(scope="session")
 def record_build(image_measurements):
     """Record a BuildResult under a label, and print it (visible with ``-s``)."""
+
     def record(label: str, result: harness.BuildResult) -> harness.BuildResult:
         image_measurements.append((label, result.seconds, result.size_bytes))
         print(f"\n{label}: built in {result.seconds:.1f} s, {result.size_mb:.1f} MB")
         return result
+
     return record
 
 
@@ -97,5 +104,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.section("image builds (end-to-end)")
     width = max(len(label) for label, _, _ in measurements)
     for label, seconds, size in measurements:
-        terminalreporter.write_line(
-            f"{label:<{width}}  {seconds:6.1f} s  {size / 1_000_000:7.1f} MB")
+        terminalreporter.write_line(f"{label:<{width}}  {seconds:6.1f} s  {size / 1_000_000:7.1f} MB")

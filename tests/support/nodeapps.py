@@ -62,9 +62,7 @@ def install_dependencies_offline(app_dir: Path) -> str | None:
         return str(error)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
-        useful = [
-            line for line in lines if "complete log" not in line and line.strip() != "npm error"
-        ]
+        useful = [line for line in lines if "complete log" not in line and line.strip() != "npm error"]
         return useful[0] if useful else f"npm exited {result.returncode}"
     return None
 

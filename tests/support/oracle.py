@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from dockfix.dockerfile.document import JSON_FORM_INSTRUCTIONS, Document, DockerfileSyntaxError, _maybe_json
+from dockfix.dockerfile.document import JSON_FORM_INSTRUCTIONS, DockerfileSyntaxError, Document, _maybe_json
 
 SHELL_VALUE_INSTRUCTIONS = {"RUN", "CMD", "ENTRYPOINT", "SHELL"}
 
@@ -59,8 +59,7 @@ def document_view(source: bytes):
     view = []
     for inst in doc.instructions:
         heredocs = tuple(
-            (h.name, doc.source[h.body_start:h.body_end].decode("utf-8", "replace"))
-            for h in inst.heredocs
+            (h.name, doc.source[h.body_start : h.body_end].decode("utf-8", "replace")) for h in inst.heredocs
         )
         item = {
             "keyword": inst.keyword,
@@ -75,7 +74,9 @@ def document_view(source: bytes):
             # only the top line as the original.
             item["sub"] = inst.onbuild_keyword
             sub_args = inst.args_bytes.split(None, 1)[1:] or [b""]
-            item["json"] = inst.onbuild_keyword in JSON_FORM_INSTRUCTIONS and _maybe_json(sub_args[0].strip()) is not None
+            item["json"] = (
+                inst.onbuild_keyword in JSON_FORM_INSTRUCTIONS and _maybe_json(sub_args[0].strip()) is not None
+            )
             item["heredocs"] = ()
             item["original"] = inst.logical.decode("utf-8", "replace")
         elif not inst.heredocs:

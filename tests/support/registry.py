@@ -294,8 +294,7 @@ def _start_process(workdir: Path, *, auth, auth_config, users, push_user, token_
             f"  filesystem:\n    rootdirectory: {storage}\n"
             "  delete:\n    enabled: true\n"
             "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-            f"http:\n  addr: 127.0.0.1:{port}\n  secret: test-only-secret\n"
-            + auth_config
+            f"http:\n  addr: 127.0.0.1:{port}\n  secret: test-only-secret\n" + auth_config
         )
         with open(log_path, "wb") as log_file:
             process = subprocess.Popen(
@@ -409,10 +408,10 @@ class _TokenServer:
         token_server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):
                 token_server._answer(self)
 
-            def do_POST(self):  # noqa: N802 - OAuth2 refresh-token grant, as identity tokens use
+            def do_POST(self):
                 token_server._answer(self)
 
             def log_message(self, *args):  # keep test output clean
@@ -642,9 +641,7 @@ class ManifestAnswer(NamedTuple):
     media_type: str | None
 
 
-def head_manifest(
-    registry: RunningRegistry, repository: str, reference: str, accept: Sequence[str]
-) -> ManifestAnswer:
+def head_manifest(registry: RunningRegistry, repository: str, reference: str, accept: Sequence[str]) -> ManifestAnswer:
     """HEAD a manifest with exactly ``accept`` as Accept header (anonymous pull, or the push user)."""
     session = registry.session() if registry.auth == "token" else registry.push_session()
     headers = {"Accept": ", ".join(accept)} if accept else {}

@@ -152,9 +152,7 @@ def _build_layouts(root: Path) -> list[tuple[PurePosixPath, list[PurePosixPath]]
     for build_dir in _BUILD_DIRECTORIES:
         conventional = PurePosixPath(build_dir)
         if conventional != out_dir:
-            layouts.append(
-                (conventional, [PurePosixPath(d) for d in _CONVENTIONAL_SOURCE_DIRECTORIES])
-            )
+            layouts.append((conventional, [PurePosixPath(d) for d in _CONVENTIONAL_SOURCE_DIRECTORIES]))
     return layouts
 
 

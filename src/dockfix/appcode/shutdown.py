@@ -50,9 +50,7 @@ SHUTDOWN_LIBRARIES = frozenset(
     }
 )
 
-_LISTENER_METHODS = frozenset(
-    {"on", "once", "addListener", "prependListener", "prependOnceListener"}
-)
+_LISTENER_METHODS = frozenset({"on", "once", "addListener", "prependListener", "prependOnceListener"})
 _HTTP_MODULES = frozenset({"http", "https", "node:http", "node:https"})
 _STATEMENT_CONTAINERS = frozenset({"program", "statement_block"})
 _LOOPS = frozenset({"for_statement", "for_in_statement", "while_statement", "do_statement"})
@@ -359,9 +357,7 @@ class _Style:
 
 
 def _detect_style(source: bytes, facts: _FileFacts) -> _Style:
-    quotes = Counter(
-        chr(source[node.start_byte]) for node in facts.strings if node.type == "string"
-    )
+    quotes = Counter(chr(source[node.start_byte]) for node in facts.strings if node.type == "string")
     quote = '"' if quotes['"'] > quotes["'"] else "'"
     endings = Counter(
         source[node.start_byte : node.end_byte].rstrip().endswith(b";")
@@ -570,9 +566,7 @@ def _declared_statement(declarator: tree_sitter.Node) -> tree_sitter.Node | None
     return statement
 
 
-def _same_block_statement_after(
-    node: tree_sitter.Node, block_statement: tree_sitter.Node
-) -> tree_sitter.Node | None:
+def _same_block_statement_after(node: tree_sitter.Node, block_statement: tree_sitter.Node) -> tree_sitter.Node | None:
     """The statement in ``block_statement``'s block that contains ``node``, if it comes later."""
     current = node
     while current.parent is not None and current.parent != block_statement.parent:
@@ -609,10 +603,7 @@ class _ServerFinder:
         if function is None:
             return None
         # TypeScript's `await NestFactory.create<T>(M)` nests the member inside the await.
-        if any(
-            n.type == "member_expression" and _text(n).startswith("NestFactory.create")
-            for n in _walk(function)
-        ):
+        if any(n.type == "member_expression" and _text(n).startswith("NestFactory.create") for n in _walk(function)):
             return "nestjs"
         origin = self.facts.module_of(function)
         if origin is None:
@@ -669,11 +660,7 @@ class _ServerFinder:
             if obj.type == "identifier" and _text(obj) in self.apps:
                 framework = self.apps[_text(obj)]
             elif self._creator(obj) in ("http", "express", "koa"):
-                framework = (
-                    self.http_framework()
-                    if self._creator(obj) == "http"
-                    else str(self._creator(obj))
-                )
+                framework = self.http_framework() if self._creator(obj) == "http" else str(self._creator(obj))
             else:
                 continue
             server = self._keep_listen_result(call, framework)
@@ -722,9 +709,7 @@ class _ServerFinder:
                     self.problems.append(f"listen() at {where} runs in a loop")
                     return None
                 return _Server(framework, _text(name), statement)
-        self.problems.append(
-            f"the server returned by listen() at {where} is passed on, not kept in a variable"
-        )
+        self.problems.append(f"the server returned by listen() at {where} is passed on, not kept in a variable")
         return None
 
     def servers_from_create_server(self) -> list[_Server]:
@@ -748,9 +733,7 @@ class _ServerFinder:
             servers.append(_Server(self.http_framework(), name, anchor))
         return servers
 
-    def instance(
-        self, entries: list[tuple[str, tree_sitter.Node]], framework: str
-    ) -> _Server | None:
+    def instance(self, entries: list[tuple[str, tree_sitter.Node]], framework: str) -> _Server | None:
         if len(entries) != 1:
             if entries:
                 self.problems.append(f"the file creates {len(entries)} {framework} instances")
@@ -758,9 +741,7 @@ class _ServerFinder:
         name, declarator = entries[0]
         statement = _declared_statement(declarator)
         if statement is None or _in_loop(statement):
-            self.problems.append(
-                f"the {framework} instance {name} is not declared in a statement list"
-            )
+            self.problems.append(f"the {framework} instance {name} is not declared in a statement list")
             return None
         anchor = statement
         for call in self.listen_calls(name):
@@ -776,9 +757,7 @@ class _ServerFinder:
 
 
 def _render(lines: list[tuple[int, str]], base: str, style: _Style) -> str:
-    return style.newline.join(
-        (base + style.indent_unit * level + text) if text else "" for level, text in lines
-    )
+    return style.newline.join((base + style.indent_unit * level + text) if text else "" for level, text in lines)
 
 
 def _signal_lines(handler: str, signals: list[str], style: _Style) -> list[tuple[int, str]]:
@@ -825,9 +804,7 @@ def _handler_for_fastify(
     ]
 
 
-def _insert_after(
-    source: bytes, anchor: tree_sitter.Node, lines: list[tuple[int, str]], style: _Style
-) -> TextEdit:
+def _insert_after(source: bytes, anchor: tree_sitter.Node, lines: list[tuple[int, str]], style: _Style) -> TextEdit:
     offset, at_line_end = _insertion_point_after(source, anchor)
     base = _line_indent(source, anchor.start_byte)
     if not style.semicolon and _needs_closing_semicolon(source, offset):
@@ -864,9 +841,7 @@ def plan_graceful_shutdown(source: bytes, *, language: str, module_system: str) 
     Raises UnsupportedSourceError for an unknown language or module system.
     """
     if module_system not in MODULE_SYSTEMS:
-        raise UnsupportedSourceError(
-            f"unknown module system {module_system!r}; expected one of {MODULE_SYSTEMS}"
-        )
+        raise UnsupportedSourceError(f"unknown module system {module_system!r}; expected one of {MODULE_SYSTEMS}")
     tree = parse_source(source, language)
     if has_syntax_errors(tree):
         return ShutdownPlan(None, False, (), "the entry file does not parse; nothing was changed")
@@ -953,9 +928,7 @@ def _plan_nest(source: bytes, finder: _ServerFinder, app: _Server, style: _Style
     )
 
 
-def _insert_after_single(
-    source: bytes, anchor: tree_sitter.Node, text: str, style: _Style
-) -> TextEdit:
+def _insert_after_single(source: bytes, anchor: tree_sitter.Node, text: str, style: _Style) -> TextEdit:
     offset, at_line_end = _insertion_point_after(source, anchor)
     base = _line_indent(source, anchor.start_byte)
     if not at_line_end:
@@ -979,7 +952,7 @@ def _plan_http_server(
         name = _fresh_name(("server", "httpServer", "appServer"), facts.identifiers | {handler})
         assert server.introduce_at is not None
         start = server.introduce_at.start_byte
-        edits.append(TextEdit(start, start, f"const {name} = ".encode("utf-8")))
+        edits.append(TextEdit(start, start, f"const {name} = ".encode()))
     lines = _handler_for_server(name, handler, signals, typed, style)
     edits.append(_insert_after(source, server.anchor, lines, style))
     kept = "kept the server returned by listen() and " if server.name is None else ""

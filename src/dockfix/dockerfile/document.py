@@ -17,9 +17,9 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
 
 BOM = b"\xef\xbb\xbf"
 
@@ -27,8 +27,23 @@ BOM = b"\xef\xbb\xbf"
 HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 KNOWN_INSTRUCTIONS = frozenset(
     {
-        "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
-        "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "FROM",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
         "WORKDIR",
     }
 )
@@ -52,7 +67,9 @@ _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 _FLAG_SPACE_BYTES = frozenset(b" \t\n\v\f\r\x85\xa0")
 # Go's unicode.IsSpace on characters. Python's str.isspace also counts the separators
 # \x1c-\x1f, which Go does not.
-_GO_SPACES = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(map(chr, range(0x2000, 0x200B)))
+_GO_SPACES = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
+    map(chr, range(0x2000, 0x200B))
+)
 
 
 def _is_space(ch: str) -> bool:
@@ -68,6 +85,8 @@ def _split_first_word(data: bytes) -> list[bytes]:
                 rest = rest[1:]
             return [data[:index], rest] if rest else [data[:index]]
     return [data] if data else []
+
+
 # BuildKit reads the file with a bufio.Scanner limited to this many bytes per line (without the
 # "\n"; a BOM counts in the first line) and rejects a file with a longer one.
 MAX_LINE_LENGTH = 65535
@@ -86,7 +105,7 @@ class DockerfileSyntaxError(Exception):
 
 
 def _lstrip_space(data: bytes) -> bytes:
-    return data[_LEADING_SPACE.match(data).end():]
+    return data[_LEADING_SPACE.match(data).end() :]
 
 
 def _strip_space(data: bytes) -> bytes:
@@ -178,11 +197,11 @@ class Instruction(Node):
     @property
     def args(self) -> str:
         """The arguments after the flags as text (undecodable bytes replaced, for reading)."""
-        return self.logical[self.args_start:self.args_end].decode("utf-8", "replace")
+        return self.logical[self.args_start : self.args_end].decode("utf-8", "replace")
 
     @property
     def args_bytes(self) -> bytes:
-        return self.logical[self.args_start:self.args_end]
+        return self.logical[self.args_start : self.args_end]
 
     @property
     def is_json_form(self) -> bool:
@@ -265,12 +284,12 @@ class Document:
     errors: list[DockerfileSyntaxError] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, source: bytes) -> "Document":
+    def parse(cls, source: bytes) -> Document:
         return _Parser(source).parse()
 
     def render(self) -> bytes:
         out = [BOM] if self.bom else []
-        out.extend(self.source[node.start:node.end] for node in self.nodes)
+        out.extend(self.source[node.start : node.end] for node in self.nodes)
         return b"".join(out)
 
     # A parsed document never changes (fixes make a new one), so what is derived from its
@@ -283,7 +302,7 @@ class Document:
     def newline(self) -> bytes:
         """The line ending new lines should use: the one of the first line that has one."""
         for line in self.lines:
-            text = self.source[line.start:line.end]
+            text = self.source[line.start : line.end]
             if text.endswith(b"\r\n"):
                 return b"\r\n"
             if text.endswith(b"\n"):
@@ -311,7 +330,7 @@ class Document:
 
     def line_text(self, number: int) -> bytes:
         line = self.lines[number - 1]
-        return self.source[line.start:line.end]
+        return self.source[line.start : line.end]
 
     def line_start(self, offset: int) -> int:
         """Offset of the start of the physical line holding `offset`."""
@@ -322,7 +341,7 @@ class Document:
         return self.source.count(b"\n", 0, offset) + 1
 
     def indentation_of(self, node: Node) -> bytes:
-        text = self.source[node.start:node.end]
+        text = self.source[node.start : node.end]
         return text[: len(text) - len(text.lstrip(b" \t"))]
 
 
@@ -342,14 +361,16 @@ class _Parser:
         if b"\x00" in source:
             raise DockerfileSyntaxError("binary file (contains NUL bytes), not a Dockerfile")
         self.bom = source.startswith(BOM)
-        self.source = source[len(BOM):] if self.bom else source
+        self.source = source[len(BOM) :] if self.bom else source
         # Offsets in nodes are into the source without its BOM; Document.source keeps that
         # form and render() puts the BOM back.
         self.lines = list(iter_lines(self.source))
         for line in self.lines:
-            length = line.end - line.start - (self.source[line.end - 1:line.end] == b"\n")
+            length = line.end - line.start - (self.source[line.end - 1 : line.end] == b"\n")
             if length + (len(BOM) if self.bom and line.number == 1 else 0) > MAX_LINE_LENGTH:
-                raise DockerfileSyntaxError(f"line longer than {MAX_LINE_LENGTH} bytes, the most BuildKit reads", line.number)
+                raise DockerfileSyntaxError(
+                    f"line longer than {MAX_LINE_LENGTH} bytes, the most BuildKit reads", line.number
+                )
         self.escape = b"\\"
         self.directives: dict[str, str] = {}
         self.directives_done = False
@@ -362,7 +383,7 @@ class _Parser:
         return re.compile(rb"(?<!" + escape + rb")" + escape + rb"[ \t]*$")
 
     def _text(self, line: Line) -> bytes:
-        return self.source[line.start:line.end]
+        return self.source[line.start : line.end]
 
     def _possible_directive(self, content: bytes, line_number: int) -> bool:
         """BuildKit's directive parser: valid only before any other line; returns True if it is one."""
@@ -639,9 +660,7 @@ def _check_arguments(name: str | None, args: bytes, escape: bytes, line: int) ->
             args = parts[1] if len(parts) == 2 else b""
         value = _json_array(args)
         if value is not None and not all(isinstance(item, str) for item in value):
-            raise DockerfileSyntaxError(
-                "when using JSON array syntax, arrays must be comprised of strings only", line
-            )
+            raise DockerfileSyntaxError("when using JSON array syntax, arrays must be comprised of strings only", line)
     elif name in ("ENV", "LABEL"):
         words = parse_words(args.decode("utf-8", "surrogateescape"), escape.decode())
         if not words:

@@ -7,9 +7,9 @@ rewrite exactly the `npm install` inside `apt-get ... && npm install && npm cach
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterator
 
 from .document import Document, Instruction
 
@@ -72,7 +72,7 @@ class Script:
 
 
 def _word_text(node, source: bytes) -> str:
-    raw = source[node.start_byte:node.end_byte]
+    raw = source[node.start_byte : node.end_byte]
     if node.type == "raw_string":
         return raw[1:-1].decode("utf-8", "replace")
     if node.type == "string" and all(c.type in ('"', "string_content") for c in node.children):
@@ -92,9 +92,23 @@ def commands_in(script: bytes) -> list[Command]:
                 args, assignments = [], []
                 for child in node.children:
                     if child.type == "variable_assignment":
-                        assignments.append(Word(_word_text(child, script), script[child.start_byte:child.end_byte], child.start_byte, child.end_byte))
+                        assignments.append(
+                            Word(
+                                _word_text(child, script),
+                                script[child.start_byte : child.end_byte],
+                                child.start_byte,
+                                child.end_byte,
+                            )
+                        )
                     elif child is not None and child.start_byte >= name_node.end_byte and child.is_named:
-                        args.append(Word(_word_text(child, script), script[child.start_byte:child.end_byte], child.start_byte, child.end_byte))
+                        args.append(
+                            Word(
+                                _word_text(child, script),
+                                script[child.start_byte : child.end_byte],
+                                child.start_byte,
+                                child.end_byte,
+                            )
+                        )
                 found.append(
                     Command(
                         name=_word_text(name_node, script),
@@ -130,7 +144,7 @@ def uses_shell_features(script: bytes) -> bool:
             return True
         if child.type == "string" and any(c.type not in ('"', "string_content") for c in child.children):
             return True
-        text = script[child.start_byte:child.end_byte]
+        text = script[child.start_byte : child.end_byte]
         if child.type == "word" and any(ch in text for ch in b"$`*?[]{}~\\"):
             return True
     return False
@@ -152,4 +166,4 @@ def run_scripts(doc: Document, inst: Instruction) -> Iterator[Script]:
         def from_body(start: int, end: int, _base: int = body_start) -> tuple[int, int]:
             return _base + start, _base + end
 
-        yield Script(doc.source[heredoc.body_start:heredoc.body_end], from_body, from_heredoc=True)
+        yield Script(doc.source[heredoc.body_start : heredoc.body_end], from_body, from_heredoc=True)

@@ -14,7 +14,18 @@ import re
 from .document import Document, Instruction, Stage
 from .shell import run_scripts
 
-_ARCH_NAMESPACES = {"amd64", "arm32v5", "arm32v6", "arm32v7", "arm64v8", "i386", "ppc64le", "s390x", "riscv64", "library"}
+_ARCH_NAMESPACES = {
+    "amd64",
+    "arm32v5",
+    "arm32v6",
+    "arm32v7",
+    "arm64v8",
+    "i386",
+    "ppc64le",
+    "s390x",
+    "riscv64",
+    "library",
+}
 _DEBIAN_CODENAMES = ("trixie", "bookworm", "bullseye", "buster", "stretch", "jessie", "slim")
 _WINDOWS_MARKERS = ("windowsservercore", "nanoserver", "windows")
 ROOT_USERS = {"root", "0", "0:0", "root:root"}
@@ -26,7 +37,7 @@ def split_image(text: str) -> tuple[str, str | None]:
     slash = text.rfind("/")
     colon = text.rfind(":")
     if colon > slash:
-        return text[:colon], text[colon + 1:]
+        return text[:colon], text[colon + 1 :]
     return text, None
 
 
@@ -89,7 +100,7 @@ def runtime_stage(doc: Document) -> Stage | None:
 
 
 def family(doc: Document, stage: Stage) -> str | None:
-    """"alpine", "debian", or None when the base's tag cannot be known."""
+    """ "alpine", "debian", or None when the base's tag cannot be known."""
     _, tag = split_image(external_base(doc, stage).lower())
     if tag is not None and "$" in tag:
         tag = None
@@ -182,7 +193,7 @@ def copies_file(doc: Document, stage: Stage, name: str, before: Instruction, ign
         sources = inst.words[:-1]
         for source in sources:
             source = source.lstrip("./") if source not in (".", "./") else "."
-            if source in (".", "") or source.endswith("/") and source.strip("/") == "":
+            if source in (".", "") or (source.endswith("/") and source.strip("/") == ""):
                 return True
             if fnmatch.fnmatchcase(name, source):
                 return True
@@ -213,8 +224,25 @@ def insert_line_before(doc: Document, inst: Instruction, text: str):
     return Edit.insert(inst.start, text.encode() + doc.newline)
 
 
-_DEV_WORDS = re.compile(r"(?:^|[^a-z])(dev|devel|development|develop|test|tests|testing|debug|ci|e2e|local)(?:[^a-z]|$)")
-_DEV_COMMANDS = (("nodemon",), ("ng", "serve"), ("next", "dev"), ("vite",), ("webpack-dev-server",), ("react-scripts", "start"), ("npm", "run", "dev"), ("yarn", "dev"), ("pnpm", "dev"), ("npm", "run", "watch"), ("ts-node-dev",), ("jest",), ("npm", "test"), ("yarn", "test"))
+_DEV_WORDS = re.compile(
+    r"(?:^|[^a-z])(dev|devel|development|develop|test|tests|testing|debug|ci|e2e|local)(?:[^a-z]|$)"
+)
+_DEV_COMMANDS = (
+    ("nodemon",),
+    ("ng", "serve"),
+    ("next", "dev"),
+    ("vite",),
+    ("webpack-dev-server",),
+    ("react-scripts", "start"),
+    ("npm", "run", "dev"),
+    ("yarn", "dev"),
+    ("pnpm", "dev"),
+    ("npm", "run", "watch"),
+    ("ts-node-dev",),
+    ("jest",),
+    ("npm", "test"),
+    ("yarn", "test"),
+)
 
 
 def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> bool:
@@ -226,7 +254,7 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
     for argv in start_commands(stage):
         for pattern in _DEV_COMMANDS:
             for i in range(len(argv)):
-                if tuple(argv[i:i + len(pattern)]) == pattern:
+                if tuple(argv[i : i + len(pattern)]) == pattern:
                     return True
     return False
 
@@ -254,8 +282,38 @@ def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
     if len(words) < 2:
         return False
     destination = words[-1].rstrip("/") or "/"
-    system_roots = ("/", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/local", "/usr/local/bin", "/usr/local/lib", "/etc", "/lib", "/root", "/tmp", "/opt", "/var")
-    system_trees = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/local/bin/", "/usr/local/lib/", "/usr/share/", "/etc/", "/lib/", "/root/", "/tmp/")
+    system_roots = (
+        "/",
+        "/bin",
+        "/sbin",
+        "/usr",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/lib",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/lib",
+        "/etc",
+        "/lib",
+        "/root",
+        "/tmp",
+        "/opt",
+        "/var",
+    )
+    system_trees = (
+        "/bin/",
+        "/sbin/",
+        "/usr/bin/",
+        "/usr/sbin/",
+        "/usr/lib/",
+        "/usr/local/bin/",
+        "/usr/local/lib/",
+        "/usr/share/",
+        "/etc/",
+        "/lib/",
+        "/root/",
+        "/tmp/",
+    )
     if destination in system_roots or destination.startswith(system_trees):
         return False
     return True

@@ -17,12 +17,14 @@ A rule maps to the hadolint rules its documentation lists under "Related hadolin
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
-from .document import Document, Instruction
 from ..edits import Finding
+from .document import Document, Instruction
 
-_DOCKFIX = re.compile(rb"^\s*#\s*dockfix\s*:\s*(?P<what>ignore-file|ignore)\b\s*(?:=\s*(?P<codes>[\w\s,-]*))?", re.IGNORECASE)
+_DOCKFIX = re.compile(
+    rb"^\s*#\s*dockfix\s*:\s*(?P<what>ignore-file|ignore)\b\s*(?:=\s*(?P<codes>[\w\s,-]*))?", re.IGNORECASE
+)
 _HADOLINT = re.compile(rb"^\s*#\s*hadolint\s+ignore\s*=\s*(?P<codes>[\w\s,]*)", re.IGNORECASE)
 _HADOLINT_CODE = re.compile(r"\bDL\d{4}\b")
 EVERY_RULE = "*"
@@ -34,7 +36,7 @@ def _codes(text: bytes | None) -> set[str]:
     return {part.strip().upper() for part in text.decode("ascii", "replace").split(",") if part.strip()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def hadolint_codes(docs: str) -> frozenset[str]:
     """The hadolint codes a rule's documentation lists under `## Related hadolint rules`."""
     _, found, section = docs.partition("## Related hadolint rule")
@@ -65,7 +67,7 @@ def _comment_codes(doc: Document, inst: Instruction) -> set[str]:
 def ignores_file(doc: Document) -> bool:
     """Whether a `# dockfix: ignore-file` comment is in the file."""
     for line in doc.lines:
-        text = doc.source[line.start:line.end]
+        text = doc.source[line.start : line.end]
         if text.lstrip().startswith(b"#"):
             match = _DOCKFIX.match(text)
             if match and match["what"].lower() == b"ignore-file":

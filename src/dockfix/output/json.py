@@ -55,7 +55,9 @@ def finding_record(finding: Finding, result: FileResult, names: dict[str, str]) 
     }
 
 
-def file_record(result: FileResult, *, context: Path, changed_files: list[Path], written: bool, names: dict[str, str]) -> dict:
+def file_record(
+    result: FileResult, *, context: Path, changed_files: list[Path], written: bool, names: dict[str, str]
+) -> dict:
     """The record of one Dockerfile."""
     failed = result.error is not None
     return {

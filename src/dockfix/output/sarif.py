@@ -73,11 +73,13 @@ def sarif_log(results: list[FileResult], rules, findings_of) -> dict:
     notifications = []
     for result in results:
         if result.error is not None:
-            notifications.append({
-                "level": "error",
-                "message": {"text": f"{display_path(result.path)}: {result.error}"},
-                "locations": [_location(result.path, result.error_line)],
-            })
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {"text": f"{display_path(result.path)}: {result.error}"},
+                    "locations": [_location(result.path, result.error_line)],
+                }
+            )
             continue
         for finding in findings_of(result):
             item = {
@@ -92,19 +94,25 @@ def sarif_log(results: list[FileResult], rules, findings_of) -> dict:
     return {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
-        "runs": [{
-            "tool": {"driver": {
-                "name": "dockfix",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "rules": descriptors,
-            }},
-            "invocations": [{
-                "executionSuccessful": not notifications,
-                "toolExecutionNotifications": notifications,
-            }],
-            "results": sarif_results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dockfix",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": descriptors,
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not notifications,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": sarif_results,
+            }
+        ],
     }
 
 

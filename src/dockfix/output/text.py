@@ -51,7 +51,9 @@ def finding_line(result: FileResult, finding: Finding, unsafe_fixes: bool, color
     marker = fix_marker(finding, unsafe_fixes)
     code = paint(finding.code, RED, BOLD, enabled=color)
     middle = f"{code} {paint(marker, CYAN, enabled=color)} " if marker else f"{code} "
-    return f"{paint(location(finding.path or result.path, finding.line), BOLD, enabled=color)}: {middle}{finding.message}"
+    return (
+        f"{paint(location(finding.path or result.path, finding.line), BOLD, enabled=color)}: {middle}{finding.message}"
+    )
 
 
 def plural(count: int, word: str) -> str:
@@ -140,11 +142,13 @@ def unresolved_digests(result: FileResult) -> list[Finding]:
     ]
 
 
-def run_breakdown(results: list[FileResult], changed: int, failed: int, applied_by_rule: dict[str, int], verb: str) -> list[str]:
+def run_breakdown(
+    results: list[FileResult], changed: int, failed: int, applied_by_rule: dict[str, int], verb: str
+) -> list[str]:
     """The lines a run over several Dockerfiles ends with, before the summary line.
 
-        Scanned 12 Dockerfiles: 5 changed, 6 unchanged, 1 failed.
-        Fixes by rule: DF001 3, DF002 2, DF009 5.
+    Scanned 12 Dockerfiles: 5 changed, 6 unchanged, 1 failed.
+    Fixes by rule: DF001 3, DF002 2, DF009 5.
     """
     unchanged = len(results) - changed - failed
     lines = [f"Scanned {plural(len(results), 'Dockerfile')}: {changed} {verb}, {unchanged} unchanged, {failed} failed."]
@@ -159,7 +163,9 @@ def digest_lines(results: list[FileResult]) -> list[str]:
     lines = []
     for result in results:
         for finding in unresolved_digests(result):
-            lines.append(f"dockfix: warning: {location(finding.path or result.path, finding.line)}: digest not resolved: {finding.message}")
+            lines.append(
+                f"dockfix: warning: {location(finding.path or result.path, finding.line)}: digest not resolved: {finding.message}"
+            )
     if lines:
         lines.append(f"{plural(len(lines), 'image')} not pinned: digest not resolved (see above).")
     return lines

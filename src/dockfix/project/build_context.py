@@ -31,7 +31,7 @@ class Project:
 
     def path(self, relative: str) -> Path | None:
         """The absolute path of a file inside the context; None if it would leave it."""
-        candidate = (self.root / relative)
+        candidate = self.root / relative
         try:
             resolved = candidate.resolve()
             if not resolved.is_relative_to(self.root.resolve()):

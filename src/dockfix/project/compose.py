@@ -93,7 +93,9 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _children(lines: list[tuple[int, str]], start: int, parent_indent: int) -> tuple[list[tuple[int, str, str | None]], int]:
+def _children(
+    lines: list[tuple[int, str]], start: int, parent_indent: int
+) -> tuple[list[tuple[int, str, str | None]], int]:
     """The keys directly below the line before `start`: (line index, key, inline value)."""
     children = []
     index = start

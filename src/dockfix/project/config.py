@@ -112,7 +112,9 @@ def parse_config(table: dict, path: Path) -> Config:
         ignore=_strings(path, "ignore", table["ignore"]) if "ignore" in table else None,
         unsafe_fixes=unsafe,
         node_version=_string(path, "node-version", table["node-version"]) if "node-version" in table else None,
-        registry_mirror=_string(path, "registry-mirror", table["registry-mirror"]) if "registry-mirror" in table else None,
+        registry_mirror=_string(path, "registry-mirror", table["registry-mirror"])
+        if "registry-mirror" in table
+        else None,
         exclude=_strings(path, "exclude", table["exclude"]) if "exclude" in table else (),
     )
 

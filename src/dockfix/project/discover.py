@@ -30,19 +30,37 @@ is an error (exit code 2), and the other paths are still processed.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .gitignore import IgnoreRules
 
 SKIPPED_FOLDERS = frozenset(
     {
-        ".git", ".hg", ".svn", ".bzr", ".jj",
-        "node_modules", ".pnpm-store", ".yarn", "bower_components", "jspm_packages",
-        "vendor", "third_party", "third-party",
-        ".venv", ".tox", ".nox", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
-        ".cache", ".next", ".nuxt",
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        ".jj",
+        "node_modules",
+        ".pnpm-store",
+        ".yarn",
+        "bower_components",
+        "jspm_packages",
+        "vendor",
+        "third_party",
+        "third-party",
+        ".venv",
+        ".tox",
+        ".nox",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".cache",
+        ".next",
+        ".nuxt",
     }
 )
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
@@ -109,7 +127,9 @@ def _walk(
     found: list[Path] = []
     compose: list[Path] = []
     absolute_start = Path(os.path.abspath(folder))
-    rules_by_folder: dict[str, IgnoreRules] = {str(absolute_start): _ancestor_ignores(absolute_start).with_file(absolute_start)}
+    rules_by_folder: dict[str, IgnoreRules] = {
+        str(absolute_start): _ancestor_ignores(absolute_start).with_file(absolute_start)
+    }
 
     def on_error(error: OSError) -> None:
         discovery.unreadable_folders.append((Path(error.filename or folder), error.strerror or str(error)))
@@ -171,7 +191,9 @@ def discover(
                 try:
                     builds = read_compose_builds(compose)
                 except ComposeProblem as problem:
-                    discovery.warnings.append(f"{compose}: cannot read the compose file: {problem}; its Dockerfiles are searched as usual")
+                    discovery.warnings.append(
+                        f"{compose}: cannot read the compose file: {problem}; its Dockerfiles are searched as usual"
+                    )
                     continue
                 for build in builds:
                     if build.dockerfile.is_file():

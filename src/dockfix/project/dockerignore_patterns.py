@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _translate(pattern: str) -> re.Pattern[str] | None:
                 end += 2 if pattern[end] == "\\" else 1
             if end >= n:
                 return None
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             negate = body.startswith("^")
             if negate:
                 body = body[1:]
@@ -111,7 +111,7 @@ class DockerIgnore:
         self.patterns = patterns
 
     @classmethod
-    def parse(cls, text: str | bytes) -> "DockerIgnore":
+    def parse(cls, text: str | bytes) -> DockerIgnore:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         text = text.removeprefix("\ufeff")

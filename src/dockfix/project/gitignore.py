@@ -50,7 +50,7 @@ def _translate(pattern: str) -> str:
             if end < 0:
                 out.append(re.escape(char))
             else:
-                body = pattern[i + 1:end]
+                body = pattern[i + 1 : end]
                 if body.startswith("!"):
                     body = "^" + body[1:]
                 out.append("[" + body.replace("\\", "\\\\") + "]")
@@ -76,9 +76,7 @@ def parse_gitignore(text: str, base: Path) -> list[GitignorePattern]:
         if not line or line.startswith("#"):
             continue
         negated = line.startswith("!")
-        if negated:
-            line = line[1:]
-        elif line.startswith("\\!") or line.startswith("\\#"):
+        if negated or line.startswith("\\!") or line.startswith("\\#"):
             line = line[1:]
         folders_only = line.endswith("/")
         line = line.rstrip("/")
@@ -98,7 +96,7 @@ class IgnoreRules:
     def __init__(self, patterns: tuple[GitignorePattern, ...] = ()):
         self.patterns = patterns
 
-    def with_file(self, folder: Path) -> "IgnoreRules":
+    def with_file(self, folder: Path) -> IgnoreRules:
         """These rules plus the `.gitignore` of `folder`, if it has a readable one."""
         path = folder / ".gitignore"
         try:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .build_context import Project
 from ..dockerfile.document import shell_words
 from ..dockerfile.shell import uses_shell_features
+from .build_context import Project
 
 NODE_BINARIES = ("node", "nodejs")
 
@@ -36,7 +36,7 @@ def script_invocation(argv: list[str]) -> tuple[str, list[str]] | None:
     extra: list[str] = []
     if "--" in rest:
         index = rest.index("--")
-        rest, extra = rest[:index], rest[index + 1:]
+        rest, extra = rest[:index], rest[index + 1 :]
     flags = [w for w in rest if w.startswith("-")]
     words = [w for w in rest if not w.startswith("-")]
     if flags or not words:
@@ -63,7 +63,9 @@ def resolve_script(project: Project, argv: list[str], depth: int = 0) -> Resolve
         return ResolvedScript([], [], name, "no package.json in the build context")
     for hook in (f"pre{name}", f"post{name}"):
         if hook in scripts:
-            return ResolvedScript([], [], name, f"package.json has a `{hook}` script that running node directly would skip")
+            return ResolvedScript(
+                [], [], name, f"package.json has a `{hook}` script that running node directly would skip"
+            )
     if name not in scripts:
         if name == "start" and project.exists("server.js"):
             return ResolvedScript(["node", "server.js", *extra], [], name)  # npm's default start

@@ -45,9 +45,9 @@ from dataclasses import dataclass
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
-from ..edits import Edit, Finding, Fix
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import family, is_node_image, is_windows, run_commands, stage_chain
+from ..edits import Edit, Finding, Fix
 
 CODE = "DF001"
 NAME = "explicit-base-image"
@@ -56,15 +56,43 @@ FIX_SAFETY = "safe (digest of the tag already named); unsafe (new tag, major or 
 
 FLOATING_WORDS = frozenset({"latest", "lts", "current", "stable", "node"})
 NODE_CODENAMES = frozenset(
-    {"argon", "boron", "carbon", "dubnium", "erbium", "fermium", "gallium", "hydrogen", "iron", "jod", "krypton", "lithium"}
+    {
+        "argon",
+        "boron",
+        "carbon",
+        "dubnium",
+        "erbium",
+        "fermium",
+        "gallium",
+        "hydrogen",
+        "iron",
+        "jod",
+        "krypton",
+        "lithium",
+    }
 )
 # Native modules whose prebuilt binaries (or build) assume glibc: they fail or build slowly on
 # Alpine's musl, so a bare tag gets the Debian slim variant when the app depends on one.
 GLIBC_NATIVE_MODULES = frozenset(
     {
-        "sharp", "bcrypt", "canvas", "better-sqlite3", "sqlite3", "node-sass", "puppeteer",
-        "@tensorflow/tfjs-node", "grpc", "libxmljs", "libxmljs2", "zeromq", "leveldown", "re2",
-        "farmhash", "node-rdkafka", "oracledb", "ibm_db",
+        "sharp",
+        "bcrypt",
+        "canvas",
+        "better-sqlite3",
+        "sqlite3",
+        "node-sass",
+        "puppeteer",
+        "@tensorflow/tfjs-node",
+        "grpc",
+        "libxmljs",
+        "libxmljs2",
+        "zeromq",
+        "leveldown",
+        "re2",
+        "farmhash",
+        "node-rdkafka",
+        "oracledb",
+        "ibm_db",
     }
 )
 DEBIAN_PACKAGE_TOOLS = frozenset({"apt-get", "apt", "dpkg", "aptitude"})
@@ -113,7 +141,7 @@ def base_site(doc: Document, stage: Stage) -> BaseSite | str | None:
 
 def _site_in(doc: Document, inst: Instruction, logical_start: int, text: str) -> BaseSite | str:
     raw = text.encode()
-    if inst.logical[logical_start:logical_start + len(raw)] != raw:
+    if inst.logical[logical_start : logical_start + len(raw)] != raw:
         return f"the image `{text}` is written in a way dockfix cannot edit safely"
     start, end = inst.source_span(logical_start, logical_start + len(raw))
     if doc.source[start:end] != raw:
@@ -126,7 +154,7 @@ def arg_default_site(doc: Document, name: str) -> BaseSite | None:
     found = None
     pattern = re.compile(rb"(?:^|[ \t])" + re.escape(name.encode()) + rb"=(\"?)([^\s\"'$\\]+)\1(?=[ \t]|$)")
     for inst in doc.global_args:
-        args = inst.logical[inst.args_start:inst.args_end]
+        args = inst.logical[inst.args_start : inst.args_end]
         match = pattern.search(args)
         if match is None:
             if re.search(rb"(?:^|[ \t])" + re.escape(name.encode()) + rb"(?:=|[ \t]|$)", args):
@@ -180,7 +208,10 @@ def bare_variant(doc: Document, stage: Stage, ctx: RuleContext) -> tuple[str, st
         deps.update(ctx.project.dependencies(kind))
     native = sorted(name for name in deps if name in GLIBC_NATIVE_MODULES)
     if native:
-        return "slim", f"the Debian slim variant, since package.json depends on the native module {', '.join(native)} (built for glibc)"
+        return (
+            "slim",
+            f"the Debian slim variant, since package.json depends on the native module {', '.join(native)} (built for glibc)",
+        )
     return "alpine", "the small alpine variant (no apt-get and no glibc-bound native module found)"
 
 
@@ -250,16 +281,17 @@ def check(doc: Document, ctx: RuleContext):
         if version is None:
             major = target_major(ctx)
             if variant:
-                new_variant, why = normalized_variant(variant), f"the {normalized_variant(variant)} variant the file already uses"
+                new_variant, why = (
+                    normalized_variant(variant),
+                    f"the {normalized_variant(variant)} variant the file already uses",
+                )
             else:
                 new_variant, why = bare_variant(doc, stage, ctx)
             new_ref = ref.with_tag(f"{major}-{new_variant}")
             digest, problem = resolve(ctx, new_ref)
             if digest is not None:
                 new_ref = new_ref.with_digest(digest)
-            message = (
-                f"`{site.text}`{where} is a floating tag: use the active LTS major {major}, {why}: `{new_ref}`"
-            )
+            message = f"`{site.text}`{where} is a floating tag: use the active LTS major {major}, {why}: `{new_ref}`"
             if problem:
                 message += f"; {problem}"
             yield Finding(CODE, message, site.line, _tag_change(doc, stage, site, str(new_ref), new_variant))

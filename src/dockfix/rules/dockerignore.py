@@ -40,9 +40,9 @@ from pathlib import Path
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
-from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
-from ..edits import Edit, Finding, Fix
 from ..dockerfile.stages import applies_to, runtime_stage, start_commands
+from ..edits import Edit, Finding, Fix
+from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
 
 CODE = "DF009"
 NAME = "dockerignore"
@@ -164,7 +164,11 @@ def build_output_folder(doc: Document, ctx: RuleContext) -> str | None:
     for argv in start_commands(stage):
         for word in argv:
             head = word.lstrip("./").split("/")[0]
-            if word.endswith((".js", ".mjs", ".cjs")) and "/" in word.lstrip("./") and head in ("dist", "build", "out", "lib"):
+            if (
+                word.endswith((".js", ".mjs", ".cjs"))
+                and "/" in word.lstrip("./")
+                and head in ("dist", "build", "out", "lib")
+            ):
                 return head
     return None
 
@@ -198,8 +202,11 @@ def check(doc: Document, ctx: RuleContext):
         return
     rules = DockerIgnore.parse(existing)
     missing = [
-        name for name in REQUIRED
-        if not rules.excludes(name) and not rules.negations_touching(name) and not _needed_by_copy(name, (name,), sources, files)
+        name
+        for name in REQUIRED
+        if not rules.excludes(name)
+        and not rules.negations_touching(name)
+        and not _needed_by_copy(name, (name,), sources, files)
     ]
     if not missing:
         return

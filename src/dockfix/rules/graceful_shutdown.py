@@ -40,15 +40,25 @@ from pathlib import PurePosixPath
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
+from ..dockerfile.stages import applies_to, runtime_stage, start_instructions
 from ..edits import Edit, Finding, Fix
 from ..project.npmscripts import resolve_script
-from ..dockerfile.stages import applies_to, runtime_stage, start_instructions
 
 CODE = "DF006"
 NAME = "graceful-shutdown"
 SUMMARY = "Handle SIGTERM in the app: close the server, let requests finish, then exit"
 FIX_SAFETY = "unsafe (edits application code)"
-_NODE_OPTIONS_WITH_VALUE = ("-r", "--require", "--import", "--loader", "--experimental-loader", "-e", "--eval", "--inspect-port", "--env-file")
+_NODE_OPTIONS_WITH_VALUE = (
+    "-r",
+    "--require",
+    "--import",
+    "--loader",
+    "--experimental-loader",
+    "-e",
+    "--eval",
+    "--inspect-port",
+    "--env-file",
+)
 
 
 def _entry_of(argv: list[str]) -> str | None:
@@ -103,7 +113,7 @@ def check(doc: Document, ctx: RuleContext):
     workdir = _workdir(stage)
     if entry.startswith("/"):
         if workdir and entry.startswith(workdir.rstrip("/") + "/"):
-            entry = entry[len(workdir.rstrip("/")) + 1:]
+            entry = entry[len(workdir.rstrip("/")) + 1 :]
         else:
             return  # outside the app folder: not a file of this project we can place
     from ..appcode.entry import resolve_entry_source
@@ -126,4 +136,9 @@ def check(doc: Document, ctx: RuleContext):
         yield Finding(CODE, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
         return
     edits = [Edit(e.start, e.end, e.content, path=source_file.path) for e in plan.edits]
-    yield Finding(CODE, f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}", target.line, Fix.unsafe(*edits))
+    yield Finding(
+        CODE,
+        f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}",
+        target.line,
+        Fix.unsafe(*edits),
+    )

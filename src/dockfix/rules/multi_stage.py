@@ -58,9 +58,9 @@ import re
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Node
-from ..edits import Edit, Finding, Fix
 from ..dockerfile.shell import run_scripts
 from ..dockerfile.stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
+from ..edits import Edit, Finding, Fix
 
 CODE = "DF008"
 NAME = "multi-stage-build"
@@ -71,11 +71,47 @@ RUNTIME_ONLY = ("CMD", "ENTRYPOINT", "EXPOSE", "HEALTHCHECK", "STOPSIGNAL", "VOL
 SHARED = ("ENV", "ARG", "WORKDIR", "USER", "SHELL")
 INIT_PACKAGES = {"dumb-init", "tini"}
 BUILD_PACKAGES = {
-    "python3", "python", "py3-pip", "make", "g++", "gcc", "build-base", "build-essential", "git", "libc6-compat",
-    "ca-certificates", "openssl", "curl", "wget", "pkgconfig", "pkg-config", "autoconf", "automake", "libtool", "bash", "node-gyp",
+    "python3",
+    "python",
+    "py3-pip",
+    "make",
+    "g++",
+    "gcc",
+    "build-base",
+    "build-essential",
+    "git",
+    "libc6-compat",
+    "ca-certificates",
+    "openssl",
+    "curl",
+    "wget",
+    "pkgconfig",
+    "pkg-config",
+    "autoconf",
+    "automake",
+    "libtool",
+    "bash",
+    "node-gyp",
 }
 PACKAGE_TOOLS = ("apk", "apt-get", "apt")
-HARMLESS = ("echo", "cd", "true", "set", "ls", "cat", "printf", "test", "[", "export", "pwd", "node", "rm", "tsc", "corepack", "npx")
+HARMLESS = (
+    "echo",
+    "cd",
+    "true",
+    "set",
+    "ls",
+    "cat",
+    "printf",
+    "test",
+    "[",
+    "export",
+    "pwd",
+    "node",
+    "rm",
+    "tsc",
+    "corepack",
+    "npx",
+)
 FILE_COMMANDS = ("mkdir", "cp", "mv", "touch", "ln", "chown", "chmod")
 SELF_UPDATES = re.compile(r"^(npm|pnpm|yarn|corepack|node-gyp|typescript)(@.*)?$")
 BUILD_OUTPUT = ("dist", "build", "out", "lib")
@@ -99,7 +135,7 @@ def _inside(path: str, workdir: str) -> bool:
 
 
 def _classify_run(doc: Document, inst: Instruction, workdir: str | None) -> str:
-    """"prod" for an init-process install, "build" for build steps; raises Refusal otherwise."""
+    """ "prod" for an init-process install, "build" for build steps; raises Refusal otherwise."""
     if inst.is_json_form:
         raise Refusal(f"line {inst.line}: a RUN in exec form")
     packages: set[str] = set()
@@ -116,11 +152,15 @@ def _classify_run(doc: Document, inst: Instruction, workdir: str | None) -> str:
                 elif positional[:1] not in (["update"], ["upgrade"], ["clean"], [], ["del"]):
                     raise Refusal(f"line {inst.line}: `{name} {' '.join(positional[:1])}`")
             elif name in ("npm", "pnpm", "yarn"):
-                is_global = any(w in ("-g", "--global", "--location=global") for w in words) or positional[:1] == ["global"]
+                is_global = any(w in ("-g", "--global", "--location=global") for w in words) or positional[:1] == [
+                    "global"
+                ]
                 if is_global:
                     installed = [p for p in positional if p not in ("install", "i", "add", "global")]
                     if not all(SELF_UPDATES.match(p) for p in installed):
-                        raise Refusal(f"line {inst.line}: a global install ({' '.join(installed)}) the app may need at run time")
+                        raise Refusal(
+                            f"line {inst.line}: a global install ({' '.join(installed)}) the app may need at run time"
+                        )
             elif name in FILE_COMMANDS:
                 paths = positional[1:] if name in ("chown", "chmod") else positional
                 if workdir is None or not all(_inside(p, workdir) for p in paths):
@@ -139,7 +179,7 @@ def _classify_run(doc: Document, inst: Instruction, workdir: str | None) -> str:
 
 def _workdir_after(current: str | None, inst: Instruction) -> str | None:
     value = inst.args.strip().strip("\"'")
-    if "$" in value or current is None and not value.startswith("/"):
+    if "$" in value or (current is None and not value.startswith("/")):
         return None
     return posixpath.normpath(posixpath.join(current or "/", value))
 
@@ -161,7 +201,7 @@ def _groups(doc: Document, stage) -> tuple[list[tuple[list[Node], Instruction]],
 def _text(doc: Document, nodes: list[Node]) -> bytes:
     out = b""
     for node in nodes:
-        piece = doc.source[node.start:node.end]
+        piece = doc.source[node.start : node.end]
         if not piece.endswith(b"\n"):
             piece += doc.newline
         out += piece
@@ -171,7 +211,11 @@ def _text(doc: Document, nodes: list[Node]) -> bytes:
 def _entry_folder(doc: Document, ctx: RuleContext, stage, runs_build: bool) -> str | None:
     """The build output folder the app starts from, for a compiled TypeScript app."""
     project = ctx.project
-    typescript = "typescript" in project.dev_dependencies or "typescript" in project.dependencies() or project.exists("tsconfig.json")
+    typescript = (
+        "typescript" in project.dev_dependencies
+        or "typescript" in project.dependencies()
+        or project.exists("tsconfig.json")
+    )
     if not runs_build or not typescript:
         return None
     starts = [i for i in stage.instructions if i.name in ("CMD", "ENTRYPOINT")]
@@ -187,7 +231,9 @@ def _entry_folder(doc: Document, ctx: RuleContext, stage, runs_build: bool) -> s
     if folder not in BUILD_OUTPUT or posixpath.normpath(entry) == folder:
         return None
     for inst in stage.instructions:
-        if inst.name in ("COPY", "ADD") and any(posixpath.normpath(w.lstrip("/")).split("/")[0] == folder for w in _argv(inst)[:-1]):
+        if inst.name in ("COPY", "ADD") and any(
+            posixpath.normpath(w.lstrip("/")).split("/")[0] == folder for w in _argv(inst)[:-1]
+        ):
             return None  # the output is built outside Docker and copied in
     return folder
 
@@ -199,7 +245,11 @@ def _runs_build(doc: Document, stage) -> bool:
                 positional = [w.text for w in command.args if not w.text.startswith("-")]
                 if command.name == "tsc" or (command.name == "npx" and positional[:1] == ["tsc"]):
                     return True
-                if command.name in ("npm", "pnpm") and positional[:1] in (["run"], ["run-script"]) and positional[1:2] == ["build"]:
+                if (
+                    command.name in ("npm", "pnpm")
+                    and positional[:1] in (["run"], ["run-script"])
+                    and positional[1:2] == ["build"]
+                ):
                     return True
                 if command.name in ("yarn", "pnpm") and positional[:1] == ["build"]:
                     return True
@@ -216,9 +266,10 @@ def _installs(doc: Document, stage) -> list[tuple[str, bool]]:
                 positional = [w for w in words if not w.startswith("-")]
                 if any(w in ("-g", "--global") for w in words):
                     continue
-                omit = any(w in ("--omit=dev", "--production", "--only=production", "--prod", "--production=true") for w in words) or (
-                    "--omit" in words and words[words.index("--omit") + 1:][:1] == ["dev"]
-                )
+                omit = any(
+                    w in ("--omit=dev", "--production", "--only=production", "--prod", "--production=true")
+                    for w in words
+                ) or ("--omit" in words and words[words.index("--omit") + 1 :][:1] == ["dev"])
                 if command.name == "npm" and positional in (["install"], ["i"], ["ci"]):
                     found.append(("npm", omit))
                 elif command.name == "yarn" and positional in ([], ["install"]):
@@ -235,7 +286,9 @@ def _prune_line(doc: Document, ctx: RuleContext, stage, manager: str) -> str | N
     if manager == "pnpm":
         return "RUN pnpm prune --prod"
     if manager == "yarn" and ctx.project.package_manager != "yarn-berry":
-        return "RUN yarn install --production --ignore-scripts --prefer-offline" + (" --frozen-lockfile" if ctx.project.exists("yarn.lock") else "")
+        return "RUN yarn install --production --ignore-scripts --prefer-offline" + (
+            " --frozen-lockfile" if ctx.project.exists("yarn.lock") else ""
+        )
     return None
 
 
@@ -244,7 +297,11 @@ def check(doc: Document, ctx: RuleContext):
     if len(stages) != 1:
         return
     stage = runtime_stage(doc)
-    if not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name) or not ctx.project.has_package_json:
+    if (
+        not applies_to(doc, stage)
+        or is_development_image(doc, stage, ctx.dockerfile.name)
+        or not ctx.project.has_package_json
+    ):
         return
     installs = _installs(doc, stage)
     if not installs or not any(i.name in ("CMD", "ENTRYPOINT") for i in stage.instructions):
@@ -252,15 +309,25 @@ def check(doc: Document, ctx: RuleContext):
     line = stage.from_instruction.line
     project = ctx.project
     if (project.package_json or {}).get("workspaces"):
-        yield Finding(CODE, "single build and run stage in a monorepo with workspaces: split it into build and production stages by hand (left alone)", line)
+        yield Finding(
+            CODE,
+            "single build and run stage in a monorepo with workspaces: split it into build and production stages by hand (left alone)",
+            line,
+        )
         return
     if "next" in project.dependencies() or "next" in project.dev_dependencies:
-        yield Finding(CODE, "single build and run stage for a Next.js app: use `output: 'standalone'` and copy `.next/standalone` and `.next/static` into a production stage (left alone)", line)
+        yield Finding(
+            CODE,
+            "single build and run stage for a Next.js app: use `output: 'standalone'` and copy `.next/standalone` and `.next/static` into a production stage (left alone)",
+            line,
+        )
         return
     try:
         fix, message = _split(doc, ctx, stage, installs)
     except Refusal as refusal:
-        yield Finding(CODE, f"the image builds and runs the app in one stage; not split automatically because of {refusal}", line)
+        yield Finding(
+            CODE, f"the image builds and runs the app in one stage; not split automatically because of {refusal}", line
+        )
         return
     yield Finding(CODE, message, line, fix)
 
@@ -304,13 +371,13 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
     app_dir = current
     if app_dir is None or app_dir == "/":
         raise Refusal("no WORKDIR (the app folder is unknown)")
-    if any(inst.name == "WORKDIR" for _, inst in groups[boundary + 1:]):
+    if any(inst.name == "WORKDIR" for _, inst in groups[boundary + 1 :]):
         raise Refusal("a WORKDIR after the build steps")
 
     newline = doc.newline.decode()
     alias = stage.alias
     build_name = "builder" if alias and alias.lower() == "build" else "build"
-    from_line = doc.source[from_inst.start:from_inst.end].decode("utf-8", "replace").rstrip("\r\n")
+    from_line = doc.source[from_inst.start : from_inst.end].decode("utf-8", "replace").rstrip("\r\n")
     base_line = re.sub(r"\s+[Aa][Ss]\s+\S+\s*$", "", from_line) if alias else from_line.rstrip()
     build_from = f"{base_line} AS {build_name}{newline}"
     prod_from = f"{base_line}{f' AS {alias}' if alias else ''}{newline}"
@@ -353,7 +420,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
         elif kind == "both":
             prod_part += _text(doc, [inst])
     prod_part += "".join(line + newline for line in copies).encode()
-    for comments, inst in groups[boundary + 1:]:
+    for comments, inst in groups[boundary + 1 :]:
         prod_part += _text(doc, [*comments, inst])
     prod_part += _text(doc, trailing)
     replacement = build_part + prod_part

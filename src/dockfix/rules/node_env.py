@@ -38,8 +38,15 @@ import re
 
 from ..context import RuleContext
 from ..dockerfile.document import COMMAND_SPLIT, Document, Instruction, parse_words
+from ..dockerfile.stages import (
+    applies_to,
+    insert_line_after,
+    is_development_image,
+    runtime_boundary,
+    runtime_stage,
+    stage_chain,
+)
 from ..edits import Edit, Finding, Fix
-from ..dockerfile.stages import applies_to, is_development_image, insert_line_after, runtime_boundary, runtime_stage, stage_chain
 
 CODE = "DF003"
 NAME = "node-env-production"
@@ -72,15 +79,34 @@ def check(doc: Document, ctx: RuleContext):
                     continue
                 value = parts[1].decode("utf-8", "replace") if len(parts) > 1 else ""
                 if member is stage and _PLAIN_VALUE.match(value):
-                    yield Finding(CODE, "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`", inst.line, Fix.safe(Edit(*inst.args_span, f"NODE_ENV={value}".encode())))
+                    yield Finding(
+                        CODE,
+                        "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`",
+                        inst.line,
+                        Fix.safe(Edit(*inst.args_span, f"NODE_ENV={value}".encode())),
+                    )
                 elif member is stage and value and '"' not in value and "\\" not in value and "`" not in value:
-                    yield Finding(CODE, "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`", inst.line, Fix.safe(Edit(*inst.args_span, f"NODE_ENV={json.dumps(value)}".encode())))
+                    yield Finding(
+                        CODE,
+                        "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`",
+                        inst.line,
+                        Fix.safe(Edit(*inst.args_span, f"NODE_ENV={json.dumps(value)}".encode())),
+                    )
                 return
             for key, value in pairs:
                 if key == "NODE_ENV":
                     plain = value.strip("\"'")
                     if member is stage and plain not in ("production", "prod") and "$" not in plain:
-                        yield Finding(CODE, f"NODE_ENV is `{plain}` in the stage that runs the app; production images should run with NODE_ENV=production", inst.line)
+                        yield Finding(
+                            CODE,
+                            f"NODE_ENV is `{plain}` in the stage that runs the app; production images should run with NODE_ENV=production",
+                            inst.line,
+                        )
                     return
     anchor = runtime_boundary(stage)
-    yield Finding(CODE, "NODE_ENV is not set to production in the stage that runs the app", anchor.line, Fix.unsafe(insert_line_after(doc, anchor, "ENV NODE_ENV=production")))
+    yield Finding(
+        CODE,
+        "NODE_ENV is not set to production in the stage that runs the app",
+        anchor.line,
+        Fix.unsafe(insert_line_after(doc, anchor, "ENV NODE_ENV=production")),
+    )

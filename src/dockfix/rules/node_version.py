@@ -41,10 +41,10 @@ import re
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
-from ..edits import Edit, Finding, Fix
 from ..dockerfile.imageref import ImageReference, InvalidReference
-from ..sources.semver import InvalidVersionError, parse_node_version
 from ..dockerfile.stages import is_node_image, is_windows
+from ..edits import Edit, Finding, Fix
+from ..sources.semver import InvalidVersionError, parse_node_version
 from .base_image import BaseSite, arg_default_site, base_site, node_tag_parts, normalized_variant, target_major
 
 CODE = "DF007"

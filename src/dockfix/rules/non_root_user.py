@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
-from ..edits import Edit, Finding, Fix
 from ..dockerfile.stages import (
     applies_to,
     copies_app_files,
@@ -51,6 +50,7 @@ from ..dockerfile.stages import (
     stage_chain,
     start_instructions,
 )
+from ..edits import Edit, Finding, Fix
 
 CODE = "DF004"
 NAME = "non-root-user"
@@ -75,9 +75,18 @@ def check(doc: Document, ctx: RuleContext):
         edits = [Edit(*own_users[-1].args_span, b"node")]
     stage_names = {s.alias.lower() for s in doc.stages if s.alias} | {str(s.index) for s in doc.stages}
     for inst in stage.instructions:
-        if inst.name in ("COPY", "ADD") and inst.flag("chown") is None and inst.line <= anchor.line and copies_app_files(inst, stage_names):
+        if (
+            inst.name in ("COPY", "ADD")
+            and inst.flag("chown") is None
+            and inst.line <= anchor.line
+            and copies_app_files(inst, stage_names)
+        ):
             edits.append(Edit.insert(inst.keyword_end, b" --chown=node:node"))
-    message = "the app runs as root" + (f" (USER {user})" if user else "") + ": switch to the image's unprivileged `node` user"
+    message = (
+        "the app runs as root"
+        + (f" (USER {user})" if user else "")
+        + ": switch to the image's unprivileged `node` user"
+    )
     volumes = [word for inst in stage.instructions if inst.name == "VOLUME" for word in inst.words]
     if volumes:
         # A volume Docker creates for a path the image does not hand to node is root's: the

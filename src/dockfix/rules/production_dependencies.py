@@ -45,10 +45,18 @@ import re
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
-from ..project.npmscripts import script_invocation
-from ..edits import Edit, Finding, Fix
 from ..dockerfile.shell import Command, Script
-from ..dockerfile.stages import applies_to, is_development_image, copies_file, node_major, run_commands, runtime_stage, start_commands
+from ..dockerfile.stages import (
+    applies_to,
+    copies_file,
+    is_development_image,
+    node_major,
+    run_commands,
+    runtime_stage,
+    start_commands,
+)
+from ..edits import Edit, Finding, Fix
+from ..project.npmscripts import script_invocation
 
 CODE = "DF002"
 NAME = "production-dependencies"
@@ -58,7 +66,25 @@ FIX_SAFETY = "safe (modernising --production to --omit=dev on npm 7+); unsafe ot
 NPM_INSTALL = ("install", "i", "add", "isntall", "in")
 PROD_FLAGS = ("--production", "--only=production", "--only=prod", "--prod")
 LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "prepublish")
-BUILD_TOOLS = ("tsc", "webpack", "vite", "rollup", "esbuild", "babel", "nest", "next", "ng", "gulp", "grunt", "parcel", "swc", "tsup", "vue-cli-service", "react-scripts", "npx")
+BUILD_TOOLS = (
+    "tsc",
+    "webpack",
+    "vite",
+    "rollup",
+    "esbuild",
+    "babel",
+    "nest",
+    "next",
+    "ng",
+    "gulp",
+    "grunt",
+    "parcel",
+    "swc",
+    "tsup",
+    "vue-cli-service",
+    "react-scripts",
+    "npx",
+)
 
 
 def _omits_dev(command: Command) -> bool:
@@ -89,9 +115,17 @@ def _is_build_step(command: Command, ctx: RuleContext) -> bool:
         return True
     if command.name in ("npm", "pnpm") and words[:1] in (["run"], ["run-script"]) and len(words) >= 2:
         return words[1] not in ("start",)
-    if command.name == "yarn" and words and words[0] not in ("install", "add", "global", "cache", "start", "config", "set"):
+    if (
+        command.name == "yarn"
+        and words
+        and words[0] not in ("install", "add", "global", "cache", "start", "config", "set")
+    ):
         return True
-    if command.name == "pnpm" and words and words[0] not in ("install", "i", "add", "start", "store", "config", "fetch", "prune"):
+    if (
+        command.name == "pnpm"
+        and words
+        and words[0] not in ("install", "i", "add", "start", "store", "config", "fetch", "prune")
+    ):
         return True
     return False
 
@@ -141,20 +175,35 @@ def check(doc: Document, ctx: RuleContext):
         if manager is None or script.has_errors:
             continue  # a script the shell grammar cannot read (an open quote) is not edited
         if _omits_dev(command):
-            old = next((w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None)
+            old = next(
+                (w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None
+            )
             if manager == "npm" and old is not None and modern_npm:
-                yield Finding(CODE, f"`{old.text}` is deprecated since npm 7: use `--omit=dev`", inst.line, Fix.safe(_word_edit(script, old.start, old.end, "--omit=dev")))
+                yield Finding(
+                    CODE,
+                    f"`{old.text}` is deprecated since npm 7: use `--omit=dev`",
+                    inst.line,
+                    Fix.safe(_word_edit(script, old.start, old.end, "--omit=dev")),
+                )
             continue
-        later_build = next((c for (i2, _, c) in commands[index + 1:] if _is_build_step(c, ctx)), None)
+        later_build = next((c for (i2, _, c) in commands[index + 1 :] if _is_build_step(c, ctx)), None)
         if later_build is not None:
             if ctx.project.dev_dependencies or not ctx.project.has_package_json:
-                yield Finding(CODE, f"dev dependencies are installed for a build step (`{' '.join(later_build.argv[:3])}`) in the stage that runs the app; split build and runtime into stages (DF008)", inst.line)
+                yield Finding(
+                    CODE,
+                    f"dev dependencies are installed for a build step (`{' '.join(later_build.argv[:3])}`) in the stage that runs the app; split build and runtime into stages (DF008)",
+                    inst.line,
+                )
             continue
         if not ctx.project.has_package_json or not ctx.project.dev_dependencies:
             continue  # nothing to leave out
         hook = _scripts_needing_dev(ctx, stage)
         if hook:
-            yield Finding(CODE, f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here", inst.line)
+            yield Finding(
+                CODE,
+                f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here",
+                inst.line,
+            )
             continue
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
 
@@ -177,16 +226,34 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
             message = f"`npm {verb.text}` installs dev dependencies and may drift from {lockfile}: use `npm ci {omit}`"
         else:
             edits = [_append(script, command, omit)]
-            message = f"`npm {verb.text if verb else 'install'}` installs dev dependencies: add `{omit}`" + ("" if lockfile or (verb and verb.text == "ci") else " (no lockfile is copied into the image, so `npm ci` cannot be used)")
+            message = f"`npm {verb.text if verb else 'install'}` installs dev dependencies: add `{omit}`" + (
+                ""
+                if lockfile or (verb and verb.text == "ci")
+                else " (no lockfile is copied into the image, so `npm ci` cannot be used)"
+            )
         yield Finding(CODE, message, inst.line, Fix.unsafe(*edits))
     elif manager == "yarn":
         if ctx.project.package_manager == "yarn-berry":
-            yield Finding(CODE, "Yarn 2+ installs dev dependencies: use `yarn workspaces focus --all --production` in the stage that runs the app", inst.line)
+            yield Finding(
+                CODE,
+                "Yarn 2+ installs dev dependencies: use `yarn workspaces focus --all --production` in the stage that runs the app",
+                inst.line,
+            )
             return
         lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("yarn.lock",), ignore)
         extra = ("--frozen-lockfile " if lockfile and not command.has_arg("--frozen-lockfile") else "") + "--production"
-        yield Finding(CODE, "`yarn install` installs dev dependencies: add `--production`", inst.line, Fix.unsafe(_append(script, command, extra)))
+        yield Finding(
+            CODE,
+            "`yarn install` installs dev dependencies: add `--production`",
+            inst.line,
+            Fix.unsafe(_append(script, command, extra)),
+        )
     elif manager == "pnpm":
         lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("pnpm-lock.yaml",), ignore)
         extra = ("--frozen-lockfile " if lockfile and not command.has_arg("--frozen-lockfile") else "") + "--prod"
-        yield Finding(CODE, "`pnpm install` installs dev dependencies: add `--prod`", inst.line, Fix.unsafe(_append(script, command, extra)))
+        yield Finding(
+            CODE,
+            "`pnpm install` installs dev dependencies: add `--prod`",
+            inst.line,
+            Fix.unsafe(_append(script, command, extra)),
+        )

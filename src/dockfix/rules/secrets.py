@@ -42,9 +42,9 @@ import re
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, parse_words, shell_words
-from ..edits import Edit, Finding, Fix
 from ..dockerfile.shell import Script, _parser, run_scripts
 from ..dockerfile.stages import effective_user, is_root, stage_chain
+from ..edits import Edit, Finding, Fix
 
 CODE = "DF010"
 NAME = "mounted-secrets"
@@ -111,7 +111,11 @@ def _command_words(node, text: bytes) -> list[str]:
     command = node if node.type == "command" else next((c for c in node.children if c.type == "command"), None)
     if command is None:
         return []
-    return [text[c.start_byte:c.end_byte].decode("utf-8", "replace").strip("\"'") for c in command.children if c.is_named and c.type != "variable_assignment"]
+    return [
+        text[c.start_byte : c.end_byte].decode("utf-8", "replace").strip("\"'")
+        for c in command.children
+        if c.is_named and c.type != "variable_assignment"
+    ]
 
 
 def _redirect_target(node, text: bytes) -> str | None:
@@ -121,7 +125,7 @@ def _redirect_target(node, text: bytes) -> str | None:
         if child.type == "file_redirect":
             words = [c for c in child.children if c.is_named]
             if words:
-                return text[words[-1].start_byte:words[-1].end_byte].decode("utf-8", "replace").strip("\"'")
+                return text[words[-1].start_byte : words[-1].end_byte].decode("utf-8", "replace").strip("\"'")
     return None
 
 
@@ -130,16 +134,20 @@ def _is_npmrc(path: str | None) -> bool:
 
 
 def classify(node, text: bytes) -> str:
-    """"write" (token into .npmrc), "remove" (rm .npmrc), "config" (config set token), "install", "other"."""
+    """ "write" (token into .npmrc), "remove" (rm .npmrc), "config" (config set token), "install", "other"."""
     words = _command_words(node, text)
-    raw = text[node.start_byte:node.end_byte].decode("utf-8", "replace")
+    raw = text[node.start_byte : node.end_byte].decode("utf-8", "replace")
     if words and words[0] in ("echo", "printf", "cat") and _is_npmrc(_redirect_target(node, text)):
         return "write"
     if words and words[0] == "rm" and node.type == "command":
         paths = [w for w in words[1:] if not w.startswith("-")]
         if paths and all(_is_npmrc(p) for p in paths):
             return "remove"
-    if words[:3] in (["npm", "config", "set"], ["yarn", "config", "set"], ["pnpm", "config", "set"]) and TOKEN_TEXT.search(raw):
+    if words[:3] in (
+        ["npm", "config", "set"],
+        ["yarn", "config", "set"],
+        ["pnpm", "config", "set"],
+    ) and TOKEN_TEXT.search(raw):
         return "config"
     if words and words[0] in PACKAGE_MANAGERS and words[1:2] != ["config"]:
         return "install"
@@ -220,14 +228,22 @@ def check(doc: Document, ctx: RuleContext):
             elif inst.name in ("COPY", "ADD") and inst.flag("from") is None:
                 words = inst.words
                 if any(_is_npmrc(w) for w in words[:-1]):
-                    yield Finding(CODE, f"`.npmrc` is copied into the image: its token stays in that layer even if removed later; mount it with `RUN --mount=type=secret,id=npmrc,target=...` and build with `{BUILD_COMMAND}`", inst.line)
+                    yield Finding(
+                        CODE,
+                        f"`.npmrc` is copied into the image: its token stays in that layer even if removed later; mount it with `RUN --mount=type=secret,id=npmrc,target=...` and build with `{BUILD_COMMAND}`",
+                        inst.line,
+                    )
     for inst in doc.instructions:
         if inst.name not in ("ENV", "ARG"):
             continue
         for name in declared_names(inst, escape):
             if is_secret_name(name) and name not in rewritten_vars:
                 where = "stored in the image's configuration" if inst.name == "ENV" else "recorded in the build history"
-                yield Finding(CODE, f"`{name}` looks like a secret and a {inst.name} value is {where}; pass it as a build secret (`RUN --mount=type=secret,...`) instead, and rotate it if it was committed", inst.line)
+                yield Finding(
+                    CODE,
+                    f"`{name}` looks like a secret and a {inst.name} value is {where}; pass it as a build secret (`RUN --mount=type=secret,...`) instead, and rotate it if it was committed",
+                    inst.line,
+                )
 
 
 def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: set[str]) -> Finding | None:
@@ -235,14 +251,22 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
         items = _statements(script.text)
         if items is None:
             if TOKEN_TEXT.search(script.text.decode("utf-8", "replace")) and b".npmrc" in script.text:
-                return Finding(CODE, "a token is written into `.npmrc` in this RUN, so it is stored in the layer; mount the .npmrc as a build secret instead", inst.line)
+                return Finding(
+                    CODE,
+                    "a token is written into `.npmrc` in this RUN, so it is stored in the layer; mount the .npmrc as a build secret instead",
+                    inst.line,
+                )
             continue
         kinds = [classify(item, script.text) for item in items]
         if "write" not in kinds and "config" not in kinds:
             continue
         secret_items = [item for item, kind in zip(items, kinds) if kind in ("write", "config")]
-        secret_text = " ".join(script.text[i.start_byte:i.end_byte].decode("utf-8", "replace") for i in secret_items)
-        if "write" in kinds and not TOKEN_TEXT.search(secret_text) and not any(is_secret_name(v) for v in _variables(secret_text)):
+        secret_text = " ".join(script.text[i.start_byte : i.end_byte].decode("utf-8", "replace") for i in secret_items)
+        if (
+            "write" in kinds
+            and not TOKEN_TEXT.search(secret_text)
+            and not any(is_secret_name(v) for v in _variables(secret_text))
+        ):
             continue  # an .npmrc without credentials (a registry or a cache setting)
         message = (
             "a registry token is written into the image (`.npmrc` in a layer, the token in ENV/ARG or history); "
@@ -270,8 +294,14 @@ def _rewrite(doc, stage, inst, script, items, kinds, escape, rewritten_vars) -> 
     for start, end in deletions:
         if re.search(rb"\n[ \t]*#", doc.source[start:end]):
             return None  # a comment line inside the continuation would be lost
-    kept_text = " ".join(script.text[items[i].start_byte:items[i].end_byte].decode("utf-8", "replace") for i in range(len(items)) if i not in removed)
-    secret_text = " ".join(script.text[items[i].start_byte:items[i].end_byte].decode("utf-8", "replace") for i in removed)
+    kept_text = " ".join(
+        script.text[items[i].start_byte : items[i].end_byte].decode("utf-8", "replace")
+        for i in range(len(items))
+        if i not in removed
+    )
+    secret_text = " ".join(
+        script.text[items[i].start_byte : items[i].end_byte].decode("utf-8", "replace") for i in removed
+    )
     edits = [Edit(start, end, b"") for start, end in deletions]
     if any(f.name == "mount" and "id=npmrc" in (f.value or "") for f in inst.flags):
         return None
@@ -309,6 +339,6 @@ def _used_elsewhere(doc: Document, name: str, run: Instruction, declarations: li
     for inst in doc.instructions:
         if inst is run or inst in declarations:
             continue
-        if pattern.search(doc.source[inst.start:inst.end].decode("utf-8", "replace")):
+        if pattern.search(doc.source[inst.start : inst.end].decode("utf-8", "replace")):
             return True
     return False

@@ -40,10 +40,19 @@ import json
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, shell_words
+from ..dockerfile.shell import uses_shell_features
+from ..dockerfile.stages import (
+    applies_to,
+    effective_user,
+    family,
+    insert_line_after,
+    is_root,
+    run_commands,
+    runtime_stage,
+    start_instructions,
+)
 from ..edits import Edit, Finding, Fix
 from ..project.npmscripts import resolve_script
-from ..dockerfile.shell import uses_shell_features
-from ..dockerfile.stages import applies_to, family, insert_line_after, is_root, effective_user, run_commands, runtime_stage, start_instructions
 
 CODE = "DF005"
 NAME = "exec-form-init"
@@ -95,20 +104,41 @@ def check(doc: Document, ctx: RuleContext):
     what = target.name
     if argv is None:
         if target.is_json_form is False and target.args_bytes.startswith(b"["):
-            yield Finding(CODE, f"{what} looks like exec form but is not valid JSON, so Docker runs it through /bin/sh", target.line)
+            yield Finding(
+                CODE,
+                f"{what} looks like exec form but is not valid JSON, so Docker runs it through /bin/sh",
+                target.line,
+            )
         else:
-            yield Finding(CODE, f"shell-form {what} uses shell features: /bin/sh stays PID 1 and swallows SIGTERM; move the logic into a script that ends with `exec node ...`", target.line)
+            yield Finding(
+                CODE,
+                f"shell-form {what} uses shell features: /bin/sh stays PID 1 and swallows SIGTERM; move the logic into a script that ends with `exec node ...`",
+                target.line,
+            )
         return
     if not target.is_json_form:
         if entrypoint is not None and target is entrypoint and cmd is not None:
-            yield Finding(CODE, "shell-form ENTRYPOINT with a CMD: converting it would pass the CMD as arguments; left as it is", target.line)
+            yield Finding(
+                CODE,
+                "shell-form ENTRYPOINT with a CMD: converting it would pass the CMD as arguments; left as it is",
+                target.line,
+            )
             return
-        yield Finding(CODE, f"shell-form {what}: /bin/sh runs as PID 1 and does not forward SIGTERM; use exec form", target.line, Fix.safe(_replace_args(target, argv)))
+        yield Finding(
+            CODE,
+            f"shell-form {what}: /bin/sh runs as PID 1 and does not forward SIGTERM; use exec form",
+            target.line,
+            Fix.safe(_replace_args(target, argv)),
+        )
     call_argv = argv[1:] if _has_init(argv) else argv
     resolved = resolve_script(ctx.project, call_argv)
     if resolved is not None:
         if resolved.why_not:
-            yield Finding(CODE, f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {resolved.why_not}", target.line)
+            yield Finding(
+                CODE,
+                f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {resolved.why_not}",
+                target.line,
+            )
         else:
             new_argv = ([argv[0]] if _has_init(argv) else []) + resolved.argv
             edits = [_replace_args(target, new_argv)]
@@ -128,14 +158,27 @@ def check(doc: Document, ctx: RuleContext):
     install = INSTALL.get(family(doc, stage) or "")
     edits = [_replace_args(target, ["dumb-init", *argv])]
     if install is None:
-        yield Finding(CODE, f"no init process: PID 1 is `{argv[0]}`; the base image's package manager is unknown, install dumb-init or tini and start the app under it", target.line)
+        yield Finding(
+            CODE,
+            f"no init process: PID 1 is `{argv[0]}`; the base image's package manager is unknown, install dumb-init or tini and start the app under it",
+            target.line,
+        )
         return
     if not _installs_dumb_init(doc, stage):
         if not is_root(effective_user(doc, stage, stage.instructions[1] if len(stage.instructions) > 1 else None)):
-            yield Finding(CODE, f"no init process: PID 1 is `{argv[0]}`; the base image runs as a non-root user, so dumb-init cannot be installed here", target.line)
+            yield Finding(
+                CODE,
+                f"no init process: PID 1 is `{argv[0]}`; the base image runs as a non-root user, so dumb-init cannot be installed here",
+                target.line,
+            )
             return
         edits.append(insert_line_after(doc, stage.from_instruction, install))
-    yield Finding(CODE, f"no init process: PID 1 is `{argv[0]}`, which does not reap zombies or handle signals as an init; start it under dumb-init", target.line, Fix.unsafe(*edits))
+    yield Finding(
+        CODE,
+        f"no init process: PID 1 is `{argv[0]}`, which does not reap zombies or handle signals as an init; start it under dumb-init",
+        target.line,
+        Fix.unsafe(*edits),
+    )
 
 
 def _installs_dumb_init(doc: Document, stage) -> bool:

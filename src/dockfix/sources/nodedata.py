@@ -55,6 +55,8 @@ from dockfix.sources.semver import (
 )
 
 __all__ = [
+    "SCHEDULE_URL",
+    "VULNERABILITIES_URL",
     "Advisory",
     "InvalidRangeError",
     "InvalidVersionError",
@@ -63,8 +65,6 @@ __all__ = [
     "NodeDataUpdateError",
     "PartialVersion",
     "ReleaseLine",
-    "SCHEDULE_URL",
-    "VULNERABILITIES_URL",
     "Version",
     "parse_node_version",
     "update_data",
@@ -137,11 +137,7 @@ class Advisory:
 
     def affects(self, version: Version, *, platform: str = DEFAULT_PLATFORM) -> bool:
         """True when ``version`` satisfies the vulnerable range but not the patched one."""
-        return (
-            self.applies_to_platform(platform)
-            and version in self.vulnerable
-            and version not in self.patched
-        )
+        return self.applies_to_platform(platform) and version in self.vulnerable and version not in self.patched
 
 
 class NodeData:

@@ -534,9 +534,7 @@ class RegistryClient:
                 reference=ref,
             )
         if status == 429:
-            raise RegistryUnavailable(
-                f"{endpoint.display_name} is rate-limiting requests (HTTP 429)", reference=ref
-            )
+            raise RegistryUnavailable(f"{endpoint.display_name} is rate-limiting requests (HTTP 429)", reference=ref)
         if status >= 500:
             raise RegistryUnavailable(f"{endpoint.display_name} keeps failing (HTTP {status})", reference=ref)
         raise RegistryError(f"{endpoint.display_name} answered {ref.cache_key} with HTTP {status}", reference=ref)
