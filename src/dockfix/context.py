@@ -53,6 +53,13 @@ class Services:
     def node_data(self):
         return _load_node_data(self.cache_dir)
 
+    @cached_property
+    def node_images(self):
+        """The model of the official node image's tags and variants (sources.images)."""
+        from .sources.images import NodeImages
+
+        return NodeImages.load(self.cache_dir)
+
 
 @lru_cache(maxsize=4)
 def _load_node_data(cache_dir: Path | None):

@@ -4,6 +4,11 @@ One pass: run every selected rule on the current document, take the allowed fixe
 order, skip any that collide with one already taken (it gets its turn in the next pass), apply
 them, re-parse. Repeat until no rule has an allowed fix left. A pass whose result does not
 parse, or a loop that does not settle, leaves the file untouched and names the rule.
+
+After each pass the real-image guard (guard.py) compares the new Dockerfile with the original:
+a fix that makes it name something the official node images lack (a tag, a package manager, a
+command of the other distribution...) is withheld, and reported with the reason; the other fixes
+are still applied.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import guard
 from .context import Options, RuleContext
 from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
 from .dockerfile.suppression import filter_findings
@@ -112,11 +118,17 @@ def run_rules(doc: Document, ctx: RuleContext, rules: list[RuleEntry]) -> list[F
     return filter_findings(doc, findings, rules)
 
 
-def _choose(findings: list[Finding], options: Options) -> list[Finding]:
+def _fix_key(finding: Finding) -> tuple:
+    """What identifies a fix across passes: its rule and what it writes (offsets may move)."""
+    assert finding.fix is not None
+    return (finding.code, tuple((edit.path, edit.content) for edit in finding.fix.edits))
+
+
+def _choose(findings: list[Finding], options: Options, withheld: dict[tuple, str]) -> list[Finding]:
     chosen: list[Finding] = []
     taken: list[Edit] = []
     for finding in findings:
-        if not allowed(finding.fix, options):
+        if not allowed(finding.fix, options) or _fix_key(finding) in withheld:
             continue
         if finding.fix.isolated:
             if not chosen:
@@ -182,13 +194,23 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
     bom = b"\xef\xbb\xbf" if doc.bom else b""
     files: dict[Path | None, bytes] = {None: doc.source}
     originals: dict[Path, bytes | None] = {}
+    real_images = _RealImageGuard(doc, ctx)
     for number in range(MAX_PASSES + 1):
         findings = run_rules(doc, ctx, rules)
         if number == 0:
             result.initial = findings
-        chosen = _choose(findings, options)
+        # Judged again every pass: a fix refused on one shape of the file (a tag upgrade of a
+        # stage that installs `python`) may fit once other fixes changed it (a split that left
+        # that install in the build stage), and a second run must not find more to do.
+        withheld: dict[tuple, str] = {}
+        while True:
+            # Every round that admits nothing withholds what it chose: this ends.
+            candidates = _choose(findings, options, withheld)
+            chosen = real_images.admit(files, project, candidates, withheld) if candidates else []
+            if chosen or not candidates:
+                break
         if not chosen:
-            result.remaining = findings
+            result.remaining = [_withheld_finding(f, withheld) for f in findings]
             break
         if number == MAX_PASSES:
             codes = sorted({f.code for f in chosen})
@@ -221,6 +243,48 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
     result.other_files = {
         p: (originals.get(p), content) for p, content in files.items() if p is not None and originals.get(p) != content
     }
+
+
+def _withheld_finding(finding: Finding, withheld: dict[tuple, str]) -> Finding:
+    """A finding whose fix the guard refused: reported with the reason, with no fix to offer."""
+    if finding.fix is None or _fix_key(finding) not in withheld:
+        return finding
+    reason = withheld[_fix_key(finding)]
+    return Finding(finding.code, f"{finding.message} (fix withheld: {reason})", finding.line, None, finding.path)
+
+
+class _RealImageGuard:
+    """Admits only the fixes after which the Dockerfile still fits the real node images."""
+
+    def __init__(self, original: Document, ctx: RuleContext):
+        self.ctx = ctx
+        self.images = ctx.services.node_images
+        self.baseline = guard.check(original, ctx.project, self.images, ctx.today)
+
+    def new_problems(self, source: bytes) -> list[guard.Problem]:
+        try:
+            doc = parse_for_fixing(source)
+        except PipelineError:
+            return []  # reported by the pass itself, with the rule that caused it
+        return guard.introduced(self.baseline, guard.check(doc, self.ctx.project, self.images, self.ctx.today))
+
+    def admit(
+        self, files: dict[Path | None, bytes], project: Project, chosen: list[Finding], withheld: dict[tuple, str]
+    ) -> list[Finding]:
+        if not any(edit.path is None for finding in chosen for edit in finding.fix.edits):
+            return chosen
+        if not self.new_problems(_apply(files, project, chosen)[None]):
+            return chosen
+        # Some fix (or pair of fixes) breaks the build: keep fixes one at a time, in rule order,
+        # while the file still fits.
+        admitted: list[Finding] = []
+        for finding in chosen:
+            problems = self.new_problems(_apply(files, project, [*admitted, finding])[None])
+            if problems:
+                withheld[_fix_key(finding)] = problems[0].message
+            else:
+                admitted.append(finding)
+        return admitted
 
 
 def _culprits(source: bytes, chosen: list[Finding]) -> list[str]:

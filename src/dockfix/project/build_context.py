@@ -21,6 +21,31 @@ LOCKFILES = {
 }
 MAX_PROJECT_FILE = 5 * 1024 * 1024
 
+# Packages with native addons (compiled or prebuilt for one libc): known by name, for projects
+# whose lockfile is not in the context to say it.
+NATIVE_ADDON_PACKAGES = frozenset(
+    {
+        "sharp",
+        "bcrypt",
+        "canvas",
+        "better-sqlite3",
+        "sqlite3",
+        "node-sass",
+        "puppeteer",
+        "@tensorflow/tfjs-node",
+        "grpc",
+        "libxmljs",
+        "libxmljs2",
+        "zeromq",
+        "leveldown",
+        "re2",
+        "farmhash",
+        "node-rdkafka",
+        "oracledb",
+        "ibm_db",
+    }
+)
+
 
 class Project:
     """A read-only view of the build context folder, with an overlay of pending changes."""
@@ -122,3 +147,37 @@ class Project:
     def build_needs_dev_dependencies(self) -> bool:
         """True when the project has a build script and dev dependencies it may need."""
         return "build" in self.scripts and bool(self.dev_dependencies)
+
+    def native_addons(self) -> list[str]:
+        """Production packages with native code, from package-lock.json where it says so.
+
+        A lockfile (v2/v3) marks packages that compile at install (`hasInstallScript`) and the
+        platform packages of prebuilt binaries (`os`/`cpu`/`libc`); without one, dependencies
+        are matched against the packages known to carry native addons.
+        """
+        return list(self._native_addons)
+
+    @cached_property
+    def _native_addons(self) -> tuple[str, ...]:
+        found: set[str] = set()
+        lock = self._json_file("package-lock.json") or self._json_file("npm-shrinkwrap.json")
+        packages = lock.get("packages") if lock else None
+        if isinstance(packages, dict):
+            for key, entry in packages.items():
+                if not key or not isinstance(entry, dict) or entry.get("dev") is True:
+                    continue
+                if entry.get("hasInstallScript") is True or any(k in entry for k in ("os", "cpu", "libc")):
+                    found.add(key.rsplit("node_modules/", 1)[-1])
+        for kind in ("dependencies", "optionalDependencies"):
+            found.update(name for name in self.dependencies(kind) if name in NATIVE_ADDON_PACKAGES)
+        return tuple(sorted(found))
+
+    def _json_file(self, relative: str) -> dict | None:
+        data = self.read(relative)
+        if not data:
+            return None
+        try:
+            value = json.loads(data.decode("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return value if isinstance(value, dict) else None

@@ -48,6 +48,7 @@ from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import family, is_node_image, is_windows, run_commands, stage_chain
 from ..edits import Edit, Finding, Fix
+from ..project.build_context import NATIVE_ADDON_PACKAGES
 
 CODE = "DF001"
 NAME = "explicit-base-image"
@@ -69,30 +70,6 @@ NODE_CODENAMES = frozenset(
         "jod",
         "krypton",
         "lithium",
-    }
-)
-# Native modules whose prebuilt binaries (or build) assume glibc: they fail or build slowly on
-# Alpine's musl, so a bare tag gets the Debian slim variant when the app depends on one.
-GLIBC_NATIVE_MODULES = frozenset(
-    {
-        "sharp",
-        "bcrypt",
-        "canvas",
-        "better-sqlite3",
-        "sqlite3",
-        "node-sass",
-        "puppeteer",
-        "@tensorflow/tfjs-node",
-        "grpc",
-        "libxmljs",
-        "libxmljs2",
-        "zeromq",
-        "leveldown",
-        "re2",
-        "farmhash",
-        "node-rdkafka",
-        "oracledb",
-        "ibm_db",
     }
 )
 DEBIAN_PACKAGE_TOOLS = frozenset({"apt-get", "apt", "dpkg", "aptitude"})
@@ -206,7 +183,7 @@ def bare_variant(doc: Document, stage: Stage, ctx: RuleContext) -> tuple[str, st
     deps: dict[str, str] = {}
     for kind in ("dependencies", "optionalDependencies", "devDependencies"):
         deps.update(ctx.project.dependencies(kind))
-    native = sorted(name for name in deps if name in GLIBC_NATIVE_MODULES)
+    native = sorted(name for name in deps if name in NATIVE_ADDON_PACKAGES)
     if native:
         return (
             "slim",

@@ -1,0 +1,358 @@
+"""The real-image guard: would this Dockerfile still build and start on the official node images?
+
+Like black's check that its output means what its input meant, the pipeline asks, after every
+pass, whether the fixes made the file name something the real images do not have: a tag the
+registry does not serve, a package manager that is not on the PATH of that major, a command or a
+package of the other distribution, node_modules with native addons carried between musl and
+glibc, a start binary that was left in another stage. Only problems the fixes introduce count:
+a file that was already broken in some way is not the fixes' doing, and is not refused for it.
+
+The facts come from `sources.images`; the checks read the document and the project only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from .dockerfile.document import Document, Instruction, Stage
+from .dockerfile.shell import run_scripts
+from .dockerfile.stages import external_base, is_node_image, split_image, stage_chain
+from .project.build_context import Project
+from .sources.images import (
+    MalformedTag,
+    NodeImages,
+    NodeTag,
+    Variant,
+    alpine_package_available,
+    bundles_corepack,
+    bundles_yarn,
+    debian_package_available,
+)
+
+# Package managers a stage may run, and the commands that put them on the PATH.
+MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
+_INIT_WRAPPERS = frozenset({"dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/tini", "--", "exec", "env"})
+_DEBIAN_ONLY = frozenset({"apt-get", "apt", "dpkg", "aptitude", "useradd", "groupadd", "usermod"})
+# Tools of the full Debian image (buildpack-deps) that the slim and alpine variants lack, with the
+# packages that bring them back; busybox gives alpine its own wget.
+FULL_IMAGE_TOOLS: dict[str, frozenset[str]] = {
+    "make": frozenset({"make", "build-essential", "build-base"}),
+    "gcc": frozenset({"gcc", "build-essential", "build-base"}),
+    "g++": frozenset({"g++", "build-essential", "build-base"}),
+    "python3": frozenset({"python3"}),
+    "git": frozenset({"git"}),
+    "curl": frozenset({"curl"}),
+    "wget": frozenset({"wget"}),
+}
+# Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
+# anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
+_GLIBC_DOWNLOADS = re.compile(r"/tini(?!-static|-muslc)[^/]*$|phantomjs", re.IGNORECASE)
+_GLIBC_NPM_PACKAGES = frozenset({"phantomjs", "phantomjs-prebuilt"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the real images lack. `message` names no line, so input and output compare."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class StageImage:
+    """What a stage stands on, as far as the model can tell."""
+
+    major: int | None  # the Node.js major; None when not a node image or not known
+    variant: Variant | None
+
+
+def stage_image(doc: Document, stage: Stage, images: NodeImages, today: date) -> StageImage:
+    base = external_base(doc, stage)
+    if "$" in base or not is_node_image(base):
+        return StageImage(None, None)
+    _, tag = split_image(base)
+    try:
+        parsed = NodeTag.parse(tag)
+    except MalformedTag:
+        return StageImage(None, None)
+    major = parsed.major if parsed.major is not None else images.floating_major(parsed.floating, today)
+    return StageImage(major, images.variant(tag, today))
+
+
+def check(doc: Document, project: Project, images: NodeImages, today: date) -> list[Problem]:
+    """Every problem of the document against the model of the real images."""
+    problems: list[Problem] = []
+    natives = project.native_addons()
+    seen_tags: set[int] = set()
+    for stage in doc.stages:
+        image = stage_image(doc, stage, images, today)
+        problems.extend(_tag_problems(doc, stage, images, today, seen_tags))
+        problems.extend(_tool_problems(doc, stage, image))
+        if image.variant is not None:
+            problems.extend(_distro_problems(doc, stage, image.variant))
+        problems.extend(_libc_problems(doc, stage, image, images, today, natives))
+        if image.variant is not None and not image.variant.has_build_tools and natives:
+            problems.extend(_native_build_problems(doc, stage, image.variant, natives))
+        problems.extend(_start_binary_problems(doc, stage))
+    return problems
+
+
+def introduced(before: list[Problem], after: list[Problem]) -> list[Problem]:
+    """The problems of `after` that `before` did not have (as many times as they are new)."""
+    remaining = Counter(p.message for p in before)
+    new = []
+    for problem in after:
+        if remaining[problem.message] > 0:
+            remaining[problem.message] -= 1
+        else:
+            new.append(problem)
+    return new
+
+
+def _tag_problems(doc: Document, stage: Stage, images: NodeImages, today: date, seen: set[int]) -> list[Problem]:
+    if not stage.is_external:
+        return []
+    base = stage.resolved_base or stage.base
+    if "$" in base or not is_node_image(base):
+        return []
+    _, tag = split_image(base)
+    if tag is None:
+        return []
+    try:
+        NodeTag.parse(tag)
+    except MalformedTag as error:
+        return [Problem(stage.from_instruction.line, f"{error}: node:{tag}")]
+    if images.tag_exists(tag, today) is False:
+        return [Problem(stage.from_instruction.line, f"`node:{tag}` is not a tag of the official node image")]
+    return []
+
+
+def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
+    if inst.name == "RUN":
+        if inst.is_json_form:
+            return [inst.words]
+        return [command.argv for script in run_scripts(doc, inst) for command in script.commands()]
+    if inst.name in ("CMD", "ENTRYPOINT"):
+        words = inst.words
+        if not inst.is_json_form:
+            return [command.argv for command in _shell_commands(inst.args.encode())]
+        while words and words[0] in _INIT_WRAPPERS:
+            words = words[1:]
+        return [words] if words else []
+    return []
+
+
+def _shell_commands(text: bytes):
+    from .dockerfile.shell import commands_in
+
+    return commands_in(text)
+
+
+def _global_installs(argv: list[str]) -> set[str]:
+    """Package names a command installs globally (`npm install -g yarn@1` -> {"yarn"})."""
+    if len(argv) < 3 or argv[0] != "npm" or argv[1] not in ("install", "i", "add"):
+        return set()
+    if not any(a in ("-g", "--global", "--location=global") for a in argv[2:]):
+        return set()
+    names = set()
+    for word in argv[2:]:
+        if word.startswith("-"):
+            continue
+        names.add(word.rsplit("@", 1)[0] if not word.startswith("@") or word.count("@") > 1 else word)
+    return names
+
+
+def _tool_problems(doc: Document, stage: Stage, image: StageImage) -> list[Problem]:
+    """A package manager used where it is not on the PATH of that major."""
+    if image.major is None:
+        return []
+    have = {"yarn": bundles_yarn(image.major), "corepack": bundles_corepack(image.major), "pnpm": False}
+    problems = []
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            for argv in _commands(doc, inst):
+                if not argv:
+                    continue
+                tool = MANAGER_COMMANDS.get(argv[0].rsplit("/", 1)[-1])
+                if tool is not None and not have[tool] and not (tool == "corepack" and argv[1:2] == ["install"]):
+                    if member is stage:
+                        problems.append(
+                            Problem(
+                                inst.line,
+                                f"`{argv[0]}` is not on the PATH of the Node.js {image.major} image"
+                                f" ({_why_missing(tool, image.major)})",
+                            )
+                        )
+                    have[tool] = True  # one report per tool and stage
+                installed = _global_installs(argv)
+                for name in ("yarn", "corepack", "pnpm"):
+                    if name in installed:
+                        have[name] = True
+                if argv[:2] == ["corepack", "enable"] and have["corepack"]:
+                    have["yarn"] = have["pnpm"] = True
+                if argv[0] in ("apk", "apt-get", "apt") and "yarn" in argv[2:]:
+                    have["yarn"] = True
+                if any("get.pnpm.io" in word for word in argv):
+                    have["pnpm"] = True
+    return problems
+
+
+def _why_missing(tool: str, major: int) -> str:
+    if tool == "yarn":
+        return "the images of Node.js 26 and later no longer bundle Yarn v1"
+    if tool == "corepack":
+        return "Node.js 25 and later no longer ship Corepack"
+    return "pnpm is never bundled: install it or enable it through Corepack"
+
+
+def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Problem]:
+    problems = []
+    has_shadow = False
+    installed: set[str] = set()
+    missing_tools = {} if variant.has_build_tools else dict(FULL_IMAGE_TOOLS)
+    if variant.distro == "alpine":
+        missing_tools.pop("wget", None)
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            for argv in _commands(doc, inst):
+                if not argv:
+                    continue
+                name = argv[0].rsplit("/", 1)[-1]
+                packages = _installed_packages(argv)
+                if name == "apk" and "shadow" in packages:
+                    has_shadow = True
+                installed.update(packages)
+                if name in missing_tools and not (missing_tools[name] & installed):
+                    if member is stage:
+                        kind = "alpine" if variant.distro == "alpine" else "slim"
+                        problems.append(
+                            Problem(inst.line, f"`{name}` is not in the {kind} node image (install it first)")
+                        )
+                    missing_tools.pop(name)
+                if member is not stage:
+                    continue
+                if variant.distro == "alpine" and _global_installs(argv) & _GLIBC_NPM_PACKAGES:
+                    problems.append(Problem(inst.line, "PhantomJS is a glibc binary: it does not run on Alpine"))
+                if variant.distro == "alpine" and name in _DEBIAN_ONLY:
+                    if name in ("useradd", "groupadd", "usermod") and has_shadow:
+                        continue
+                    problems.append(Problem(inst.line, f"`{name}` does not exist on Alpine (busybox and apk)"))
+                elif variant.distro == "debian" and name == "apk":
+                    problems.append(Problem(inst.line, "`apk` does not exist on Debian (apt-get)"))
+                elif name in ("apt-get", "apt") and variant.distro == "debian":
+                    for package in packages:
+                        if debian_package_available(package, variant.release) is False:
+                            problems.append(Problem(inst.line, f"Debian {variant.release} has no package `{package}`"))
+                elif name == "apk" and variant.distro == "alpine":
+                    for package in packages:
+                        if alpine_package_available(package, variant.release) is False:
+                            problems.append(Problem(inst.line, f"Alpine {variant.release} has no package `{package}`"))
+            if member is stage and inst.name == "ADD" and variant.distro == "alpine":
+                for source in inst.words[:-1]:
+                    if source.startswith(("http://", "https://")) and _GLIBC_DOWNLOADS.search(source):
+                        problems.append(
+                            Problem(
+                                inst.line, f"`{source.rsplit('/', 1)[-1]}` is a glibc binary: it does not run on Alpine"
+                            )
+                        )
+    return problems
+
+
+def _installed_packages(argv: list[str]) -> list[str]:
+    """The packages of `apt-get install ...` / `apk add ...` (versions and flags dropped)."""
+    name = argv[0].rsplit("/", 1)[-1]
+    if name in ("apt-get", "apt") and "install" in argv:
+        words = argv[argv.index("install") + 1 :]
+    elif name == "apk" and "add" in argv:
+        words = argv[argv.index("add") + 1 :]
+    else:
+        return []
+    return [w.split("=", 1)[0] for w in words if not w.startswith("-") and "$" not in w]
+
+
+def _libc_problems(
+    doc: Document, stage: Stage, image: StageImage, images: NodeImages, today: date, natives: list[str]
+) -> list[Problem]:
+    """node_modules with native addons copied between a musl and a glibc stage."""
+    if image.variant is None or not natives:
+        return []
+    stages = doc.stages
+    by_name = {s.alias.lower(): s for s in stages if s.alias}
+    problems = []
+    for inst in stage.instructions:
+        source_flag = inst.flag("from") if inst.name == "COPY" else None
+        if source_flag is None or source_flag.value is None:
+            continue
+        value = source_flag.value.lower()
+        source = by_name.get(value) or (stages[int(value)] if value.isdigit() and int(value) < len(stages) else None)
+        if source is None:
+            continue
+        other = stage_image(doc, source, images, today)
+        if other.variant is None or other.variant.libc == image.variant.libc:
+            continue
+        problems.append(
+            Problem(
+                inst.line,
+                f"node_modules built on {other.variant.libc} are copied into a {image.variant.libc} stage,"
+                f" and the project has native addons ({', '.join(natives[:3])}) that do not run there",
+            )
+        )
+    return problems
+
+
+_INSTALLS = {("npm", "install"), ("npm", "i"), ("npm", "ci"), ("yarn", "install"), ("pnpm", "install")}
+
+
+def _native_build_problems(doc: Document, stage: Stage, variant: Variant, natives: list[str]) -> list[Problem]:
+    """Dependencies with native addons installed where node-gyp has no compiler to fall back on."""
+    installed: set[str] = set()
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            for argv in _commands(doc, inst):
+                installed.update(_installed_packages(argv))
+                bare_yarn = argv == ["yarn"]
+                if (tuple(argv[:2]) in _INSTALLS or bare_yarn) and member is stage:
+                    if {"g++", "build-essential", "build-base"} & installed:
+                        return []
+                    kind = "alpine" if variant.distro == "alpine" else "slim"
+                    return [
+                        Problem(
+                            inst.line,
+                            f"the dependencies have native addons ({', '.join(natives[:3])}) and the {kind} node"
+                            " image has no python3, make or g++ to build them",
+                        )
+                    ]
+    return []
+
+
+def _start_binary_problems(doc: Document, stage: Stage) -> list[Problem]:
+    """An absolute start binary (`ENTRYPOINT ["/tini", ...]`) that only another stage has."""
+    problems = []
+    for inst in stage.instructions:
+        if inst.name not in ("ENTRYPOINT", "CMD") or not inst.is_json_form or not inst.words:
+            continue
+        binary = inst.words[0]
+        if not binary.startswith("/") or binary.startswith(("/usr/", "/bin/", "/sbin/")):
+            continue
+        chain = {member.index for member in stage_chain(doc, stage)}
+        elsewhere = [s for s in doc.stages if s.index not in chain and _adds(s, binary)]
+        here = any(
+            _adds(member, binary) or _copies_from_other_stage(member, binary) for member in stage_chain(doc, stage)
+        )
+        if elsewhere and not here:
+            problems.append(Problem(inst.line, f"the start binary {binary} is added in another stage, not in this one"))
+    return problems
+
+
+def _adds(stage: Stage, path: str) -> bool:
+    return any(inst.name in ("ADD", "COPY") and inst.words and inst.words[-1] == path for inst in stage.instructions)
+
+
+def _copies_from_other_stage(stage: Stage, path: str) -> bool:
+    return any(
+        inst.name == "COPY" and inst.flag("from") is not None and inst.words and inst.words[-1] in (path, "/")
+        for inst in stage.instructions
+    )

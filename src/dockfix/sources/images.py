@@ -1,0 +1,362 @@
+"""The official `node` image: which tags exist, what each variant is built on, what it bundles.
+
+Fixes must only name images that exist and tools that are there. The facts come from the image's
+own repository (nodejs/docker-node): `versions.json` lists, for each Node.js major the image
+still builds, its variants (a Debian release, optionally `-slim`, or an Alpine release) and which
+variant the short tags point at; `stackbrew.js` turns that into tags; the Dockerfile templates
+say what each variant contains. A copy of `versions.json` ships in `dockfix/data/docker-node`.
+
+What the templates and the Node.js project say, as of the shipped data:
+- Yarn v1 is installed in the images of Node.js 25 and earlier, not in 26 and later.
+- Corepack ships with Node.js 24 and earlier; Node.js 25 dropped it (`corepack enable` fails).
+- Alpine variants use musl and busybox (`adduser`/`addgroup`, `apk`); Debian variants use glibc,
+  `useradd`/`groupadd` and `apt-get`. Native addons and binaries built for one libc do not run
+  on the other.
+- The full Debian variants are built on `buildpack-deps` and have python3, make and g++, what
+  node-gyp needs to compile an addon; `-slim` and alpine variants do not.
+
+Tags of a major the image no longer builds (`node:14-buster`) existed once and are still served;
+the model cannot list them, so it answers "unknown" (None) for them rather than "absent".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+# Debian releases by codename, with the date their (long-term) security support ends: a
+# codename a new major does not have is replaced by the nearest release still supported.
+DEBIAN_RELEASES: dict[str, tuple[int, date]] = {
+    "jessie": (8, date(2020, 6, 30)),
+    "stretch": (9, date(2022, 6, 30)),
+    "buster": (10, date(2024, 6, 30)),
+    "bullseye": (11, date(2026, 8, 31)),
+    "bookworm": (12, date(2028, 6, 30)),
+    "trixie": (13, date(2030, 6, 30)),
+    "forky": (14, date(2032, 6, 30)),
+}
+FLOATING_TAGS = frozenset({"latest", "current", "lts"})
+# LTS codenames of Node.js release lines (the `codename` field of the schedule), oldest first.
+NODE_CODENAMES: dict[str, int] = {
+    "argon": 4,
+    "boron": 6,
+    "carbon": 8,
+    "dubnium": 10,
+    "erbium": 12,
+    "fermium": 14,
+    "gallium": 16,
+    "hydrogen": 18,
+    "iron": 20,
+    "jod": 22,
+    "krypton": 24,
+}
+# Images of these majors still bundle the tool (see the module docstring).
+LAST_MAJOR_WITH_YARN = 25
+LAST_MAJOR_WITH_COREPACK = 24
+# Old image flavours that ran hidden steps or no longer exist for any maintained major.
+RETIRED_VARIANTS = frozenset({"onbuild", "wheezy", "jessie", "stretch", "buster"})
+
+_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+_ALPINE = re.compile(r"^alpine(\d+\.\d+)?$")
+_DEBIAN = re.compile(r"^([a-z]+)(-slim)?$")
+
+
+class MalformedTag(ValueError):
+    """A node image tag that no image could have (`12-`, `-alpine`, `22..1`)."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What a variant is built on: a distribution release, slim or full."""
+
+    distro: str  # "debian" or "alpine"
+    release: str | None  # "bookworm", "3.24"; None when the tag does not say (`alpine`, `slim`)
+    slim: bool
+
+    @property
+    def libc(self) -> str:
+        return "musl" if self.distro == "alpine" else "glibc"
+
+    @property
+    def has_build_tools(self) -> bool:
+        """python3, make and g++: what node-gyp needs to compile a native addon."""
+        return self.distro == "debian" and not self.slim
+
+    @property
+    def package_tool(self) -> str:
+        return "apk" if self.distro == "alpine" else "apt-get"
+
+
+def parse_variant(name: str) -> Variant | None:
+    """`bookworm-slim`, `alpine3.20`, `slim`, `alpine`, `` (none: the full default); None if unknown."""
+    if name == "":
+        return Variant("debian", None, slim=False)
+    if name == "slim":
+        return Variant("debian", None, slim=True)
+    alpine = _ALPINE.match(name)
+    if alpine:
+        return Variant("alpine", alpine.group(1), slim=True)
+    debian = _DEBIAN.match(name)
+    if debian and debian.group(1) in DEBIAN_RELEASES:
+        return Variant("debian", debian.group(1), slim=bool(debian.group(2)))
+    return None
+
+
+@dataclass(frozen=True)
+class NodeTag:
+    """A tag of the `node` image, split: `22.1-alpine3.20` is version 22.1, variant alpine3.20."""
+
+    version: str | None  # "22", "22.1", "22.1.0"; None for `lts`, `latest`, a codename, a bare variant
+    major: int | None  # from the version or the codename
+    floating: str | None  # "lts", "latest", "current" or a codename, when the tag names no version
+    variant: str  # "" when the tag names none
+
+    @classmethod
+    def parse(cls, tag: str | None) -> NodeTag:
+        """Raises MalformedTag for a tag no node image has (empty parts, stray dashes)."""
+        if tag is None or tag == "":
+            return cls(None, None, "latest", "")
+        if tag.startswith("-") or tag.endswith("-") or "--" in tag:
+            raise MalformedTag(f"`{tag}` is not a tag the node image could have (an empty part around a dash)")
+        first, _, rest = tag.partition("-")
+        version = _VERSION.match(first)
+        if version:
+            return cls(first.lstrip("v"), int(version.group(1)), None, rest)
+        lowered = first.lower()
+        if lowered in FLOATING_TAGS:
+            # `lts-jod` names the codename after lts
+            codename_major = NODE_CODENAMES.get(rest.lower())
+            if codename_major is not None:
+                return cls(None, codename_major, rest.lower(), "")
+            return cls(None, None, lowered, rest)
+        if lowered in NODE_CODENAMES:
+            return cls(None, NODE_CODENAMES[lowered], lowered, rest)
+        if re.fullmatch(r"\d[\d.]*", first):
+            raise MalformedTag(f"`{tag}` is not a tag the node image could have (`{first}` is not a version)")
+        return cls(None, None, "latest", tag)  # `node:alpine`, `node:slim`: the current line's variant
+
+    def render(self) -> str:
+        head = self.version or self.floating or ""
+        if self.floating and self.floating in NODE_CODENAMES and self.version is None and not self.variant:
+            return self.floating
+        return f"{head}-{self.variant}" if head and self.variant else head or self.variant
+
+
+@dataclass(frozen=True)
+class ReleaseImages:
+    """One Node.js major as the image builds it (an entry of versions.json)."""
+
+    major: int
+    codename: str
+    lts: date | None
+    end: date | None
+    alpine_default: str
+    debian_default: str
+    variants: tuple[str, ...]
+
+    def concrete(self, variant: str) -> str | None:
+        """The variant a short tag of this major points at (`alpine` -> `alpine3.24`), or None."""
+        if variant == "":
+            return self.debian_default
+        if variant == "slim":
+            return f"{self.debian_default}-slim"
+        if variant == "alpine":
+            return self.alpine_default
+        return variant if variant in self.variants else None
+
+
+class NodeImages:
+    """The tags and variants of the official node image, from docker-node's versions.json."""
+
+    def __init__(self, releases: dict[int, ReleaseImages], origin: str):
+        self.releases = releases
+        self.origin = origin
+
+    @classmethod
+    def from_versions_json(cls, document: object, origin: str) -> NodeImages:
+        if not isinstance(document, dict):
+            raise ValueError(f"{origin}: versions.json is not an object")
+        releases = {}
+        for key, entry in document.items():
+            if not str(key).isdigit() or not isinstance(entry, dict):
+                continue
+            variants = entry.get("variants")
+            if not isinstance(variants, dict):
+                continue
+            releases[int(key)] = ReleaseImages(
+                major=int(key),
+                codename=str(entry.get("codename") or ""),
+                lts=_date(entry.get("lts")),
+                end=_date(entry.get("end")),
+                alpine_default=str(entry.get("alpine-default", "")),
+                debian_default=str(entry.get("debian-default", "")),
+                variants=tuple(str(name) for name in variants),
+            )
+        return cls(releases, origin)
+
+    @classmethod
+    def packaged(cls) -> NodeImages:
+        return _packaged()
+
+    @classmethod
+    def load(cls, cache_dir: Path | None = None) -> NodeImages:
+        """The copy `--update-data` left in the cache when there is one, else the shipped one."""
+        if cache_dir is not None:
+            cached = cache_dir / "docker-node-versions.json"
+            try:
+                return cls.from_versions_json(json.loads(cached.read_text(encoding="utf-8")), str(cached))
+            except (OSError, ValueError):
+                pass
+        return cls.packaged()
+
+    def release(self, major: int | None) -> ReleaseImages | None:
+        return None if major is None else self.releases.get(major)
+
+    def is_built(self, major: int | None) -> bool:
+        return self.release(major) is not None
+
+    def tag_exists(self, tag: str | None, today: date) -> bool | None:
+        """Whether `node:<tag>` is served. None: a major the image no longer builds (its old tags
+        are still served, but the model cannot list them) or a tag whose floating word names no
+        line in the data."""
+        try:
+            parsed = NodeTag.parse(tag)
+        except MalformedTag:
+            return False
+        if parsed.variant in RETIRED_VARIANTS or parsed.variant.endswith("-onbuild"):
+            return False if self.is_built(parsed.major) or parsed.major is None else None
+        major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
+        release = self.release(major)
+        if release is None:
+            return None
+        if parsed.version is not None and parsed.version.count(".") == 2:
+            # A full version names one release: its variants are those of that day, which the data
+            # does not record. The variant must at least be one the major is built in.
+            return release.concrete(parsed.variant) is not None
+        return release.concrete(parsed.variant) is not None
+
+    def floating_major(self, word: str | None, today: date) -> int | None:
+        """The major `lts` (or a codename) points at on `today`; None for `latest`/`current`, which
+        point at a line the data may not list yet."""
+        if word is None:
+            return None
+        if word in NODE_CODENAMES:
+            return NODE_CODENAMES[word]
+        if word == "lts":
+            lines = [r for r in self.releases.values() if r.lts is not None and r.lts <= today]
+            return max((r.major for r in lines), default=None)
+        return None
+
+    def variant(self, tag: str | None, today: date) -> Variant | None:
+        """What `node:<tag>` is built on, as far as the tag and the data say."""
+        try:
+            parsed = NodeTag.parse(tag)
+        except MalformedTag:
+            return None
+        major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
+        release = self.release(major)
+        concrete = release.concrete(parsed.variant) if release is not None else None
+        return parse_variant(concrete if concrete is not None else parsed.variant)
+
+    def variant_on(self, major: int, variant: str, today: date) -> str | None:
+        """The variant to write on `major` for a file that chose `variant` on another major.
+
+        Keeps what the file chose where the major has it; an Alpine minor the major lacks becomes
+        `alpine` (the major's default Alpine); a Debian codename it lacks becomes the nearest
+        newer release that is still supported on `today`, keeping `-slim`. None: no equivalent
+        (`onbuild`, an unknown word).
+        """
+        release = self.release(major)
+        if release is None:
+            return None
+        if release.concrete(variant) is not None:
+            return variant
+        parsed = parse_variant(variant)
+        if parsed is None:
+            return None
+        if parsed.distro == "alpine":
+            return "alpine"
+        assert parsed.release is not None  # `` and `slim` always have a concrete variant
+        number = DEBIAN_RELEASES[parsed.release][0]
+        suffix = "-slim" if parsed.slim else ""
+        candidates = sorted(
+            (DEBIAN_RELEASES[name][0], name)
+            for name in DEBIAN_RELEASES
+            if f"{name}{suffix}" in release.variants and DEBIAN_RELEASES[name][1] >= today
+        )
+        newer = [name for n, name in candidates if n >= number]
+        if newer:
+            return f"{newer[0]}{suffix}"
+        return f"{candidates[-1][1]}{suffix}" if candidates else None
+
+
+def bundles_yarn(major: int) -> bool:
+    """Yarn v1 is on the PATH of the image (Node.js 25 and earlier)."""
+    return major <= LAST_MAJOR_WITH_YARN
+
+
+def bundles_corepack(major: int) -> bool:
+    """Corepack ships with Node.js itself (24 and earlier)."""
+    return major <= LAST_MAJOR_WITH_COREPACK
+
+
+# Distribution packages that a release no longer has, with the release that dropped them: an
+# upgrade that moves the distribution must not carry an install of one of them across.
+DEBIAN_PACKAGES_DROPPED: dict[str, str] = {
+    "python": "bullseye",
+    "python-dev": "bullseye",
+    "python-pip": "bullseye",
+    "python-minimal": "bullseye",
+    "python-setuptools": "bullseye",
+    "libssl1.0-dev": "buster",
+    "libssl1.0.2": "buster",
+    "libpng12-dev": "stretch",
+    "libgconf-2-4": "bookworm",
+    "libappindicator1": "bullseye",
+    "libasound2": "trixie",
+    "libncurses5": "trixie",
+    "software-properties-common": "trixie",
+}
+ALPINE_PACKAGES_DROPPED: dict[str, str] = {"python": "3.16", "python2": "3.16"}
+
+
+def debian_package_available(package: str, release: str | None) -> bool | None:
+    """False when `release` no longer has `package`; None when the release is unknown."""
+    if release is None or release not in DEBIAN_RELEASES:
+        return None
+    dropped = DEBIAN_PACKAGES_DROPPED.get(package)
+    if dropped is None:
+        return True
+    return DEBIAN_RELEASES[release][0] < DEBIAN_RELEASES[dropped][0]
+
+
+def alpine_package_available(package: str, release: str | None) -> bool | None:
+    """False when Alpine `release` (`3.20`) no longer has `package`; None when unknown."""
+    if release is None:
+        return None
+    dropped = ALPINE_PACKAGES_DROPPED.get(package)
+    if dropped is None:
+        return True
+    return _alpine_key(release) < _alpine_key(dropped)
+
+
+def _alpine_key(release: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in release.split(".") if part.isdigit())
+
+
+def _date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> NodeImages:
+    path = resources.files("dockfix") / "data" / "docker-node" / "versions.json"
+    return NodeImages.from_versions_json(json.loads(path.read_text(encoding="utf-8")), "the shipped versions.json")
