@@ -1,10 +1,14 @@
 """Every real Dockerfile of the corpus: byte-exact round trip, agreement with BuildKit's parser,
-no crash, output accepted by BuildKit's parser, and a fixpoint."""
+no crash, output accepted by BuildKit's parser, output that fits the real node images, and a
+fixpoint."""
 
 import pytest
 
+from dockfix import guard
 from dockfix.dockerfile.document import Document
-from support.fixing import fix_folder
+from dockfix.project.build_context import Project
+from dockfix.sources.images import NodeImages
+from support.fixing import TODAY, fix_folder
 from support.oracle import agrees_with_oracle, oracle_view
 from support.paths import corpus_cases, lay_out_case
 
@@ -38,6 +42,10 @@ def test_fixing_never_crashes_and_reaches_a_fixpoint(case, tmp_path):
         assert "internal error" not in result.error
         return
     assert oracle_view(result.fixed)[0] == "ok", "BuildKit's parser must accept every output"
+    images = NodeImages.packaged()
+    before = guard.check(Document.parse(source), Project(folder), images, TODAY)
+    after = guard.check(Document.parse(result.fixed), Project(folder), images, TODAY)
+    assert guard.introduced(before, after) == [], "no output may name what the real node images lack"
     (folder / "Dockerfile").write_bytes(result.fixed)
     for path, (_, content) in result.other_files.items():
         path.write_bytes(content)

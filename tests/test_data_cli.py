@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import dockfix
 from dockfix.cli import app
 from dockfix.sources import nodedata
+from dockfix.sources.images import NodeImages
 from support.fixing import make_project
 
 DATA = Path(dockfix.__file__).parent / "data"
@@ -37,6 +38,7 @@ def test_update_data_from_a_loopback_server(tmp_path, monkeypatch):
     served.mkdir()
     shutil.copy(DATA / "Release" / "schedule.json", served / "schedule.json")
     shutil.copy(DATA / "security-wg" / "vuln" / "core" / "index.json", served / "index.json")
+    shutil.copy(DATA / "docker-node" / "versions.json", served / "versions.json")
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(served))
     )
@@ -46,6 +48,7 @@ def test_update_data_from_a_loopback_server(tmp_path, monkeypatch):
         base = f"http://127.0.0.1:{server.server_address[1]}"
         monkeypatch.setattr(nodedata, "SCHEDULE_URL", f"{base}/schedule.json")
         monkeypatch.setattr(nodedata, "VULNERABILITIES_URL", f"{base}/index.json")
+        monkeypatch.setattr(nodedata, "IMAGE_VERSIONS_URL", f"{base}/versions.json")
         cache = tmp_path / "xdg"
         monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
         result = CliRunner().invoke(app, ["--update-data"])
@@ -55,3 +58,7 @@ def test_update_data_from_a_loopback_server(tmp_path, monkeypatch):
     stored = cache / "dockfix" / nodedata.CACHE_FILE_NAME
     assert stored.is_file() and json.loads(stored.read_text())
     assert nodedata.NodeData.load(cache / "dockfix").origin == str(stored)
+    images = NodeImages.load(cache / "dockfix")
+    assert images.origin == str(stored)
+    assert sorted(images.releases) == [22, 24, 26]
+    assert "majors 22, 24, 26" in result.stdout

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from dockfix.sources.nodedata import (
     CACHE_FILE_NAME,
+    IMAGE_VERSIONS_URL,
     SCHEDULE_URL,
     VULNERABILITIES_URL,
     NodeData,
@@ -290,7 +291,9 @@ def published(tmp_path: Path) -> Path:
     root = tmp_path / "published"
     (root / "Release").mkdir(parents=True)
     (root / "security-wg" / "vuln" / "core").mkdir(parents=True)
+    (root / "docker-node").mkdir(parents=True)
     shutil.copyfile(PACKAGED_DATA / "Release" / "schedule.json", root / "Release" / "schedule.json")
+    shutil.copyfile(PACKAGED_DATA / "docker-node" / "versions.json", root / "docker-node" / "versions.json")
     shutil.copyfile(
         PACKAGED_DATA / "security-wg" / "vuln" / "core" / "index.json",
         root / "security-wg" / "vuln" / "core" / "index.json",
@@ -303,6 +306,7 @@ def _serving(root: Path, requested: list[str]):
     local = {
         SCHEDULE_URL: root / "Release" / "schedule.json",
         VULNERABILITIES_URL: root / "security-wg" / "vuln" / "core" / "index.json",
+        IMAGE_VERSIONS_URL: root / "docker-node" / "versions.json",
     }
 
     def opener(url, timeout):
@@ -335,7 +339,7 @@ def test_update_replaces_the_data_with_valid_downloads(published, tmp_path):
     cache = tmp_path / "cache"
     requested: list[str] = []
     summary = update_data(cache, opener=_serving(published, requested), today=RUN_DATE)
-    assert requested == [SCHEDULE_URL, VULNERABILITIES_URL]
+    assert requested == [SCHEDULE_URL, VULNERABILITIES_URL, IMAGE_VERSIONS_URL]
     assert "172 advisories" in summary and "2026-11-29" in summary
 
     refreshed = NodeData.load(cache)
@@ -405,7 +409,11 @@ def http_root(published):
 
 
 def _via(base: str, schedule_path: str = "/Release/schedule.json"):
-    paths = {SCHEDULE_URL: schedule_path, VULNERABILITIES_URL: "/security-wg/vuln/core/index.json"}
+    paths = {
+        SCHEDULE_URL: schedule_path,
+        VULNERABILITIES_URL: "/security-wg/vuln/core/index.json",
+        IMAGE_VERSIONS_URL: "/docker-node/versions.json",
+    }
     return lambda url, timeout: urllib.request.urlopen(base + paths[url], timeout=timeout)
 
 

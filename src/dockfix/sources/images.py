@@ -206,12 +206,18 @@ class NodeImages:
     @classmethod
     def load(cls, cache_dir: Path | None = None) -> NodeImages:
         """The copy `--update-data` left in the cache when there is one, else the shipped one."""
+        from .nodedata import CACHE_FILE_NAME
+
         if cache_dir is not None:
-            cached = cache_dir / "docker-node-versions.json"
+            cached = cache_dir / CACHE_FILE_NAME
             try:
-                return cls.from_versions_json(json.loads(cached.read_text(encoding="utf-8")), str(cached))
-            except (OSError, ValueError):
+                document = json.loads(cached.read_text(encoding="utf-8"))
+                images = cls.from_versions_json(document.get("image_versions"), str(cached))
+            except (OSError, ValueError, AttributeError):
                 pass
+            else:
+                if images.releases:
+                    return images
         return cls.packaged()
 
     def release(self, major: int | None) -> ReleaseImages | None:

@@ -55,6 +55,8 @@ from dockfix.sources.semver import (
 )
 
 __all__ = [
+    "CACHE_FILE_NAME",
+    "IMAGE_VERSIONS_URL",
     "SCHEDULE_URL",
     "VULNERABILITIES_URL",
     "Advisory",
@@ -72,10 +74,11 @@ __all__ = [
 
 SCHEDULE_URL = "https://raw.githubusercontent.com/nodejs/Release/main/schedule.json"
 VULNERABILITIES_URL = "https://raw.githubusercontent.com/nodejs/security-wg/main/vuln/core/index.json"
+IMAGE_VERSIONS_URL = "https://raw.githubusercontent.com/nodejs/docker-node/main/versions.json"
 
 CACHE_FILE_NAME = "nodejs-data.json"
-"""The refreshed data inside the cache folder: both published files and their dates, in one file
-so that replacing it is a single atomic rename."""
+"""The refreshed data inside the cache folder: the published files (schedule, advisories, the node
+image's versions.json) and their dates, in one file so that replacing it is a single atomic rename."""
 
 DEFAULT_PLATFORM = "linux"
 """Node.js images are Linux images, so Windows-only advisories do not apply to them."""
@@ -494,8 +497,17 @@ def update_data(
     packaged one is refused as truncated. The refreshed data is dated ``today`` when given,
     else by the server's ``Date`` header, else by the local clock. Return a one-line summary.
     """
+    from .images import NodeImages
+
     schedule_json, schedule_served = _download_json(SCHEDULE_URL, opener)
     vulnerabilities_json, vulnerabilities_served = _download_json(VULNERABILITIES_URL, opener)
+    versions_json, _ = _download_json(IMAGE_VERSIONS_URL, opener)
+    try:
+        images = NodeImages.from_versions_json(versions_json, IMAGE_VERSIONS_URL)
+    except ValueError as error:
+        raise NodeDataUpdateError(f"refusing the downloaded versions.json of the node image: {error}") from error
+    if not images.releases:
+        raise NodeDataUpdateError("refusing the downloaded versions.json of the node image: it lists no release")
     try:
         data_date = today or schedule_served or vulnerabilities_served or date.today()
         fresh = NodeData.from_published(
@@ -520,6 +532,8 @@ def update_data(
         "vulnerabilities_url": VULNERABILITIES_URL,
         "schedule": schedule_json,
         "vulnerabilities": vulnerabilities_json,
+        "image_versions_url": IMAGE_VERSIONS_URL,
+        "image_versions": versions_json,
     }
     path = cache_dir / CACHE_FILE_NAME
     try:
@@ -528,5 +542,6 @@ def update_data(
         raise NodeDataUpdateError(f"cannot write {path}: {error}") from error
     return (
         f"updated the Node.js data in {path}: {len(fresh.schedule)} release lines, "
-        f"{len(fresh.advisories)} advisories, dated {data_date.isoformat()}"
+        f"{len(fresh.advisories)} advisories, dated {data_date.isoformat()}; "
+        f"node image variants of majors {', '.join(str(m) for m in sorted(images.releases))}"
     )

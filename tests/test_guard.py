@@ -1,0 +1,171 @@
+"""The real-image guard: what a fix may not introduce, and what it may leave as it was."""
+
+import json
+from datetime import date
+
+import pytest
+
+from dockfix import guard
+from dockfix.dockerfile.document import Document
+from dockfix.project.build_context import Project
+from dockfix.sources.images import NodeImages
+
+TODAY = date(2026, 11, 29)
+IMAGES = NodeImages.packaged()
+
+
+def problems(text: str, project: Project) -> list[str]:
+    return [p.message for p in guard.check(Document.parse(text.encode()), project, IMAGES, TODAY)]
+
+
+def introduced(before: str, after: str, project: Project) -> list[str]:
+    old = guard.check(Document.parse(before.encode()), project, IMAGES, TODAY)
+    new = guard.check(Document.parse(after.encode()), project, IMAGES, TODAY)
+    return [p.message for p in guard.introduced(old, new)]
+
+
+@pytest.fixture()
+def project(tmp_path):
+    (tmp_path / "package.json").write_text(json.dumps({"dependencies": {"express": "^4"}}))
+    return Project(tmp_path)
+
+
+@pytest.fixture()
+def native_project(tmp_path):
+    (tmp_path / "package.json").write_text(json.dumps({"dependencies": {"bcrypt": "^5"}}))
+    return Project(tmp_path)
+
+
+BROKEN = [
+    # (before, after, what the guard says about after)
+    ("FROM node:lts-buster\n", "FROM node:26-buster\n", "`node:26-buster` is not a tag"),
+    ("FROM node:12-\n", "FROM node:26-12-\n", "not a tag the node image could have"),
+    ("FROM node:8-onbuild\n", "FROM node:26-onbuild\n", "`node:26-onbuild` is not a tag"),
+    (
+        "FROM node:18\nRUN yarn install\n",
+        "FROM node:26\nRUN yarn install\n",
+        "`yarn` is not on the PATH of the Node.js 26",
+    ),
+    (
+        "FROM node:18\nRUN corepack enable && pnpm i\n",
+        "FROM node:26\nRUN corepack enable && pnpm i\n",
+        "`corepack` is not on the PATH of the Node.js 26",
+    ),
+    ("FROM node:18\nCMD yarn start\n", "FROM node:26\nCMD yarn start\n", "`yarn` is not on the PATH"),
+    (
+        'FROM node:18\nCMD ["dumb-init", "yarn", "start"]\n',
+        'FROM node:26\nCMD ["dumb-init", "yarn", "start"]\n',
+        "`yarn` is not on the PATH",
+    ),
+    (
+        "FROM node:14\nRUN apt-get update && apt-get install -y python\n",
+        "FROM node:26\nRUN apt-get update && apt-get install -y python\n",
+        "Debian trixie has no package `python`",
+    ),
+    (
+        "FROM node\nRUN apt-get update && apt-get install -y curl\n",
+        "FROM node:26-alpine\nRUN apt-get update && apt-get install -y curl\n",
+        "`apt-get` does not exist on Alpine",
+    ),
+    ("FROM node\nRUN useradd app\n", "FROM node:26-alpine\nRUN useradd app\n", "`useradd` does not exist on Alpine"),
+    ("FROM node\nRUN git clone x\n", "FROM node:26-slim\nRUN git clone x\n", "`git` is not in the slim node image"),
+    (
+        "FROM node\nADD https://github.com/krallin/tini/releases/download/v0.19.0/tini /tini\n",
+        "FROM node:26-alpine\nADD https://github.com/krallin/tini/releases/download/v0.19.0/tini /tini\n",
+        "`tini` is a glibc binary",
+    ),
+    (
+        "FROM node\nRUN npm i -g phantomjs\n",
+        "FROM node:26-alpine\nRUN npm i -g phantomjs\n",
+        "PhantomJS is a glibc binary",
+    ),
+    (
+        'FROM node AS build\nADD https://x/tini /tini\nRUN npm ci\nENTRYPOINT ["/tini", "--"]\n',
+        'FROM node AS build\nADD https://x/tini /tini\nRUN npm ci\nFROM node:26-slim\nCOPY --from=build /app /app\nENTRYPOINT ["/tini", "--"]\n',
+        "the start binary /tini is added in another stage",
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after", "message"), BROKEN, ids=[b[2][:40] for b in BROKEN])
+def test_what_a_fix_must_not_introduce(before, after, message, project):
+    found = introduced(before, after, project)
+    assert any(message in m for m in found), found
+
+
+FINE = [
+    # a file that was already like this is not the fix's doing
+    ("FROM node:26\nRUN yarn install\n", "FROM node:26\nRUN yarn install\nUSER node\n"),
+    # tools installed before their use
+    ("FROM node:18\nRUN yarn\n", "FROM node:26\nRUN npm install --global yarn@1 && yarn\n"),
+    ("FROM node:18\nRUN corepack enable && pnpm i\n", "FROM node:24\nRUN corepack enable && pnpm i\n"),
+    (
+        "FROM node:18\nRUN corepack enable && pnpm i\n",
+        "FROM node:26\nRUN npm install --global corepack@latest && corepack enable && pnpm i\n",
+    ),
+    ("FROM node\nRUN useradd app\n", "FROM node:26-alpine\nRUN apk add --no-cache shadow && useradd app\n"),
+    (
+        "FROM node\nRUN git clone x\n",
+        "FROM node:26-slim\nRUN apt-get update && apt-get install -y git && git clone x\n",
+    ),
+    ("FROM node:14\nRUN apt-get install -y python\n", "FROM node:26\nRUN apt-get install -y python3\n"),
+    ("FROM node:lts-buster\n", "FROM node:26-bookworm\n"),
+    (
+        "FROM node\nADD https://github.com/krallin/tini/releases/download/v0.19.0/tini-static /tini\n",
+        "FROM node:26-alpine\nADD https://github.com/krallin/tini/releases/download/v0.19.0/tini-static /tini\n",
+    ),
+    # a variable base is nobody's to judge
+    ("ARG BASE\nFROM ${BASE}\nRUN yarn\n", "ARG BASE\nFROM ${BASE}\nRUN yarn\nUSER node\n"),
+    # not the node image
+    ("FROM python:3.12\nRUN apt-get install -y python\n", "FROM python:3.12\nRUN apt-get install -y python\n"),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), FINE)
+def test_what_stays_allowed(before, after, project):
+    assert introduced(before, after, project) == []
+
+
+def test_native_addons_do_not_cross_libc(native_project):
+    before = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD node server.js\n"
+    after = (
+        "FROM node:20 AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        "FROM node:20-alpine\nCOPY --from=build /app /app\nCMD node server.js\n"
+    )
+    found = introduced(before, after, native_project)
+    assert any("copied into a musl stage" in m and "bcrypt" in m for m in found), found
+
+
+def test_native_addons_need_a_compiler_on_slim(native_project):
+    before = "FROM node:20\nCOPY . .\nRUN npm ci\n"
+    assert any(
+        "no python3, make or g++" in m
+        for m in introduced(before, before.replace("node:20", "node:20-slim"), native_project)
+    )
+    with_tools = "FROM node:20-slim\nRUN apt-get update && apt-get install -y python3 make g++\nCOPY . .\nRUN npm ci\n"
+    assert introduced(before, with_tools, native_project) == []
+
+
+def test_native_addons_from_the_lockfile(tmp_path):
+    (tmp_path / "package.json").write_text(json.dumps({"dependencies": {"left-pad": "1"}}))
+    (tmp_path / "package-lock.json").write_text(
+        json.dumps(
+            {
+                "lockfileVersion": 3,
+                "packages": {
+                    "": {"dependencies": {"left-pad": "1"}},
+                    "node_modules/left-pad": {"version": "1.0.0"},
+                    "node_modules/@scope/addon": {"version": "2.0.0", "hasInstallScript": True},
+                    "node_modules/@esbuild/linux-x64": {"version": "0.20.0", "os": ["linux"], "cpu": ["x64"]},
+                    "node_modules/devtool": {"version": "1.0.0", "hasInstallScript": True, "dev": True},
+                },
+            }
+        )
+    )
+    assert Project(tmp_path).native_addons() == ["@esbuild/linux-x64", "@scope/addon"]
+
+
+def test_problems_name_no_line_so_input_and_output_compare(project):
+    text = "FROM node:26\n\nRUN yarn\n"
+    moved = "FROM node:26\nRUN yarn\n"
+    assert problems(text, project) == problems(moved, project)
