@@ -4,13 +4,18 @@ One pass: run every selected rule on the current document, take the allowed fixe
 order, skip any that collide with one already taken (it gets its turn in the next pass), apply
 them, re-parse. Repeat until no rule has an allowed fix left. A pass whose result does not
 parse, or a loop that does not settle, leaves the file untouched and names the rule.
+
+App code (JavaScript, TypeScript) that fixes edit is re-parsed too: a fix that would leave a
+file that parsed no longer parsing is withheld, the other fixes are still applied, and its
+finding stays, saying why its fix was not applied.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .appcode.syntax import language_of, parses
 from .context import Options, RuleContext
 from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
 from .dockerfile.suppression import filter_findings
@@ -184,9 +189,11 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
     originals: dict[Path, bytes | None] = {}
     for number in range(MAX_PASSES + 1):
         findings = run_rules(doc, ctx, rules)
+        chosen, new_files, withheld = _plan_pass(findings, files, project, options)
+        if withheld:
+            findings = [_without_fix(f, withheld[id(f)], project) if id(f) in withheld else f for f in findings]
         if number == 0:
             result.initial = findings
-        chosen = _choose(findings, options)
         if not chosen:
             result.remaining = findings
             break
@@ -199,7 +206,6 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
             for edit in finding.fix.edits:
                 if edit.path is not None and edit.path not in originals:
                     originals[edit.path] = project.read_absolute(edit.path)
-        new_files = _apply(files, project, chosen)
         try:
             new_doc = parse_for_fixing(new_files[None])
         except PipelineError as error:
@@ -221,6 +227,69 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
     result.other_files = {
         p: (originals.get(p), content) for p, content in files.items() if p is not None and originals.get(p) != content
     }
+
+
+def _plan_pass(
+    findings: list[Finding], files: dict[Path | None, bytes], project: Project, options: Options
+) -> tuple[list[Finding], dict[Path | None, bytes], dict[int, Path]]:
+    """The fixes one pass applies, the files they give, and the fixes withheld for breaking app code.
+
+    Withheld fixes are keyed by the id of their finding, with the file they would break. The
+    choice is made again without them, so a fix they pushed aside still gets its turn.
+    """
+    withheld: dict[int, Path] = {}
+    deferred: set[int] = set()
+    while True:
+        chosen = _choose([f for f in findings if id(f) not in withheld and id(f) not in deferred], options)
+        if not chosen:
+            return chosen, files, withheld
+        new_files = _apply(files, project, chosen)
+        breaking, only_together = _breaking_app_code(files, new_files, project, chosen)
+        if not breaking and not only_together:
+            return chosen, new_files, withheld
+        withheld.update(breaking)
+        deferred.update(only_together)
+
+
+def _breaking_app_code(
+    files: dict[Path | None, bytes], new_files: dict[Path | None, bytes], project: Project, chosen: list[Finding]
+) -> tuple[dict[int, Path], set[int]]:
+    """Fixes whose edits leave a JS/TS file that parsed no longer parsing.
+
+    Returns the fixes that break a file on their own (by id of their finding, with the file), and
+    those that break one only together with others: of those the last in rule order waits for the
+    next pass, where it is planned again on the others' result and judged on its own.
+    """
+    breaking: dict[int, Path] = {}
+    only_together: set[int] = set()
+    for path, content in new_files.items():
+        language = language_of(path) if path is not None else None
+        if path is None or language is None:
+            continue
+        before = files[path] if path in files else project.read_absolute(path)
+        # A file that did not parse already is the author's; a new one has nothing to keep.
+        if before is None or before == content or parses(content, language) or not parses(before, language):
+            continue
+        touching = [f for f in chosen if path in f.fix.paths()]
+        alone = [
+            f for f in touching if not parses(apply_edits(before, [e for e in f.fix.edits if e.path == path]), language)
+        ]
+        if alone:
+            breaking.update((id(finding), path) for finding in alone)
+        else:
+            only_together.add(id(touching[-1]))
+    return breaking, only_together
+
+
+def _without_fix(finding: Finding, broken: Path, project: Project) -> Finding:
+    """The finding of a withheld fix: no fix, and a message that says why."""
+    name = broken.name
+    for root in (project.root, project.root.resolve()):
+        if broken.is_relative_to(root):
+            name = broken.relative_to(root).as_posix()
+            break
+    message = f"{finding.message} (fix withheld: it would leave {name} failing to parse)"
+    return replace(finding, message=message, fix=None)
 
 
 def _culprits(source: bytes, chosen: list[Finding]) -> list[str]:

@@ -41,7 +41,7 @@ from pathlib import PurePosixPath
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_instructions
-from ..edits import Edit, Finding, Fix
+from ..edits import Finding, Fix
 from ..project.npmscripts import resolve_script
 
 CODE = "DF006"
@@ -117,7 +117,8 @@ def check(doc: Document, ctx: RuleContext):
         else:
             return  # outside the app folder: not a file of this project we can place
     from ..appcode.entry import resolve_entry_source
-    from ..appcode.shutdown import UnsupportedSourceError, plan_graceful_shutdown
+    from ..appcode.shutdown import plan_graceful_shutdown
+    from ..appcode.syntax import UnsupportedSourceError
 
     source_file = resolve_entry_source(ctx.project.root, entry)
     if source_file is None:
@@ -126,7 +127,9 @@ def check(doc: Document, ctx: RuleContext):
     if source is None:
         return
     try:
-        plan = plan_graceful_shutdown(source, language=source_file.language, module_system=source_file.module_system)
+        plan = plan_graceful_shutdown(
+            source, path=source_file.path, language=source_file.language, module_system=source_file.module_system
+        )
     except UnsupportedSourceError:
         return
     if plan.already_handled:
@@ -135,10 +138,9 @@ def check(doc: Document, ctx: RuleContext):
     if not plan.edits:
         yield Finding(CODE, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
         return
-    edits = [Edit(e.start, e.end, e.content, path=source_file.path) for e in plan.edits]
     yield Finding(
         CODE,
         f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}",
         target.line,
-        Fix.unsafe(*edits),
+        Fix.unsafe(*plan.edits),
     )
