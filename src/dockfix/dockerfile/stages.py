@@ -9,6 +9,7 @@ and the runtime part (CMD/ENTRYPOINT) begins.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 
 from .document import Document, Instruction, Stage
@@ -148,6 +149,35 @@ def effective_user(doc: Document, stage: Stage, before: Instruction | None = Non
             if inst.name == "USER":
                 user = inst.args.strip() or user
     return user
+
+
+def next_workdir(current: str | None, inst: Instruction) -> str | None:
+    """The working directory after `inst`, given the one before it (None: not known).
+
+    A relative WORKDIR goes on from the current one; one with a variable, or a relative one on
+    top of an unknown folder, leaves it unknown.
+    """
+    if inst.name != "WORKDIR":
+        return current
+    value = inst.args.strip().strip("\"'")
+    if "$" in value or (current is None and not value.startswith("/")):
+        return None
+    return posixpath.normpath(posixpath.join(current or "/", value))
+
+
+def workdir_at(doc: Document, stage: Stage, before: Instruction | None = None, *, inherit: bool = True) -> str | None:
+    """The absolute working directory at `before` (or at the end of the stage); None if not known.
+
+    With `inherit`, the earlier stages the stage builds on count too, from `/` (the official
+    image sets no WORKDIR); without, only the stage's own WORKDIRs, from a folder not known.
+    """
+    current: str | None = "/" if inherit else None
+    for member in reversed(stage_chain(doc, stage)) if inherit else [stage]:
+        for inst in member.instructions:
+            if inst is before:
+                return current
+            current = next_workdir(current, inst)
+    return current
 
 
 def is_root(user: str | None) -> bool:

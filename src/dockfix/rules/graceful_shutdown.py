@@ -36,11 +36,9 @@ None: no Dockerfile linter looks at the application's code.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from ..context import RuleContext
 from ..dockerfile.document import Document
-from ..dockerfile.stages import applies_to, runtime_stage, start_instructions
+from ..dockerfile.stages import applies_to, runtime_stage, start_instructions, workdir_at
 from ..edits import Finding, Fix
 from ..project.npmscripts import resolve_script
 
@@ -83,15 +81,6 @@ def _entry_of(argv: list[str]) -> str | None:
     return None
 
 
-def _workdir(stage) -> str | None:
-    workdir = None
-    for inst in stage.instructions:
-        if inst.name == "WORKDIR":
-            path = inst.args.strip()
-            workdir = path if path.startswith("/") or workdir is None else str(PurePosixPath(workdir) / path)
-    return workdir
-
-
 def check(doc: Document, ctx: RuleContext):
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
@@ -110,7 +99,8 @@ def check(doc: Document, ctx: RuleContext):
             entry = _entry_of(resolved.argv)
     if entry is None:
         return
-    workdir = _workdir(stage)
+    # Only the stage's own WORKDIRs: what its base set is not looked at.
+    workdir = workdir_at(doc, stage, inherit=False)
     if entry.startswith("/"):
         if workdir and entry.startswith(workdir.rstrip("/") + "/"):
             entry = entry[len(workdir.rstrip("/")) + 1 :]

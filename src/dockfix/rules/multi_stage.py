@@ -59,7 +59,15 @@ import re
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Node
 from ..dockerfile.shell import run_scripts
-from ..dockerfile.stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
+from ..dockerfile.stages import (
+    applies_to,
+    effective_user,
+    is_development_image,
+    next_workdir,
+    node_major,
+    runtime_stage,
+    workdir_at,
+)
 from ..edits import Edit, Finding, Fix
 
 CODE = "DF008"
@@ -175,13 +183,6 @@ def _classify_run(doc: Document, inst: Instruction, workdir: str | None) -> str:
     if packages & INIT_PACKAGES:
         raise Refusal(f"line {inst.line}: the init process is installed together with build packages")
     return "build"
-
-
-def _workdir_after(current: str | None, inst: Instruction) -> str | None:
-    value = inst.args.strip().strip("\"'")
-    if "$" in value or (current is None and not value.startswith("/")):
-        return None
-    return posixpath.normpath(posixpath.join(current or "/", value))
 
 
 def _groups(doc: Document, stage) -> tuple[list[tuple[list[Node], Instruction]], list[Node]]:
@@ -341,7 +342,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
     classes = []
     for _, inst in groups:
         if inst.name == "WORKDIR":
-            workdir = _workdir_after(workdir, inst)
+            workdir = next_workdir(workdir, inst)
             classes.append("both")
         elif inst.name == "RUN":
             classes.append(_classify_run(doc, inst, workdir))
@@ -363,12 +364,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
     if not build_indexes:
         raise Refusal("no build step")
     boundary = build_indexes[-1]
-    app_dir = None
-    current: str | None = "/"
-    for index, (_, inst) in enumerate(groups[: boundary + 1]):
-        if inst.name == "WORKDIR":
-            current = _workdir_after(current, inst)
-    app_dir = current
+    app_dir = workdir_at(doc, stage, groups[boundary][1])
     if app_dir is None or app_dir == "/":
         raise Refusal("no WORKDIR (the app folder is unknown)")
     if any(inst.name == "WORKDIR" for _, inst in groups[boundary + 1 :]):
