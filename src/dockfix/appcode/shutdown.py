@@ -483,14 +483,6 @@ class _Server:
     introduce_at: tree_sitter.Node | None = None  # statement to prefix with `const <name> = `
 
 
-def _statement_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    """The statement directly inside a program/statement block that contains ``node``."""
-    current = node
-    while current.parent is not None and current.parent.type not in _STATEMENT_CONTAINERS:
-        current = current.parent
-    return current if current.parent is not None else None
-
-
 def _in_loop(node: tree_sitter.Node) -> bool:
     current = node.parent
     while current is not None:

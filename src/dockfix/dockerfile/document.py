@@ -309,10 +309,6 @@ class Document:
                 return b"\n"
         return b"\n"
 
-    @property
-    def ends_with_newline(self) -> bool:
-        return self.source.endswith(b"\n") or not self.source.strip()
-
     @cached_property
     def global_args(self) -> list[Instruction]:
         """ARG instructions before the first FROM."""
@@ -335,14 +331,6 @@ class Document:
     def line_start(self, offset: int) -> int:
         """Offset of the start of the physical line holding `offset`."""
         return self.source.rfind(b"\n", 0, offset) + 1
-
-    def line_of(self, offset: int) -> int:
-        """1-based line number of a byte offset."""
-        return self.source.count(b"\n", 0, offset) + 1
-
-    def indentation_of(self, node: Node) -> bytes:
-        text = self.source[node.start : node.end]
-        return text[: len(text) - len(text.lstrip(b" \t"))]
 
 
 def iter_lines(source: bytes, start: int = 0) -> Iterator[Line]:

@@ -248,12 +248,6 @@ def insert_line_after(doc: Document, inst: Instruction, text: str):
     return Edit.insert(inst.end, text.encode() + newline)
 
 
-def insert_line_before(doc: Document, inst: Instruction, text: str):
-    from ..edits import Edit
-
-    return Edit.insert(inst.start, text.encode() + doc.newline)
-
-
 _DEV_WORDS = re.compile(
     r"(?:^|[^a-z])(dev|devel|development|develop|test|tests|testing|debug|ci|e2e|local)(?:[^a-z]|$)"
 )
