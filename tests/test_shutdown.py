@@ -118,7 +118,7 @@ def test_discarded_listen_result_is_kept_in_a_new_constant():
     [("already-handled", "server.js")],
 )
 def test_file_that_handles_sigterm_stays_byte_identical(app, entry):
-    source, original, plan = _plan_app(app, entry)
+    _, original, plan = _plan_app(app, entry)
 
     assert plan.already_handled
     assert plan.edits == ()

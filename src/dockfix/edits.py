@@ -81,9 +81,6 @@ class Fix:
         """The same fix, applied in a pass of its own."""
         return Fix(self.edits, self.applicability, isolated=True)
 
-    def paths(self) -> set[Path | None]:
-        return {edit.path for edit in self.edits}
-
 
 @dataclass(frozen=True)
 class Finding:

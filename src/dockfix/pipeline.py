@@ -117,17 +117,23 @@ def run_rules(doc: Document, ctx: RuleContext, rules: list[RuleEntry]) -> list[F
     return filter_findings(doc, findings, rules)
 
 
+def _edits(finding: Finding) -> tuple[Edit, ...]:
+    """The edits of a finding's fix (none for a finding without one)."""
+    return finding.fix.edits if finding.fix is not None else ()
+
+
 def _choose(findings: list[Finding], options: Options) -> list[Finding]:
     chosen: list[Finding] = []
     taken: list[Edit] = []
     for finding in findings:
-        if not allowed(finding.fix, options):
+        fix = finding.fix
+        if fix is None or not allowed(fix, options):
             continue
-        if finding.fix.isolated:
+        if fix.isolated:
             if not chosen:
                 return [finding]  # alone: the others are planned again on its result
             continue
-        edits = finding.fix.edits
+        edits = fix.edits
         if any(overlaps(a, b) for a in edits for b in taken):
             continue
         chosen.append(finding)
@@ -139,14 +145,14 @@ def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Findi
     result = dict(files)
     by_path: dict[Path | None, list[Edit]] = {}
     for finding in chosen:
-        for edit in finding.fix.edits:
+        for edit in _edits(finding):
             if edit.path is not None and not _inside(edit.path, project.root):
                 # A symbolic link (or `..`) leading out of the build context: never written.
                 raise PipelineError(
                     f"fix by {finding.code} would write {edit.path.name}, which leads outside the build "
                     f"context (a symbolic link or `..`); file left untouched"
                 )
-            if edit.path not in result:
+            if edit.path is not None and edit.path not in result:
                 current = project.read_absolute(edit.path)
                 result[edit.path] = current if current is not None else b""
             if edit.end > len(result[edit.path]):
@@ -203,7 +209,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
                 f"fixes did not settle after {MAX_PASSES} passes (rules {', '.join(codes)}); file left untouched"
             )
         for finding in chosen:
-            for edit in finding.fix.edits:
+            for edit in _edits(finding):
                 if edit.path is not None and edit.path not in originals:
                     originals[edit.path] = project.read_absolute(edit.path)
         try:
@@ -270,9 +276,9 @@ def _breaking_app_code(
         # A file that did not parse already is the author's; a new one has nothing to keep.
         if before is None or before == content or parses(content, language) or not parses(before, language):
             continue
-        touching = [f for f in chosen if path in f.fix.paths()]
+        touching = [f for f in chosen if any(e.path == path for e in _edits(f))]
         alone = [
-            f for f in touching if not parses(apply_edits(before, [e for e in f.fix.edits if e.path == path]), language)
+            f for f in touching if not parses(apply_edits(before, [e for e in _edits(f) if e.path == path]), language)
         ]
         if alone:
             breaking.update((id(finding), path) for finding in alone)
@@ -295,7 +301,7 @@ def _without_fix(finding: Finding, broken: Path, project: Project) -> Finding:
 def _culprits(source: bytes, chosen: list[Finding]) -> list[str]:
     names = []
     for finding in chosen:
-        edits = [e for e in finding.fix.edits if e.path is None]
+        edits = [e for e in _edits(finding) if e.path is None]
         try:
             parse_for_fixing(apply_edits(source, edits))
         except PipelineError:

@@ -96,7 +96,8 @@ def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     cursor = node.walk()
     reached_root = False
     while not reached_root:
-        yield cursor.node
+        if cursor.node is not None:  # always set while walking a tree
+            yield cursor.node
         if cursor.goto_first_child():
             continue
         if cursor.goto_next_sibling():
@@ -616,13 +617,13 @@ class _ServerFinder:
         # listen() returns the server, and so do .on()/.once() chained on it.
         node = call
         while node.parent is not None:
-            parent = node.parent
-            if parent.type in _TRANSPARENT_WRAPPERS:
-                node = parent
+            enclosing = node.parent
+            if enclosing.type in _TRANSPARENT_WRAPPERS:
+                node = enclosing
                 continue
-            if parent.type == "member_expression" and parent.child_by_field_name("object") == node:
-                parts = _member_parts(parent)
-                grand = parent.parent
+            if enclosing.type == "member_expression" and enclosing.child_by_field_name("object") == node:
+                parts = _member_parts(enclosing)
+                grand = enclosing.parent
                 if (
                     parts is not None
                     and parts[1] in ("on", "once")

@@ -105,12 +105,12 @@ class DockerfileSyntaxError(Exception):
 
 
 def _lstrip_space(data: bytes) -> bytes:
-    return data[_LEADING_SPACE.match(data).end() :]
+    # Both patterns match, if only the empty string: the first match is the run to take away.
+    return _LEADING_SPACE.sub(b"", data, count=1)
 
 
 def _strip_space(data: bytes) -> bytes:
-    data = _lstrip_space(data)
-    return data[: _TRAILING_SPACE.search(data).start()]
+    return _TRAILING_SPACE.sub(b"", _lstrip_space(data), count=1)
 
 
 def _trim_newline(line: bytes) -> bytes:
@@ -806,7 +806,9 @@ def _lexes_cleanly(text: str) -> bool:
             i += 2
             if i >= len(text) or text[i] in "{}:":
                 return False
-            i = _SUBSTITUTION_NAME.match(text, i).end()
+            name = _SUBSTITUTION_NAME.match(text, i)
+            assert name is not None  # `*`: it matches, if only the empty string
+            i = name.end()
             if i >= len(text) or text[i] not in "}:?-+%#/":
                 return False
             closing = text.find("}", i)

@@ -285,7 +285,7 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
 
 def privileged_ports(stage: Stage) -> list[int]:
     """Ports below 1024 the stage says it listens on (EXPOSE, or a PORT variable)."""
-    ports = []
+    ports: list[int] = []
     for inst in stage.instructions:
         words: list[str] = []
         if inst.name == "EXPOSE":
@@ -338,6 +338,4 @@ def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
         "/root/",
         "/tmp/",
     )
-    if destination in system_roots or destination.startswith(system_trees):
-        return False
-    return True
+    return not (destination in system_roots or destination.startswith(system_trees))

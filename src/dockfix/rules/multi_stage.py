@@ -65,7 +65,6 @@ from ..dockerfile.stages import (
     is_development_image,
     next_workdir,
     node_major,
-    runtime_stage,
     workdir_at,
 )
 from ..edits import Edit, Finding, Fix
@@ -297,7 +296,7 @@ def check(doc: Document, ctx: RuleContext):
     stages = doc.stages
     if len(stages) != 1:
         return
-    stage = runtime_stage(doc)
+    [stage] = stages
     if (
         not applies_to(doc, stage)
         or is_development_image(doc, stage, ctx.dockerfile.name)
@@ -379,7 +378,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
     prod_from = f"{base_line}{f' AS {alias}' if alias else ''}{newline}"
 
     build_part = build_from.encode()
-    for index, ((comments, inst), kind) in enumerate(zip(groups, classes)):
+    for index, ((comments, inst), kind) in enumerate(zip(groups, classes, strict=True)):
         if index > boundary:
             break
         if kind in ("build", "both"):
@@ -408,7 +407,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
         what = f"the app folder {app_dir}"
 
     prod_part = newline.encode() + prod_from.encode()
-    for index, ((comments, inst), kind) in enumerate(zip(groups, classes)):
+    for index, ((comments, inst), kind) in enumerate(zip(groups, classes, strict=True)):
         if index > boundary:
             break
         if kind == "prod":

@@ -244,7 +244,7 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
         kinds = [classify(item, script.text) for item in items]
         if "write" not in kinds and "config" not in kinds:
             continue
-        secret_items = [item for item, kind in zip(items, kinds) if kind in ("write", "config")]
+        secret_items = [item for item, kind in zip(items, kinds, strict=True) if kind in ("write", "config")]
         secret_text = " ".join(script.text[i.start_byte : i.end_byte].decode("utf-8", "replace") for i in secret_items)
         if (
             "write" in kinds
