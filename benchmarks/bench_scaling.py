@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,11 +53,11 @@ def main() -> None:
     for size in SIZES:
         source = dockerfile(size)
         count = len(Document.parse(source).instructions)
-        parse = best_of(3, lambda: Document.parse(source))
+        parse = best_of(3, partial(Document.parse, source))
         with tempfile.TemporaryDirectory() as folder:
             project = Path(folder)
             (project / "package.json").write_text('{"name": "app", "scripts": {"start": "node server.js"}}')
-            fix = best_of(1 if size >= 5000 else 2, lambda: fix_folder(project, source=source))
+            fix = best_of(1 if size >= 5000 else 2, partial(fix_folder, project, source=source))
         print(
             f"{count:>12} {len(source):>9} {parse:>9.3f} {fix:>9.3f} {parse / count * 1e6:>14.1f} {fix / count * 1e6:>12.1f}"
         )

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.appcode import EntrySource, entry_from_package_json, resolve_entry_source
-from dockfix.appcode.entry import strip_jsonc
+from dockfix.appcode.entry import EntrySource, entry_from_package_json, resolve_entry_source, strip_jsonc
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:

@@ -385,7 +385,7 @@ def test_update_reports_an_unreachable_server(tmp_path):
     def offline(url, timeout):
         raise urllib.error.URLError("no route to host")
 
-    with pytest.raises(NodeDataUpdateError, match="cannot download .*no route to host"):
+    with pytest.raises(NodeDataUpdateError, match=r"cannot download .*no route to host"):
         update_data(tmp_path / "cache", opener=offline, today=RUN_DATE)
 
 
@@ -429,7 +429,7 @@ def test_update_over_http_dates_the_data_by_the_server(http_root, tmp_path):
 
 
 def test_update_over_http_reports_a_missing_file(http_root, tmp_path):
-    with pytest.raises(NodeDataUpdateError, match="cannot download .*HTTP 404"):
+    with pytest.raises(NodeDataUpdateError, match=r"cannot download .*HTTP 404"):
         update_data(tmp_path / "cache", opener=_via(http_root, "/no-such-file.json"), today=RUN_DATE)
 
 

@@ -1,4 +1,5 @@
-"""The pre-commit hooks: the manifest is valid, and `pre-commit try-repo` runs `dockfix --write`.
+"""The pre-commit hooks: the manifest is valid, and `pre-commit try-repo` runs `dockfix --write`;
+the repository's own configuration runs ruff and mypy from the project's environment.
 
 pre-commit installs a `language: python` hook with pip into a fresh environment, which needs the
 package index for dockfix's dependencies; that run is opt-in (DOCKFIX_NETWORK_TESTS=1) because
@@ -19,6 +20,7 @@ from support.paths import REPO
 
 GIT = shutil.which("git")
 MANIFEST = REPO / ".pre-commit-hooks.yaml"
+CONFIG = REPO / ".pre-commit-config.yaml"
 
 
 def test_the_manifest_is_valid_for_pre_commit():
@@ -30,6 +32,21 @@ def test_the_manifest_is_valid_for_pre_commit():
         assert pattern.search(name), name
     for name in ("README.md", "Dockerfiles/notes.txt", "dockerfile-lint.sh"):
         assert not pattern.search(name), name
+
+
+def test_the_repository_hooks_are_local_and_need_no_network():
+    clientlib = pytest.importorskip("pre_commit.clientlib")
+    config = clientlib.load_config(str(CONFIG))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    assert sorted(hooks) == ["mypy", "ruff-check", "ruff-format"]
+    # language: system runs the tools of the active environment: nothing is installed
+    # (pre-commit 4.4 and later read it under its new name, `unsupported`).
+    assert {hook["language"] for hook in hooks.values()} <= {"system", "unsupported"}
+    assert hooks["ruff-check"]["entry"].split()[:2] == ["ruff", "check"]
+    assert hooks["ruff-format"]["entry"].split()[:2] == ["ruff", "format"]
+    # mypy checks the files pyproject.toml names, not only the staged ones.
+    assert hooks["mypy"]["entry"] == "mypy" and hooks["mypy"]["pass_filenames"] is False
 
 
 @pytest.mark.skipif(

@@ -86,7 +86,7 @@ def _document_view_splitting_from_like_buildkit(source: bytes):
     """
     view = _document_view(source)
     if view[0] == "ok":
-        for item, inst in zip(view[1], Document.parse(source).instructions):
+        for item, inst in zip(view[1], Document.parse(source).instructions, strict=True):
             if inst.name == "FROM":
                 item["value"] = tuple(word for word in re.split(r"[\t\v\f\r ]+", inst.args) if word)
             if inst.name == "HEALTHCHECK":

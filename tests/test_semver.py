@@ -247,14 +247,14 @@ def test_agrees_with_node_semver_on_database_and_random_ranges():
     )
     expected = json.loads(completed.stdout)
     compared = 0
-    for range_text, node_answers in zip(ranges, expected):
+    for range_text, node_answers in zip(ranges, expected, strict=True):
         if node_answers is None:
             with pytest.raises(InvalidRangeError):
                 SemverRange.parse(range_text)
             continue
         parsed = SemverRange.parse(range_text)
         ours = [Version.parse(version) in parsed for version in versions]
-        mismatches = [version for version, a, b in zip(versions, ours, node_answers) if a != b]
+        mismatches = [version for version, a, b in zip(versions, ours, node_answers, strict=True) if a != b]
         assert not mismatches, f"{range_text!r} disagrees with node-semver on {mismatches[:5]}"
         compared += len(versions)
     assert compared > 100_000

@@ -13,13 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.appcode import (
-    UnsupportedSourceError,
-    apply_edits,
-    plan_graceful_shutdown,
-    resolve_entry_source,
-)
-from dockfix.appcode.shutdown import SAFETY_TIMEOUT_MS, has_syntax_errors, parse_source
+from dockfix.appcode.entry import resolve_entry_source
+from dockfix.appcode.shutdown import SAFETY_TIMEOUT_MS, plan_graceful_shutdown
+from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
+from dockfix.edits import apply_edits
 from support.nodeapps import (
     NODE,
     install_dependencies_offline,
@@ -28,6 +25,9 @@ from support.nodeapps import (
 
 APPS = Path(__file__).parent / "fixtures" / "apps"
 EXPECTED = APPS / "_expected"
+
+# Where the small snippets below claim to come from: the planner's edits are edits of this file.
+SNIPPET = Path("entry.js")
 
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
@@ -49,7 +49,9 @@ def _plan_app(app: str, entry: str):
     source = resolve_entry_source(APPS / app, entry)
     assert source is not None, f"{app}: entry {entry} not resolved"
     original = source.path.read_bytes()
-    plan = plan_graceful_shutdown(original, language=source.language, module_system=source.module_system)
+    plan = plan_graceful_shutdown(
+        original, path=source.path, language=source.language, module_system=source.module_system
+    )
     return source, original, plan
 
 
@@ -71,6 +73,7 @@ def test_sample_app_gets_the_expected_handler(app, entry, framework):
     assert not plan.already_handled
     assert plan.edits, plan.message
     assert list(plan.edits) == sorted(plan.edits, key=lambda e: e.start)
+    assert {edit.path for edit in plan.edits} == {source.path}
     assert apply_edits(original, plan.edits) == (EXPECTED / app / relative).read_bytes()
 
 
@@ -80,7 +83,9 @@ def test_edited_app_parses_and_is_a_fixpoint(app, entry, framework, tmp_path):
     edited = apply_edits(original, plan.edits)
 
     assert not has_syntax_errors(parse_source(edited, source.language))
-    again = plan_graceful_shutdown(edited, language=source.language, module_system=source.module_system)
+    again = plan_graceful_shutdown(
+        edited, path=source.path, language=source.language, module_system=source.module_system
+    )
     assert again.already_handled and again.edits == ()
     if source.language == "javascript" and NODE is not None:
         _node_check(app, source.path.relative_to((APPS / app).resolve()), edited, tmp_path)
@@ -113,7 +118,7 @@ def test_discarded_listen_result_is_kept_in_a_new_constant():
     [("already-handled", "server.js")],
 )
 def test_file_that_handles_sigterm_stays_byte_identical(app, entry):
-    source, original, plan = _plan_app(app, entry)
+    _, original, plan = _plan_app(app, entry)
 
     assert plan.already_handled
     assert plan.edits == ()
@@ -156,7 +161,7 @@ ALREADY_HANDLED = {
 @pytest.mark.parametrize("source", ALREADY_HANDLED.values(), ids=ALREADY_HANDLED.keys())
 def test_existing_shutdown_handling_is_left_alone(source):
     module_system = "esm" if "import " in source else "commonjs"
-    plan = plan_graceful_shutdown(source.encode(), language="javascript", module_system=module_system)
+    plan = plan_graceful_shutdown(source.encode(), path=SNIPPET, language="javascript", module_system=module_system)
 
     assert plan.already_handled, plan.message
     assert plan.edits == ()
@@ -182,7 +187,7 @@ OUT_OF_REACH = {
 
 @pytest.mark.parametrize("source", OUT_OF_REACH.values(), ids=OUT_OF_REACH.keys())
 def test_server_out_of_reach_gets_a_message_and_no_edit(source):
-    plan = plan_graceful_shutdown(source.encode(), language="javascript", module_system="commonjs")
+    plan = plan_graceful_shutdown(source.encode(), path=SNIPPET, language="javascript", module_system="commonjs")
 
     assert plan.edits == ()
     assert not plan.already_handled
@@ -289,7 +294,7 @@ EDITED_SNIPPETS = [
     ids=[case[0] for case in EDITED_SNIPPETS],
 )
 def test_handler_follows_the_file(source, language, module_system, expected_texts, tmp_path):
-    plan = plan_graceful_shutdown(source, language=language, module_system=module_system)
+    plan = plan_graceful_shutdown(source, path=SNIPPET, language=language, module_system=module_system)
     assert plan.edits, plan.message
     edited = apply_edits(source, plan.edits)
     text = edited.decode()
@@ -299,7 +304,7 @@ def test_handler_follows_the_file(source, language, module_system, expected_text
     assert not has_syntax_errors(parse_source(edited, language)), text
     if b"\r\n" in source:
         assert b"\n" not in edited.replace(b"\r\n", b"")
-    again = plan_graceful_shutdown(edited, language=language, module_system=module_system)
+    again = plan_graceful_shutdown(edited, path=SNIPPET, language=language, module_system=module_system)
     assert again.already_handled and again.edits == ()
     if language == "javascript" and NODE is not None:
         path = tmp_path / ("entry.mjs" if module_system == "esm" else "entry.cjs")
@@ -310,16 +315,9 @@ def test_handler_follows_the_file(source, language, module_system, expected_text
 
 def test_unknown_language_or_module_system_is_an_error():
     with pytest.raises(UnsupportedSourceError):
-        plan_graceful_shutdown(b"", language="coffeescript", module_system="commonjs")
+        plan_graceful_shutdown(b"", path=SNIPPET, language="coffeescript", module_system="commonjs")
     with pytest.raises(UnsupportedSourceError):
-        plan_graceful_shutdown(b"", language="javascript", module_system="amd")
-
-
-def test_overlapping_edits_are_refused():
-    from dockfix.appcode import TextEdit
-
-    with pytest.raises(ValueError):
-        apply_edits(b"abcdef", [TextEdit(0, 3, b"x"), TextEdit(2, 4, b"y")])
+        plan_graceful_shutdown(b"", path=SNIPPET, language="javascript", module_system="amd")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +331,9 @@ def _edited_copy(app: str, entry: str, tmp_path: Path, *, edit: bool) -> Path:
         source = resolve_entry_source(copy, entry)
         assert source is not None
         original = source.path.read_bytes()
-        plan = plan_graceful_shutdown(original, language=source.language, module_system=source.module_system)
+        plan = plan_graceful_shutdown(
+            original, path=source.path, language=source.language, module_system=source.module_system
+        )
         assert plan.edits, plan.message
         source.path.write_bytes(apply_edits(original, plan.edits))
     return copy

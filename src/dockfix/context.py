@@ -69,18 +69,15 @@ def _load_node_data(cache_dir: Path | None):
     return NodeData.load(cache_dir)
 
 
-@dataclass
 class RuleContext:
     """Everything a rule may look at besides the document."""
 
-    dockerfile: Path
-    project: Project
-    options: Options
-    services: Services | None = None
-
-    def __post_init__(self) -> None:
-        if self.services is None:
-            self.services = Services(self.options)
+    def __init__(self, dockerfile: Path, project: Project, options: Options, services: Services | None = None):
+        self.dockerfile = dockerfile
+        self.project = project
+        self.options = options
+        # Made here when none is handed in, so a rule can always reach one.
+        self.services = services if services is not None else Services(options)
 
     @property
     def today(self) -> date:

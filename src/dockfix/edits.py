@@ -8,6 +8,7 @@ The pipeline decides which fixes apply, in which order, and checks the result.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +81,6 @@ class Fix:
         """The same fix, applied in a pass of its own."""
         return Fix(self.edits, self.applicability, isolated=True)
 
-    def paths(self) -> set[Path | None]:
-        return {edit.path for edit in self.edits}
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -111,10 +109,19 @@ def overlaps(a: Edit, b: Edit) -> bool:
     return (a.start < b.end and b.start < a.end) or (a.start == b.start and (a.start == a.end or b.start == b.end))
 
 
-def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
-    """Apply non-overlapping edits to one file's bytes, from the end backwards."""
+def apply_edits(data: bytes, edits: Iterable[Edit]) -> bytes:
+    """Apply non-overlapping edits to one file's bytes, from the end backwards, so offsets stay valid.
+
+    Edits may touch (an insertion where a replacement starts) but not overlap: that is a bug in
+    whoever made them, refused with ValueError rather than applied as garbage.
+    """
+    size = len(data)
+    next_start = size
     for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        if edit.end > len(data):
-            raise ValueError(f"edit {edit.start}..{edit.end} beyond end of file ({len(data)} bytes)")
+        if edit.end > size:
+            raise ValueError(f"edit {edit.start}..{edit.end} beyond end of file ({size} bytes)")
+        if edit.end > next_start:
+            raise ValueError(f"edit {edit.start}..{edit.end} overlaps the edit at {next_start}")
         data = data[: edit.start] + edit.content + data[edit.end :]
+        next_start = edit.start
     return data

@@ -9,14 +9,19 @@ After each pass the real-image guard (guard.py) compares the new Dockerfile with
 a fix that makes it name something the official node images lack (a tag, a package manager, a
 command of the other distribution...) is withheld, and reported with the reason; the other fixes
 are still applied.
+
+App code (JavaScript, TypeScript) that fixes edit is re-parsed too: a fix that would leave a
+file that parsed no longer parsing is withheld, the other fixes are still applied, and its
+finding stays, saying why its fix was not applied.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import guard
+from .appcode.syntax import language_of, parses
 from .context import Options, RuleContext
 from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
 from .dockerfile.suppression import filter_findings
@@ -118,23 +123,23 @@ def run_rules(doc: Document, ctx: RuleContext, rules: list[RuleEntry]) -> list[F
     return filter_findings(doc, findings, rules)
 
 
-def _fix_key(finding: Finding) -> tuple:
-    """What identifies a fix across passes: its rule and what it writes (offsets may move)."""
-    assert finding.fix is not None
-    return (finding.code, tuple((edit.path, edit.content) for edit in finding.fix.edits))
+def _edits(finding: Finding) -> tuple[Edit, ...]:
+    """The edits of a finding's fix (none for a finding without one)."""
+    return finding.fix.edits if finding.fix is not None else ()
 
 
-def _choose(findings: list[Finding], options: Options, withheld: dict[tuple, str]) -> list[Finding]:
+def _choose(findings: list[Finding], options: Options) -> list[Finding]:
     chosen: list[Finding] = []
     taken: list[Edit] = []
     for finding in findings:
-        if not allowed(finding.fix, options) or _fix_key(finding) in withheld:
+        fix = finding.fix
+        if fix is None or not allowed(fix, options):
             continue
-        if finding.fix.isolated:
+        if fix.isolated:
             if not chosen:
                 return [finding]  # alone: the others are planned again on its result
             continue
-        edits = finding.fix.edits
+        edits = fix.edits
         if any(overlaps(a, b) for a in edits for b in taken):
             continue
         chosen.append(finding)
@@ -146,14 +151,14 @@ def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Findi
     result = dict(files)
     by_path: dict[Path | None, list[Edit]] = {}
     for finding in chosen:
-        for edit in finding.fix.edits:
+        for edit in _edits(finding):
             if edit.path is not None and not _inside(edit.path, project.root):
                 # A symbolic link (or `..`) leading out of the build context: never written.
                 raise PipelineError(
                     f"fix by {finding.code} would write {edit.path.name}, which leads outside the build "
                     f"context (a symbolic link or `..`); file left untouched"
                 )
-            if edit.path not in result:
+            if edit.path is not None and edit.path not in result:
                 current = project.read_absolute(edit.path)
                 result[edit.path] = current if current is not None else b""
             if edit.end > len(result[edit.path]):
@@ -197,20 +202,13 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
     real_images = _RealImageGuard(doc, ctx)
     for number in range(MAX_PASSES + 1):
         findings = run_rules(doc, ctx, rules)
+        chosen, new_files, withheld = _plan_pass(findings, files, project, options, real_images)
+        if withheld:
+            findings = [_without_fix(f, withheld[id(f)]) if id(f) in withheld else f for f in findings]
         if number == 0:
             result.initial = findings
-        # Judged again every pass: a fix refused on one shape of the file (a tag upgrade of a
-        # stage that installs `python`) may fit once other fixes changed it (a split that left
-        # that install in the build stage), and a second run must not find more to do.
-        withheld: dict[tuple, str] = {}
-        while True:
-            # Every round that admits nothing withholds what it chose: this ends.
-            candidates = _choose(findings, options, withheld)
-            chosen = real_images.admit(files, project, candidates, withheld) if candidates else []
-            if chosen or not candidates:
-                break
         if not chosen:
-            result.remaining = [_withheld_finding(f, withheld) for f in findings]
+            result.remaining = findings
             break
         if number == MAX_PASSES:
             codes = sorted({f.code for f in chosen})
@@ -218,10 +216,9 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
                 f"fixes did not settle after {MAX_PASSES} passes (rules {', '.join(codes)}); file left untouched"
             )
         for finding in chosen:
-            for edit in finding.fix.edits:
+            for edit in _edits(finding):
                 if edit.path is not None and edit.path not in originals:
                     originals[edit.path] = project.read_absolute(edit.path)
-        new_files = _apply(files, project, chosen)
         try:
             new_doc = parse_for_fixing(new_files[None])
         except PipelineError as error:
@@ -245,12 +242,83 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileRe
     }
 
 
-def _withheld_finding(finding: Finding, withheld: dict[tuple, str]) -> Finding:
-    """A finding whose fix the guard refused: reported with the reason, with no fix to offer."""
-    if finding.fix is None or _fix_key(finding) not in withheld:
-        return finding
-    reason = withheld[_fix_key(finding)]
-    return Finding(finding.code, f"{finding.message} (fix withheld: {reason})", finding.line, None, finding.path)
+def _plan_pass(
+    findings: list[Finding],
+    files: dict[Path | None, bytes],
+    project: Project,
+    options: Options,
+    real_images: _RealImageGuard,
+) -> tuple[list[Finding], dict[Path | None, bytes], dict[int, str]]:
+    """The fixes one pass applies, the files they give, and the fixes withheld, with the reason.
+
+    A fix is withheld when it would leave app code that parsed no longer parsing, or make the
+    Dockerfile name something the real node images lack. Withheld fixes are keyed by the id of
+    their finding; the choice is made again without them, so a fix they pushed aside still gets
+    its turn. Everything is judged anew each pass: a fix refused on one shape of the file (a tag
+    upgrade of a stage that installs `python`) may fit once other fixes changed it (a split that
+    left that install in the build stage), and a second run must not find more to do.
+    """
+    withheld: dict[int, str] = {}
+    deferred: set[int] = set()
+    while True:
+        chosen = _choose([f for f in findings if id(f) not in withheld and id(f) not in deferred], options)
+        if not chosen:
+            return chosen, files, withheld
+        new_files = _apply(files, project, chosen)
+        breaking, only_together = _breaking_app_code(files, new_files, project, chosen)
+        if breaking or only_together:
+            withheld.update(
+                (key, f"it would leave {_shown(path, project)} failing to parse") for key, path in breaking.items()
+            )
+            deferred.update(only_together)
+            continue
+        refused = real_images.refused(files, project, chosen)
+        if not refused:
+            return chosen, new_files, withheld
+        withheld.update(refused)
+
+
+def _breaking_app_code(
+    files: dict[Path | None, bytes], new_files: dict[Path | None, bytes], project: Project, chosen: list[Finding]
+) -> tuple[dict[int, Path], set[int]]:
+    """Fixes whose edits leave a JS/TS file that parsed no longer parsing.
+
+    Returns the fixes that break a file on their own (by id of their finding, with the file), and
+    those that break one only together with others: of those the last in rule order waits for the
+    next pass, where it is planned again on the others' result and judged on its own.
+    """
+    breaking: dict[int, Path] = {}
+    only_together: set[int] = set()
+    for path, content in new_files.items():
+        language = language_of(path) if path is not None else None
+        if path is None or language is None:
+            continue
+        before = files[path] if path in files else project.read_absolute(path)
+        # A file that did not parse already is the author's; a new one has nothing to keep.
+        if before is None or before == content or parses(content, language) or not parses(before, language):
+            continue
+        touching = [f for f in chosen if any(e.path == path for e in _edits(f))]
+        alone = [
+            f for f in touching if not parses(apply_edits(before, [e for e in _edits(f) if e.path == path]), language)
+        ]
+        if alone:
+            breaking.update((id(finding), path) for finding in alone)
+        else:
+            only_together.add(id(touching[-1]))
+    return breaking, only_together
+
+
+def _shown(path: Path, project: Project) -> str:
+    """A file of the project as the user knows it: relative to the build context."""
+    for root in (project.root, project.root.resolve()):
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return path.name
+
+
+def _without_fix(finding: Finding, reason: str) -> Finding:
+    """The finding of a withheld fix: no fix, and a message that says why."""
+    return replace(finding, message=f"{finding.message} (fix withheld: {reason})", fix=None)
 
 
 class _RealImageGuard:
@@ -268,29 +336,29 @@ class _RealImageGuard:
             return []  # reported by the pass itself, with the rule that caused it
         return guard.introduced(self.baseline, guard.check(doc, self.ctx.project, self.images, self.ctx.today))
 
-    def admit(
-        self, files: dict[Path | None, bytes], project: Project, chosen: list[Finding], withheld: dict[tuple, str]
-    ) -> list[Finding]:
-        if not any(edit.path is None for finding in chosen for edit in finding.fix.edits):
-            return chosen
+    def refused(self, files: dict[Path | None, bytes], project: Project, chosen: list[Finding]) -> dict[int, str]:
+        """The chosen fixes to withhold (by id of their finding), with what they would break."""
+        if not any(edit.path is None for finding in chosen for edit in _edits(finding)):
+            return {}
         if not self.new_problems(_apply(files, project, chosen)[None]):
-            return chosen
+            return {}
         # Some fix (or pair of fixes) breaks the build: keep fixes one at a time, in rule order,
         # while the file still fits.
         admitted: list[Finding] = []
+        refused: dict[int, str] = {}
         for finding in chosen:
             problems = self.new_problems(_apply(files, project, [*admitted, finding])[None])
             if problems:
-                withheld[_fix_key(finding)] = problems[0].message
+                refused[id(finding)] = problems[0].message
             else:
                 admitted.append(finding)
-        return admitted
+        return refused
 
 
 def _culprits(source: bytes, chosen: list[Finding]) -> list[str]:
     names = []
     for finding in chosen:
-        edits = [e for e in finding.fix.edits if e.path is None]
+        edits = [e for e in _edits(finding) if e.path is None]
         try:
             parse_for_fixing(apply_edits(source, edits))
         except PipelineError:

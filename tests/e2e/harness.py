@@ -216,7 +216,7 @@ class ImageFiles:
         if isinstance(needle, str):
             needle = needle.encode()
         found = []
-        for layer, tar_path in zip(self.layers, self._layer_tars):
+        for layer, tar_path in zip(self.layers, self._layer_tars, strict=True):
             if layer.from_base and not include_base:
                 continue
             with tarfile.open(tar_path, "r:*") as layer_tar:
@@ -641,8 +641,8 @@ def _host_libraries(binaries: Iterable[str]) -> list[str]:
 class _RootfsWriter:
     """Writes a reproducible root-filesystem tar with explicit owners and modes."""
 
-    def __init__(self, stream) -> None:
-        self.tar = tarfile.open(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT)
+    def __init__(self, tar: tarfile.TarFile) -> None:
+        self.tar = tar
         self.seen: set[str] = set()
 
     def _info(self, path: str, kind: bytes, mode: int, uid: int, gid: int) -> tarfile.TarInfo:
@@ -687,9 +687,6 @@ class _RootfsWriter:
         info = self._info(path, tarfile.SYMTYPE, 0o777, 0, 0)
         info.linkname = target
         self.tar.addfile(info)
-
-    def close(self) -> None:
-        self.tar.close()
 
 
 _ENTRYPOINT_SCRIPT = b"""#!/bin/sh
@@ -981,10 +978,8 @@ def build_node_base_images(engine: ContainerEngine, cache_dir: Path) -> NodeBase
         .lstrip("v")
     )
 
-    with (context / "common.tar").open("wb") as stream:
-        writer = _RootfsWriter(stream)
-        _write_common_rootfs(writer, node_root, Path(busybox), Path(dumb_init))
-        writer.close()
+    with tarfile.open(context / "common.tar", mode="w", format=tarfile.PAX_FORMAT) as tar:
+        _write_common_rootfs(_RootfsWriter(tar), node_root, Path(busybox), Path(dumb_init))
     shutil.rmtree(context / "wheel")
     common_tag = "localhost/node-standin:common"
     engine.build(
@@ -1002,10 +997,8 @@ def build_node_base_images(engine: ContainerEngine, cache_dir: Path) -> NodeBase
     )
     for flavour in archives:
         flavour_tar = f"{flavour}.tar"
-        with (context / flavour_tar).open("wb") as stream:
-            writer = _RootfsWriter(stream)
-            _write_flavour_rootfs(writer, flavour, dash)
-            writer.close()
+        with tarfile.open(context / flavour_tar, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            _write_flavour_rootfs(_RootfsWriter(tar), flavour, dash)
         engine.build(f"FROM {common_tag}\nADD {flavour_tar} /\n", context, images[flavour])
         archives[flavour].parent.mkdir(parents=True, exist_ok=True)
         partial = archives[flavour].with_suffix(".partial")

@@ -128,7 +128,7 @@ def test_debian_like_apt_get_installs_bundled_dumb_init_offline(e2e_engine, node
 
 def test_a_digest_the_registry_does_not_have_fails_the_build(e2e_engine, node_bases, tmp_path):
     wrong = node_bases["26-alpine"].reference + "@sha256:" + "0" * 64
-    with pytest.raises(HarnessError, match="(?i)manifest unknown"):
+    with pytest.raises(HarnessError, match=r"(?i)manifest unknown"):
         e2e_engine.build(f"FROM {wrong}\nRUN true\n", tmp_path, "localhost/wrong-digest:1")
 
 

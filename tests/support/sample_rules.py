@@ -2,7 +2,8 @@
 
 Each exercises one thing the CLI must handle: a safe fix that also edits `.dockerignore` (a file
 that may not exist yet), an unsafe fix, a finding without a fix, a rule that crashes, one whose
-edit is out of range, and one that reports the options it was given.
+edit is out of range, and one that reports the options it was given. APP_CODE_RULES edit a
+project's JavaScript, some so that it no longer parses, for the pipeline's guard of app code.
 `install(monkeypatch)` puts them in place of the real rule table for in-process tests;
 `python -c "from support.sample_rules import main; main()" ARGS` runs the real command line with
 them in a subprocess (with `tests` on PYTHONPATH).
@@ -85,6 +86,46 @@ def _bad_edit(doc: Document, ctx: RuleContext):
         yield Finding("DF906", "edits past the end", 1, Fix.safe(Edit(end, end, b"x")))
 
 
+BROKEN_OPENING = b"const broken = (\n"
+CHECKED = b"// checked\n"
+
+
+def _break_server(doc: Document, ctx: RuleContext):
+    """DF907: opens a parenthesis it never closes at the top of server.js (unsafe)."""
+    path = ctx.project.path("server.js")
+    source = ctx.project.read("server.js")
+    if path is not None and source is not None and not source.startswith(BROKEN_OPENING):
+        yield Finding("DF907", "server.js needs a wrapper", 1, Fix.unsafe(Edit.insert(0, BROKEN_OPENING, path)))
+
+
+def _mark_server(doc: Document, ctx: RuleContext):
+    """DF908: appends a comment to server.js, a harmless edit of the same file (safe)."""
+    path = ctx.project.path("server.js")
+    source = ctx.project.read("server.js")
+    if path is not None and source is not None and not source.endswith(CHECKED):
+        yield Finding("DF908", "server.js is unchecked", 1, Fix.safe(Edit.insert(len(source), CHECKED, path)))
+
+
+def _multiply_at_line_end(doc: Document, ctx: RuleContext):
+    """DF909: ends the first line of calc.js with ` *` (`a *` then `b` still parses: a * b)."""
+    path = ctx.project.path("calc.js")
+    source = ctx.project.read("calc.js")
+    if path is not None and source is not None:
+        end = source.index(b"\n")
+        if not source[:end].endswith(b" *"):
+            yield Finding("DF909", "multiply at the end of line 1", 1, Fix.safe(Edit.insert(end, b" *", path)))
+
+
+def _multiply_at_line_start(doc: Document, ctx: RuleContext):
+    """DF910: starts the second line of calc.js with `*` (`a` then `*b` still parses: a * b)."""
+    path = ctx.project.path("calc.js")
+    source = ctx.project.read("calc.js")
+    if path is not None and source is not None:
+        start = source.index(b"\n") + 1
+        if not source[start:].startswith(b"*"):
+            yield Finding("DF910", "multiply at the start of line 2", 2, Fix.safe(Edit.insert(start, b"*", path)))
+
+
 def _module(name: str, check, summary: str, safety: str) -> types.ModuleType:
     module = types.ModuleType(f"sample_rules.{name}", check.__doc__)
     module.check = check
@@ -100,6 +141,12 @@ _MODULES = {
     "crash": _module("crash", _crash, "Crashes on CRASH-ME", "none"),
     "show_options": _module("show_options", _show_options, "Shows the options", "none"),
     "bad_edit": _module("bad_edit", _bad_edit, "Edits past the end", "safe"),
+    "break_server": _module("break_server", _break_server, "Breaks server.js", "unsafe"),
+    "mark_server": _module("mark_server", _mark_server, "Marks server.js checked", "safe"),
+    "multiply_at_line_end": _module("multiply_at_line_end", _multiply_at_line_end, "Multiply at a line end", "safe"),
+    "multiply_at_line_start": _module(
+        "multiply_at_line_start", _multiply_at_line_start, "Multiply at a line start", "safe"
+    ),
 }
 
 
@@ -118,6 +165,15 @@ SAMPLE_RULES = (
     SampleRuleEntry("DF904", "sample-crash", "crash"),
     SampleRuleEntry("DF905", "sample-show-options", "show_options"),
     SampleRuleEntry("DF906", "sample-bad-edit", "bad_edit"),
+)
+
+
+# Kept out of SAMPLE_RULES: the command line's tests need not know about them.
+APP_CODE_RULES = (
+    SampleRuleEntry("DF907", "sample-break-server", "break_server"),
+    SampleRuleEntry("DF908", "sample-mark-server", "mark_server"),
+    SampleRuleEntry("DF909", "sample-multiply-at-line-end", "multiply_at_line_end"),
+    SampleRuleEntry("DF910", "sample-multiply-at-line-start", "multiply_at_line_start"),
 )
 
 

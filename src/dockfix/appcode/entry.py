@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from dockfix.appcode.shutdown import parse_source
+from dockfix.appcode.syntax import language_of, parse_source
 
 _SOURCE_SUFFIXES = (".ts", ".mts", ".cts", ".tsx", ".js")
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")
@@ -235,13 +235,8 @@ def strip_jsonc(text: str) -> str:
 
 
 def _describe(root: Path, path: Path) -> EntrySource:
-    suffix = path.suffix
-    if suffix in (".ts", ".mts", ".cts"):
-        language = "typescript"
-    elif suffix == ".tsx":
-        language = "tsx"
-    else:
-        language = "javascript"
+    # node runs a file without a JS suffix (`node server`) as JavaScript.
+    language = language_of(path) or "javascript"
     return EntrySource(path, language, _module_system(root, path, language))
 
 

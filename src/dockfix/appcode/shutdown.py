@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import tree_sitter
 
-LANGUAGES = ("javascript", "typescript", "tsx")
+from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
+from dockfix.edits import Edit
+
 MODULE_SYSTEMS = ("commonjs", "esm")
 
 # docker stop sends SIGKILL 10 s after SIGTERM by default: exiting a little earlier on our own keeps
@@ -77,63 +79,13 @@ _TRANSPARENT_WRAPPERS = frozenset(
 
 
 @dataclass(frozen=True)
-class TextEdit:
-    """Replace ``source[start:end]`` with ``content`` (byte offsets; an insertion has start == end)."""
-
-    start: int
-    end: int
-    content: bytes
-
-
-@dataclass(frozen=True)
 class ShutdownPlan:
     """What the planner found and the edits it proposes (sorted, non-overlapping)."""
 
     framework: str | None
     already_handled: bool
-    edits: tuple[TextEdit, ...]
+    edits: tuple[Edit, ...]
     message: str
-
-
-class UnsupportedSourceError(ValueError):
-    """The language or module system passed to the planner is not one it knows."""
-
-
-@cache
-def _language(name: str) -> tree_sitter.Language:
-    if name == "javascript":
-        import tree_sitter_javascript
-
-        return tree_sitter.Language(tree_sitter_javascript.language())
-    import tree_sitter_typescript
-
-    if name == "typescript":
-        return tree_sitter.Language(tree_sitter_typescript.language_typescript())
-    return tree_sitter.Language(tree_sitter_typescript.language_tsx())
-
-
-def parse_source(source: bytes, language: str) -> tree_sitter.Tree:
-    """Parse JavaScript, TypeScript or TSX source with tree-sitter (grammars load once, lazily)."""
-    if language not in LANGUAGES:
-        raise UnsupportedSourceError(f"unknown language {language!r}; expected one of {LANGUAGES}")
-    return tree_sitter.Parser(_language(language)).parse(source)
-
-
-def has_syntax_errors(tree: tree_sitter.Tree) -> bool:
-    """True when the tree holds an ERROR or MISSING node, i.e. the source does not parse cleanly."""
-    return tree.root_node.has_error
-
-
-def apply_edits(source: bytes, edits: tuple[TextEdit, ...] | list[TextEdit]) -> bytes:
-    """Apply sorted, non-overlapping edits to ``source``, last first so offsets stay valid."""
-    result = source
-    previous_start = len(source) + 1
-    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        if edit.end > previous_start or edit.start > edit.end:
-            raise ValueError("edits overlap or are malformed")
-        result = result[: edit.start] + edit.content + result[edit.end :]
-        previous_start = edit.start
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,7 +96,8 @@ def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     cursor = node.walk()
     reached_root = False
     while not reached_root:
-        yield cursor.node
+        if cursor.node is not None:  # always set while walking a tree
+            yield cursor.node
         if cursor.goto_first_child():
             continue
         if cursor.goto_next_sibling():
@@ -531,14 +484,6 @@ class _Server:
     introduce_at: tree_sitter.Node | None = None  # statement to prefix with `const <name> = `
 
 
-def _statement_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    """The statement directly inside a program/statement block that contains ``node``."""
-    current = node
-    while current.parent is not None and current.parent.type not in _STATEMENT_CONTAINERS:
-        current = current.parent
-    return current if current.parent is not None else None
-
-
 def _in_loop(node: tree_sitter.Node) -> bool:
     current = node.parent
     while current is not None:
@@ -672,13 +617,13 @@ class _ServerFinder:
         # listen() returns the server, and so do .on()/.once() chained on it.
         node = call
         while node.parent is not None:
-            parent = node.parent
-            if parent.type in _TRANSPARENT_WRAPPERS:
-                node = parent
+            enclosing = node.parent
+            if enclosing.type in _TRANSPARENT_WRAPPERS:
+                node = enclosing
                 continue
-            if parent.type == "member_expression" and parent.child_by_field_name("object") == node:
-                parts = _member_parts(parent)
-                grand = parent.parent
+            if enclosing.type == "member_expression" and enclosing.child_by_field_name("object") == node:
+                parts = _member_parts(enclosing)
+                grand = enclosing.parent
                 if (
                     parts is not None
                     and parts[1] in ("on", "once")
@@ -804,7 +749,7 @@ def _handler_for_fastify(
     ]
 
 
-def _insert_after(source: bytes, anchor: tree_sitter.Node, lines: list[tuple[int, str]], style: _Style) -> TextEdit:
+def _insert_after(source: bytes, anchor: tree_sitter.Node, lines: list[tuple[int, str]], style: _Style) -> Edit:
     offset, at_line_end = _insertion_point_after(source, anchor)
     base = _line_indent(source, anchor.start_byte)
     if not style.semicolon and _needs_closing_semicolon(source, offset):
@@ -821,8 +766,8 @@ def _insert_after(source: bytes, anchor: tree_sitter.Node, lines: list[tuple[int
         offset = end = _statement_end(anchor)
         while source[end : end + 1] in (b" ", b"\t"):
             end += 1
-        return TextEdit(offset, end, content.encode("utf-8"))
-    return TextEdit(offset, offset, content.encode("utf-8"))
+        return Edit(offset, end, content.encode("utf-8"))
+    return Edit(offset, offset, content.encode("utf-8"))
 
 
 _ADVICE = (
@@ -832,14 +777,20 @@ _ADVICE = (
 )
 
 
-def plan_graceful_shutdown(source: bytes, *, language: str, module_system: str) -> ShutdownPlan:
+def plan_graceful_shutdown(source: bytes, *, path: Path, language: str, module_system: str) -> ShutdownPlan:
     """Decide how the entry file ``source`` should handle SIGTERM/SIGINT and return the edits.
 
-    ``language`` is "javascript", "typescript" or "tsx"; ``module_system`` is "commonjs" or "esm"
-    (the inserted handler uses neither ``require`` nor ``import``, so it fits both). A file that
-    already handles SIGTERM, or whose server cannot be found safely, gets no edits and a message.
+    ``path`` is the file ``source`` was read from: the edits are edits of it. ``language`` is
+    "javascript", "typescript" or "tsx"; ``module_system`` is "commonjs" or "esm" (the inserted
+    handler uses neither ``require`` nor ``import``, so it fits both). A file that already
+    handles SIGTERM, or whose server cannot be found safely, gets no edits and a message.
     Raises UnsupportedSourceError for an unknown language or module system.
     """
+    plan = _plan(source, language, module_system)
+    return replace(plan, edits=tuple(replace(edit, path=path) for edit in plan.edits))
+
+
+def _plan(source: bytes, language: str, module_system: str) -> ShutdownPlan:
     if module_system not in MODULE_SYSTEMS:
         raise UnsupportedSourceError(f"unknown module system {module_system!r}; expected one of {MODULE_SYSTEMS}")
     tree = parse_source(source, language)
@@ -916,7 +867,7 @@ def _plan_nest(source: bytes, finder: _ServerFinder, app: _Server, style: _Style
         else:
             # Another statement precedes it on the line: ASI cannot end ours, the semicolon must.
             content = f"{app.name}.enableShutdownHooks(); "
-        edit = TextEdit(start, start, content.encode("utf-8"))
+        edit = Edit(start, start, content.encode("utf-8"))
     else:
         edit = _insert_after_single(source, app.anchor, call_text, style)
     return ShutdownPlan(
@@ -928,13 +879,13 @@ def _plan_nest(source: bytes, finder: _ServerFinder, app: _Server, style: _Style
     )
 
 
-def _insert_after_single(source: bytes, anchor: tree_sitter.Node, text: str, style: _Style) -> TextEdit:
+def _insert_after_single(source: bytes, anchor: tree_sitter.Node, text: str, style: _Style) -> Edit:
     offset, at_line_end = _insertion_point_after(source, anchor)
     base = _line_indent(source, anchor.start_byte)
     if not at_line_end:
         offset = _statement_end(anchor)
-        return TextEdit(offset, offset, (" " + text).encode("utf-8"))
-    return TextEdit(offset, offset, (style.newline + base + text).encode("utf-8"))
+        return Edit(offset, offset, (" " + text).encode("utf-8"))
+    return Edit(offset, offset, (style.newline + base + text).encode("utf-8"))
 
 
 def _plan_http_server(
@@ -952,7 +903,7 @@ def _plan_http_server(
         name = _fresh_name(("server", "httpServer", "appServer"), facts.identifiers | {handler})
         assert server.introduce_at is not None
         start = server.introduce_at.start_byte
-        edits.append(TextEdit(start, start, f"const {name} = ".encode()))
+        edits.append(Edit(start, start, f"const {name} = ".encode()))
     lines = _handler_for_server(name, handler, signals, typed, style)
     edits.append(_insert_after(source, server.anchor, lines, style))
     kept = "kept the server returned by listen() and " if server.name is None else ""

@@ -105,12 +105,12 @@ class DockerfileSyntaxError(Exception):
 
 
 def _lstrip_space(data: bytes) -> bytes:
-    return data[_LEADING_SPACE.match(data).end() :]
+    # Both patterns match, if only the empty string: the first match is the run to take away.
+    return _LEADING_SPACE.sub(b"", data, count=1)
 
 
 def _strip_space(data: bytes) -> bytes:
-    data = _lstrip_space(data)
-    return data[: _TRAILING_SPACE.search(data).start()]
+    return _TRAILING_SPACE.sub(b"", _lstrip_space(data), count=1)
 
 
 def _trim_newline(line: bytes) -> bytes:
@@ -309,10 +309,6 @@ class Document:
                 return b"\n"
         return b"\n"
 
-    @property
-    def ends_with_newline(self) -> bool:
-        return self.source.endswith(b"\n") or not self.source.strip()
-
     @cached_property
     def global_args(self) -> list[Instruction]:
         """ARG instructions before the first FROM."""
@@ -335,14 +331,6 @@ class Document:
     def line_start(self, offset: int) -> int:
         """Offset of the start of the physical line holding `offset`."""
         return self.source.rfind(b"\n", 0, offset) + 1
-
-    def line_of(self, offset: int) -> int:
-        """1-based line number of a byte offset."""
-        return self.source.count(b"\n", 0, offset) + 1
-
-    def indentation_of(self, node: Node) -> bytes:
-        text = self.source[node.start : node.end]
-        return text[: len(text) - len(text.lstrip(b" \t"))]
 
 
 def iter_lines(source: bytes, start: int = 0) -> Iterator[Line]:
@@ -818,7 +806,9 @@ def _lexes_cleanly(text: str) -> bool:
             i += 2
             if i >= len(text) or text[i] in "{}:":
                 return False
-            i = _SUBSTITUTION_NAME.match(text, i).end()
+            name = _SUBSTITUTION_NAME.match(text, i)
+            assert name is not None  # `*`: it matches, if only the empty string
+            i = name.end()
             if i >= len(text) or text[i] not in "}:?-+%#/":
                 return False
             closing = text.find("}", i)

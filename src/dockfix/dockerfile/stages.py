@@ -9,6 +9,7 @@ and the runtime part (CMD/ENTRYPOINT) begins.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 
 from .document import Document, Instruction, Stage
@@ -150,6 +151,35 @@ def effective_user(doc: Document, stage: Stage, before: Instruction | None = Non
     return user
 
 
+def next_workdir(current: str | None, inst: Instruction) -> str | None:
+    """The working directory after `inst`, given the one before it (None: not known).
+
+    A relative WORKDIR goes on from the current one; one with a variable, or a relative one on
+    top of an unknown folder, leaves it unknown.
+    """
+    if inst.name != "WORKDIR":
+        return current
+    value = inst.args.strip().strip("\"'")
+    if "$" in value or (current is None and not value.startswith("/")):
+        return None
+    return posixpath.normpath(posixpath.join(current or "/", value))
+
+
+def workdir_at(doc: Document, stage: Stage, before: Instruction | None = None, *, inherit: bool = True) -> str | None:
+    """The absolute working directory at `before` (or at the end of the stage); None if not known.
+
+    With `inherit`, the earlier stages the stage builds on count too, from `/` (the official
+    image sets no WORKDIR); without, only the stage's own WORKDIRs, from a folder not known.
+    """
+    current: str | None = "/" if inherit else None
+    for member in reversed(stage_chain(doc, stage)) if inherit else [stage]:
+        for inst in member.instructions:
+            if inst is before:
+                return current
+            current = next_workdir(current, inst)
+    return current
+
+
 def is_root(user: str | None) -> bool:
     return user is None or user.lower() in ROOT_USERS or user.split(":")[0] in ("root", "0")
 
@@ -218,12 +248,6 @@ def insert_line_after(doc: Document, inst: Instruction, text: str):
     return Edit.insert(inst.end, text.encode() + newline)
 
 
-def insert_line_before(doc: Document, inst: Instruction, text: str):
-    from ..edits import Edit
-
-    return Edit.insert(inst.start, text.encode() + doc.newline)
-
-
 _DEV_WORDS = re.compile(
     r"(?:^|[^a-z])(dev|devel|development|develop|test|tests|testing|debug|ci|e2e|local)(?:[^a-z]|$)"
 )
@@ -261,7 +285,7 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
 
 def privileged_ports(stage: Stage) -> list[int]:
     """Ports below 1024 the stage says it listens on (EXPOSE, or a PORT variable)."""
-    ports = []
+    ports: list[int] = []
     for inst in stage.instructions:
         words: list[str] = []
         if inst.name == "EXPOSE":
@@ -314,6 +338,4 @@ def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
         "/root/",
         "/tmp/",
     )
-    if destination in system_roots or destination.startswith(system_trees):
-        return False
-    return True
+    return not (destination in system_roots or destination.startswith(system_trees))

@@ -74,7 +74,6 @@ class Tally:
     hidden: int = 0  # ... whose fix needs --unsafe-fixes
     changed_files: int = 0  # files (Dockerfiles and others) that would change / changed
     fixed: int = 0  # fixes applied (every pass counted)
-    withheld_files: int = 0  # Dockerfiles left with unsafe fixes not applied
 
     def add(self, result: FileResult, unsafe_fixes: bool) -> None:
         self.files += 1
@@ -87,7 +86,6 @@ class Tally:
             self.fixable += marker == SAFE_MARKER
             self.hidden += marker == UNSAFE_MARKER
         self.fixed += len(result.applied)
-        self.withheld_files += bool(result.withheld)
 
 
 def _hidden_hint(tally: Tally) -> str:

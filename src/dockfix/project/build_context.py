@@ -140,14 +140,6 @@ class Project:
         data = self.read("yarn.lock") or b""
         return b"__metadata:" in data[:4096]
 
-    def has_lockfile_for(self, manager: str) -> bool:
-        family = "yarn" if manager.startswith("yarn") else manager
-        return any(LOCKFILES[name] == family for name in self.lockfiles)
-
-    def build_needs_dev_dependencies(self) -> bool:
-        """True when the project has a build script and dev dependencies it may need."""
-        return "build" in self.scripts and bool(self.dev_dependencies)
-
     def native_addons(self) -> list[str]:
         """Production packages with native code, from package-lock.json where it says so.
 

@@ -18,7 +18,7 @@ import signal
 import stat
 import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,10 +131,9 @@ def _stage(change: FileChange) -> _Staged:
             if info is not None:
                 # Owner first: changing it would clear set-id bits the mode puts back.
                 if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
-                    try:
+                    # Only root may give a file away; the content matters more.
+                    with suppress(PermissionError):
                         os.fchown(handle.fileno(), info.st_uid, info.st_gid)
-                    except PermissionError:
-                        pass  # only root may give a file away; the content matters more
                 os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
             else:
                 os.fchmod(handle.fileno(), NEW_FILE_MODE & ~current_umask())

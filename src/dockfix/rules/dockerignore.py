@@ -108,6 +108,8 @@ def _project_files(root: Path) -> list[str]:
 def _needed_by_copy(pattern_text: str, names: tuple[str, ...], sources: list[str], files: list[str]) -> bool:
     """Whether ignoring this pattern would leave out something a COPY/ADD names."""
     pattern = parse_pattern(pattern_text)
+    if pattern is None:
+        return False  # a comment or a blank line leaves nothing out
     for source in sources:
         if "$" in source:
             # a variable source could be anything: only guard against names it spells out

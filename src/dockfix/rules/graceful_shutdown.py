@@ -36,12 +36,10 @@ None: no Dockerfile linter looks at the application's code.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from ..context import RuleContext
 from ..dockerfile.document import Document
-from ..dockerfile.stages import applies_to, runtime_stage, start_instructions
-from ..edits import Edit, Finding, Fix
+from ..dockerfile.stages import applies_to, runtime_stage, start_instructions, workdir_at
+from ..edits import Finding, Fix
 from ..project.npmscripts import resolve_script
 
 CODE = "DF006"
@@ -83,15 +81,6 @@ def _entry_of(argv: list[str]) -> str | None:
     return None
 
 
-def _workdir(stage) -> str | None:
-    workdir = None
-    for inst in stage.instructions:
-        if inst.name == "WORKDIR":
-            path = inst.args.strip()
-            workdir = path if path.startswith("/") or workdir is None else str(PurePosixPath(workdir) / path)
-    return workdir
-
-
 def check(doc: Document, ctx: RuleContext):
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
@@ -110,14 +99,16 @@ def check(doc: Document, ctx: RuleContext):
             entry = _entry_of(resolved.argv)
     if entry is None:
         return
-    workdir = _workdir(stage)
+    # Only the stage's own WORKDIRs: what its base set is not looked at.
+    workdir = workdir_at(doc, stage, inherit=False)
     if entry.startswith("/"):
         if workdir and entry.startswith(workdir.rstrip("/") + "/"):
             entry = entry[len(workdir.rstrip("/")) + 1 :]
         else:
             return  # outside the app folder: not a file of this project we can place
     from ..appcode.entry import resolve_entry_source
-    from ..appcode.shutdown import UnsupportedSourceError, plan_graceful_shutdown
+    from ..appcode.shutdown import plan_graceful_shutdown
+    from ..appcode.syntax import UnsupportedSourceError
 
     source_file = resolve_entry_source(ctx.project.root, entry)
     if source_file is None:
@@ -126,7 +117,9 @@ def check(doc: Document, ctx: RuleContext):
     if source is None:
         return
     try:
-        plan = plan_graceful_shutdown(source, language=source_file.language, module_system=source_file.module_system)
+        plan = plan_graceful_shutdown(
+            source, path=source_file.path, language=source_file.language, module_system=source_file.module_system
+        )
     except UnsupportedSourceError:
         return
     if plan.already_handled:
@@ -135,10 +128,9 @@ def check(doc: Document, ctx: RuleContext):
     if not plan.edits:
         yield Finding(CODE, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
         return
-    edits = [Edit(e.start, e.end, e.content, path=source_file.path) for e in plan.edits]
     yield Finding(
         CODE,
         f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}",
         target.line,
-        Fix.unsafe(*edits),
+        Fix.unsafe(*plan.edits),
     )

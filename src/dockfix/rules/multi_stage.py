@@ -59,7 +59,14 @@ import re
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Node
 from ..dockerfile.shell import run_scripts
-from ..dockerfile.stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
+from ..dockerfile.stages import (
+    applies_to,
+    effective_user,
+    is_development_image,
+    next_workdir,
+    node_major,
+    workdir_at,
+)
 from ..edits import Edit, Finding, Fix
 
 CODE = "DF008"
@@ -177,13 +184,6 @@ def _classify_run(doc: Document, inst: Instruction, workdir: str | None) -> str:
     return "build"
 
 
-def _workdir_after(current: str | None, inst: Instruction) -> str | None:
-    value = inst.args.strip().strip("\"'")
-    if "$" in value or (current is None and not value.startswith("/")):
-        return None
-    return posixpath.normpath(posixpath.join(current or "/", value))
-
-
 def _groups(doc: Document, stage) -> tuple[list[tuple[list[Node], Instruction]], list[Node]]:
     """Each instruction after FROM with the comment and blank lines before it; the trailing lines."""
     nodes = [n for n in doc.nodes if n.start >= stage.from_instruction.end]
@@ -296,7 +296,7 @@ def check(doc: Document, ctx: RuleContext):
     stages = doc.stages
     if len(stages) != 1:
         return
-    stage = runtime_stage(doc)
+    [stage] = stages
     if (
         not applies_to(doc, stage)
         or is_development_image(doc, stage, ctx.dockerfile.name)
@@ -341,7 +341,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
     classes = []
     for _, inst in groups:
         if inst.name == "WORKDIR":
-            workdir = _workdir_after(workdir, inst)
+            workdir = next_workdir(workdir, inst)
             classes.append("both")
         elif inst.name == "RUN":
             classes.append(_classify_run(doc, inst, workdir))
@@ -363,12 +363,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
     if not build_indexes:
         raise Refusal("no build step")
     boundary = build_indexes[-1]
-    app_dir = None
-    current: str | None = "/"
-    for index, (_, inst) in enumerate(groups[: boundary + 1]):
-        if inst.name == "WORKDIR":
-            current = _workdir_after(current, inst)
-    app_dir = current
+    app_dir = workdir_at(doc, stage, groups[boundary][1])
     if app_dir is None or app_dir == "/":
         raise Refusal("no WORKDIR (the app folder is unknown)")
     if any(inst.name == "WORKDIR" for _, inst in groups[boundary + 1 :]):
@@ -383,7 +378,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
     prod_from = f"{base_line}{f' AS {alias}' if alias else ''}{newline}"
 
     build_part = build_from.encode()
-    for index, ((comments, inst), kind) in enumerate(zip(groups, classes)):
+    for index, ((comments, inst), kind) in enumerate(zip(groups, classes, strict=True)):
         if index > boundary:
             break
         if kind in ("build", "both"):
@@ -412,7 +407,7 @@ def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:
         what = f"the app folder {app_dir}"
 
     prod_part = newline.encode() + prod_from.encode()
-    for index, ((comments, inst), kind) in enumerate(zip(groups, classes)):
+    for index, ((comments, inst), kind) in enumerate(zip(groups, classes, strict=True)):
         if index > boundary:
             break
         if kind == "prod":

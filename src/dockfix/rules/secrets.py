@@ -43,7 +43,7 @@ import re
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, parse_words, shell_words
 from ..dockerfile.shell import Script, _parser, run_scripts
-from ..dockerfile.stages import effective_user, is_root, stage_chain
+from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
 from ..edits import Edit, Finding, Fix
 
 CODE = "DF010"
@@ -158,22 +158,6 @@ def _variables(text: str) -> set[str]:
     return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
-def _workdir(doc: Document, stage, before: Instruction) -> str | None:
-    """The absolute working directory at `before`, when it is known without variables."""
-    current = "/"
-    for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            if inst is before:
-                return current
-            if inst.name == "WORKDIR":
-                value = inst.args.strip().strip("\"'")
-                if "$" in value:
-                    current = None
-                elif current is not None or value.startswith("/"):
-                    current = posixpath.normpath(posixpath.join(current or "/", value))
-    return current
-
-
 def _mount_target(doc: Document, stage, inst: Instruction, written: str) -> str | None:
     if written.startswith(("~/", "$HOME/", "${HOME}/")):
         user = effective_user(doc, stage, inst)
@@ -183,7 +167,7 @@ def _mount_target(doc: Document, stage, inst: Instruction, written: str) -> str 
         return None
     if written.startswith("/"):
         return posixpath.normpath(written)
-    workdir = _workdir(doc, stage, inst)
+    workdir = workdir_at(doc, stage, inst)
     return workdir and posixpath.normpath(posixpath.join(workdir, written))
 
 
@@ -260,7 +244,7 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
         kinds = [classify(item, script.text) for item in items]
         if "write" not in kinds and "config" not in kinds:
             continue
-        secret_items = [item for item, kind in zip(items, kinds) if kind in ("write", "config")]
+        secret_items = [item for item, kind in zip(items, kinds, strict=True) if kind in ("write", "config")]
         secret_text = " ".join(script.text[i.start_byte : i.end_byte].decode("utf-8", "replace") for i in secret_items)
         if (
             "write" in kinds

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockfix.sources.semver import (
     InvalidRangeError,
@@ -53,6 +53,9 @@ from dockfix.sources.semver import (
     Version,
     parse_node_version,
 )
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 __all__ = [
     "CACHE_FILE_NAME",
@@ -88,6 +91,13 @@ _PACKAGED_VULNERABILITIES = ("security-wg", "vuln", "core", "index.json")
 _DOWNLOAD_LIMIT = 32 * 1024 * 1024
 _DOWNLOAD_TIMEOUT_SECONDS = 30
 _LINE_NAME_RE = re.compile(r"v(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
+
+
+def _descend(root: Traversable, parts: tuple[str, ...]) -> Traversable:
+    # Traversable.joinpath takes one name before Python 3.11.
+    for part in parts:
+        root = root.joinpath(part)
+    return root
 
 
 class NodeDataError(Exception):
@@ -193,8 +203,8 @@ class NodeData:
         root = resources.files("dockfix").joinpath("data")
         try:
             meta = json.loads(root.joinpath("meta.json").read_text(encoding="utf-8"))
-            schedule = json.loads(root.joinpath(*_PACKAGED_SCHEDULE).read_text(encoding="utf-8"))
-            vulnerabilities = json.loads(root.joinpath(*_PACKAGED_VULNERABILITIES).read_text(encoding="utf-8"))
+            schedule = json.loads(_descend(root, _PACKAGED_SCHEDULE).read_text(encoding="utf-8"))
+            vulnerabilities = json.loads(_descend(root, _PACKAGED_VULNERABILITIES).read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise NodeDataError(f"the packaged Node.js data is unreadable: {error}") from error
         if not isinstance(meta, dict):
@@ -469,17 +479,19 @@ def _download_json(url: str, opener: Callable[..., Any]) -> tuple[Any, date | No
 def _write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
+    temp: Path | None = None
     try:
-        with handle:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as handle:
+            temp = Path(handle.name)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+        os.replace(temp, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        if temp is not None:
+            temp.unlink(missing_ok=True)
         raise
 
 

@@ -260,9 +260,9 @@ def _credentials_from_auth_entry(entry: Mapping) -> Credentials | None:
             return None
         username, colon, password = decoded.partition(":")
         return Credentials(username, password) if colon else None
-    username, password = entry.get("username"), entry.get("password")
-    if isinstance(username, str) and isinstance(password, str) and password:
-        return Credentials(username, password)
+    plain_username, plain_password = entry.get("username"), entry.get("password")
+    if isinstance(plain_username, str) and isinstance(plain_password, str) and plain_password:
+        return Credentials(plain_username, plain_password)
     return None
 
 

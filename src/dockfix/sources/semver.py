@@ -262,10 +262,6 @@ class SemverRange:
     def __contains__(self, version: Version) -> bool:
         return any(version in interval for interval in self.intervals)
 
-    def satisfied_by(self, version: Version) -> bool:
-        """True when ``version`` satisfies the range (same as ``version in range``)."""
-        return version in self
-
     def lower_bounds(self) -> list[Version]:
         """The smallest release of each alternative."""
         return [interval.low for interval in self.intervals]
