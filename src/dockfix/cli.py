@@ -119,30 +119,19 @@ def _read_from_file(name: str) -> list[Path]:
 
 
 def _list_rules(console: Console) -> int:
-    status = EXIT_CLEAN
-    for entry in rule_table.RULES:
-        try:
-            module = entry.load()
-            summary = str(getattr(module, "SUMMARY", ""))
-            safety = str(getattr(module, "FIX_SAFETY", ""))
-        except Exception as error:  # a rule module that cannot load must not hide the others
-            summary, safety = f"(cannot load the rule: {type(error).__name__}: {error})", "-"
-            status = EXIT_ERROR
-        console.out(f"{entry.code}  {entry.name:<24} {summary}  [fix: {safety}]")
-    return status
+    for rule in rule_table.RULES:
+        console.out(f"{rule.code}  {rule.name:<24} {rule.summary}  [fix: {rule.fix_safety_text}]")
+    return EXIT_CLEAN
 
 
 def _explain(console: Console, code: str) -> int:
-    entry = rule_table.rule_by_code(code.strip())
-    if entry is None:
+    rule = rule_table.rule_by_code(code.strip())
+    if rule is None:
         console.err(f"dockfix: error: --explain: unknown rule code or name: {code}")
         return EXIT_ERROR
-    try:
-        docs = entry.docs
-    except Exception as error:
-        console.err(f"dockfix: error: --explain: cannot load rule {entry.code}: {type(error).__name__}: {error}")
-        return EXIT_ERROR
-    console.out(docs or f"{entry.code} ({entry.name}): no documentation")
+    from .output.rule_docs import explanation
+
+    console.out(explanation(rule))
     return EXIT_CLEAN
 
 

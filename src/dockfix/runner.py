@@ -24,7 +24,7 @@ from .context import Options, RuleContext, Services
 from .pipeline import FileResult, fix_document
 from .project.build_context import Project
 from .project.fsutil import FileChange, FileProblem, read_dockerfile, write_together
-from .rules import RuleEntry
+from .rules.rule import Rule
 
 # Groups are sent to the workers in batches of at least this many files: one task per file
 # would spend more time on pickling and scheduling than on fixing small Dockerfiles.
@@ -35,7 +35,7 @@ MIN_FILES_PER_TASK = 8
 class Settings:
     """What the command line asked for, as far as processing files goes."""
 
-    rules: list[RuleEntry]
+    rules: list[Rule]
     options: Options
     context: Path | None = None  # build context for every Dockerfile; None: each one's own
     services: Services | None = None  # registry client and Node.js data; None: one per run
@@ -67,7 +67,7 @@ class _Worker:
             self.services[key] = Services(options)
         return self.services[key]
 
-    def resolve(self, path: Path) -> tuple[list[RuleEntry], Options]:
+    def resolve(self, path: Path) -> tuple[list[Rule], Options]:
         """The rules and options for one file; raises config.ConfigProblem."""
         settings = self.settings
         if not settings.use_config:

@@ -1,4 +1,4 @@
-"""DF006 graceful-shutdown: the app itself finishes its requests on SIGTERM.
+"""The app itself finishes its requests on SIGTERM.
 
 ## What it does
 Finds the file the container really starts (the `node` command of the exec-form CMD or
@@ -41,13 +41,18 @@ from pathlib import PurePosixPath
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_instructions
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import resolve_script
+from .rule import Rule
 
-CODE = "DF006"
-NAME = "graceful-shutdown"
-SUMMARY = "Handle SIGTERM in the app: close the server, let requests finish, then exit"
-FIX_SAFETY = "unsafe (edits application code)"
+RULE = Rule(
+    code="DF006",
+    name="graceful-shutdown",
+    summary="Handle SIGTERM in the app: close the server, let requests finish, then exit",
+    fix_safety={Applicability.UNSAFE: "edits application code"},
+    docs=__doc__,
+    module=__name__,
+)
 _NODE_OPTIONS_WITH_VALUE = (
     "-r",
     "--require",
@@ -133,11 +138,11 @@ def check(doc: Document, ctx: RuleContext):
         return
     relative = source_file.path.relative_to(ctx.project.root).as_posix()
     if not plan.edits:
-        yield Finding(CODE, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
+        yield Finding(RULE.code, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
         return
     edits = [Edit(e.start, e.end, e.content, path=source_file.path) for e in plan.edits]
     yield Finding(
-        CODE,
+        RULE.code,
         f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}",
         target.line,
         Fix.unsafe(*edits),
