@@ -17,7 +17,6 @@ Exit codes, as in ruff and black:
 from __future__ import annotations
 
 import os
-import re
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +27,7 @@ import typer
 
 from . import __version__
 from . import rules as rule_table
-from .context import Options
+from .context import Options, checked_node_version
 from .edits import Finding
 from .output import Console
 from .output.diff import display_path, unified_diff
@@ -53,8 +52,6 @@ EXIT_CLEAN = 0
 EXIT_CHANGES_NEEDED = 1
 EXIT_ERROR = 2
 
-_NODE_VERSION = re.compile(r"^v?(\d+)(\.\d+){0,2}$")
-
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -76,17 +73,10 @@ def _split_codes(values: list[str] | None) -> list[str]:
 
 
 def _check_selectors(selectors: list[str], flag: str) -> list[str]:
-    """Upper-cased code prefixes; rule names pass as they are. Unknown ones are a usage error."""
-    checked = []
-    for selector in selectors:
-        upper = selector.upper()
-        if any(entry.code.startswith(upper) for entry in rule_table.RULES):
-            checked.append(upper)
-        elif any(entry.name == selector.lower() for entry in rule_table.RULES):
-            checked.append(selector.lower())
-        else:
-            raise UsageProblem(f"{flag}: unknown rule code or name: {selector}")
-    return checked
+    try:
+        return rule_table.check_selectors(selectors)
+    except rule_table.UnknownSelector as error:
+        raise UsageProblem(f"{flag}: {error}") from None
 
 
 def _parse_today(value: str | None) -> date:
@@ -101,9 +91,10 @@ def _parse_today(value: str | None) -> date:
 def _parse_node_version(value: str | None) -> str | None:
     if value is None:
         return None
-    if not _NODE_VERSION.match(value.strip()):
-        raise UsageProblem(f"--node-version: not a Node.js version like 22 or 22.11.0: {value}")
-    return value.strip().lstrip("v")
+    try:
+        return checked_node_version(value)
+    except ValueError as error:
+        raise UsageProblem(f"--node-version: {error}") from None
 
 
 def _read_from_file(name: str) -> list[Path]:
