@@ -74,18 +74,15 @@ def _load_node_data(cache_dir: Path | None):
     return NodeData.load(cache_dir)
 
 
-@dataclass
 class RuleContext:
     """Everything a rule may look at besides the document."""
 
-    dockerfile: Path
-    project: Project
-    options: Options
-    services: Services | None = None
-
-    def __post_init__(self) -> None:
-        if self.services is None:
-            self.services = Services(self.options)
+    def __init__(self, dockerfile: Path, project: Project, options: Options, services: Services | None = None):
+        self.dockerfile = dockerfile
+        self.project = project
+        self.options = options
+        # Shared across files when given; a run of one file makes its own.
+        self.services = services if services is not None else Services(options)
 
     @property
     def today(self) -> date:

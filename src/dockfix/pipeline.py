@@ -116,13 +116,14 @@ def _choose(findings: list[Finding], options: Options) -> list[Finding]:
     chosen: list[Finding] = []
     taken: list[Edit] = []
     for finding in findings:
-        if not allowed(finding.fix, options):
+        fix = finding.fix
+        if fix is None or not allowed(fix, options):
             continue
-        if finding.fix.isolated:
+        if fix.isolated:
             if not chosen:
                 return [finding]  # alone: the others are planned again on its result
             continue
-        edits = finding.fix.edits
+        edits = fix.edits
         if any(overlaps(a, b) for a in edits for b in taken):
             continue
         chosen.append(finding)
@@ -130,18 +131,24 @@ def _choose(findings: list[Finding], options: Options) -> list[Finding]:
     return chosen
 
 
+def _chosen_edits(finding: Finding) -> tuple[Edit, ...]:
+    """The edits of a finding _choose chose: it has a fix."""
+    assert finding.fix is not None
+    return finding.fix.edits
+
+
 def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Finding]) -> dict[Path | None, bytes]:
     result = dict(files)
     by_path: dict[Path | None, list[Edit]] = {}
     for finding in chosen:
-        for edit in finding.fix.edits:
+        for edit in _chosen_edits(finding):
             if edit.path is not None and not _inside(edit.path, project.root):
                 # A symbolic link (or `..`) leading out of the build context: never written.
                 raise PipelineError(
                     f"fix by {finding.code} would write {edit.path.name}, which leads outside the build "
                     f"context (a symbolic link or `..`); file left untouched"
                 )
-            if edit.path not in result:
+            if edit.path is not None and edit.path not in result:  # the Dockerfile (None) always is
                 current = project.read_absolute(edit.path)
                 result[edit.path] = current if current is not None else b""
             if edit.end > len(result[edit.path]):
@@ -196,7 +203,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
                 f"fixes did not settle after {MAX_PASSES} passes (rules {', '.join(codes)}); file left untouched"
             )
         for finding in chosen:
-            for edit in finding.fix.edits:
+            for edit in _chosen_edits(finding):
                 if edit.path is not None and edit.path not in originals:
                     originals[edit.path] = project.read_absolute(edit.path)
         new_files = _apply(files, project, chosen)
@@ -226,7 +233,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
 def _culprits(source: bytes, chosen: list[Finding]) -> list[str]:
     names = []
     for finding in chosen:
-        edits = [e for e in finding.fix.edits if e.path is None]
+        edits = [e for e in _chosen_edits(finding) if e.path is None]
         try:
             parse_for_fixing(apply_edits(source, edits))
         except PipelineError:

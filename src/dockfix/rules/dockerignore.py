@@ -113,6 +113,7 @@ def _project_files(root: Path) -> list[str]:
 def _needed_by_copy(pattern_text: str, names: tuple[str, ...], sources: list[str], files: list[str]) -> bool:
     """Whether ignoring this pattern would leave out something a COPY/ADD names."""
     pattern = parse_pattern(pattern_text)
+    assert pattern is not None  # the rule's own patterns: never a comment or an empty line
     for source in sources:
         if "$" in source:
             # a variable source could be anything: only guard against names it spells out

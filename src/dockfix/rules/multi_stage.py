@@ -59,7 +59,7 @@ import re
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Node
 from ..dockerfile.shell import run_scripts
-from ..dockerfile.stages import applies_to, effective_user, is_development_image, node_major, runtime_stage
+from ..dockerfile.stages import applies_to, effective_user, is_development_image, node_major
 from ..edits import Applicability, Edit, Finding, Fix
 from .rule import Rule
 
@@ -301,7 +301,7 @@ def check(doc: Document, ctx: RuleContext):
     stages = doc.stages
     if len(stages) != 1:
         return
-    stage = runtime_stage(doc)
+    stage = stages[0]  # the runtime stage, and the only one
     if (
         not applies_to(doc, stage)
         or is_development_image(doc, stage, ctx.dockerfile.name)

@@ -65,7 +65,7 @@ def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
     words = parse_words(inst.args, escape)
     if not words or "=" not in words[0]:
         return None
-    return [tuple(w.split("=", 1)) for w in words]
+    return [(name, value) for name, _, value in (word.partition("=") for word in words)]
 
 
 def check(doc: Document, ctx: RuleContext):
