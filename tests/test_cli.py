@@ -86,10 +86,13 @@ def test_list_rules_names_every_rule_with_summary_and_safety():
 
 
 @pytest.mark.parametrize("code", ["DF901", "df901", "sample-npm-ci"])
-def test_explain_prints_the_rule_docstring(code):
+def test_explain_prints_the_rule_docstring_and_the_file_that_declares_it(code):
     result = dockfix("--explain", code)
     assert result.exit_code == 0
-    assert result.stdout == "DF901: `npm install` -> `npm ci`, and `node_modules` into `.dockerignore` (safe).\n"
+    assert result.stdout == (
+        "DF901 sample-npm-ci: `npm install` -> `npm ci`, and `node_modules` into `.dockerignore` (safe).\n"
+        f"\nSource: {sample_rules.__file__}\n"
+    )
 
 
 def test_explain_unknown_code_is_a_usage_error():

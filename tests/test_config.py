@@ -42,6 +42,8 @@ def test_the_nearest_configuration_wins_and_pyproject_without_the_table_is_passe
         ("colour = true", "unknown key 'colour'"),
         ("unsafe-fixes = 'yes'", "unsafe-fixes must be true or false"),
         ("exclude = [1]", "exclude must be a list of strings"),
+        ('node-version = "banana"', "node-version: not a Node.js version like 22 or 22.11.0: banana$"),
+        ("node-version = 22.5", "node-version must be a string"),
     ],
 )
 def test_bad_configuration_is_named(tmp_path, text, message):
@@ -81,3 +83,31 @@ def test_an_unknown_code_in_the_configuration_fails_the_file_with_one_line(tmp_p
     result = dockfix(".")
     assert result.exit_code == 2
     assert "Dockerfile: error: configuration: " in result.stderr and "unknown rule code or name: XX1" in result.stderr
+
+
+def test_a_bad_node_version_fails_the_files_under_that_configuration_and_no_others(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("good", "bad"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Dockerfile").write_bytes(NAIVE)
+    (tmp_path / "bad" / ".dockfix.toml").write_text('node-version = "banana"\n')
+    result = dockfix(".")
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == [
+        f"bad/Dockerfile: error: configuration: {tmp_path / 'bad' / '.dockfix.toml'}: node-version: "
+        "not a Node.js version like 22 or 22.11.0: banana"
+    ]
+    assert "good/Dockerfile:3: DF901 [*] use npm ci" in result.stdout
+    assert "bad/Dockerfile" not in result.stdout
+
+
+@pytest.mark.parametrize("written, used", [('"v22.11"', "22.11"), ("24", "24"), ('" 20 "', "20")])
+def test_the_configurations_node_version_reaches_the_rules_as_the_flag_would(tmp_path, monkeypatch, written, used):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Dockerfile").write_bytes(b"FROM node\n# show-options\n")
+    (tmp_path / ".dockfix.toml").write_text(f"node-version = {written}\n")
+    from_config = dockfix("--select", "DF905", ".")
+    assert f"node_version={used} " in from_config.stdout
+    from_flag = dockfix("--select", "DF905", "--isolated", "--node-version", written.strip('"'), ".")
+    assert f"node_version={used} " in from_flag.stdout

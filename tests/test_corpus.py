@@ -1,6 +1,6 @@
 """Every real Dockerfile of the corpus: byte-exact round trip, agreement with BuildKit's parser,
-no crash, output accepted by BuildKit's parser, output that fits the real node images, and a
-fixpoint."""
+no crash, output accepted by BuildKit's parser, output that fits the real node images, a
+fixpoint, and fixes of the kinds their rules declare."""
 
 import pytest
 
@@ -8,7 +8,7 @@ from dockfix import guard
 from dockfix.dockerfile.document import Document
 from dockfix.project.build_context import Project
 from dockfix.sources.images import NodeImages
-from support.fixing import TODAY, fix_folder
+from support.fixing import TODAY, fix_folder, undeclared_fixes
 from support.oracle import agrees_with_oracle, oracle_view
 from support.paths import corpus_cases, lay_out_case
 
@@ -34,9 +34,10 @@ def test_agrees_with_buildkit(case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_fixing_never_crashes_and_reaches_a_fixpoint(case, tmp_path):
+def test_fixing_never_crashes_reaches_a_fixpoint_and_emits_only_declared_fixes(case, tmp_path):
     folder = lay_out_case(case, tmp_path)
     result = fix_folder(folder)
+    assert undeclared_fixes(result) == [], case.name
     source = (folder / "Dockerfile").read_bytes()
     if result.error is not None:
         assert "internal error" not in result.error

@@ -12,13 +12,17 @@ Exit codes, as in ruff and black:
      back because --unsafe-fixes was not given (also under --write: the file is not finished).
      Findings that have no automatic fix do not make the exit code 1.
   2  an error in any file (it is reported, the other files are still processed) or a usage error
+
+`run` finds the Dockerfiles, fixes them (runner.py), hands the results to the mode (MODES: one
+function per mode), then to the emitter of the output format (output/emitters.py), and ends with
+the steps every mode shares: patches, next steps, the run summary on stderr.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,32 +32,28 @@ import typer
 
 from . import __version__
 from . import rules as rule_table
-from .context import Options
-from .edits import Finding
+from .context import Options, checked_node_version
 from .output import Console
 from .output.diff import display_path, unified_diff
+from .output.emitters import EMITTERS, Presentation, RunResults
 from .output.style import color_diff, wants_color
 from .output.text import (
     Tally,
     check_summary,
     digest_lines,
     error_line,
-    finding_line,
     report_summary,
     run_breakdown,
-    statistics_lines,
     write_summary,
 )
 from .pipeline import FileResult
-from .project.discover import discover, read_path_list
-from .project.fsutil import WriteFailed
+from .project.discover import Discovery, discover, read_path_list
+from .project.fsutil import FileChange, WriteFailed
 from .runner import Settings, changes_of, default_jobs, planned_changes, process_paths, write_result
 
 EXIT_CLEAN = 0
 EXIT_CHANGES_NEEDED = 1
 EXIT_ERROR = 2
-
-_NODE_VERSION = re.compile(r"^v?(\d+)(\.\d+){0,2}$")
 
 app = typer.Typer(
     add_completion=False,
@@ -69,24 +69,17 @@ class UsageProblem(Exception):
 
 def _split_codes(values: list[str] | None) -> list[str]:
     """`--select DF002,DF003 --select DF004` -> ["DF002", "DF003", "DF004"]."""
-    codes = []
+    codes: list[str] = []
     for value in values or []:
         codes.extend(part.strip() for part in value.split(",") if part.strip())
     return codes
 
 
 def _check_selectors(selectors: list[str], flag: str) -> list[str]:
-    """Upper-cased code prefixes; rule names pass as they are. Unknown ones are a usage error."""
-    checked = []
-    for selector in selectors:
-        upper = selector.upper()
-        if any(entry.code.startswith(upper) for entry in rule_table.RULES):
-            checked.append(upper)
-        elif any(entry.name == selector.lower() for entry in rule_table.RULES):
-            checked.append(selector.lower())
-        else:
-            raise UsageProblem(f"{flag}: unknown rule code or name: {selector}")
-    return checked
+    try:
+        return rule_table.check_selectors(selectors)
+    except rule_table.UnknownSelector as error:
+        raise UsageProblem(f"{flag}: {error}") from None
 
 
 def _parse_today(value: str | None) -> date:
@@ -101,75 +94,41 @@ def _parse_today(value: str | None) -> date:
 def _parse_node_version(value: str | None) -> str | None:
     if value is None:
         return None
-    if not _NODE_VERSION.match(value.strip()):
-        raise UsageProblem(f"--node-version: not a Node.js version like 22 or 22.11.0: {value}")
-    return value.strip().lstrip("v")
+    try:
+        return checked_node_version(value)
+    except ValueError as error:
+        raise UsageProblem(f"--node-version: {error}") from None
 
 
 def _read_from_file(name: str) -> list[Path]:
     """The paths listed in `--from-file` (relative ones from the current folder)."""
     try:
-        if name == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            data = Path(name).read_bytes()
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
     except OSError as error:
         raise UsageProblem(f"--from-file: cannot read {name}: {error.strerror or type(error).__name__}") from None
     return read_path_list(data.decode("utf-8", "surrogateescape"), Path("."))
 
 
 def _list_rules(console: Console) -> int:
-    status = EXIT_CLEAN
-    for entry in rule_table.RULES:
-        try:
-            module = entry.load()
-            summary = str(getattr(module, "SUMMARY", ""))
-            safety = str(getattr(module, "FIX_SAFETY", ""))
-        except Exception as error:  # a rule module that cannot load must not hide the others
-            summary, safety = f"(cannot load the rule: {type(error).__name__}: {error})", "-"
-            status = EXIT_ERROR
-        console.out(f"{entry.code}  {entry.name:<24} {summary}  [fix: {safety}]")
-    return status
-
-
-def _explain(console: Console, code: str) -> int:
-    entry = rule_table.rule_by_code(code.strip())
-    if entry is None:
-        console.err(f"dockfix: error: --explain: unknown rule code or name: {code}")
-        return EXIT_ERROR
-    try:
-        docs = entry.docs
-    except Exception as error:
-        console.err(f"dockfix: error: --explain: cannot load rule {entry.code}: {type(error).__name__}: {error}")
-        return EXIT_ERROR
-    console.out(docs or f"{entry.code} ({entry.name}): no documentation")
+    for rule in rule_table.RULES:
+        console.out(f"{rule.code}  {rule.name:<24} {rule.summary}  [fix: {rule.fix_safety_text}]")
     return EXIT_CLEAN
 
 
-def _print_findings(
-    console: Console, result: FileResult, findings: list[Finding], unsafe_fixes: bool, color: bool = False
-) -> None:
-    """One line per finding, by file and line (rules report in their own order)."""
-    ordered = sorted(findings, key=lambda f: (f.path is not None, str(f.path or ""), f.line, f.code))
-    for finding in ordered:
-        console.out(finding_line(result, finding, unsafe_fixes, color))
+def _explain(console: Console, code: str) -> int:
+    rule = rule_table.rule_by_code(code.strip())
+    if rule is None:
+        console.err(f"dockfix: error: --explain: unknown rule code or name: {code}")
+        return EXIT_ERROR
+    from .output.rule_docs import explanation
+
+    console.out(explanation(rule))
+    return EXIT_CLEAN
 
 
-OUTPUT_FORMATS = ("text", "json", "sarif", "github")
+OUTPUT_FORMATS = tuple(EMITTERS)
 # A progress bar for fewer files would only flicker.
 PROGRESS_MIN_FILES = 50
-
-
-@dataclass
-class Presentation:
-    """How results are shown: format, colour, quietness, statistics, patches."""
-
-    output_format: str = "text"
-    quiet: bool = False
-    statistics: bool = False
-    color: bool = False
-    patch_dir: Path | None = None
-    jobs: int = 1
 
 
 def _progress(console: Console, total: int, presentation: Presentation):
@@ -196,10 +155,6 @@ def _progress(console: Console, total: int, presentation: Presentation):
     )
 
 
-def _rule_names() -> dict[str, str]:
-    return {entry.code: entry.name for entry in rule_table.RULES}
-
-
 def _excluder(settings: Settings):
     """The configuration's `exclude`, as discover() wants it; None without configuration."""
     if not settings.use_config:
@@ -218,20 +173,12 @@ def _excluder(settings: Settings):
     return excluded
 
 
-def run(
-    paths: list[Path],
-    *,
-    mode: str,
-    settings: Settings,
-    console: Console,
-    presentation: Presentation | None = None,
-) -> int:
-    """Process `paths` in one mode ("report", "diff", "check", "write"); returns the exit code."""
-    shown = presentation or Presentation()
-    text = shown.output_format == "text"
-    unsafe = settings.options.unsafe_fixes
+# -- the steps every mode shares ------------------------------------------------------------------
+
+
+def _report_discovery(discovery: Discovery, console: Console, shown: Presentation) -> int:
+    """Paths that are missing or unreadable (errors), folders without Dockerfiles (warnings); the errors' count."""
     errors = 0
-    discovery = discover(paths, excluded=_excluder(settings))
     for missing in discovery.missing:
         console.err(f"dockfix: error: {display_path(missing)}: no such file or directory")
         errors += 1
@@ -243,176 +190,207 @@ def run(
             console.err(f"dockfix: warning: {display_path(folder)}: no Dockerfile found")
         for warning in discovery.warnings:
             console.err(f"dockfix: warning: {warning}")
+    return errors
 
+
+def _process(
+    discovery: Discovery, settings: Settings, console: Console, shown: Presentation, jobs: int
+) -> list[FileResult]:
+    """Fix every Dockerfile found, with a progress bar on long runs."""
     progress = _progress(console, len(discovery.files), shown)
-    if progress is not None:
-        task = progress.add_task("fixing", total=len(discovery.files))
+    if progress is None:
+        return process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=jobs)
+    task = progress.add_task("fixing", total=len(discovery.files))
 
-        def advance(_result: FileResult) -> None:
-            progress.update(task, advance=1)
-            progress.refresh()
+    def advance(_result: FileResult) -> None:
+        progress.update(task, advance=1)
+        progress.refresh()
 
-        with progress:
-            results = process_paths(
-                discovery.files, settings, contexts=discovery.contexts, jobs=shown.jobs, on_result=advance
-            )
-    else:
-        results = process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=shown.jobs)
+    with progress:
+        return process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=jobs, on_result=advance)
 
-    tally = Tally()
-    for result in results:
-        tally.add(result, unsafe)
-        if result.error is not None:
-            if text:
-                console.err(error_line(result.path, result.error, result.error_line))
-            errors += 1
-    withheld = sum(len(result.withheld) for result in results)
-    needs_changes = bool(withheld)
-    plan = planned_changes(results)
-    failed_writes: set[int] = set()
-    written_paths: set[str] = set()
-    summary_lines: list[str] = []
 
-    if mode == "report":
-        needs_changes = needs_changes or any(result.changed for result in results)
-        summary_lines.append(report_summary(tally))
-    elif mode in ("diff", "check"):
-        tally.changed_files = len(plan)
-        tally.hidden = withheld
-        for change in plan:
-            if mode == "diff":
-                diff = unified_diff(change.expected, change.new, change.path)
-                console.out(color_diff(diff) if shown.color else diff)
-            elif text and not shown.quiet:
-                console.err(f"would fix {display_path(change.path)}")
-        needs_changes = needs_changes or bool(plan)
-        summary_lines.append(check_summary(tally))
-    else:
-        remaining = 0
-        for number, result in enumerate(results):
-            if result.error is not None:
-                continue
-            try:
-                write_result(result)
-            except WriteFailed as failure:
-                console.err(error_line(failure.path, failure.message))
-                errors += 1
-                tally.fixed -= len(result.applied)
-                failed_writes.add(number)
-                continue
-            written_paths.update(os.path.realpath(change.path) for change in changes_of(result))
-            remaining += sum(1 for finding in result.remaining if not finding.fixable)
-        tally.changed_files = len(written_paths)
-        tally.hidden = withheld
-        summary_lines.append(write_summary(tally, remaining))
+def _report_file_errors(run: RunResults, console: Console, shown: Presentation) -> int:
+    """The files that could not be processed: one line each on stderr (the other formats carry them); their count."""
+    failed = [result for result in run.results if result.error is not None]
+    if shown.output_format == "text":
+        for result in failed:
+            console.err(error_line(result.path, result.error or "", result.error_line))
+    return len(failed)
 
-    def findings_of(result: FileResult) -> list[Finding]:
-        return result.initial if mode != "write" else result.remaining
 
-    names = _rule_names()
-    if shown.statistics:
-        pairs = [(f, names.get(f.code, "")) for r in results if r.error is None for f in findings_of(r)]
-        for line in statistics_lines(pairs, unsafe):
-            console.out(line)
-    elif shown.output_format == "text" and mode in ("report", "write"):
-        for number, result in enumerate(results):
-            if result.error is None and number not in failed_writes:
-                _print_findings(console, result, findings_of(result), unsafe, shown.color)
-    elif shown.output_format == "json":
-        from .output import json as json_output
+def _write_patches(plan: list[FileChange], paths: list[Path], patch_dir: Path, console: Console, quiet: bool) -> int:
+    """`--patch-dir`: one patch per repository; the number of errors (0 or 1)."""
+    from .output.patches import patches_by_repository, write_patches
 
-        records = []
-        for number, result in enumerate(results):
-            context = (
-                settings.context or discovery.contexts.get(result.path) or Path(os.path.abspath(result.path)).parent
-            )
-            changed = [] if number in failed_writes else [change.path for change in changes_of(result)]
-            records.append(
-                json_output.file_record(
-                    result,
-                    context=context,
-                    changed_files=changed,
-                    written=mode == "write" and number not in failed_writes,
-                    names=names,
-                )
-            )
-        console.out(json_output.render(records).encode("utf-8", "surrogateescape"))
-    elif shown.output_format == "sarif":
-        from .output import sarif
+    try:
+        patch_files = write_patches(patches_by_repository(plan, paths), patch_dir)
+    except OSError as error:
+        console.err(f"dockfix: error: --patch-dir: cannot write {display_path(patch_dir)}: {error.strerror or error}")
+        return 1
+    if not quiet:
+        for patch in patch_files:
+            console.err(f"patch written: {display_path(patch)}")
+    return 0
 
-        console.out(
-            sarif.render(sarif.sarif_log(results, settings.rules, findings_of)).encode("utf-8", "surrogateescape")
-        )
-    elif shown.output_format == "github":
-        from .output import github
 
-        for result in results:
-            if result.error is not None:
-                console.out(github.error_annotation(result.path, result.error, result.error_line))
-                continue
-            for finding in findings_of(result):
-                console.out(github.finding_annotation(finding, result.path, names.get(finding.code)))
+def _print_next_steps(run: RunResults, console: Console) -> None:
+    """Fixes that need the user to do something next: said where they will see it."""
+    for result in run.settled():
+        for finding in result.applied:
+            if finding.action:
+                console.err(f"{display_path(result.path)}:{finding.line}: {finding.code} next step: {finding.action}")
 
-    if shown.patch_dir is not None and plan:
-        from .output.patches import patches_by_repository, write_patches
 
-        try:
-            patch_files = write_patches(patches_by_repository(plan, paths), shown.patch_dir)
-        except OSError as error:
-            console.err(
-                f"dockfix: error: --patch-dir: cannot write {display_path(shown.patch_dir)}: {error.strerror or error}"
-            )
-            errors += 1
-        else:
-            if not shown.quiet:
-                for patch in patch_files:
-                    console.err(f"patch written: {display_path(patch)}")
-
-    if text and mode in ("diff", "write"):
-        # Fixes that need the user to do something next: say it where they will see it.
-        for number, result in enumerate(results):
-            if result.error is None and number not in failed_writes:
-                for finding in result.applied:
-                    if finding.action:
-                        console.err(
-                            f"{display_path(result.path)}:{finding.line}: {finding.code} next step: {finding.action}"
-                        )
-
-    if not shown.quiet:
-        stale = _stale_data_warning(settings)
-        if stale:
-            console.err(f"dockfix: warning: {stale}")
-        if len(results) > 1:
-            failed = sum(1 for result in results if result.error is not None) + len(failed_writes)
-            changed = sum(
-                1 for number, result in enumerate(results) if changes_of(result) and number not in failed_writes
-            )
-            by_rule: dict[str, int] = {}
-            for number, result in enumerate(results):
-                if result.error is None and number not in failed_writes:
-                    for finding in result.applied:
-                        by_rule[finding.code] = by_rule.get(finding.code, 0) + 1
-            verb = "changed" if mode == "write" else "to change"
-            for line in run_breakdown(results, changed, failed, by_rule, verb):
-                console.err(line)
-        for line in digest_lines(results):
+def _print_run_summary(run: RunResults, settings: Settings, summary: str, console: Console) -> None:
+    """The stale-data warning, the breakdown of a run over several files, unresolved digests, the summary line."""
+    stale = _stale_data_warning(settings)
+    if stale:
+        console.err(f"dockfix: warning: {stale}")
+    if len(run.results) > 1:
+        settled = list(run.settled())
+        failed = len(run.results) - len(settled)
+        changed = sum(1 for result in settled if changes_of(result))
+        by_rule: dict[str, int] = {}
+        for result in settled:
+            for finding in result.applied:
+                by_rule[finding.code] = by_rule.get(finding.code, 0) + 1
+        verb = "changed" if run.mode == "write" else "to change"
+        for line in run_breakdown(run.results, changed, failed, by_rule, verb):
             console.err(line)
-        for line in summary_lines:
-            console.err(line)
-
-    if errors:
-        return EXIT_ERROR
-    return EXIT_CHANGES_NEEDED if needs_changes else EXIT_CLEAN
+    for line in digest_lines(run.results):
+        console.err(line)
+    console.err(summary)
 
 
 def _stale_data_warning(settings: Settings) -> str | None:
     """Once per run, not per file: the Node.js data DF007 judges versions by is old."""
-    if not any(entry.code == "DF007" for entry in settings.rules):
+    if not any(rule.code == "DF007" for rule in settings.rules):
         return None
     from .context import Services
 
     services = settings.services or Services(settings.options)
     return services.node_data.warn_if_stale(settings.options.today)
+
+
+# -- the modes: each does its work and says how it went -------------------------------------------
+
+
+@dataclass
+class ModeOutcome:
+    summary: str  # the line the run ends with
+    needs_changes: bool  # exit code 1 unless there are errors
+    errors: int = 0
+
+
+def _withheld(run: RunResults) -> int:
+    """Unsafe fixes not applied because --unsafe-fixes was not given."""
+    return sum(len(result.withheld) for result in run.results)
+
+
+def _report(run: RunResults, tally: Tally, console: Console, shown: Presentation) -> ModeOutcome:
+    """No mode flag: the findings are listed (by the emitter)."""
+    needs_changes = bool(_withheld(run)) or any(result.changed for result in run.results)
+    return ModeOutcome(report_summary(tally), needs_changes)
+
+
+def _diff(run: RunResults, tally: Tally, console: Console, shown: Presentation) -> ModeOutcome:
+    """`--diff`: one unified diff of every file --write would change."""
+    plan = planned_changes(run.results)
+    for change in plan:
+        diff = unified_diff(change.expected, change.new, change.path)
+        console.out(color_diff(diff) if shown.color else diff)
+    return _would_change(run, plan, tally)
+
+
+def _check(run: RunResults, tally: Tally, console: Console, shown: Presentation) -> ModeOutcome:
+    """`--check`: the files that would change, on stderr."""
+    plan = planned_changes(run.results)
+    if shown.output_format == "text" and not shown.quiet:
+        for change in plan:
+            console.err(f"would fix {display_path(change.path)}")
+    return _would_change(run, plan, tally)
+
+
+def _would_change(run: RunResults, plan: list[FileChange], tally: Tally) -> ModeOutcome:
+    withheld = _withheld(run)
+    tally.changed_files = len(plan)
+    tally.hidden = withheld
+    return ModeOutcome(check_summary(tally), bool(withheld) or bool(plan))
+
+
+def _write(run: RunResults, tally: Tally, console: Console, shown: Presentation) -> ModeOutcome:
+    """`--write`: every file's changes written together; a file that cannot be written is an error."""
+    errors = 0
+    written: set[str] = set()
+    remaining = 0
+    for number, result in enumerate(run.results):
+        if result.error is not None:
+            continue
+        try:
+            write_result(result)
+        except WriteFailed as failure:
+            console.err(error_line(failure.path, failure.message))
+            errors += 1
+            tally.fixed -= len(result.applied)
+            run.failed_writes.add(number)
+            continue
+        written.update(os.path.realpath(change.path) for change in changes_of(result))
+        remaining += sum(1 for finding in result.remaining if not finding.fixable)
+    withheld = _withheld(run)
+    tally.changed_files = len(written)
+    tally.hidden = withheld
+    return ModeOutcome(write_summary(tally, remaining), bool(withheld), errors)
+
+
+MODES: dict[str, Callable[[RunResults, Tally, Console, Presentation], ModeOutcome]] = {
+    "report": _report,
+    "diff": _diff,
+    "check": _check,
+    "write": _write,
+}
+
+
+def run(
+    paths: list[Path],
+    *,
+    mode: str,
+    settings: Settings,
+    console: Console,
+    presentation: Presentation | None = None,
+    jobs: int = 1,
+) -> int:
+    """Process `paths` in one mode ("report", "diff", "check", "write"); returns the exit code."""
+    shown = presentation or Presentation()
+    discovery = discover(paths, excluded=_excluder(settings))
+    errors = _report_discovery(discovery, console, shown)
+    results = _process(discovery, settings, console, shown, jobs)
+    finished = RunResults(
+        mode=mode,
+        results=results,
+        rules=settings.rules,
+        unsafe_fixes=settings.options.unsafe_fixes,
+        context=settings.context,
+        contexts=discovery.contexts,
+    )
+    tally = Tally()
+    for result in results:
+        tally.add(result, finished.unsafe_fixes)
+    errors += _report_file_errors(finished, console, shown)
+    outcome = MODES[mode](finished, tally, console, shown)
+    errors += outcome.errors
+    EMITTERS[shown.output_format].emit(console, finished, shown)
+    if shown.patch_dir is not None:
+        plan = planned_changes(results)
+        if plan:
+            errors += _write_patches(plan, paths, shown.patch_dir, console, shown.quiet)
+    if shown.output_format == "text" and mode in ("diff", "write"):
+        _print_next_steps(finished, console)
+    if not shown.quiet:
+        _print_run_summary(finished, settings, outcome.summary, console)
+    if errors:
+        return EXIT_ERROR
+    return EXIT_CHANGES_NEEDED if outcome.needs_changes else EXIT_CLEAN
 
 
 def _update_data(console: Console) -> int:
@@ -599,9 +577,15 @@ def command(
             statistics=statistics,
             color=output_format == "text" and wants_color(sys.stdout),
             patch_dir=patch_dir,
+        )
+        code = run(
+            targets,
+            mode=mode,
+            settings=settings,
+            console=console,
+            presentation=presentation,
             jobs=jobs if jobs is not None else default_jobs(),
         )
-        code = run(targets, mode=mode, settings=settings, console=console, presentation=presentation)
     except UsageProblem as problem:
         console.err(f"dockfix: error: {problem}")
         code = EXIT_ERROR

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .project.build_context import Project
 from .sources.cache import user_cache_dir
+from .sources.semver import InvalidVersionError, parse_node_version
 
 
 @dataclass
@@ -24,6 +25,17 @@ class Options:
     node_version: str | None = None  # overrides the LTS major computed from the schedule
     registry_mirror: str | None = None
     today: date = field(default_factory=date.today)
+
+
+def checked_node_version(value: str) -> str:
+    """A Node.js version as Options.node_version holds it (`v22.11` -> `22.11`); ValueError if it is not one.
+
+    The one check of `--node-version` and of a configuration's `node-version`.
+    """
+    try:
+        return str(parse_node_version(value.strip()))
+    except InvalidVersionError:
+        raise ValueError(f"not a Node.js version like 22 or 22.11.0: {value}") from None
 
 
 class Services:

@@ -27,7 +27,7 @@ from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Docu
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .project.build_context import Project
-from .rules import RuleEntry
+from .rules.rule import Rule
 
 MAX_PASSES = 10
 
@@ -110,14 +110,14 @@ def allowed(fix: Fix | None, options: Options) -> bool:
     return fix.applicability is Applicability.UNSAFE and options.unsafe_fixes
 
 
-def run_rules(doc: Document, ctx: RuleContext, rules: list[RuleEntry]) -> list[Finding]:
+def run_rules(doc: Document, ctx: RuleContext, rules: list[Rule]) -> list[Finding]:
     findings: list[Finding] = []
-    for entry in rules:
+    for rule in rules:
         try:
-            findings.extend(entry.load().check(doc, ctx))
+            findings.extend(rule.check(doc, ctx))
         except Exception as error:  # a rule bug must not take the whole run down
             raise PipelineError(
-                f"internal error in rule {entry.code} ({entry.name}): {type(error).__name__}: {error}"
+                f"internal error in rule {rule.code} ({rule.name}): {type(error).__name__}: {error}"
             ) from error
     # `# dockfix: ignore=CODE`, `# dockfix: ignore-file` and `# hadolint ignore=DLxxxx` comments.
     return filter_findings(doc, findings, rules)
@@ -158,7 +158,7 @@ def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Findi
                     f"fix by {finding.code} would write {edit.path.name}, which leads outside the build "
                     f"context (a symbolic link or `..`); file left untouched"
                 )
-            if edit.path is not None and edit.path not in result:
+            if edit.path is not None and edit.path not in result:  # the Dockerfile (None) always is
                 current = project.read_absolute(edit.path)
                 result[edit.path] = current if current is not None else b""
             if edit.end > len(result[edit.path]):
@@ -180,7 +180,7 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[RuleEntry]) -> FileResult:
+def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule]) -> FileResult:
     """Run the rules to a fixpoint on one Dockerfile. Never raises for bad input."""
     result = FileResult(path=path, original=source)
     try:
@@ -193,7 +193,7 @@ def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[RuleEn
     return result
 
 
-def _fix(doc: Document, ctx: RuleContext, rules: list[RuleEntry], result: FileResult) -> None:
+def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult) -> None:
     options = ctx.options
     project = ctx.project
     bom = b"\xef\xbb\xbf" if doc.bom else b""

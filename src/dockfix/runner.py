@@ -25,7 +25,12 @@ from .context import Options, RuleContext, Services
 from .pipeline import FileResult, fix_document
 from .project.build_context import Project
 from .project.fsutil import FileChange, FileProblem, read_dockerfile, write_together
-from .rules import RuleEntry
+from .rules.rule import Rule
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+    from .project.config import ConfigFinder
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
@@ -41,7 +46,7 @@ MIN_FILES_PER_TASK = 8
 class Settings:
     """What the command line asked for, as far as processing files goes."""
 
-    rules: list[RuleEntry]
+    rules: list[Rule]
     options: Options
     context: Path | None = None  # build context for every Dockerfile; None: each one's own
     services: Services | None = None  # registry client and Node.js data; None: one per run
@@ -73,7 +78,7 @@ class _Worker:
             self.services[key] = Services(options)
         return self.services[key]
 
-    def resolve(self, path: Path) -> tuple[list[RuleEntry], Options]:
+    def resolve(self, path: Path) -> tuple[list[Rule], Options]:
         """The rules and options for one file; raises config.ConfigProblem."""
         settings = self.settings
         if not settings.use_config:

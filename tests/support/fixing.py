@@ -29,6 +29,17 @@ def fix_folder(
     return fix_document(dockerfile, data, ctx, rules)
 
 
+def undeclared_fixes(result: FileResult) -> list[str]:
+    """Findings of `result` whose fix has an applicability its rule does not declare, one line each."""
+    declared = {rule.code: rule.applicabilities for rule in RULES}
+    lines = [
+        f"{finding.code} emits a {finding.fix.applicability.value} fix it does not declare: {finding.message}"
+        for finding in [*result.initial, *result.applied, *result.remaining]
+        if finding.fix is not None and finding.fix.applicability not in declared.get(finding.code, frozenset())
+    ]
+    return list(dict.fromkeys(lines))  # a finding left as it was is both initial and remaining
+
+
 def make_project(
     tmp_path: Path,
     dockerfile: bytes | str,

@@ -11,19 +11,20 @@ them in a subprocess (with `tests` on PYTHONPATH).
 
 from __future__ import annotations
 
-import types
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dockfix import rules as rule_table
 from dockfix.context import RuleContext
 from dockfix.dockerfile.document import Document
-from dockfix.edits import Edit, Finding, Fix
+from dockfix.edits import Applicability, Edit, Finding, Fix
+from dockfix.rules.rule import Rule
 
 CRASH_MARKER = b"CRASH-ME"
 
 
 def _npm_ci(doc: Document, ctx: RuleContext):
-    """DF901: `npm install` -> `npm ci`, and `node_modules` into `.dockerignore` (safe)."""
+    """`npm install` -> `npm ci`, and `node_modules` into `.dockerignore` (safe)."""
     for inst in doc.instructions:
         if inst.name != "RUN":
             continue
@@ -43,7 +44,7 @@ def _npm_ci(doc: Document, ctx: RuleContext):
 
 
 def _user(doc: Document, ctx: RuleContext):
-    """DF902: `USER node` before the CMD when the file has no USER (unsafe)."""
+    """`USER node` before the CMD when the file has no USER (unsafe)."""
     instructions = doc.instructions
     if any(inst.name == "USER" for inst in instructions):
         return
@@ -54,21 +55,21 @@ def _user(doc: Document, ctx: RuleContext):
 
 
 def _maintainer(doc: Document, ctx: RuleContext):
-    """DF903: MAINTAINER is deprecated (reported, no fix)."""
+    """MAINTAINER is deprecated (reported, no fix)."""
     for inst in doc.instructions:
         if inst.name == "MAINTAINER":
             yield Finding("DF903", "MAINTAINER is deprecated", inst.line)
 
 
 def _crash(doc: Document, ctx: RuleContext):
-    """DF904: fails with an exception on files that contain CRASH-ME."""
+    """Fails with an exception on files that contain CRASH-ME."""
     if CRASH_MARKER in doc.source:
         raise RuntimeError("sample rule crashed on purpose")
     return []
 
 
 def _show_options(doc: Document, ctx: RuleContext):
-    """DF905: on files containing `# show-options`, reports the options and context it was given."""
+    """On files containing `# show-options`, reports the options and context it was given."""
     if b"# show-options" in doc.source:
         o = ctx.options
         yield Finding(
@@ -80,7 +81,7 @@ def _show_options(doc: Document, ctx: RuleContext):
 
 
 def _bad_edit(doc: Document, ctx: RuleContext):
-    """DF906: on files containing `# BAD-EDIT`, proposes an edit past the end of the file."""
+    """On files containing `# BAD-EDIT`, proposes an edit past the end of the file."""
     if b"# BAD-EDIT" in doc.source:
         end = len(doc.source) + 10
         yield Finding("DF906", "edits past the end", 1, Fix.safe(Edit(end, end, b"x")))
@@ -126,54 +127,48 @@ def _multiply_at_line_start(doc: Document, ctx: RuleContext):
             yield Finding("DF910", "multiply at the start of line 2", 2, Fix.safe(Edit.insert(start, b"*", path)))
 
 
-def _module(name: str, check, summary: str, safety: str) -> types.ModuleType:
-    module = types.ModuleType(f"sample_rules.{name}", check.__doc__)
-    module.check = check
-    module.SUMMARY = summary
-    module.FIX_SAFETY = safety
-    return module
-
-
-_MODULES = {
-    "npm_ci": _module("npm_ci", _npm_ci, "Use npm ci", "safe"),
-    "user": _module("user", _user, "Run as node", "unsafe"),
-    "maintainer": _module("maintainer", _maintainer, "No MAINTAINER", "none"),
-    "crash": _module("crash", _crash, "Crashes on CRASH-ME", "none"),
-    "show_options": _module("show_options", _show_options, "Shows the options", "none"),
-    "bad_edit": _module("bad_edit", _bad_edit, "Edits past the end", "safe"),
-    "break_server": _module("break_server", _break_server, "Breaks server.js", "unsafe"),
-    "mark_server": _module("mark_server", _mark_server, "Marks server.js checked", "safe"),
-    "multiply_at_line_end": _module("multiply_at_line_end", _multiply_at_line_end, "Multiply at a line end", "safe"),
-    "multiply_at_line_start": _module(
-        "multiply_at_line_start", _multiply_at_line_start, "Multiply at a line start", "safe"
-    ),
-}
-
-
 @dataclass(frozen=True)
-class SampleRuleEntry(rule_table.RuleEntry):
-    """A rule table entry whose module lives here instead of in dockfix.rules."""
+class SampleRule(Rule):
+    """A rule declared here, whose check is one of the functions above instead of a module's `check`."""
 
-    def load(self):
-        return _MODULES[self.module]
+    run: Callable[[Document, RuleContext], Iterable[Finding]]
+
+    def check(self, doc: Document, ctx: RuleContext) -> Iterable[Finding]:
+        return self.run(doc, ctx)
+
+
+def _sample(code: str, name: str, run, summary: str, fix_safety: dict[Applicability, str]) -> SampleRule:
+    return SampleRule(code, name, summary, fix_safety, run.__doc__, __name__, run)
 
 
 SAMPLE_RULES = (
-    SampleRuleEntry("DF901", "sample-npm-ci", "npm_ci"),
-    SampleRuleEntry("DF902", "sample-user", "user"),
-    SampleRuleEntry("DF903", "sample-maintainer", "maintainer"),
-    SampleRuleEntry("DF904", "sample-crash", "crash"),
-    SampleRuleEntry("DF905", "sample-show-options", "show_options"),
-    SampleRuleEntry("DF906", "sample-bad-edit", "bad_edit"),
+    _sample("DF901", "sample-npm-ci", _npm_ci, "Use npm ci", {Applicability.SAFE: ""}),
+    _sample("DF902", "sample-user", _user, "Run as node", {Applicability.UNSAFE: ""}),
+    _sample("DF903", "sample-maintainer", _maintainer, "No MAINTAINER", {}),
+    _sample("DF904", "sample-crash", _crash, "Crashes on CRASH-ME", {}),
+    _sample("DF905", "sample-show-options", _show_options, "Shows the options", {}),
+    _sample("DF906", "sample-bad-edit", _bad_edit, "Edits past the end", {Applicability.SAFE: ""}),
 )
 
 
 # Kept out of SAMPLE_RULES: the command line's tests need not know about them.
 APP_CODE_RULES = (
-    SampleRuleEntry("DF907", "sample-break-server", "break_server"),
-    SampleRuleEntry("DF908", "sample-mark-server", "mark_server"),
-    SampleRuleEntry("DF909", "sample-multiply-at-line-end", "multiply_at_line_end"),
-    SampleRuleEntry("DF910", "sample-multiply-at-line-start", "multiply_at_line_start"),
+    _sample("DF907", "sample-break-server", _break_server, "Breaks server.js", {Applicability.UNSAFE: ""}),
+    _sample("DF908", "sample-mark-server", _mark_server, "Marks server.js checked", {Applicability.SAFE: ""}),
+    _sample(
+        "DF909",
+        "sample-multiply-at-line-end",
+        _multiply_at_line_end,
+        "Multiply at a line end",
+        {Applicability.SAFE: ""},
+    ),
+    _sample(
+        "DF910",
+        "sample-multiply-at-line-start",
+        _multiply_at_line_start,
+        "Multiply at a line start",
+        {Applicability.SAFE: ""},
+    ),
 )
 
 

@@ -85,8 +85,8 @@ def _suppressed(finding: Finding, codes: set[str], hadolint_of) -> bool:
 def filter_findings(doc: Document, findings: list[Finding], rules) -> list[Finding]:
     """The findings that no suppression comment in `doc` silences.
 
-    `rules` are the RuleEntry objects that ran: their documentation says which hadolint codes
-    each maps to.
+    `rules` are the rules (rules.rule.Rule) that ran: their documentation says which hadolint
+    codes each maps to.
     """
     if not findings or b"#" not in doc.source:
         return findings
@@ -100,16 +100,10 @@ def filter_findings(doc: Document, findings: list[Finding], rules) -> list[Findi
                 by_line[number] = codes
     if not by_line:
         return findings
-    docs_by_code: dict[str, str] = {}
+    docs_by_code = {rule.code: rule.docs or "" for rule in rules}
 
     def hadolint_of(code: str) -> frozenset[str]:
-        if code not in docs_by_code:
-            entry = next((rule for rule in rules if rule.code == code), None)
-            try:
-                docs_by_code[code] = (entry.load().__doc__ or "") if entry is not None else ""
-            except Exception:  # a rule that cannot load has already failed the file elsewhere
-                docs_by_code[code] = ""
-        return hadolint_codes(docs_by_code[code])
+        return hadolint_codes(docs_by_code.get(code, ""))
 
     return [
         finding

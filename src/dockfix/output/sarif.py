@@ -1,7 +1,7 @@
 """`--output-format sarif`: a SARIF 2.1.0 log, for GitHub code scanning and other SARIF viewers.
 
-One run of the tool `dockfix`: its rules (every rule of the table, with their summary and a
-link-free help text from their documentation), one result per finding (`warning` for a finding
+One run of the tool `dockfix`: its rules (the rules of the run, as they declare themselves: summary,
+fix safety, and their documentation as help text), one result per finding (`warning` for a finding
 with a fix, `note` for one without), and the files that could not be processed as error-level
 tool execution notifications. Locations are relative to the current folder, with
 `uriBaseId` `%SRCROOT%`, as code scanning expects for a checkout.
@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import __version__
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
+from ..rules.rule import Rule
 from .diff import display_path
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -42,30 +43,27 @@ def _level(finding: Finding) -> str:
     return "warning"
 
 
-def rule_descriptors(rules) -> list[dict]:
-    """The reportingDescriptor of each rule (RuleEntry) of the run."""
+def rule_descriptors(rules: list[Rule]) -> list[dict]:
+    """The reportingDescriptor of each rule of the run, from its declaration."""
     descriptors = []
-    for entry in rules:
-        try:
-            module = entry.load()
-            summary = str(getattr(module, "SUMMARY", entry.name))
-            docs = (module.__doc__ or "").strip()
-            safety = str(getattr(module, "FIX_SAFETY", ""))
-        except Exception:  # a rule that cannot load still gets a descriptor
-            summary, docs, safety = entry.name, "", ""
-        descriptor = {
-            "id": entry.code,
-            "name": entry.name,
-            "shortDescription": {"text": summary},
-            "properties": {"fixSafety": safety} if safety else {},
+    for rule in rules:
+        descriptor: dict = {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "properties": {
+                "fixSafety": rule.fix_safety_text,
+                "fixApplicabilities": [kind.value for kind in Applicability if kind in rule.applicabilities],
+            },
         }
-        if docs:
-            descriptor["help"] = {"text": docs, "markdown": docs}
+        if rule.documentation:
+            descriptor["fullDescription"] = {"text": rule.title}
+            descriptor["help"] = {"text": rule.documentation, "markdown": rule.documentation}
         descriptors.append(descriptor)
     return descriptors
 
 
-def sarif_log(results: list[FileResult], rules, findings_of) -> dict:
+def sarif_log(results: list[FileResult], rules: list[Rule], findings_of) -> dict:
     """The SARIF log for a run; `findings_of(result)` picks the findings to show for a file."""
     descriptors = rule_descriptors(rules)
     index = {descriptor["id"]: number for number, descriptor in enumerate(descriptors)}

@@ -13,13 +13,15 @@ the search). Keys, as ruff spells them:
     exclude = ["legacy/**", "*.dev.Dockerfile"]   # globs, relative to the configuration's folder
 
 Flags on the command line win over the file. A file that is not valid TOML, or a key or value
-that makes no sense, is a ConfigProblem: the CLI reports it on one line (exit code 2).
+that makes no sense (checked as the command line checks its flags), is a ConfigProblem: each
+Dockerfile it applies to fails with one line (exit code 2), the others are still processed.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,9 +71,9 @@ class Config:
 
 
 def _load_toml(path: Path) -> dict:
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
         with open(path, "rb") as handle:
@@ -98,6 +100,15 @@ def _string(path: Path, key: str, value) -> str:
     return value
 
 
+def _node_version(path: Path, value) -> str:
+    from ..context import checked_node_version
+
+    try:
+        return checked_node_version(_string(path, "node-version", value))
+    except ValueError as error:
+        raise ConfigProblem(f"{path}: node-version: {error}") from None
+
+
 def parse_config(table: dict, path: Path) -> Config:
     """Check a `[tool.dockfix]` table and turn it into a Config."""
     unknown = sorted(set(table) - KNOWN_KEYS)
@@ -111,7 +122,7 @@ def parse_config(table: dict, path: Path) -> Config:
         select=_strings(path, "select", table["select"]) if "select" in table else None,
         ignore=_strings(path, "ignore", table["ignore"]) if "ignore" in table else None,
         unsafe_fixes=unsafe,
-        node_version=_string(path, "node-version", table["node-version"]) if "node-version" in table else None,
+        node_version=_node_version(path, table["node-version"]) if "node-version" in table else None,
         registry_mirror=_string(path, "registry-mirror", table["registry-mirror"])
         if "registry-mirror" in table
         else None,
@@ -176,20 +187,13 @@ class ConfigFinder:
         return None
 
 
-def check_selectors(selectors, where: str) -> list[str]:
-    """Rule codes, prefixes or names as select_rules wants them; unknown ones raise ConfigProblem."""
+def _check_selectors(config: Config, key: str, selectors: tuple[str, ...]) -> list[str]:
     from .. import rules as rule_table
 
-    checked = []
-    for selector in selectors:
-        upper = selector.strip().upper()
-        if upper and any(entry.code.startswith(upper) for entry in rule_table.RULES):
-            checked.append(upper)
-        elif any(entry.name == selector.strip().lower() for entry in rule_table.RULES):
-            checked.append(selector.strip().lower())
-        else:
-            raise ConfigProblem(f"{where}: unknown rule code or name: {selector}")
-    return checked
+    try:
+        return rule_table.check_selectors(selectors)
+    except rule_table.UnknownSelector as error:
+        raise ConfigProblem(f"{config.path}: {key}: {error}") from None
 
 
 def resolve_settings(config: Config, settings):
@@ -204,20 +208,20 @@ def resolve_settings(config: Config, settings):
 
     select = settings.cli_select
     if select is None and config.select is not None:
-        select = check_selectors(config.select, f"{config.path}: select")
+        select = _check_selectors(config, "select", config.select)
     ignore = settings.cli_ignore
     if ignore is None and config.ignore is not None:
-        ignore = check_selectors(config.ignore, f"{config.path}: ignore")
+        ignore = _check_selectors(config, "ignore", config.ignore)
     if select is settings.cli_select and ignore is settings.cli_ignore:
         chosen = settings.rules
     else:
         chosen = rule_table.select_rules(select or None, ignore or None)
-    changes = {}
+    changes: dict[str, object] = {}
     given = settings.cli_options
     if "unsafe_fixes" not in given and config.unsafe_fixes is not None:
         changes["unsafe_fixes"] = config.unsafe_fixes
     if "node_version" not in given and config.node_version is not None:
-        changes["node_version"] = config.node_version.strip().lstrip("v")
+        changes["node_version"] = config.node_version
     if "registry_mirror" not in given and config.registry_mirror is not None:
         changes["registry_mirror"] = config.registry_mirror or None
     options = dataclasses.replace(settings.options, **changes) if changes else settings.options

@@ -1,65 +1,85 @@
-"""The rules: one module per practice, and the explicit table of their codes.
+"""The rules: one module per practice, and the explicit table of them.
 
 A rule looks at the document and the build context and returns findings, some with fixes. It
 never edits text. Codes follow the practice numbers of docs/practices.md: DF001 is practice 1.
-Each rule module's docstring is its documentation, with the headings What it does / Why /
-Example / Fix safety / Related hadolint rule; `dockfix --explain CODE` prints it.
+Each rule module declares itself once, as `RULE = Rule(...)` (rule.py), and defines
+`check(doc, ctx)`; its docstring is its documentation, which `dockfix --explain CODE` prints.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-
-@dataclass(frozen=True)
-class RuleEntry:
-    code: str
-    name: str
-    module: str  # module in dockfix.rules: SUMMARY, FIX_SAFETY and `check(doc, ctx)`
-
-    def load(self):
-        return importlib.import_module(f"{__name__}.{self.module}")
-
-    @property
-    def summary(self) -> str:
-        return self.load().SUMMARY
-
-    @property
-    def docs(self) -> str:
-        return (self.load().__doc__ or "").strip()
-
+from . import (
+    base_image,
+    dockerignore,
+    graceful_shutdown,
+    multi_stage,
+    node_env,
+    node_version,
+    non_root_user,
+    production_dependencies,
+    secrets,
+    signals,
+)
+from .rule import Rule
 
 # The order is the order fixes are applied in when they would touch the same bytes.
-RULES: tuple[RuleEntry, ...] = (
-    RuleEntry("DF001", "explicit-base-image", "base_image"),
-    RuleEntry("DF007", "supported-node-version", "node_version"),
-    RuleEntry("DF005", "exec-form-init", "signals"),
-    RuleEntry("DF002", "production-dependencies", "production_dependencies"),
-    RuleEntry("DF003", "node-env-production", "node_env"),
-    RuleEntry("DF004", "non-root-user", "non_root_user"),
-    RuleEntry("DF006", "graceful-shutdown", "graceful_shutdown"),
-    RuleEntry("DF010", "mounted-secrets", "secrets"),
-    RuleEntry("DF008", "multi-stage-build", "multi_stage"),
-    RuleEntry("DF009", "dockerignore", "dockerignore"),
+RULES: tuple[Rule, ...] = (
+    base_image.RULE,
+    node_version.RULE,
+    signals.RULE,
+    production_dependencies.RULE,
+    node_env.RULE,
+    non_root_user.RULE,
+    graceful_shutdown.RULE,
+    secrets.RULE,
+    multi_stage.RULE,
+    dockerignore.RULE,
 )
 
 
-def select_rules(select: list[str] | None, ignore: list[str] | None) -> list[RuleEntry]:
-    """Rules chosen by code prefix (`DF00` selects DF001..DF009), as ruff does."""
+class UnknownSelector(ValueError):
+    """A `--select`/`--ignore` value, or a `select`/`ignore` entry of a configuration, that names no rule."""
+
+    def __init__(self, selector: str):
+        super().__init__(f"unknown rule code or name: {selector}")
+        self.selector = selector
+
+
+def check_selectors(selectors: Iterable[str]) -> list[str]:
+    """Rule codes or code prefixes (upper-cased) and rule names (lower-cased), as select_rules wants them.
+
+    Raises UnknownSelector for the first one that matches no rule.
+    """
+    checked = []
+    for selector in selectors:
+        cleaned = selector.strip()
+        if cleaned and any(rule.code.startswith(cleaned.upper()) for rule in RULES):
+            checked.append(cleaned.upper())
+        elif any(rule.name == cleaned.lower() for rule in RULES):
+            checked.append(cleaned.lower())
+        else:
+            raise UnknownSelector(selector)
+    return checked
+
+
+def select_rules(select: list[str] | None, ignore: list[str] | None) -> list[Rule]:
+    """Rules chosen by code prefix (`DF00` selects DF001..DF009) or name, as ruff does."""
     chosen = []
-    for entry in RULES:
-        if select and not any(entry.code.startswith(s) or entry.name == s for s in select):
+    for rule in RULES:
+        if select and not any(rule.code.startswith(s) or rule.name == s for s in select):
             continue
-        if ignore and any(entry.code.startswith(s) or entry.name == s for s in ignore):
+        if ignore and any(rule.code.startswith(s) or rule.name == s for s in ignore):
             continue
-        chosen.append(entry)
+        chosen.append(rule)
     return chosen
 
 
-def rule_by_code(code: str) -> RuleEntry | None:
+def rule_by_code(code: str) -> Rule | None:
+    """The rule with this code or name (any case), or None."""
     code = code.upper()
-    for entry in RULES:
-        if entry.code == code or entry.name == code.lower():
-            return entry
+    for rule in RULES:
+        if rule.code == code or rule.name == code.lower():
+            return rule
     return None

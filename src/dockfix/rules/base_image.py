@@ -1,4 +1,4 @@
-"""DF001 explicit-base-image: an explicit Node.js LTS tag, pinned by the digest the registry serves.
+"""An explicit Node.js LTS tag, pinned by the digest the registry serves.
 
 ## What it does
 Rewrites a floating or missing tag of the official Node.js image (`FROM node`, `node:latest`,
@@ -47,13 +47,21 @@ from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import family, is_node_image, is_windows, run_commands, stage_chain
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_context import NATIVE_ADDON_PACKAGES
+from .rule import Rule
 
-CODE = "DF001"
-NAME = "explicit-base-image"
-SUMMARY = "Use an explicit Node.js LTS tag and pin every base image by digest"
-FIX_SAFETY = "safe (digest of the tag already named); unsafe (new tag, major or variant)"
+RULE = Rule(
+    code="DF001",
+    name="explicit-base-image",
+    summary="Use an explicit Node.js LTS tag and pin every base image by digest",
+    fix_safety={
+        Applicability.SAFE: "pinning the digest of the tag already named",
+        Applicability.UNSAFE: "a new tag, major or variant",
+    },
+    docs=__doc__,
+    module=__name__,
+)
 
 FLOATING_WORDS = frozenset({"latest", "lts", "current", "stable", "node"})
 NODE_CODENAMES = frozenset(
@@ -242,7 +250,7 @@ def check(doc: Document, ctx: RuleContext):
             continue
         line = stage.from_instruction.line
         if isinstance(site, str):
-            yield Finding(CODE, site, line)
+            yield Finding(RULE.code, site, line)
             continue
         if (site.start, site.end) in seen_sites:
             continue
@@ -271,16 +279,16 @@ def check(doc: Document, ctx: RuleContext):
             message = f"`{site.text}`{where} is a floating tag: use the active LTS major {major}, {why}: `{new_ref}`"
             if problem:
                 message += f"; {problem}"
-            yield Finding(CODE, message, site.line, _tag_change(doc, stage, site, str(new_ref), new_variant))
+            yield Finding(RULE.code, message, site.line, _tag_change(doc, stage, site, str(new_ref), new_variant))
             continue
         explicit = ref if ref.tag is not None else ref.with_tag("latest")
         digest, problem = resolve(ctx, explicit)
         if digest is None:
-            yield Finding(CODE, f"`{site.text}`{where} is not pinned by digest; {problem}", site.line)
+            yield Finding(RULE.code, f"`{site.text}`{where} is not pinned by digest; {problem}", site.line)
             continue
         pinned = explicit.with_digest(digest)
         yield Finding(
-            CODE,
+            RULE.code,
             f"`{site.text}`{where} is not pinned by digest: pin the image the tag serves today ({_short(digest)})",
             site.line,
             Fix.safe(Edit(site.start, site.end, str(pinned).encode())),

@@ -1,4 +1,4 @@
-"""DF009 dockerignore: keep node_modules, .git and credentials out of the build context.
+"""Keep node_modules, .git and credentials out of the build context.
 
 ## What it does
 When the build context has no `.dockerignore` (nor a `<Dockerfile>.dockerignore` next to the
@@ -41,13 +41,18 @@ from pathlib import Path
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_commands
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
 from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
+from .rule import Rule
 
-CODE = "DF009"
-NAME = "dockerignore"
-SUMMARY = "Keep node_modules, .git, .npmrc and .env out of the build context with .dockerignore"
-FIX_SAFETY = "safe"
+RULE = Rule(
+    code="DF009",
+    name="dockerignore",
+    summary="Keep node_modules, .git, .npmrc and .env out of the build context with .dockerignore",
+    fix_safety={Applicability.SAFE: "adding patterns nothing the Dockerfile copies needs"},
+    docs=__doc__,
+    module=__name__,
+)
 
 # (pattern, names it stands for): the names are what a COPY source glob is checked against.
 NEW_FILE_PATTERNS = (
@@ -195,7 +200,7 @@ def check(doc: Document, ctx: RuleContext):
         skipped = [p for p, _ in patterns if p not in kept]
         note = f" ({', '.join(skipped)} left out: the Dockerfile copies it)" if skipped else ""
         yield Finding(
-            CODE,
+            RULE.code,
             f"no .dockerignore: the local node_modules, .git and any .npmrc or .env are sent to the builder and can end up in the image; creating one{note}",
             1,
             Fix.safe(Edit(0, 0, content, path)),
@@ -217,7 +222,7 @@ def check(doc: Document, ctx: RuleContext):
     prefix = "" if not existing or existing.endswith(b"\n") else newline
     addition = (prefix + "".join(f"{name}{newline}" for name in missing)).encode()
     yield Finding(
-        CODE,
+        RULE.code,
         f"{path.name} does not leave out {', '.join(missing)}: local state or credentials reach the builder; adding {'them' if len(missing) > 1 else 'it'}",
         1,
         Fix.safe(Edit.insert(len(existing), addition, path)),

@@ -1,4 +1,4 @@
-"""DF006 graceful-shutdown: the app itself finishes its requests on SIGTERM.
+"""The app itself finishes its requests on SIGTERM.
 
 ## What it does
 Finds the file the container really starts (the `node` command of the exec-form CMD or
@@ -39,13 +39,18 @@ from __future__ import annotations
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_instructions, workdir_at
-from ..edits import Finding, Fix
+from ..edits import Applicability, Finding, Fix
 from ..project.npmscripts import resolve_script
+from .rule import Rule
 
-CODE = "DF006"
-NAME = "graceful-shutdown"
-SUMMARY = "Handle SIGTERM in the app: close the server, let requests finish, then exit"
-FIX_SAFETY = "unsafe (edits application code)"
+RULE = Rule(
+    code="DF006",
+    name="graceful-shutdown",
+    summary="Handle SIGTERM in the app: close the server, let requests finish, then exit",
+    fix_safety={Applicability.UNSAFE: "edits application code"},
+    docs=__doc__,
+    module=__name__,
+)
 _NODE_OPTIONS_WITH_VALUE = (
     "-r",
     "--require",
@@ -126,10 +131,10 @@ def check(doc: Document, ctx: RuleContext):
         return
     relative = source_file.path.relative_to(ctx.project.root).as_posix()
     if not plan.edits:
-        yield Finding(CODE, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
+        yield Finding(RULE.code, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
         return
     yield Finding(
-        CODE,
+        RULE.code,
         f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}",
         target.line,
         Fix.unsafe(*plan.edits),

@@ -1,4 +1,4 @@
-"""DF008 multi-stage-build: build in one stage, run from a clean one.
+"""Build in one stage, run from a clean one.
 
 ## What it does
 Splits a single-stage Node.js Dockerfile in two, reading the split from the file and the
@@ -67,12 +67,17 @@ from ..dockerfile.stages import (
     node_major,
     workdir_at,
 )
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
+from .rule import Rule
 
-CODE = "DF008"
-NAME = "multi-stage-build"
-SUMMARY = "Build in a separate stage and run from a clean production stage"
-FIX_SAFETY = "unsafe"
+RULE = Rule(
+    code="DF008",
+    name="multi-stage-build",
+    summary="Build in a separate stage and run from a clean production stage",
+    fix_safety={Applicability.UNSAFE: "files the app reads at run time may be left behind"},
+    docs=__doc__,
+    module=__name__,
+)
 
 RUNTIME_ONLY = ("CMD", "ENTRYPOINT", "EXPOSE", "HEALTHCHECK", "STOPSIGNAL", "VOLUME", "LABEL", "MAINTAINER")
 SHARED = ("ENV", "ARG", "WORKDIR", "USER", "SHELL")
@@ -296,7 +301,7 @@ def check(doc: Document, ctx: RuleContext):
     stages = doc.stages
     if len(stages) != 1:
         return
-    [stage] = stages
+    stage = stages[0]  # the runtime stage, and the only one
     if (
         not applies_to(doc, stage)
         or is_development_image(doc, stage, ctx.dockerfile.name)
@@ -310,14 +315,14 @@ def check(doc: Document, ctx: RuleContext):
     project = ctx.project
     if (project.package_json or {}).get("workspaces"):
         yield Finding(
-            CODE,
+            RULE.code,
             "single build and run stage in a monorepo with workspaces: split it into build and production stages by hand (left alone)",
             line,
         )
         return
     if "next" in project.dependencies() or "next" in project.dev_dependencies:
         yield Finding(
-            CODE,
+            RULE.code,
             "single build and run stage for a Next.js app: use `output: 'standalone'` and copy `.next/standalone` and `.next/static` into a production stage (left alone)",
             line,
         )
@@ -326,10 +331,12 @@ def check(doc: Document, ctx: RuleContext):
         fix, message = _split(doc, ctx, stage, installs)
     except Refusal as refusal:
         yield Finding(
-            CODE, f"the image builds and runs the app in one stage; not split automatically because of {refusal}", line
+            RULE.code,
+            f"the image builds and runs the app in one stage; not split automatically because of {refusal}",
+            line,
         )
         return
-    yield Finding(CODE, message, line, fix)
+    yield Finding(RULE.code, message, line, fix)
 
 
 def _split(doc: Document, ctx: RuleContext, stage, installs) -> tuple[Fix, str]:

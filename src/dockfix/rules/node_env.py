@@ -1,4 +1,4 @@
-"""DF003 node-env-production: `ENV NODE_ENV=production` in the stage that runs the app.
+"""`ENV NODE_ENV=production` in the stage that runs the app.
 
 ## What it does
 Adds `ENV NODE_ENV=production` to the stage that runs the app, after its last build step
@@ -46,12 +46,17 @@ from ..dockerfile.stages import (
     runtime_stage,
     stage_chain,
 )
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
+from .rule import Rule
 
-CODE = "DF003"
-NAME = "node-env-production"
-SUMMARY = "Set ENV NODE_ENV=production in the stage that runs the app"
-FIX_SAFETY = "safe (legacy form); unsafe (adding it)"
+RULE = Rule(
+    code="DF003",
+    name="node-env-production",
+    summary="Set ENV NODE_ENV=production in the stage that runs the app",
+    fix_safety={Applicability.SAFE: "rewriting the legacy form", Applicability.UNSAFE: "adding it"},
+    docs=__doc__,
+    module=__name__,
+)
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.\-:/,@%+$]+$")
 
 
@@ -60,7 +65,7 @@ def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
     words = parse_words(inst.args, escape)
     if not words or "=" not in words[0]:
         return None
-    return [(name, value) for name, _, value in (w.partition("=") for w in words)]
+    return [(name, value) for name, _, value in (word.partition("=") for word in words)]
 
 
 def check(doc: Document, ctx: RuleContext):
@@ -80,14 +85,14 @@ def check(doc: Document, ctx: RuleContext):
                 value = parts[1].decode("utf-8", "replace") if len(parts) > 1 else ""
                 if member is stage and _PLAIN_VALUE.match(value):
                     yield Finding(
-                        CODE,
+                        RULE.code,
                         "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`",
                         inst.line,
                         Fix.safe(Edit(*inst.args_span, f"NODE_ENV={value}".encode())),
                     )
                 elif member is stage and value and '"' not in value and "\\" not in value and "`" not in value:
                     yield Finding(
-                        CODE,
+                        RULE.code,
                         "legacy `ENV NODE_ENV value` form: use `ENV NODE_ENV=value`",
                         inst.line,
                         Fix.safe(Edit(*inst.args_span, f"NODE_ENV={json.dumps(value)}".encode())),
@@ -98,14 +103,14 @@ def check(doc: Document, ctx: RuleContext):
                     plain = value.strip("\"'")
                     if member is stage and plain not in ("production", "prod") and "$" not in plain:
                         yield Finding(
-                            CODE,
+                            RULE.code,
                             f"NODE_ENV is `{plain}` in the stage that runs the app; production images should run with NODE_ENV=production",
                             inst.line,
                         )
                     return
     anchor = runtime_boundary(stage)
     yield Finding(
-        CODE,
+        RULE.code,
         "NODE_ENV is not set to production in the stage that runs the app",
         anchor.line,
         Fix.unsafe(insert_line_after(doc, anchor, "ENV NODE_ENV=production")),

@@ -1,4 +1,4 @@
-"""DF007 supported-node-version: no end-of-life or known-vulnerable Node.js in the image.
+"""No end-of-life or known-vulnerable Node.js in the image.
 
 ## What it does
 Reads the Node.js version a stage's image pins (`node:14.2.0-slim`, `node:22.1-alpine`, or the
@@ -43,14 +43,19 @@ from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import is_node_image, is_windows
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.semver import InvalidVersionError, parse_node_version
 from .base_image import BaseSite, arg_default_site, base_site, node_tag_parts, normalized_variant, target_major
+from .rule import Rule
 
-CODE = "DF007"
-NAME = "supported-node-version"
-SUMMARY = "Upgrade an end-of-life or vulnerable Node.js version"
-FIX_SAFETY = "safe (patched release of the same major); unsafe (new major)"
+RULE = Rule(
+    code="DF007",
+    name="supported-node-version",
+    summary="Upgrade an end-of-life or vulnerable Node.js version",
+    fix_safety={Applicability.SAFE: "a patched release of the same major", Applicability.UNSAFE: "a new major"},
+    docs=__doc__,
+    module=__name__,
+)
 
 _VERSION_ARG_TAG = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(-.*)?$")
 _ADVISORIES_SHOWN = 5
@@ -175,7 +180,7 @@ def check(doc: Document, ctx: RuleContext):
         new_ref = found.ref.with_tag(f"{new_version}-{new_variant}" if new_variant else new_version).with_digest(None)
         allowed, digest, note = _confirm(ctx, new_ref)
         if not allowed:
-            yield Finding(CODE, f"{reason}{where}; {note}", site.line)
+            yield Finding(RULE.code, f"{reason}{where}; {note}", site.line)
             continue
         if found.version_only:
             replacement = new_version
@@ -186,4 +191,4 @@ def check(doc: Document, ctx: RuleContext):
         if note:
             message += f" ({note})"
         fix = Fix.safe if safe_change else Fix.unsafe
-        yield Finding(CODE, message, site.line, fix(Edit(site.start, site.end, replacement.encode())))
+        yield Finding(RULE.code, message, site.line, fix(Edit(site.start, site.end, replacement.encode())))

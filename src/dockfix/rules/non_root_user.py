@@ -1,4 +1,4 @@
-"""DF004 non-root-user: run the app as the image's `node` user, not root.
+"""Run the app as the image's `node` user, not root.
 
 ## What it does
 On the official node images (which ship a `node` user, uid 1000), adds `USER node` to the
@@ -50,12 +50,20 @@ from ..dockerfile.stages import (
     stage_chain,
     start_instructions,
 )
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
+from .rule import Rule
 
-CODE = "DF004"
-NAME = "non-root-user"
-SUMMARY = "Run the app as the unprivileged node user (USER node, COPY --chown=node:node)"
-FIX_SAFETY = "unsafe"
+RULE = Rule(
+    code="DF004",
+    name="non-root-user",
+    summary="Run the app as the unprivileged node user (USER node, COPY --chown=node:node)",
+    fix_safety={
+        Applicability.UNSAFE: "switching to the node user",
+        Applicability.DISPLAY_ONLY: "a stage with a VOLUME or a port below 1024",
+    },
+    docs=__doc__,
+    module=__name__,
+)
 
 
 def check(doc: Document, ctx: RuleContext):
@@ -92,12 +100,12 @@ def check(doc: Document, ctx: RuleContext):
         # A volume Docker creates for a path the image does not hand to node is root's: the
         # app would fail to write to it at run time.
         message += f"; it declares VOLUME {volumes[0]}, which a new volume gives to root: chown it to node before the VOLUME line, then apply"
-        yield Finding(CODE, message, anchor.line, Fix.display_only(*edits))
+        yield Finding(RULE.code, message, anchor.line, Fix.display_only(*edits))
         return
     ports = privileged_ports(stage)
     if ports:
         # Docker 20.10+ lets any user bind low ports in a container; other runtimes do not.
         message += f"; it listens on port {ports[0]}, which a non-root user can bind only where the runtime allows it: move it to a port above 1023 first"
-        yield Finding(CODE, message, anchor.line, Fix.display_only(*edits))
+        yield Finding(RULE.code, message, anchor.line, Fix.display_only(*edits))
         return
-    yield Finding(CODE, message, anchor.line, Fix.unsafe(*edits))
+    yield Finding(RULE.code, message, anchor.line, Fix.unsafe(*edits))

@@ -1,4 +1,4 @@
-"""DF002 production-dependencies: install only production dependencies in the image that runs.
+"""Install only production dependencies in the image that runs.
 
 ## What it does
 In the stage that runs the app, rewrites the package install to skip dev dependencies:
@@ -55,13 +55,21 @@ from ..dockerfile.stages import (
     runtime_stage,
     start_commands,
 )
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import script_invocation
+from .rule import Rule
 
-CODE = "DF002"
-NAME = "production-dependencies"
-SUMMARY = "Install only production dependencies (npm ci --omit=dev, yarn --production, pnpm --prod)"
-FIX_SAFETY = "safe (modernising --production to --omit=dev on npm 7+); unsafe otherwise"
+RULE = Rule(
+    code="DF002",
+    name="production-dependencies",
+    summary="Install only production dependencies (npm ci --omit=dev, yarn --production, pnpm --prod)",
+    fix_safety={
+        Applicability.SAFE: "--production to --omit=dev on npm 7+",
+        Applicability.UNSAFE: "every other rewrite",
+    },
+    docs=__doc__,
+    module=__name__,
+)
 
 NPM_INSTALL = ("install", "i", "add", "isntall", "in")
 PROD_FLAGS = ("--production", "--only=production", "--only=prod", "--prod")
@@ -178,7 +186,7 @@ def check(doc: Document, ctx: RuleContext):
             )
             if manager == "npm" and old is not None and modern_npm:
                 yield Finding(
-                    CODE,
+                    RULE.code,
                     f"`{old.text}` is deprecated since npm 7: use `--omit=dev`",
                     inst.line,
                     Fix.safe(_word_edit(script, old.start, old.end, "--omit=dev")),
@@ -188,7 +196,7 @@ def check(doc: Document, ctx: RuleContext):
         if later_build is not None:
             if ctx.project.dev_dependencies or not ctx.project.has_package_json:
                 yield Finding(
-                    CODE,
+                    RULE.code,
                     f"dev dependencies are installed for a build step (`{' '.join(later_build.argv[:3])}`) in the stage that runs the app; split build and runtime into stages (DF008)",
                     inst.line,
                 )
@@ -198,7 +206,7 @@ def check(doc: Document, ctx: RuleContext):
         hook = _scripts_needing_dev(ctx, stage)
         if hook:
             yield Finding(
-                CODE,
+                RULE.code,
                 f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here",
                 inst.line,
             )
@@ -232,11 +240,11 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
                 if lockfile or (verb and verb.text == "ci")
                 else " (no lockfile is copied into the image, so `npm ci` cannot be used)"
             )
-        yield Finding(CODE, message, inst.line, Fix.unsafe(*edits))
+        yield Finding(RULE.code, message, inst.line, Fix.unsafe(*edits))
     elif manager == "yarn":
         if ctx.project.package_manager == "yarn-berry":
             yield Finding(
-                CODE,
+                RULE.code,
                 "Yarn 2+ installs dev dependencies: use `yarn workspaces focus --all --production` in the stage that runs the app",
                 inst.line,
             )
@@ -244,7 +252,7 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
         lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("yarn.lock",), ignore)
         extra = ("--frozen-lockfile " if lockfile and not command.has_arg("--frozen-lockfile") else "") + "--production"
         yield Finding(
-            CODE,
+            RULE.code,
             "`yarn install` installs dev dependencies: add `--production`",
             inst.line,
             Fix.unsafe(_append(script, command, extra)),
@@ -253,7 +261,7 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
         lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("pnpm-lock.yaml",), ignore)
         extra = ("--frozen-lockfile " if lockfile and not command.has_arg("--frozen-lockfile") else "") + "--prod"
         yield Finding(
-            CODE,
+            RULE.code,
             "`pnpm install` installs dev dependencies: add `--prod`",
             inst.line,
             Fix.unsafe(_append(script, command, extra)),

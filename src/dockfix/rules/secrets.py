@@ -1,4 +1,4 @@
-"""DF010 mounted-secrets: registry tokens are mounted at build time, never baked into a layer.
+"""Registry tokens are mounted at build time, never baked into a layer.
 
 ## What it does
 Finds credentials that end up in the image: an npm token written into `.npmrc` by `echo` or
@@ -44,12 +44,17 @@ from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, parse_words, shell_words
 from ..dockerfile.shell import Script, _parser, run_scripts
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
+from .rule import Rule
 
-CODE = "DF010"
-NAME = "mounted-secrets"
-SUMMARY = "Mount registry tokens as build secrets instead of ENV/ARG or a written .npmrc"
-FIX_SAFETY = "unsafe"
+RULE = Rule(
+    code="DF010",
+    name="mounted-secrets",
+    summary="Mount registry tokens as build secrets instead of ENV/ARG or a written .npmrc",
+    fix_safety={Applicability.UNSAFE: "the build then needs --secret"},
+    docs=__doc__,
+    module=__name__,
+)
 
 SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|PASSWD|PASS|SECRET|KEY|APIKEY|AUTH|CREDENTIALS?)$", re.IGNORECASE)
 NOT_SECRET = re.compile(r"(?:^|_)(?:PUBLIC_KEY|KEY_ID|PUBLISHABLE_KEY|SITE_KEY)$", re.IGNORECASE)
@@ -213,7 +218,7 @@ def check(doc: Document, ctx: RuleContext):
                 words = inst.words
                 if any(_is_npmrc(w) for w in words[:-1]):
                     yield Finding(
-                        CODE,
+                        RULE.code,
                         f"`.npmrc` is copied into the image: its token stays in that layer even if removed later; mount it with `RUN --mount=type=secret,id=npmrc,target=...` and build with `{BUILD_COMMAND}`",
                         inst.line,
                     )
@@ -224,7 +229,7 @@ def check(doc: Document, ctx: RuleContext):
             if is_secret_name(name) and name not in rewritten_vars:
                 where = "stored in the image's configuration" if inst.name == "ENV" else "recorded in the build history"
                 yield Finding(
-                    CODE,
+                    RULE.code,
                     f"`{name}` looks like a secret and a {inst.name} value is {where}; pass it as a build secret (`RUN --mount=type=secret,...`) instead, and rotate it if it was committed",
                     inst.line,
                 )
@@ -236,7 +241,7 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
         if items is None:
             if TOKEN_TEXT.search(script.text.decode("utf-8", "replace")) and b".npmrc" in script.text:
                 return Finding(
-                    CODE,
+                    RULE.code,
                     "a token is written into `.npmrc` in this RUN, so it is stored in the layer; mount the .npmrc as a build secret instead",
                     inst.line,
                 )
@@ -259,7 +264,7 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
         )
         fix = _rewrite(doc, stage, inst, script, items, kinds, escape, rewritten_vars)
         action = f"build with `{BUILD_COMMAND}` from now on, and rotate the token: it was in the image"
-        return Finding(CODE, message, inst.line, fix, action=action if fix is not None else None)
+        return Finding(RULE.code, message, inst.line, fix, action=action if fix is not None else None)
     return None
 
 

@@ -1,4 +1,4 @@
-"""DF005 exec-form-init: the app gets signals: exec-form start command under dumb-init.
+"""The app gets signals: exec-form start command under dumb-init.
 
 ## What it does
 In the stage that runs the app, turns a shell-form `CMD`/`ENTRYPOINT` into exec form (a JSON
@@ -51,13 +51,21 @@ from ..dockerfile.stages import (
     runtime_stage,
     start_instructions,
 )
-from ..edits import Edit, Finding, Fix
+from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import resolve_script
+from .rule import Rule
 
-CODE = "DF005"
-NAME = "exec-form-init"
-SUMMARY = "Start the app in exec form under dumb-init so it receives SIGTERM"
-FIX_SAFETY = "safe (exec form of a plain command); unsafe (script resolution, dumb-init)"
+RULE = Rule(
+    code="DF005",
+    name="exec-form-init",
+    summary="Start the app in exec form under dumb-init so it receives SIGTERM",
+    fix_safety={
+        Applicability.SAFE: "exec form of a plain command",
+        Applicability.UNSAFE: "resolving a package script, adding dumb-init",
+    },
+    docs=__doc__,
+    module=__name__,
+)
 INITS = ("dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/usr/local/bin/dumb-init", "/tini", "catatonit")
 INSTALL = {
     "alpine": "RUN apk add --no-cache dumb-init",
@@ -85,7 +93,9 @@ def _current_argv(inst: Instruction) -> list[str] | None:
 
 
 def _has_init(argv: list[str] | None) -> bool:
-    return argv is not None and bool(argv) and (argv[0] in INITS or argv[0].rsplit("/", 1)[-1] in ("dumb-init", "tini"))
+    if not argv:
+        return False
+    return argv[0] in INITS or argv[0].rsplit("/", 1)[-1] in ("dumb-init", "tini")
 
 
 def check(doc: Document, ctx: RuleContext):
@@ -105,13 +115,13 @@ def check(doc: Document, ctx: RuleContext):
     if argv is None:
         if target.is_json_form is False and target.args_bytes.startswith(b"["):
             yield Finding(
-                CODE,
+                RULE.code,
                 f"{what} looks like exec form but is not valid JSON, so Docker runs it through /bin/sh",
                 target.line,
             )
         else:
             yield Finding(
-                CODE,
+                RULE.code,
                 f"shell-form {what} uses shell features: /bin/sh stays PID 1 and swallows SIGTERM; move the logic into a script that ends with `exec node ...`",
                 target.line,
             )
@@ -119,13 +129,13 @@ def check(doc: Document, ctx: RuleContext):
     if not target.is_json_form:
         if entrypoint is not None and target is entrypoint and cmd is not None:
             yield Finding(
-                CODE,
+                RULE.code,
                 "shell-form ENTRYPOINT with a CMD: converting it would pass the CMD as arguments; left as it is",
                 target.line,
             )
             return
         yield Finding(
-            CODE,
+            RULE.code,
             f"shell-form {what}: /bin/sh runs as PID 1 and does not forward SIGTERM; use exec form",
             target.line,
             Fix.safe(_replace_args(target, argv)),
@@ -135,7 +145,7 @@ def check(doc: Document, ctx: RuleContext):
     if resolved is not None:
         if resolved.why_not:
             yield Finding(
-                CODE,
+                RULE.code,
                 f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {resolved.why_not}",
                 target.line,
             )
@@ -145,7 +155,7 @@ def check(doc: Document, ctx: RuleContext):
             for key, value in resolved.env:
                 edits.append(Edit.insert(target.start, f"ENV {key}={_env_value(value)}".encode() + doc.newline))
             yield Finding(
-                CODE,
+                RULE.code,
                 f"`{' '.join(call_argv)}` runs `{' '.join(resolved.argv)}` (package.json script `{resolved.script_name}`): start node directly so it gets the signals",
                 target.line,
                 Fix.unsafe(*edits),
@@ -159,7 +169,7 @@ def check(doc: Document, ctx: RuleContext):
     edits = [_replace_args(target, ["dumb-init", *argv])]
     if install is None:
         yield Finding(
-            CODE,
+            RULE.code,
             f"no init process: PID 1 is `{argv[0]}`; the base image's package manager is unknown, install dumb-init or tini and start the app under it",
             target.line,
         )
@@ -167,14 +177,14 @@ def check(doc: Document, ctx: RuleContext):
     if not _installs_dumb_init(doc, stage):
         if not is_root(effective_user(doc, stage, stage.instructions[1] if len(stage.instructions) > 1 else None)):
             yield Finding(
-                CODE,
+                RULE.code,
                 f"no init process: PID 1 is `{argv[0]}`; the base image runs as a non-root user, so dumb-init cannot be installed here",
                 target.line,
             )
             return
         edits.append(insert_line_after(doc, stage.from_instruction, install))
     yield Finding(
-        CODE,
+        RULE.code,
         f"no init process: PID 1 is `{argv[0]}`, which does not reap zombies or handle signals as an init; start it under dumb-init",
         target.line,
         Fix.unsafe(*edits),
