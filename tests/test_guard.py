@@ -4,11 +4,18 @@ import json
 from datetime import date
 
 import pytest
+from typer.testing import CliRunner
 
 from dockfix import guard
+from dockfix import rules as rule_table
+from dockfix.cli import app
+from dockfix.context import Options, RuleContext
 from dockfix.dockerfile.document import Document
+from dockfix.edits import Applicability, Edit, Finding, Fix
+from dockfix.pipeline import fix_document
 from dockfix.project.build_context import Project
 from dockfix.sources.images import NodeImages
+from support.sample_rules import SampleRule
 
 TODAY = date(2026, 11, 29)
 IMAGES = NodeImages.packaged()
@@ -169,3 +176,47 @@ def test_problems_name_no_line_so_input_and_output_compare(project):
     text = "FROM node:26\n\nRUN yarn\n"
     moved = "FROM node:26\nRUN yarn\n"
     assert problems(text, project) == problems(moved, project)
+
+
+# -- the guard in the pipeline ------------------------------------------------------------------
+
+
+def _bad_tag(doc, ctx):
+    """DF911: moves `node:18` to `node:26-buster`, a tag no image has (unsafe)."""
+    for inst in doc.instructions:
+        at = inst.logical.find(b"node:18")
+        if inst.name == "FROM" and at >= 0:
+            start, end = inst.source_span(at, at + len(b"node:18"))
+            yield Finding("DF911", "old node", inst.line, Fix.unsafe(Edit(start, end, b"node:26-buster")))
+
+
+def _add_label(doc, ctx):
+    """DF912: adds a LABEL after the FROM line (safe)."""
+    first = doc.instructions[0]
+    if not any(inst.name == "LABEL" for inst in doc.instructions):
+        yield Finding("DF912", "no label", first.line, Fix.safe(Edit.insert(first.end, b"LABEL checked=yes\n")))
+
+
+GUARDED_RULES = [
+    SampleRule("DF911", "sample-bad-tag", "Bad tag", {Applicability.UNSAFE: ""}, _bad_tag.__doc__, __name__, _bad_tag),
+    SampleRule("DF912", "sample-label", "Label", {Applicability.SAFE: ""}, _add_label.__doc__, __name__, _add_label),
+]
+
+
+def test_a_fix_that_names_a_missing_tag_is_withheld_and_the_others_applied(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM node:18\nCMD node server.js\n")
+    ctx = RuleContext(tmp_path / "Dockerfile", Project(tmp_path), Options(unsafe_fixes=True, offline=True, today=TODAY))
+    result = fix_document(tmp_path / "Dockerfile", (tmp_path / "Dockerfile").read_bytes(), ctx, GUARDED_RULES)
+    assert result.error is None
+    assert result.fixed == b"FROM node:18\nLABEL checked=yes\nCMD node server.js\n"
+    [withheld] = [f for f in result.remaining if f.code == "DF911"]
+    assert withheld.fix is None
+    assert "fix withheld: `node:26-buster` is not a tag of the official node image" in withheld.message
+    assert [f.code for f in result.applied] == ["DF912"]
+
+
+def test_withheld_fixes_are_reported_by_the_command_line(tmp_path, monkeypatch):
+    (tmp_path / "Dockerfile").write_text("FROM node:18\nCMD node server.js\n")
+    monkeypatch.setattr(rule_table, "RULES", tuple(GUARDED_RULES))
+    result = CliRunner().invoke(app, ["--unsafe-fixes", "--offline", "--isolated", str(tmp_path)])
+    assert "DF911" in result.stdout and "fix withheld: `node:26-buster`" in result.stdout
