@@ -5,7 +5,8 @@ sources): the new bytes go to a temporary file in the same folder, which then re
 original with `os.replace`, so a reader sees either the old file or the new one, never half of
 each. The original's permission bits (and, when allowed, its owner) are kept. A symbolic link is
 written through: its target gets the new bytes and the link stays a link. A new file gets mode
-0644 as reduced by the umask, like any file an editor creates.
+0644 as reduced by the umask, like any file an editor creates. Which links may be written through
+is the runner's call (`leads_outside`): only those whose target stays in the folders it was given.
 
 Before replacing, the file on disk is compared with the bytes the fixes were computed from; if
 someone changed it in the meantime the write is refused rather than losing that change.
@@ -13,6 +14,7 @@ someone changed it in the meantime the write is refused rather than losing that 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
@@ -66,6 +68,17 @@ def read_dockerfile(path: Path) -> bytes:
     if len(data) > MAX_DOCKERFILE_SIZE:
         raise FileProblem(f"too large for a Dockerfile (over {MAX_DOCKERFILE_SIZE} bytes)")
     return data
+
+
+def leads_outside(path: Path, roots: list[Path]) -> Path | None:
+    """Where `path` really is (every link followed) when that is in none of `roots`, else None.
+
+    The roots are resolved too, so a folder given through a link still holds its own files.
+    """
+    real = Path(os.path.realpath(path))
+    if any(real.is_relative_to(os.path.realpath(root)) for root in roots):
+        return None
+    return real
 
 
 def current_umask() -> int:
@@ -131,10 +144,9 @@ def _stage(change: FileChange) -> _Staged:
             if info is not None:
                 # Owner first: changing it would clear set-id bits the mode puts back.
                 if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
-                    try:
+                    # Only root may give a file away; the content matters more.
+                    with contextlib.suppress(PermissionError):
                         os.fchown(handle.fileno(), info.st_uid, info.st_gid)
-                    except PermissionError:
-                        pass  # only root may give a file away; the content matters more
                 os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
             else:
                 os.fchmod(handle.fileno(), NEW_FILE_MODE & ~current_umask())
