@@ -12,21 +12,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from dockfix.cli import EXIT_ERROR, app
+from dockfix.cli import EXIT_ERROR
 from dockfix.project.discover import discover
 from support.paths import FIXTURES
+from support.trees import snapshot, write_tree
 
 APP = FIXTURES / "shapes" / "npm-lockfile-copy-all"
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.is_symlink()
-    }
 
 
 @pytest.fixture
@@ -38,12 +30,7 @@ def tree(tmp_path):
 
 
 def write(tree: Path):
-    result = CliRunner().invoke(
-        app, ["--write", "--unsafe-fixes", "--offline", "--isolated", "--today", "2026-11-29", str(tree / "given")]
-    )
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
+    return write_tree(tree / "given", jobs=1, cache=tree / "cache")
 
 
 def assert_web_app_fixed(tree: Path) -> None:

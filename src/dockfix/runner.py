@@ -24,12 +24,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .context import Options, RuleContext, Services
 from .pipeline import FileResult, fix_document
 from .project.build_context import Project
 from .project.fsutil import FileChange, FileProblem, leads_outside, read_dockerfile, write_together
 from .rules import RuleEntry
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+    from .project.config import ConfigFinder
 
 # Groups are sent to the workers in batches of at least this many files: one task per file
 # would spend more time on pickling and scheduling than on fixing small Dockerfiles.
@@ -62,7 +68,7 @@ class _Worker:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.services: dict[tuple, Services] = {}
-        self._finder = None
+        self._finder: ConfigFinder | None = None
 
     def services_for(self, options: Options) -> Services:
         if self.settings.services is not None:
@@ -246,6 +252,7 @@ def _process_in_pool(paths, settings, groups, jobs, results, on_result) -> list[
     global _POOL_WORKER
     batches = _batches(groups)
     workers = min(jobs, len(batches))
+    context: BaseContext
     if "fork" in multiprocessing.get_all_start_methods():
         # Forked workers inherit the settings (and a registry client given by the caller)
         # without pickling them.
