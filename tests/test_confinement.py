@@ -12,8 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from dockfix.cli import EXIT_ERROR
+from dockfix.cli import EXIT_ERROR, app
 from dockfix.project.discover import discover
 from support.paths import FIXTURES
 from support.trees import snapshot, write_tree
@@ -126,3 +127,16 @@ def test_a_compose_file_naming_a_dockerfile_outside_the_tree_is_not_followed(tre
     [reason] = lines_naming(result.output, "service other")
     assert f"its Dockerfile {(tree / 'outside' / 'Dockerfile').resolve()} is outside {tree / 'given'}" in reason
     assert_web_app_fixed(tree)
+
+
+def test_diff_and_check_refuse_the_same_link_as_write(tree):
+    api = tree / "given" / "api"
+    api.mkdir()
+    (api / "Dockerfile").symlink_to(Path("..") / ".." / "outside" / "Dockerfile")
+    for mode in ("--diff", "--check"):
+        result = CliRunner().invoke(app, [mode, "--unsafe-fixes", "--offline", "--isolated", str(tree / "given")])
+        assert result.exit_code == EXIT_ERROR
+        assert len(lines_naming(result.output, "outside the folder and build context given")) == 1
+        if mode == "--diff":
+            assert f"--- {tree / 'given' / 'web' / 'Dockerfile'}" in result.stdout
+            assert f"--- {api / 'Dockerfile'}" not in result.stdout, "no diff of the file outside"
