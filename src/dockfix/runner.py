@@ -5,6 +5,11 @@ file gives it, else the Dockerfile's folder), the user's options merged with the
 file found for it (config.py; flags given on the command line win), and the rules selected the
 same way. The outcome of each file is a FileResult, a small picklable record.
 
+Nothing is written outside what the run was given: a Dockerfile that is a symbolic link to a
+file outside its own folder and its build context is reported as an error and not processed
+(the pipeline refuses, the same way, fixes to `.dockerignore` or app files that lead out of the
+build context). Naming the file the link points to fixes that file.
+
 Dockerfiles that share a build context share one overlay of pending changes to other files:
 when the fixes for `Dockerfile` add a line to `.dockerignore`, the fixes for `Dockerfile.dev` in
 the same folder see that line and build on it, instead of both editing the original and one of
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING
 from .context import Options, RuleContext, Services
 from .pipeline import FileResult, fix_document
 from .project.build_context import Project
-from .project.fsutil import FileChange, FileProblem, read_dockerfile, write_together
+from .project.fsutil import FileChange, FileProblem, leads_outside, read_dockerfile, write_together
 from .rules.rule import Rule
 
 if TYPE_CHECKING:
@@ -121,6 +126,13 @@ def process_file(
     absolute = _absolute(path)
     chosen_context = settings.context or context
     root = _absolute(chosen_context) if chosen_context is not None else absolute.parent
+    outside = leads_outside(absolute, [absolute.parent, root])
+    if outside is not None:
+        return FileResult(
+            path=path,
+            original=b"",
+            error=f"a link to {outside}, outside the folder and build context given; not processed",
+        )
     ctx = RuleContext(
         dockerfile=absolute,
         project=Project(root=root, overlay=dict(pending or {})),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from dockfix import guard
 from dockfix.context import Options, RuleContext
+from dockfix.dockerfile.document import Document
 from dockfix.pipeline import FileResult, fix_document
 from dockfix.project.build_context import Project
 from dockfix.rules import RULES, select_rules
+from dockfix.sources.images import NodeImages
+from support.oracle import oracle_view
 
 TODAY = date(2026, 11, 29)
 
@@ -58,3 +63,40 @@ def make_project(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     return folder
+
+
+def comment_lines(source: bytes) -> Counter[bytes]:
+    """Each line that is a comment (heredoc bodies' included), without its line ending."""
+    lines = (line.rstrip(b"\r") for line in source.split(b"\n"))
+    return Counter(line for line in lines if line.lstrip().startswith(b"#"))
+
+
+def check_fix_is_sound(folder: Path, name: str = "Dockerfile") -> FileResult:
+    """Fix `folder` with unsafe fixes, offline, and check what every output must be.
+
+    Every fix has an applicability its rule declares. A file the tool cannot fix is an error
+    that is not an internal one. Otherwise the output is accepted by BuildKit's parser, names
+    nothing the real node images lack, keeps every comment line, and is a fixpoint: written out
+    with the other files, a second run changes nothing.
+    """
+    result = fix_folder(folder, name=name)
+    assert undeclared_fixes(result) == [], folder.name
+    source = (folder / name).read_bytes()
+    if result.error is not None:
+        assert "internal error" not in result.error
+        return result
+    assert result.fixed is not None
+    assert oracle_view(result.fixed)[0] == "ok", "BuildKit's parser must accept every output"
+    images = NodeImages.packaged()
+    before = guard.check(Document.parse(source), Project(folder), images, TODAY)
+    after = guard.check(Document.parse(result.fixed), Project(folder), images, TODAY)
+    assert guard.introduced(before, after) == [], "no output may name what the real node images lack"
+    assert comment_lines(source) - comment_lines(result.fixed) == Counter(), "no comment line may be lost"
+    (folder / name).write_bytes(result.fixed)
+    for path, (_, content) in result.other_files.items():
+        path.write_bytes(content)
+    again = fix_folder(folder, name=name)
+    assert again.error is None and again.fixed == result.fixed and not again.other_files
+    if result.fixed == source and not result.other_files:
+        assert not result.applied
+    return result

@@ -8,6 +8,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
+# Our own small Dockerfiles, one folder per shape real files take; always there.
+SHAPES = FIXTURES / "shapes"
 # The shared corpus of real public Node.js Dockerfiles sits next to the checkout.
 CORPUS = (REPO.parent / "shared" / "corpus" / "cases").resolve()
 
@@ -24,3 +26,15 @@ def lay_out_case(case: Path, destination: Path) -> Path:
     for name in context.get("lockfiles_present", []):
         (target / name).write_text("")
     return target
+
+
+def shapes() -> list[Path]:
+    return sorted(p for p in SHAPES.iterdir() if p.is_dir())
+
+
+def dockerfile_name(folder: Path) -> str:
+    """The one Dockerfile of a shape or corpus case (`Dockerfile`, `Dockerfile.dev`...)."""
+    from dockfix.project.discover import is_dockerfile_name
+
+    [name] = [p.name for p in folder.iterdir() if p.is_file() and is_dockerfile_name(p.name)]
+    return name

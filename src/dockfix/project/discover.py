@@ -20,7 +20,11 @@ are skipped too (the `.gitignore` files of the folder searched, of the folders b
 the folders above it up to the repository's root), and so are the `exclude` patterns of the
 configuration. A folder named on the command line is searched even if its name is in the skip
 list, and symbolic links to folders are not followed while searching (a link loop must not hang
-the run); links to files are.
+the run, and a link must not lead the run out of the tree it was given); a link to a folder
+outside that tree gets a warning, so the user knows it was not searched. Links to files are
+followed; the runner refuses one that leads out of its folder and build context. A Dockerfile a
+compose file names outside the folder searched (`build: ../other`, or through a link) is left
+out with a warning too.
 
 A folder with no Dockerfile is a warning, not an error, as in ruff: the run goes on with the
 other paths and that folder alone does not change the exit code. A path that does not exist
@@ -34,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .fsutil import leads_outside
 from .gitignore import IgnoreRules
 
 SKIPPED_FOLDERS = frozenset(
@@ -145,6 +150,11 @@ def _walk(
                 continue
             if excluded is not None and excluded(base / name):
                 continue
+            if child.is_symlink():
+                # os.walk does not descend into it; say so when it leads out of the tree.
+                if leads_outside(child, [absolute_start]) is not None:
+                    discovery.warnings.append(f"{base / name}: a link to a folder outside {folder}; not searched")
+                continue
             kept.append(name)
             rules_by_folder[str(child)] = rules.with_file(child)
         # Pruning in place stops os.walk from descending; sorting makes the order stable.
@@ -196,7 +206,13 @@ def discover(
                     )
                     continue
                 for build in builds:
-                    if build.dockerfile.is_file():
+                    outside = leads_outside(build.dockerfile, [path])
+                    if outside is not None:
+                        discovery.warnings.append(
+                            f"{compose}: service {build.service}: its Dockerfile {outside} is outside {path}; "
+                            f"not processed"
+                        )
+                    elif build.dockerfile.is_file():
                         from_compose.append((build.dockerfile, build.context))
                     else:
                         discovery.warnings.append(

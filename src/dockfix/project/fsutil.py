@@ -5,7 +5,8 @@ sources): the new bytes go to a temporary file in the same folder, which then re
 original with `os.replace`, so a reader sees either the old file or the new one, never half of
 each. The original's permission bits (and, when allowed, its owner) are kept. A symbolic link is
 written through: its target gets the new bytes and the link stays a link. A new file gets mode
-0644 as reduced by the umask, like any file an editor creates.
+0644 as reduced by the umask, like any file an editor creates. Which links may be written through
+is the runner's call (`leads_outside`): only those whose target stays in the folders it was given.
 
 Before replacing, the file on disk is compared with the bytes the fixes were computed from; if
 someone changed it in the meantime the write is refused rather than losing that change.
@@ -66,6 +67,17 @@ def read_dockerfile(path: Path) -> bytes:
     if len(data) > MAX_DOCKERFILE_SIZE:
         raise FileProblem(f"too large for a Dockerfile (over {MAX_DOCKERFILE_SIZE} bytes)")
     return data
+
+
+def leads_outside(path: Path, roots: list[Path]) -> Path | None:
+    """Where `path` really is (every link followed) when that is in none of `roots`, else None.
+
+    The roots are resolved too, so a folder given through a link still holds its own files.
+    """
+    real = Path(os.path.realpath(path))
+    if any(real.is_relative_to(os.path.realpath(root)) for root in roots):
+        return None
+    return real
 
 
 def current_umask() -> int:
