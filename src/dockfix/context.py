@@ -76,7 +76,8 @@ class RuleContext:
     dockerfile: Path
     project: Project
     options: Options
-    services: Services | None = None
+    # None stands for "made from the options": __post_init__ makes them, so rules always have them.
+    services: Services = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.services is None:

@@ -46,35 +46,17 @@ from dataclasses import dataclass
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
-from ..dockerfile.stages import family, is_node_image, is_windows, run_commands, stage_chain
+from ..dockerfile.stages import family, is_node_image, is_windows
 from ..edits import Edit, Finding, Fix
-from ..project.build_context import NATIVE_ADDON_PACKAGES
+from ..sources.images import MalformedTag, NodeTag
+from .image_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 
 CODE = "DF001"
 NAME = "explicit-base-image"
 SUMMARY = "Use an explicit Node.js LTS tag and pin every base image by digest"
 FIX_SAFETY = "safe (digest of the tag already named); unsafe (new tag, major or variant)"
 
-FLOATING_WORDS = frozenset({"latest", "lts", "current", "stable", "node"})
-NODE_CODENAMES = frozenset(
-    {
-        "argon",
-        "boron",
-        "carbon",
-        "dubnium",
-        "erbium",
-        "fermium",
-        "gallium",
-        "hydrogen",
-        "iron",
-        "jod",
-        "krypton",
-        "lithium",
-    }
-)
-DEBIAN_PACKAGE_TOOLS = frozenset({"apt-get", "apt", "dpkg", "aptitude"})
 _WHOLE_VARIABLE = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
-_VERSION_TAG = re.compile(r"^v?(\d+(?:\.\d+){0,2})(?:-(.+))?$")
 
 
 @dataclass(frozen=True)
@@ -145,51 +127,14 @@ def arg_default_site(doc: Document, name: str) -> BaseSite | None:
     return found
 
 
-def node_tag_parts(tag: str | None) -> tuple[str | None, str]:
-    """Split a node image tag into (version, variant): `22.1-alpine` -> ("22.1", "alpine").
-
-    Version is None for floating tags (`latest`, `lts-slim`, `alpine`, `iron`, none at all).
-    """
-    if tag is None:
-        return None, ""
-    match = _VERSION_TAG.match(tag)
-    if match:
-        return match.group(1), match.group(2) or ""
-    first, _, rest = tag.partition("-")
-    if first.lower() in FLOATING_WORDS or first.lower() in NODE_CODENAMES:
-        return None, rest
-    return None, tag
-
-
-def normalized_variant(variant: str) -> str:
-    """The variant to keep on a new major: `alpine3.20` -> `alpine` (the minor may not exist there)."""
-    if variant.lower().startswith("alpine"):
-        return "alpine"
-    return variant
-
-
-def dependent_stages(doc: Document, stage: Stage) -> list[Stage]:
-    """The stage and every later stage that builds on it."""
-    return [s for s in doc.stages if any(member.index == stage.index for member in stage_chain(doc, s))]
-
-
-def bare_variant(doc: Document, stage: Stage, ctx: RuleContext) -> tuple[str, str]:
-    """(variant, why) for a tag that names none: alpine unless Debian is needed."""
-    for member in dependent_stages(doc, stage):
-        for _inst, _script, command in run_commands(doc, member):
-            for word in command.argv[:3]:
-                if word.rsplit("/", 1)[-1] in DEBIAN_PACKAGE_TOOLS:
-                    return "slim", f"the Debian slim variant, since the build runs {word.rsplit('/', 1)[-1]}"
-    deps: dict[str, str] = {}
-    for kind in ("dependencies", "optionalDependencies", "devDependencies"):
-        deps.update(ctx.project.dependencies(kind))
-    native = sorted(name for name in deps if name in NATIVE_ADDON_PACKAGES)
-    if native:
-        return (
-            "slim",
-            f"the Debian slim variant, since package.json depends on the native module {', '.join(native)} (built for glibc)",
-        )
-    return "alpine", "the small alpine variant (no apt-get and no glibc-bound native module found)"
+def stages_on_site(doc: Document, site: BaseSite) -> list[Stage]:
+    """The external stages whose image reference is written at `site`."""
+    stages = []
+    for stage in doc.stages:
+        other = base_site(doc, stage)
+        if isinstance(other, BaseSite) and (other.start, other.end) == (site.start, site.end):
+            stages.append(stage)
+    return stages
 
 
 def target_major(ctx: RuleContext) -> int:
@@ -216,15 +161,15 @@ def resolve(ctx: RuleContext, ref: ImageReference) -> tuple[str | None, str | No
         return None, f"cannot pin {ref} by digest: {error.message}"
 
 
-def _tag_change(doc: Document, stage: Stage, site: BaseSite, replacement: str, new_variant: str) -> Fix:
-    """The unsafe fix that writes the new reference.
+def _tag_change(doc: Document, stage: Stage, site: BaseSite, replacement: str, plan: Plan) -> Fix:
+    """The unsafe fix that writes the new reference, and what the new tag needs with it.
 
     When the family changes (Debian to Alpine), other rules' fixes planned in the same pass
     were made for the old family (an `apt-get install` on what becomes Alpine), so the fix asks
     for a pass of its own and the others are planned again on the new base.
     """
-    fix = Fix.unsafe(Edit(site.start, site.end, replacement.encode()))
-    new_family = "alpine" if new_variant.startswith("alpine") else "debian"
+    fix = Fix.unsafe(Edit(site.start, site.end, replacement.encode()), *plan.edits)
+    new_family = "alpine" if plan.variant.startswith("alpine") else "debian"
     return fix if family(doc, stage) == new_family else fix.alone()
 
 
@@ -232,8 +177,41 @@ def _short(digest: str) -> str:
     return digest[:19] + "…"
 
 
+def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref: ImageReference, tag: NodeTag):
+    """The finding for a floating node tag: the active LTS major, in a variant that exists and
+    keeps everything the build runs."""
+    where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
+    major = target_major(ctx)
+    plan = plan_tag(
+        doc,
+        ctx,
+        stages_on_site(doc, site),
+        version=str(major),
+        major=major,
+        variant=tag.variant,
+        choose_variant=split_onbuild(tag.variant)[0] == "",
+        repair=True,
+        write=lambda new_tag: [Edit(site.start, site.end, str(ref.with_tag(new_tag)).encode())],
+    )
+    head = f"`{site.text}`{where} is a floating tag"
+    if isinstance(plan, Refusal):
+        return Finding(CODE, f"{head}, but {plan.reason}: choose the tag by hand", site.line)
+    new_ref = ref.with_tag(plan.tag)
+    allowed, digest, note = confirm_tag(ctx, new_ref)
+    if not allowed:
+        return Finding(CODE, f"{head}: {note}", site.line)
+    if digest is not None:
+        new_ref = new_ref.with_digest(digest)
+    notes = "".join(f", {n}" for n in plan.notes)
+    message = f"{head}: use the active LTS major {major}{notes}: `{new_ref}`"
+    if note:
+        message += f"; {note}"
+    return Finding(CODE, message, site.line, _tag_change(doc, stage, site, str(new_ref), plan))
+
+
 def check(doc: Document, ctx: RuleContext):
     seen_sites: set[tuple[int, int]] = set()
+    images = ctx.services.node_images
     for stage in doc.stages:
         if is_windows(doc, stage):
             continue
@@ -254,25 +232,18 @@ def check(doc: Document, ctx: RuleContext):
         if ref.digest is not None or ref.is_scratch:
             continue
         where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
-        version, variant = node_tag_parts(ref.tag) if is_node_image(site.text) else ("", "")
-        if version is None:
-            major = target_major(ctx)
-            if variant:
-                new_variant, why = (
-                    normalized_variant(variant),
-                    f"the {normalized_variant(variant)} variant the file already uses",
-                )
-            else:
-                new_variant, why = bare_variant(doc, stage, ctx)
-            new_ref = ref.with_tag(f"{major}-{new_variant}")
-            digest, problem = resolve(ctx, new_ref)
-            if digest is not None:
-                new_ref = new_ref.with_digest(digest)
-            message = f"`{site.text}`{where} is a floating tag: use the active LTS major {major}, {why}: `{new_ref}`"
-            if problem:
-                message += f"; {problem}"
-            yield Finding(CODE, message, site.line, _tag_change(doc, stage, site, str(new_ref), new_variant))
-            continue
+        if is_node_image(site.text):
+            try:
+                tag = NodeTag.parse(ref.tag)
+            except MalformedTag as error:
+                yield Finding(CODE, f"`{site.text}`{where}: {error}; name a tag the node image has", site.line)
+                continue
+            if tag.version is None:
+                yield _floating(doc, ctx, stage, site, ref, tag)
+                continue
+            if images.tag_exists(ref.tag, ctx.today) is False:
+                yield Finding(CODE, f"`{site.text}`{where} is not a tag of the official node image", site.line)
+                continue
         explicit = ref if ref.tag is not None else ref.with_tag("latest")
         digest, problem = resolve(ctx, explicit)
         if digest is None:
