@@ -3,10 +3,37 @@
 ## What it does
 Rewrites a floating or missing tag of the official Node.js image (`FROM node`, `node:latest`,
 `node:lts`, `node:current`, `node:alpine`, a codename like `node:iron`) to an explicit major of
-the active LTS line as of the run date (`--node-version` overrides it), keeping the variant the
-file chose (alpine, slim, bookworm, trixie...). A bare tag becomes the alpine variant unless a
-stage uses apt-get, apt or dpkg, or package.json depends on a native module built against glibc
-(sharp, bcrypt, canvas, better-sqlite3, sqlite3, node-sass...): then the Debian slim variant.
+the active LTS line as of the run date (`--node-version` overrides it). The new tag is one the
+image really has, and the build keeps everything it ran:
+
+- The variant the file chose is kept where the major is built on it; a Debian release it is not
+  built on (`lts-buster`, `wheezy`) becomes the nearest newer release still supported
+  (`26-bookworm`), keeping `-slim`; an Alpine minor it lacks becomes its default `alpine`.
+- A bare tag is the full Debian image. It becomes the alpine variant only when nothing the
+  build runs (in the stage, the stages built on it, or the stages it shares files with) needs
+  Debian: apt-get, dpkg, useradd/groupadd, bash, a glibc binary (tini's default build,
+  PhantomJS), native addons (read from package-lock.json, yarn.lock, pnpm-lock.yaml and the
+  known packages), or files copied to or from a glibc stage. Else it becomes the Debian slim
+  variant, unless the build needs what only the full image has (python3, make, g++ for native
+  addons compiled at install; git, curl, wget): then the full image (`node:26`). A project whose
+  dependencies are plain JavaScript needs none of that: `npm ci` runs on alpine.
+- Yarn v1 (gone from the Node.js 26 images) and Corepack (gone from Node.js 25) are installed
+  right after FROM when the build runs them, and the active LTS is kept: see the policy below.
+- Packages an `apt-get install` names that the new release dropped become their equivalent
+  there (`python` -> `python3`, `libasound2` -> `libasound2t64`); with no equivalent, the newest
+  Debian release of the major that has them is used (`26-bookworm`).
+- `node:onbuild`: the image is retired; the steps it ran in the stage built on it (copy
+  package.json, `npm install`, copy the app, `npm start`) are written out after FROM.
+- A malformed tag (`node:12-`) is reported and left as it is; a tag the image does not have
+  (`node:26-buster`) is reported.
+
+Package managers: the images of Node.js 24 still bundle Yarn v1 and Corepack (supported until
+2028-04-30), but moving there would leave the active LTS for a line in maintenance that needs
+another major upgrade soon. The fix keeps the active LTS and adds
+`RUN npm install --global yarn@1` (or the Yarn 1 release package.json's `packageManager` names)
+or `RUN npm install --global corepack@latest` (which also puts its `yarn` and `pnpm` shims on the
+PATH) after FROM, where the image's user is still root: the same tool the old image had, before
+its first use. `--node-version 24` keeps the bundled tools instead.
 
 Every stage built on an image from a registry (build stages and other images too) is pinned as
 `name:tag@sha256:<digest>`, the digest the registry serves for the tag today (for a
@@ -32,7 +59,8 @@ becomes
   today.
 - Any change of tag, major or variant is unsafe: a new major can break the app.
 - Offline without a cached digest, the tag is made explicit and the missing digest reported; a
-  registry that is down, refuses or does not know the tag gives a warning on that line.
+  registry that is down or refuses gives a warning on that line. A new tag the registry does
+  not serve is never written: the finding says so and the file keeps its tag.
 
 ## Related hadolint rules
 DL3006 (always tag the version of an image explicitly), DL3007 (using latest is prone to errors).

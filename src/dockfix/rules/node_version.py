@@ -11,10 +11,21 @@ vulnerability database, both shipped with dockfix:
 - a pinned minor or patch release of a live major with known advisories becomes the smallest
   release of the same major patched against every one of them.
 
+The new tag is one the official image has, chosen as DF001 chooses it: a Debian release the new
+major is not built on (`14.19-stretch`, `8-jessie`) becomes the nearest newer supported one
+(`26-bookworm`), an Alpine minor it lacks becomes `alpine`; Yarn v1 and Corepack, which the
+Node.js 26 and 25 images no longer have, are installed right after FROM when the build runs
+them (the active LTS is kept rather than Node.js 24, the last line that bundles both, which
+leaves support sooner); `apt-get install` lines keep working on the new Debian release
+(`python` -> `python3`), or the newest release that has the packages is used (`26-bookworm`);
+an `onbuild` image's hidden steps are written out. When no tag of the new major keeps the build
+working, nothing is proposed and the finding says why.
+
 A tag naming only the major (`node:22-alpine`) always gets the newest release of that line, so
 only its end of life is checked. Online, the proposed tag is confirmed to exist in the registry
-before it is proposed, and pinned by its digest. Data older than 90 days is reported once per
-file (`dockfix --update-data` refreshes it).
+before it is proposed, and pinned by its digest. A reference pinned by digest is upgraded only
+to one pinned by digest: offline, the finding names the upgrade and asks for a run online. Data
+older than 90 days is reported once per file (`dockfix --update-data` refreshes it).
 
 ## Why
 An end-of-life Node.js gets no security fixes at all; a pinned old release of a live line misses
