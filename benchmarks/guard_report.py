@@ -63,7 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=REPO.parent / "shared" / "corpus" / "cases")
     parser.add_argument("--today", default="2026-11-29")
-    parser.add_argument("--list", action="store_true", help="print every problem")
+    parser.add_argument("--list", action="store_true", help="print every problem and every withheld fix")
     args = parser.parse_args()
     today = date.fromisoformat(args.today)
     images = NodeImages.packaged()
@@ -81,6 +81,8 @@ def main() -> int:
             for finding in result.remaining:
                 if "withheld" in finding.message:
                     withheld[reason_of(finding.message)] += 1
+                    if args.list:
+                        print(f"{case.name}:{finding.line}: withheld {finding.code}: {finding.message}")
             if result.fixed is None:
                 continue
             project = Project(folder)

@@ -142,6 +142,8 @@ def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
         while words and words[0] in _INIT_WRAPPERS:
             words = words[1:]
         return [words] if words else []
+    if inst.name == "SHELL" and inst.is_json_form:
+        return [inst.words[:1]]
     return []
 
 
@@ -169,8 +171,23 @@ def _tool_problems(doc: Document, stage: Stage, image: StageImage) -> list[Probl
     """A package manager used where it is not on the PATH of that major."""
     if image.major is None:
         return []
-    have = {"yarn": bundles_yarn(image.major), "corepack": bundles_corepack(image.major), "pnpm": False}
-    problems = []
+    return [
+        Problem(
+            inst.line,
+            f"`{command}` is not on the PATH of the Node.js {image.major} image ({_why_missing(tool, image.major)})",
+        )
+        for tool, (inst, command) in missing_tools(doc, stage, image.major).items()
+    ]
+
+
+def missing_tools(
+    doc: Document, stage: Stage, major: int, *, inherited: bool = False
+) -> dict[str, tuple[Instruction, str]]:
+    """The package managers (yarn, corepack, pnpm) the stage runs where the Node.js `major` image
+    does not have them, with the first instruction and command that does. With `inherited`, uses
+    in the stages it builds on count too."""
+    have = {"yarn": bundles_yarn(major), "corepack": bundles_corepack(major), "pnpm": False}
+    missing: dict[str, tuple[Instruction, str]] = {}
     for member in reversed(stage_chain(doc, stage)):
         for inst in member.instructions:
             for argv in _commands(doc, inst):
@@ -178,26 +195,23 @@ def _tool_problems(doc: Document, stage: Stage, image: StageImage) -> list[Probl
                     continue
                 tool = MANAGER_COMMANDS.get(argv[0].rsplit("/", 1)[-1])
                 if tool is not None and not have[tool] and not (tool == "corepack" and argv[1:2] == ["install"]):
-                    if member is stage:
-                        problems.append(
-                            Problem(
-                                inst.line,
-                                f"`{argv[0]}` is not on the PATH of the Node.js {image.major} image"
-                                f" ({_why_missing(tool, image.major)})",
-                            )
-                        )
+                    if member is stage or inherited:
+                        missing[tool] = (inst, argv[0])
                     have[tool] = True  # one report per tool and stage
                 installed = _global_installs(argv)
                 for name in ("yarn", "corepack", "pnpm"):
                     if name in installed:
                         have[name] = True
+                if "corepack" in installed:
+                    # the npm package puts its yarn and pnpm shims on the PATH too
+                    have["yarn"] = have["pnpm"] = True
                 if argv[:2] == ["corepack", "enable"] and have["corepack"]:
                     have["yarn"] = have["pnpm"] = True
                 if argv[0] in ("apk", "apt-get", "apt") and "yarn" in argv[2:]:
                     have["yarn"] = True
                 if any("get.pnpm.io" in word for word in argv):
                     have["pnpm"] = True
-    return problems
+    return missing
 
 
 def _why_missing(tool: str, major: int) -> str:
@@ -212,9 +226,10 @@ def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Prob
     problems = []
     has_shadow = False
     installed: set[str] = set()
-    missing_tools = {} if variant.has_build_tools else dict(FULL_IMAGE_TOOLS)
+    lacking = {} if variant.has_build_tools else dict(FULL_IMAGE_TOOLS)
     if variant.distro == "alpine":
-        missing_tools.pop("wget", None)
+        lacking.pop("wget", None)
+        lacking["bash"] = frozenset({"bash"})  # busybox has only sh
     for member in reversed(stage_chain(doc, stage)):
         for inst in member.instructions:
             for argv in _commands(doc, inst):
@@ -225,13 +240,13 @@ def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Prob
                 if name == "apk" and "shadow" in packages:
                     has_shadow = True
                 installed.update(packages)
-                if name in missing_tools and not (missing_tools[name] & installed):
+                if name in lacking and not (lacking[name] & installed):
                     if member is stage:
                         kind = "alpine" if variant.distro == "alpine" else "slim"
                         problems.append(
                             Problem(inst.line, f"`{name}` is not in the {kind} node image (install it first)")
                         )
-                    missing_tools.pop(name)
+                    lacking.pop(name)
                 if member is not stage:
                     continue
                 if variant.distro == "alpine" and _global_installs(argv) & _GLIBC_NPM_PACKAGES:

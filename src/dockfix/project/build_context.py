@@ -141,11 +141,14 @@ class Project:
         return b"__metadata:" in data[:4096]
 
     def native_addons(self) -> list[str]:
-        """Production packages with native code, from package-lock.json where it says so.
+        """Packages with native code, from the lockfile where it says so, else known by name.
 
-        A lockfile (v2/v3) marks packages that compile at install (`hasInstallScript`) and the
-        platform packages of prebuilt binaries (`os`/`cpu`/`libc`); without one, dependencies
-        are matched against the packages known to carry native addons.
+        package-lock.json (v2/v3) marks packages that compile at install (`hasInstallScript`) and
+        the platform packages of prebuilt binaries (`os`/`cpu`/`libc`), and tells production
+        from development ones; pnpm-lock.yaml marks them `requiresBuild: true` (and `os`/`cpu`/
+        `libc`). yarn.lock has no such marker: its packages are matched against the packages known
+        to carry native addons, less those package.json's `dependenciesMeta` says are not built.
+        The dependencies in package.json are matched against the known packages in every case.
         """
         return list(self._native_addons)
 
@@ -160,9 +163,31 @@ class Project:
                     continue
                 if entry.get("hasInstallScript") is True or any(k in entry for k in ("os", "cpu", "libc")):
                     found.add(key.rsplit("node_modules/", 1)[-1])
+        pnpm_lock = self.read("pnpm-lock.yaml")
+        if pnpm_lock:
+            found.update(pnpm_native_packages(pnpm_lock.decode("utf-8", "replace")))
+        yarn_lock = self.read("yarn.lock")
+        if yarn_lock:
+            not_built = self._not_built()
+            found.update(
+                name
+                for name in yarn_lock_packages(yarn_lock.decode("utf-8", "replace"))
+                if name in NATIVE_ADDON_PACKAGES and name not in not_built
+            )
         for kind in ("dependencies", "optionalDependencies"):
             found.update(name for name in self.dependencies(kind) if name in NATIVE_ADDON_PACKAGES)
         return tuple(sorted(found))
+
+    def _not_built(self) -> set[str]:
+        """Packages whose install scripts Yarn is told not to run (`dependenciesMeta.<name>.built: false`)."""
+        meta = (self.package_json or {}).get("dependenciesMeta")
+        if not isinstance(meta, dict):
+            return set()
+        return {
+            key.rsplit("@", 1)[0] if key.rfind("@") > 0 else key
+            for key, value in meta.items()
+            if isinstance(value, dict) and value.get("built") is False
+        }
 
     def _json_file(self, relative: str) -> dict | None:
         data = self.read(relative)
@@ -173,3 +198,77 @@ class Project:
         except (ValueError, UnicodeDecodeError):
             return None
         return value if isinstance(value, dict) else None
+
+
+def _package_name(spec: str) -> str:
+    """`@scope/name@^1.0.0` -> `@scope/name`; `name@npm:1.2.3` -> `name`."""
+    spec = spec.strip().strip("\"'")
+    at = spec.find("@", 1)
+    return spec if at < 0 else spec[:at]
+
+
+def yarn_lock_packages(text: str) -> set[str]:
+    """The package names a yarn.lock (v1 or berry) resolves: the keys of its top-level entries."""
+    names = set()
+    for line in text.splitlines():
+        if not line or line[0] in " \t#" or not line.rstrip().endswith(":"):
+            continue
+        if line.startswith("__metadata"):
+            continue
+        for spec in line.rstrip()[:-1].split(","):
+            name = _package_name(spec)
+            if name:
+                names.add(name)
+    return names
+
+
+_PNPM_PLATFORM_FIELDS = ("os:", "cpu:", "libc:")
+
+
+def pnpm_native_packages(text: str) -> set[str]:
+    """Packages pnpm-lock.yaml marks as built at install (`requiresBuild: true`) or platform-bound
+    (`os`/`cpu`/`libc`), other than those only development needs (`dev: true`).
+
+    Read line by line: entries of the `packages:` section are the keys indented by two spaces,
+    `/name/1.0.0` (lockfile v5), `/name@1.0.0` (v6) or `name@1.0.0` (v9), their fields by four.
+    """
+    found: set[str] = set()
+    section = None
+    current: str | None = None
+    native = dev = False
+
+    def close() -> None:
+        if current is not None and native and not dev:
+            found.add(current)
+
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            close()
+            current, native, dev = None, False, False
+            section = line.rstrip()
+            continue
+        if section != "packages:" or not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        field = line.strip()
+        if indent == 2 and field.endswith(":"):
+            close()
+            current, native, dev = _pnpm_key_name(field[:-1]), False, False
+        elif indent == 4 and current is not None:
+            if field == "requiresBuild: true" or field.startswith(_PNPM_PLATFORM_FIELDS):
+                native = True
+            elif field == "dev: true":
+                dev = True
+    close()
+    return found
+
+
+def _pnpm_key_name(key: str) -> str | None:
+    key = key.strip().strip("\"'").split("(", 1)[0]  # `(peer@1.0.0)`: the peer suffix of v6/v9
+    if key.startswith("/"):
+        parts = key[1:].split("/")
+        name_parts = parts[:2] if parts[0].startswith("@") else parts[:1]
+        if "@" not in name_parts[-1] and len(parts) > len(name_parts):  # v5: /name/1.0.0_peer@1.0.0
+            return "/".join(name_parts)
+        key = key[1:]
+    return _package_name(key) or None

@@ -3,10 +3,37 @@
 ## What it does
 Rewrites a floating or missing tag of the official Node.js image (`FROM node`, `node:latest`,
 `node:lts`, `node:current`, `node:alpine`, a codename like `node:iron`) to an explicit major of
-the active LTS line as of the run date (`--node-version` overrides it), keeping the variant the
-file chose (alpine, slim, bookworm, trixie...). A bare tag becomes the alpine variant unless a
-stage uses apt-get, apt or dpkg, or package.json depends on a native module built against glibc
-(sharp, bcrypt, canvas, better-sqlite3, sqlite3, node-sass...): then the Debian slim variant.
+the active LTS line as of the run date (`--node-version` overrides it). The new tag is one the
+image really has, and the build keeps everything it ran:
+
+- The variant the file chose is kept where the major is built on it; a Debian release it is not
+  built on (`lts-buster`, `wheezy`) becomes the nearest newer release still supported
+  (`26-bookworm`), keeping `-slim`; an Alpine minor it lacks becomes its default `alpine`.
+- A bare tag is the full Debian image. It becomes the alpine variant only when nothing the
+  build runs (in the stage, the stages built on it, or the stages it shares files with) needs
+  Debian: apt-get, dpkg, useradd/groupadd, bash, a glibc binary (tini's default build,
+  PhantomJS), native addons (read from package-lock.json, yarn.lock, pnpm-lock.yaml and the
+  known packages), or files copied to or from a glibc stage. Else it becomes the Debian slim
+  variant, unless the build needs what only the full image has (python3, make, g++ for native
+  addons compiled at install; git, curl, wget): then the full image (`node:26`). A project whose
+  dependencies are plain JavaScript needs none of that: `npm ci` runs on alpine.
+- Yarn v1 (gone from the Node.js 26 images) and Corepack (gone from Node.js 25) are installed
+  right after FROM when the build runs them, and the active LTS is kept: see the policy below.
+- Packages an `apt-get install` names that the new release dropped become their equivalent
+  there (`python` -> `python3`, `libasound2` -> `libasound2t64`); with no equivalent, the newest
+  Debian release of the major that has them is used (`26-bookworm`).
+- `node:onbuild`: the image is retired; the steps it ran in the stage built on it (copy
+  package.json, `npm install`, copy the app, `npm start`) are written out after FROM.
+- A malformed tag (`node:12-`) is reported and left as it is; a tag the image does not have
+  (`node:26-buster`) is reported.
+
+Package managers: the images of Node.js 24 still bundle Yarn v1 and Corepack (supported until
+2028-04-30), but moving there would leave the active LTS for a line in maintenance that needs
+another major upgrade soon. The fix keeps the active LTS and adds
+`RUN npm install --global yarn@1` (or the Yarn 1 release package.json's `packageManager` names)
+or `RUN npm install --global corepack@latest` (which also puts its `yarn` and `pnpm` shims on the
+PATH) after FROM, where the image's user is still root: the same tool the old image had, before
+its first use. `--node-version 24` keeps the bundled tools instead.
 
 Every stage built on an image from a registry (build stages and other images too) is pinned as
 `name:tag@sha256:<digest>`, the digest the registry serves for the tag today (for a
@@ -32,7 +59,8 @@ becomes
   today.
 - Any change of tag, major or variant is unsafe: a new major can break the app.
 - Offline without a cached digest, the tag is made explicit and the missing digest reported; a
-  registry that is down, refuses or does not know the tag gives a warning on that line.
+  registry that is down or refuses gives a warning on that line. A new tag the registry does
+  not serve is never written: the finding says so and the file keeps its tag.
 
 ## Related hadolint rules
 DL3006 (always tag the version of an image explicitly), DL3007 (using latest is prone to errors).
@@ -46,9 +74,10 @@ from dataclasses import dataclass
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
-from ..dockerfile.stages import family, is_node_image, is_windows, run_commands, stage_chain
+from ..dockerfile.stages import family, is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
-from ..project.build_context import NATIVE_ADDON_PACKAGES
+from ..sources.images import MalformedTag, NodeTag
+from .image_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .rule import Rule
 
 RULE = Rule(
@@ -63,26 +92,7 @@ RULE = Rule(
     module=__name__,
 )
 
-FLOATING_WORDS = frozenset({"latest", "lts", "current", "stable", "node"})
-NODE_CODENAMES = frozenset(
-    {
-        "argon",
-        "boron",
-        "carbon",
-        "dubnium",
-        "erbium",
-        "fermium",
-        "gallium",
-        "hydrogen",
-        "iron",
-        "jod",
-        "krypton",
-        "lithium",
-    }
-)
-DEBIAN_PACKAGE_TOOLS = frozenset({"apt-get", "apt", "dpkg", "aptitude"})
 _WHOLE_VARIABLE = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
-_VERSION_TAG = re.compile(r"^v?(\d+(?:\.\d+){0,2})(?:-(.+))?$")
 
 
 @dataclass(frozen=True)
@@ -153,51 +163,14 @@ def arg_default_site(doc: Document, name: str) -> BaseSite | None:
     return found
 
 
-def node_tag_parts(tag: str | None) -> tuple[str | None, str]:
-    """Split a node image tag into (version, variant): `22.1-alpine` -> ("22.1", "alpine").
-
-    Version is None for floating tags (`latest`, `lts-slim`, `alpine`, `iron`, none at all).
-    """
-    if tag is None:
-        return None, ""
-    match = _VERSION_TAG.match(tag)
-    if match:
-        return match.group(1), match.group(2) or ""
-    first, _, rest = tag.partition("-")
-    if first.lower() in FLOATING_WORDS or first.lower() in NODE_CODENAMES:
-        return None, rest
-    return None, tag
-
-
-def normalized_variant(variant: str) -> str:
-    """The variant to keep on a new major: `alpine3.20` -> `alpine` (the minor may not exist there)."""
-    if variant.lower().startswith("alpine"):
-        return "alpine"
-    return variant
-
-
-def dependent_stages(doc: Document, stage: Stage) -> list[Stage]:
-    """The stage and every later stage that builds on it."""
-    return [s for s in doc.stages if any(member.index == stage.index for member in stage_chain(doc, s))]
-
-
-def bare_variant(doc: Document, stage: Stage, ctx: RuleContext) -> tuple[str, str]:
-    """(variant, why) for a tag that names none: alpine unless Debian is needed."""
-    for member in dependent_stages(doc, stage):
-        for _inst, _script, command in run_commands(doc, member):
-            for word in command.argv[:3]:
-                if word.rsplit("/", 1)[-1] in DEBIAN_PACKAGE_TOOLS:
-                    return "slim", f"the Debian slim variant, since the build runs {word.rsplit('/', 1)[-1]}"
-    deps: dict[str, str] = {}
-    for kind in ("dependencies", "optionalDependencies", "devDependencies"):
-        deps.update(ctx.project.dependencies(kind))
-    native = sorted(name for name in deps if name in NATIVE_ADDON_PACKAGES)
-    if native:
-        return (
-            "slim",
-            f"the Debian slim variant, since package.json depends on the native module {', '.join(native)} (built for glibc)",
-        )
-    return "alpine", "the small alpine variant (no apt-get and no glibc-bound native module found)"
+def stages_on_site(doc: Document, site: BaseSite) -> list[Stage]:
+    """The external stages whose image reference is written at `site`."""
+    stages = []
+    for stage in doc.stages:
+        other = base_site(doc, stage)
+        if isinstance(other, BaseSite) and (other.start, other.end) == (site.start, site.end):
+            stages.append(stage)
+    return stages
 
 
 def target_major(ctx: RuleContext) -> int:
@@ -224,15 +197,15 @@ def resolve(ctx: RuleContext, ref: ImageReference) -> tuple[str | None, str | No
         return None, f"cannot pin {ref} by digest: {error.message}"
 
 
-def _tag_change(doc: Document, stage: Stage, site: BaseSite, replacement: str, new_variant: str) -> Fix:
-    """The unsafe fix that writes the new reference.
+def _tag_change(doc: Document, stage: Stage, site: BaseSite, replacement: str, plan: Plan) -> Fix:
+    """The unsafe fix that writes the new reference, and what the new tag needs with it.
 
     When the family changes (Debian to Alpine), other rules' fixes planned in the same pass
     were made for the old family (an `apt-get install` on what becomes Alpine), so the fix asks
     for a pass of its own and the others are planned again on the new base.
     """
-    fix = Fix.unsafe(Edit(site.start, site.end, replacement.encode()))
-    new_family = "alpine" if new_variant.startswith("alpine") else "debian"
+    fix = Fix.unsafe(Edit(site.start, site.end, replacement.encode()), *plan.edits)
+    new_family = "alpine" if plan.variant.startswith("alpine") else "debian"
     return fix if family(doc, stage) == new_family else fix.alone()
 
 
@@ -240,8 +213,41 @@ def _short(digest: str) -> str:
     return digest[:19] + "…"
 
 
+def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref: ImageReference, tag: NodeTag):
+    """The finding for a floating node tag: the active LTS major, in a variant that exists and
+    keeps everything the build runs."""
+    where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
+    major = target_major(ctx)
+    plan = plan_tag(
+        doc,
+        ctx,
+        stages_on_site(doc, site),
+        version=str(major),
+        major=major,
+        variant=tag.variant,
+        choose_variant=split_onbuild(tag.variant)[0] == "",
+        repair=True,
+        write=lambda new_tag: [Edit(site.start, site.end, str(ref.with_tag(new_tag)).encode())],
+    )
+    head = f"`{site.text}`{where} is a floating tag"
+    if isinstance(plan, Refusal):
+        return Finding(RULE.code, f"{head}, but {plan.reason}: choose the tag by hand", site.line)
+    new_ref = ref.with_tag(plan.tag)
+    allowed, digest, note = confirm_tag(ctx, new_ref)
+    if not allowed:
+        return Finding(RULE.code, f"{head}: {note}", site.line)
+    if digest is not None:
+        new_ref = new_ref.with_digest(digest)
+    notes = "".join(f", {n}" for n in plan.notes)
+    message = f"{head}: use the active LTS major {major}{notes}: `{new_ref}`"
+    if note:
+        message += f"; {note}"
+    return Finding(RULE.code, message, site.line, _tag_change(doc, stage, site, str(new_ref), plan))
+
+
 def check(doc: Document, ctx: RuleContext):
     seen_sites: set[tuple[int, int]] = set()
+    images = ctx.services.node_images
     for stage in doc.stages:
         if is_windows(doc, stage):
             continue
@@ -262,25 +268,18 @@ def check(doc: Document, ctx: RuleContext):
         if ref.digest is not None or ref.is_scratch:
             continue
         where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
-        version, variant = node_tag_parts(ref.tag) if is_node_image(site.text) else ("", "")
-        if version is None:
-            major = target_major(ctx)
-            if variant:
-                new_variant, why = (
-                    normalized_variant(variant),
-                    f"the {normalized_variant(variant)} variant the file already uses",
-                )
-            else:
-                new_variant, why = bare_variant(doc, stage, ctx)
-            new_ref = ref.with_tag(f"{major}-{new_variant}")
-            digest, problem = resolve(ctx, new_ref)
-            if digest is not None:
-                new_ref = new_ref.with_digest(digest)
-            message = f"`{site.text}`{where} is a floating tag: use the active LTS major {major}, {why}: `{new_ref}`"
-            if problem:
-                message += f"; {problem}"
-            yield Finding(RULE.code, message, site.line, _tag_change(doc, stage, site, str(new_ref), new_variant))
-            continue
+        if is_node_image(site.text):
+            try:
+                tag = NodeTag.parse(ref.tag)
+            except MalformedTag as error:
+                yield Finding(RULE.code, f"`{site.text}`{where}: {error}; name a tag the node image has", site.line)
+                continue
+            if tag.version is None:
+                yield _floating(doc, ctx, stage, site, ref, tag)
+                continue
+            if images.tag_exists(ref.tag, ctx.today) is False:
+                yield Finding(RULE.code, f"`{site.text}`{where} is not a tag of the official node image", site.line)
+                continue
         explicit = ref if ref.tag is not None else ref.with_tag("latest")
         digest, problem = resolve(ctx, explicit)
         if digest is None:

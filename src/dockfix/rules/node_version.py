@@ -11,10 +11,21 @@ vulnerability database, both shipped with dockfix:
 - a pinned minor or patch release of a live major with known advisories becomes the smallest
   release of the same major patched against every one of them.
 
+The new tag is one the official image has, chosen as DF001 chooses it: a Debian release the new
+major is not built on (`14.19-stretch`, `8-jessie`) becomes the nearest newer supported one
+(`26-bookworm`), an Alpine minor it lacks becomes `alpine`; Yarn v1 and Corepack, which the
+Node.js 26 and 25 images no longer have, are installed right after FROM when the build runs
+them (the active LTS is kept rather than Node.js 24, the last line that bundles both, which
+leaves support sooner); `apt-get install` lines keep working on the new Debian release
+(`python` -> `python3`), or the newest release that has the packages is used (`26-bookworm`);
+an `onbuild` image's hidden steps are written out. When no tag of the new major keeps the build
+working, nothing is proposed and the finding says why.
+
 A tag naming only the major (`node:22-alpine`) always gets the newest release of that line, so
 only its end of life is checked. Online, the proposed tag is confirmed to exist in the registry
-before it is proposed, and pinned by its digest. Data older than 90 days is reported once per
-file (`dockfix --update-data` refreshes it).
+before it is proposed, and pinned by its digest. A reference pinned by digest is upgraded only
+to one pinned by digest: offline, the finding names the upgrade and asks for a run online. Data
+older than 90 days is reported once per file (`dockfix --update-data` refreshes it).
 
 ## Why
 An end-of-life Node.js gets no security fixes at all; a pinned old release of a live line misses
@@ -44,8 +55,10 @@ from ..dockerfile.document import Document, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
+from ..sources.images import MalformedTag, NodeTag
 from ..sources.semver import InvalidVersionError, parse_node_version
-from .base_image import BaseSite, arg_default_site, base_site, node_tag_parts, normalized_variant, target_major
+from .base_image import BaseSite, arg_default_site, base_site, target_major
+from .image_plan import Refusal, confirm_tag, plan_tag
 from .rule import Rule
 
 RULE = Rule(
@@ -83,17 +96,17 @@ def _version_site(doc: Document, stage: Stage) -> _VersionSite | None:
             return None
         try:
             ref = ImageReference.parse(site.text)
-        except InvalidReference:
+            tag = NodeTag.parse(ref.tag)
+        except (InvalidReference, MalformedTag):
             return None
-        version, variant = node_tag_parts(ref.tag)
-        return None if version is None else _VersionSite(site, version, variant, ref, False)
+        return None if tag.version is None else _VersionSite(site, tag.version, tag.variant, ref, False)
     base = stage.base
     if not stage.is_external or "$" not in base or ":" not in base:
         return None
-    name_part, _, tag = base.rpartition(":")
+    name_part, _, tag_text = base.rpartition(":")
     if "$" in name_part or not is_node_image(name_part):
         return None
-    match = _VERSION_ARG_TAG.match(tag)
+    match = _VERSION_ARG_TAG.match(tag_text)
     if match is None:
         return None
     arg_site = arg_default_site(doc, match.group(1) or match.group(2))
@@ -109,28 +122,22 @@ def _version_site(doc: Document, stage: Stage) -> _VersionSite | None:
     return _VersionSite(arg_site, arg_site.text.lstrip("v"), variant, ref, True)
 
 
+def _stages_at(doc: Document, site: BaseSite) -> list[tuple[Stage, _VersionSite]]:
+    """The external stages whose Node.js version is written at `site`, with how each reads it."""
+    found = []
+    for stage in doc.stages:
+        other = _version_site(doc, stage)
+        if other is not None and (other.site.start, other.site.end) == (site.start, site.end):
+            found.append((stage, other))
+    return found
+
+
 def _advisory_list(advisories) -> str:
     names = []
     for advisory in advisories[:_ADVISORIES_SHOWN]:
         names.append(", ".join(advisory.cves) if advisory.cves else f"advisory {advisory.id}")
     more = len(advisories) - _ADVISORIES_SHOWN
     return "; ".join(names) + (f" and {more} more" if more > 0 else "")
-
-
-def _confirm(ctx: RuleContext, ref: ImageReference) -> tuple[bool, str | None, str | None]:
-    """(may propose, digest, note): online, the tag must exist; its digest pins the new line."""
-    from ..sources.registry import OfflineCacheMiss, RegistryError
-
-    try:
-        return True, ctx.services.registry.resolve_digest(ref), None
-    except OfflineCacheMiss:
-        return True, None, None
-    except RegistryError as error:
-        from ..sources.registry import TagNotFound
-
-        if isinstance(error, TagNotFound):
-            return False, None, f"`{ref}` is not in the registry, so it is not proposed"
-        return True, None, f"the registry could not confirm `{ref}` exists: {error.message}"
 
 
 def check(doc: Document, ctx: RuleContext):
@@ -161,8 +168,7 @@ def check(doc: Document, ctx: RuleContext):
             advisories = data.advisories_affecting(version.lowest()) if version.minor is not None else []
             if advisories:
                 reason += f" and {found.version} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
-            new_version, safe_change = str(major), False
-            new_variant = normalized_variant(found.variant)
+            new_version, new_major, safe_change = str(major), major, False
         elif version.minor is not None:
             advisories = data.advisories_affecting(version.lowest())
             if not advisories:
@@ -170,25 +176,76 @@ def check(doc: Document, ctx: RuleContext):
             patched = data.smallest_patched_version(version.lowest())
             reason = f"Node.js {found.version} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
             if patched is None:
-                new_version, safe_change = str(target_major(ctx)), False
+                new_major = target_major(ctx)
+                new_version, safe_change = str(new_major), False
                 reason += f"; no release of Node.js {version.major} fixes them all"
             else:
-                new_version, safe_change = str(patched), True
-            new_variant = found.variant
+                new_version, new_major, safe_change = str(patched), version.major, True
         else:
             continue
-        new_ref = found.ref.with_tag(f"{new_version}-{new_variant}" if new_variant else new_version).with_digest(None)
-        allowed, digest, note = _confirm(ctx, new_ref)
-        if not allowed:
-            yield Finding(RULE.code, f"{reason}{where}; {note}", site.line)
-            continue
-        if found.version_only:
-            replacement = new_version
-        else:
+        yield _upgrade(doc, ctx, found, f"{reason}{where}", new_version, new_major, safe_change)
+
+
+def _upgrade(
+    doc: Document, ctx: RuleContext, found: _VersionSite, reason: str, version: str, major: int, safe_change: bool
+) -> Finding:
+    """The finding that moves `found` to `version`, on a tag that exists and keeps the build working."""
+    site = found.site
+    stages = _stages_at(doc, site)
+    images = ctx.services.node_images
+
+    def write(tag: str) -> list[Edit] | None:
+        if not found.version_only:
             written = ImageReference.parse(site.text)
-            replacement = str(written.with_tag(new_ref.tag).with_digest(digest))
-        message = f"{reason}{where}: use `{replacement if not found.version_only else new_ref}`"
-        if note:
-            message += f" ({note})"
-        fix = Fix.safe if safe_change else Fix.unsafe
-        yield Finding(RULE.code, message, site.line, fix(Edit(site.start, site.end, replacement.encode())))
+            return [Edit(site.start, site.end, str(written.with_tag(tag).with_digest(None)).encode())]
+        # Only the version is written in the ARG: every stage's variant must exist as it is.
+        variants_exist = all(
+            images.tag_exists(f"{version}-{other.variant}" if other.variant else version, ctx.today) is True
+            for _, other in stages
+        )
+        return [Edit(site.start, site.end, version.encode())] if variants_exist and tag.startswith(version) else None
+
+    plan = plan_tag(
+        doc,
+        ctx,
+        [stage for stage, _ in stages],
+        version=version,
+        major=major,
+        variant=found.variant,
+        choose_variant=False,
+        repair=not safe_change,
+        write=write,
+    )
+    if isinstance(plan, Refusal):
+        return Finding(RULE.code, f"{reason}; {plan.reason}, so no upgrade is proposed", site.line)
+    if found.version_only and plan.variant != found.variant:
+        return Finding(
+            RULE.code,
+            f"{reason}; the variant `{found.variant}` is written in the FROM line and Node.js {major} has no"
+            f" such tag ({plan.notes[0] if plan.notes else plan.variant}): upgrade it by hand",
+            site.line,
+        )
+    safe_change = safe_change and plan.variant == found.variant and not plan.edits
+    new_ref = found.ref.with_tag(plan.tag).with_digest(None)
+    allowed, digest, note = confirm_tag(ctx, new_ref)
+    if not allowed:
+        return Finding(RULE.code, f"{reason}; {note}", site.line)
+    notes = "".join(f"; {n}" for n in plan.notes)
+    if found.ref.digest is not None and digest is None:
+        # An upgrade must not lose the pin: without the new tag's digest there is no upgrade.
+        return Finding(
+            RULE.code,
+            f"{reason}: `{new_ref}` would be the upgrade{notes}, but the reference is pinned by digest and"
+            " the new tag's digest needs the registry: run online to upgrade it with its pin",
+            site.line,
+        )
+    if found.version_only:
+        replacement, shown = version, str(new_ref)
+    else:
+        written = ImageReference.parse(site.text)
+        replacement = shown = str(written.with_tag(plan.tag).with_digest(digest))
+    message = f"{reason}: use `{shown}`{notes}"
+    if note:
+        message += f" ({note})"
+    fix = Fix.safe if safe_change else Fix.unsafe
+    return Finding(RULE.code, message, site.line, fix(Edit(site.start, site.end, replacement.encode()), *plan.edits))

@@ -32,6 +32,7 @@ from pathlib import Path
 # Debian releases by codename, with the date their (long-term) security support ends: a
 # codename a new major does not have is replaced by the nearest release still supported.
 DEBIAN_RELEASES: dict[str, tuple[int, date]] = {
+    "wheezy": (7, date(2018, 5, 31)),
     "jessie": (8, date(2020, 6, 30)),
     "stretch": (9, date(2022, 6, 30)),
     "buster": (10, date(2024, 6, 30)),
@@ -300,6 +301,15 @@ class NodeImages:
             return f"{newer[0]}{suffix}"
         return f"{candidates[-1][1]}{suffix}" if candidates else None
 
+    def debian_variants(self, major: int, slim: bool) -> list[str]:
+        """The Debian variants `major` is built on, full or slim, newest release first."""
+        release = self.release(major)
+        if release is None:
+            return []
+        suffix = "-slim" if slim else ""
+        names = [name for name in DEBIAN_RELEASES if f"{name}{suffix}" in release.variants]
+        return [f"{name}{suffix}" for name in sorted(names, key=lambda n: DEBIAN_RELEASES[n][0], reverse=True)]
+
 
 def bundles_yarn(major: int) -> bool:
     """Yarn v1 is on the PATH of the image (Node.js 25 and earlier)."""
@@ -312,23 +322,54 @@ def bundles_corepack(major: int) -> bool:
 
 
 # Distribution packages that a release no longer has, with the release that dropped them: an
-# upgrade that moves the distribution must not carry an install of one of them across.
+# upgrade that moves the distribution must not carry an install of one of them across. Checked
+# against each release's package index: bullseye and bookworm still have `libgconf-2-4`,
+# `gconf-service` and (bullseye) `python-setuptools`; trixie renamed the libraries rebuilt for
+# its 64-bit time_t transition (`libasound2` -> `libasound2t64`) and dropped `dnsutils` for
+# `bind9-dnsutils`.
 DEBIAN_PACKAGES_DROPPED: dict[str, str] = {
     "python": "bullseye",
     "python-dev": "bullseye",
     "python-pip": "bullseye",
     "python-minimal": "bullseye",
-    "python-setuptools": "bullseye",
+    "python-setuptools": "bookworm",
     "libssl1.0-dev": "buster",
     "libssl1.0.2": "buster",
     "libpng12-dev": "stretch",
-    "libgconf-2-4": "bookworm",
+    "libgconf-2-4": "trixie",
+    "gconf-service": "trixie",
     "libappindicator1": "bullseye",
     "libasound2": "trixie",
+    "libcurl4": "trixie",
+    "libcurl3-gnutls": "trixie",
+    "libcurl3-nss": "trixie",
+    "libgtk-3-0": "trixie",
+    "libgtk2.0-0": "trixie",
     "libncurses5": "trixie",
+    "dnsutils": "trixie",
     "software-properties-common": "trixie",
 }
 ALPINE_PACKAGES_DROPPED: dict[str, str] = {"python": "3.16", "python2": "3.16"}
+
+# What to install instead of a dropped package where the newer release has the same thing under
+# another name. Python 2 is gone: what Dockerfiles of Node.js apps install it for is node-gyp,
+# which has needed Python 3 since npm 7; Python 3 is the same thing there.
+# The `t64` packages are the same libraries rebuilt for the 64-bit time_t transition of trixie;
+# `bind9-dnsutils` is what `dnsutils` (dig, nslookup) became.
+DEBIAN_PACKAGE_EQUIVALENTS: dict[str, tuple[str, ...]] = {
+    "python": ("python3",),
+    "python-dev": ("python3-dev",),
+    "python-pip": ("python3-pip",),
+    "python-minimal": ("python3-minimal",),
+    "python-setuptools": ("python3-setuptools",),
+    "libasound2": ("libasound2t64",),
+    "libcurl4": ("libcurl4t64",),
+    "libcurl3-gnutls": ("libcurl3t64-gnutls",),
+    "libgtk-3-0": ("libgtk-3-0t64",),
+    "libgtk2.0-0": ("libgtk2.0-0t64",),
+    "dnsutils": ("bind9-dnsutils",),
+}
+ALPINE_PACKAGE_EQUIVALENTS: dict[str, tuple[str, ...]] = {"python": ("python3",)}
 
 
 def debian_package_available(package: str, release: str | None) -> bool | None:
