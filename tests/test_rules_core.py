@@ -53,6 +53,18 @@ PRODUCTION_DEPENDENCIES = [
         "FROM node:22\nCOPY . .\nRUN <<EOF\nset -e\nnpm install\nEOF\n",
         "FROM node:22\nCOPY . .\nRUN <<EOF\nset -e\nnpm ci --omit=dev\nEOF\n",
     ),
+    (  # a heredoc a shell reads, opened before the command
+        "FROM node:22\nCOPY . .\nRUN <<EOF bash -e\nnpm install\nEOF\n",
+        "FROM node:22\nCOPY . .\nRUN <<EOF bash -e\nnpm ci --omit=dev\nEOF\n",
+    ),
+    (  # `<<-` strips the tabs; a cache mount before it
+        "FROM node:22\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm <<-EOT\n\tnpm install\n\tEOT\n",
+        "FROM node:22\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm <<-EOT\n\tnpm ci --omit=dev\n\tEOT\n",
+    ),
+    (  # the install on the line, a heredoc written to a file beside it
+        "FROM node:22\nCOPY . .\nRUN cat <<EOF > .npmrc && npm install\nfund=false\nEOF\n",
+        "FROM node:22\nCOPY . .\nRUN cat <<EOF > .npmrc && npm ci --omit=dev\nfund=false\nEOF\n",
+    ),
     (  # npm 6 does not know --omit: use its own flag
         "FROM node:14\nCOPY package.json ./\nRUN npm install\n",
         "FROM node:14\nCOPY package.json ./\nRUN npm install --production\n",
@@ -66,6 +78,9 @@ PRODUCTION_DEPENDENCIES_UNTOUCHED = [
     "FROM node:14\nCOPY . .\nRUN npm ci --only=production\n",  # npm 6 ignores --omit=dev
     "FROM node:22 AS build\nCOPY . .\nRUN npm ci\nRUN npm run build\nFROM node:22\nCOPY --from=build /app /app\n",
     "FROM python:3.12\nCOPY . .\nRUN npm install\n",  # not a node image
+    "FROM node:22\nCOPY . .\nRUN cat <<EOF > NOTES\nnpm install\nEOF\n",  # a heredoc that is data, not shell
+    "FROM node:22\nCOPY . .\nRUN bash -c 'true' <<EOF\nnpm install\nEOF\n",  # the shell runs -c, not its input
+    "FROM node:22\nCOPY . .\nRUN <<EOF\n#!/usr/bin/env python3\nprint('npm install')\nEOF\n",  # a python script
 ]
 
 
