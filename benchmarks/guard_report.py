@@ -41,6 +41,7 @@ REASONS = (
     ("distro package", re.compile(r"has no package")),
     ("glibc binary", re.compile(r"glibc binary")),
     ("native addons without a compiler", re.compile(r"to build them")),
+    ("runtime major", re.compile(r"Node\.js \d+ runtime")),
     ("native addons across libc", re.compile(r"copied into a")),
     ("start binary", re.compile(r"start binary")),
 )

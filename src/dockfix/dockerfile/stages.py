@@ -53,6 +53,22 @@ def is_node_image(text: str) -> bool:
     return namespace in _ARCH_NAMESPACES or namespace.startswith("$") or namespace.startswith("${")
 
 
+_DISTROLESS_NODE = re.compile(r"(?:^|/)distroless/nodejs(\d+)?(?:-[a-z0-9]+)*$")
+
+
+def runtime_node_major(text: str) -> int | None:
+    """The Node.js major of a runtime image other than the official one: distroless's
+    `gcr.io/distroless/nodejs22-debian12` (or the older `gcr.io/distroless/nodejs:18`)."""
+    name, tag = split_image(text.lower())
+    match = _DISTROLESS_NODE.search(name)
+    if match is None:
+        return None
+    if match.group(1):
+        return int(match.group(1))
+    version = re.match(r"(\d+)(?:$|[.-])", tag or "")
+    return int(version.group(1)) if version else None
+
+
 def stage_chain(doc: Document, stage: Stage) -> list[Stage]:
     """The stage and the earlier stages it builds on, nearest first."""
     stages = doc.stages
@@ -69,6 +85,22 @@ def external_base(doc: Document, stage: Stage) -> str:
     """The image the stage ultimately stands on (resolved through ARG defaults where possible)."""
     root = stage_chain(doc, stage)[-1]
     return root.resolved_base or root.base
+
+
+def copied_stages(doc: Document, stage: Stage) -> list[tuple[Instruction, Stage]]:
+    """(COPY --from instruction, the earlier stage it copies from) for each copy between stages."""
+    stages = doc.stages
+    by_name = {s.alias.lower(): s for s in stages if s.alias}
+    found = []
+    for inst in stage.instructions:
+        source_flag = inst.flag("from") if inst.name == "COPY" else None
+        if source_flag is None or source_flag.value is None:
+            continue
+        value = source_flag.value.lower()
+        source = by_name.get(value) or (stages[int(value)] if value.isdigit() and int(value) < len(stages) else None)
+        if source is not None:
+            found.append((inst, source))
+    return found
 
 
 def is_node_stage(doc: Document, stage: Stage) -> bool:
@@ -261,7 +293,7 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
 
 def privileged_ports(stage: Stage) -> list[int]:
     """Ports below 1024 the stage says it listens on (EXPOSE, or a PORT variable)."""
-    ports = []
+    ports: list[int] = []
     for inst in stage.instructions:
         words: list[str] = []
         if inst.name == "EXPOSE":
@@ -314,6 +346,4 @@ def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
         "/root/",
         "/tmp/",
     )
-    if destination in system_roots or destination.startswith(system_trees):
-        return False
-    return True
+    return not (destination in system_roots or destination.startswith(system_trees))
