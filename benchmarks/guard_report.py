@@ -46,7 +46,7 @@ REASONS = (
     ("distro package", re.compile(r"has no package")),
     ("glibc binary", re.compile(r"glibc binary")),
     ("native addons without a compiler", re.compile(r"to build them")),
-    ("runtime major", re.compile(r"Node\.js \d+ runtime")),
+    ("Node.js major across stages", re.compile(r"stage that runs Node\.js")),
     ("native addons across libc", re.compile(r"copied into a")),
     ("start binary", re.compile(r"start binary")),
 )
@@ -74,7 +74,9 @@ def _workdir(stage: Stage) -> str:
     return current
 
 
-_LEFT_BEHIND = re.compile(r"apt-get install|apt install|apk add|\bprune\b|--production|--prod\b|run build|\btsc\b")
+_LEFT_BEHIND = re.compile(
+    r"\bapt(-get)?\b[^&|;]*\binstall\b|\bapk\b[^&|;]*\badd\b|\bprune\b|--production|--prod\b|run build|\btsc\b"
+)
 
 
 def split_shape(fixed: bytes) -> tuple[str | None, str]:

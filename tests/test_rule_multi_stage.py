@@ -468,3 +468,17 @@ def test_distroless_runtime_of_a_supported_major_fed_by_the_same_major_is_not_re
     result = fix_folder(folder, select=["DF008"])
     assert result.fixed == dockerfile.encode()
     assert not [f for f in result.initial if f.code == "DF008"]
+
+
+def test_production_stage_is_not_upgraded_away_from_the_major_that_built_its_node_modules(tmp_path):
+    """Python 2 keeps the build stage on Node.js 14 (no newer image has it); the production stage
+    the split makes must not move to another major on its own."""
+    dockerfile = (
+        "FROM node:14\nRUN apt-get update && apt-get install -y python make g++\nWORKDIR /app\nCOPY . .\n"
+        'RUN npm ci\nCMD ["node", "index.js"]\n'
+    )
+    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE, files=LOCK)
+    result = settle(folder)
+    build, production = stages_of(result.fixed)
+    assert build.base == production.base == "node:14"
+    assert any(f.code == "DF007" and "copied into a stage that runs Node.js" in f.message for f in result.remaining)

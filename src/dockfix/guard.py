@@ -101,7 +101,7 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
         if image.variant is not None:
             problems.extend(_distro_problems(doc, stage, image.variant))
         problems.extend(_libc_problems(doc, stage, image, images, today, natives))
-        problems.extend(_runtime_major_problems(doc, stage, images, today))
+        problems.extend(_major_problems(doc, stage, image, images, today))
         if image.variant is not None and not image.variant.has_build_tools and natives:
             problems.extend(_native_build_problems(doc, stage, image.variant, natives))
         problems.extend(_start_binary_problems(doc, stage))
@@ -302,21 +302,22 @@ def _libc_problems(
     return problems
 
 
-def _runtime_major_problems(doc: Document, stage: Stage, images: NodeImages, today: date) -> list[Problem]:
-    """A Node.js runtime image (distroless) fed by a node stage of another Node.js major."""
+def _major_problems(doc: Document, stage: Stage, image: StageImage, images: NodeImages, today: date) -> list[Problem]:
+    """Files built on one Node.js major copied into a stage that runs another: a node stage, or a
+    Node.js runtime image such as distroless's."""
     base = external_base(doc, stage)
-    runtime_major = runtime_node_major(base)
-    if runtime_major is None:
+    runs = image.major if image.major is not None else runtime_node_major(base)
+    if runs is None:
         return []
     problems = []
     for inst, source in copied_stages(doc, stage):
         built_on = stage_image(doc, source, images, today).major
-        if built_on is not None and built_on != runtime_major:
+        if built_on is not None and built_on != runs:
             problems.append(
                 Problem(
                     inst.line,
-                    f"files built on Node.js {built_on} are copied into a Node.js {runtime_major} runtime"
-                    f" ({base.split('@')[0]}): native addons and engine checks must match the runtime's major",
+                    f"files built on Node.js {built_on} are copied into a stage that runs Node.js {runs}"
+                    f" ({base.split('@')[0]}): native addons and engine checks must match the major that runs them",
                 )
             )
     return problems
