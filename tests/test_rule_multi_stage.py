@@ -276,6 +276,17 @@ SPLITS = {
         "FROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\n"
         'ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
     ),
+    "a pinned base: the slim tag goes unpinned to the base image rule; flags and the alias stay": (
+        PLAIN_PACKAGE,
+        LOCK,
+        f"FROM --platform=linux/amd64 node:22@sha256:{'a' * 64} AS app\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        'CMD ["node", "server.js"]\n',
+        f"FROM --platform=linux/amd64 node:22@sha256:{'a' * 64} AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM --platform=linux/amd64 node:22-slim AS app\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'CMD ["node", "server.js"]\n',
+    ),
 }
 
 # (package.json, files, Dockerfile, what the finding says): DF008 reports and leaves the file.
