@@ -152,10 +152,11 @@ CHANGED = [
         "FROM node:26-slim\nCOPY . .\n",
     ),
     (
+        # the build stage takes the major and libc of the stage that runs what it builds
         "copied into a glibc stage",
         "FROM node AS build\nRUN npm ci\nFROM node:22-slim\nCOPY --from=build /app /app\n",
         {},
-        "FROM node:26-slim AS build\nRUN npm ci\nFROM node:22-slim\nCOPY --from=build /app /app\n",
+        "FROM node:22-slim AS build\nRUN npm ci\nFROM node:22-slim\nCOPY --from=build /app /app\n",
     ),
     # Distribution packages move with the release, or keep it on one that has them.
     (

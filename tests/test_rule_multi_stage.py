@@ -4,8 +4,11 @@ import re
 
 import pytest
 
+from dockfix import guard
 from dockfix.dockerfile.document import Document
-from support.fixing import fix_folder, make_project
+from dockfix.project.build_context import Project
+from dockfix.sources.images import NodeImages
+from support.fixing import TODAY, fix_folder, make_project
 from support.oracle import oracle_view
 from support.paths import corpus_cases, lay_out_case
 
@@ -25,6 +28,8 @@ TS_APP = (
 )
 TS_FILES = {"package-lock.json": "{}", "tsconfig.json": '{"compilerOptions": {"outDir": "dist"}}'}
 PLAIN_PACKAGE = '{"name": "app", "dependencies": {"express": "^4.19.2"}, "devDependencies": {"nodemon": "^3.1.4"}}'
+PROD_PACKAGE = '{"name": "app", "dependencies": {"express": "^4.19.2"}}'
+LOCK = {"package-lock.json": "{}"}
 
 
 def stages_of(source: bytes):
@@ -51,8 +56,9 @@ def test_typescript_app_gets_a_build_stage_with_dev_dependencies(tmp_path):
     build_text = out[build.from_instruction.start : production.from_instruction.start]
     production_text = out[production.from_instruction.start :]
     assert build.alias == "build" and production.alias is None
-    # the build installs everything (typescript included), builds, then drops dev dependencies
-    assert "RUN npm install && npm run build" in build_text
+    # the build installs everything the lockfile says (typescript included), builds, then drops
+    # dev dependencies
+    assert "RUN npm ci && npm run build" in build_text
     assert build_text.index("npm run build") < build_text.index("RUN npm prune --omit=dev")
     assert "# dependencies first for the layer cache" in build_text
     # the production stage has no install and takes only what runs
@@ -66,7 +72,9 @@ def test_typescript_app_gets_a_build_stage_with_dev_dependencies(tmp_path):
     assert "EXPOSE 3000" in production_text
 
 
-def test_article_token_file_becomes_two_stages_with_a_secret_mount(tmp_path):
+def test_article_token_file_gets_its_secret_mount_and_stays_one_stage(tmp_path):
+    """On a slim image, with production dependencies only and the whole folder needed, a split
+    would give the production stage nothing less: the secret is mounted, the stage stays."""
     token = "1234"
     dockerfile = (
         "FROM node:22-bookworm-slim\n"
@@ -84,15 +92,39 @@ def test_article_token_file_becomes_two_stages_with_a_secret_mount(tmp_path):
     )
     result = settle(folder)
     out = result.fixed.decode()
-    assert len(stages_of(result.fixed)) == 2
+    assert len(stages_of(result.fixed)) == 1
     assert "--mount=type=secret,id=npmrc,target=/usr/src/app/.npmrc npm ci --omit=dev" in out
     assert "NPM_TOKEN" not in out and f" {token}" not in out and "_authToken" not in out
     assert out.startswith("# syntax=docker/dockerfile:1\n")
     ignore = result.other_files[folder / ".dockerignore"][1].decode().splitlines()
     assert ".npmrc" in ignore
+    why = next(f.message for f in result.remaining if f.code == "DF008")
+    assert "not split" in why and "same image (`node:22-bookworm-slim`)" in why
+    assert token not in " ".join(f.message for f in result.applied + result.remaining)
+
+
+def test_article_token_file_on_the_full_image_becomes_two_stages(tmp_path):
+    """The article's ladder: the build stage on the full image, the production stage on slim."""
+    dockerfile = (
+        "FROM node:22\n"
+        "ENV NPM_TOKEN 1234\n"
+        "WORKDIR /usr/src/app\n"
+        "COPY . .\n"
+        'RUN echo "//npm.pkg.github.com/:_authToken=$NPM_TOKEN" > .npmrc && npm ci --omit=dev && rm -f .npmrc\n'
+        'CMD ["node", "server.js"]\n'
+    )
+    folder = make_project(
+        tmp_path,
+        dockerfile,
+        package_json=PLAIN_PACKAGE,
+        files={"package-lock.json": "{}", "server.js": "require('http').createServer().listen(3000)\n"},
+    )
+    out = settle(folder).fixed.decode()
+    build, production = stages_of(out.encode())
+    assert (build.base, production.base) == ("node:22", "node:22-slim")
+    assert "--mount=type=secret,id=npmrc,target=/usr/src/app/.npmrc npm ci --omit=dev" in out
     assert "COPY --chown=node:node --from=build /usr/src/app /usr/src/app" in out
     assert "npm prune" not in out  # the install already left dev dependencies out
-    assert token not in " ".join(f.message for f in result.applied + result.remaining)
 
 
 def test_good_multi_stage_file_is_left_byte_identical(tmp_path):
@@ -133,6 +165,190 @@ def test_alias_stays_on_the_image_that_runs(tmp_path):
     assert (build.alias, production.alias) == ("build", "app")
     assert b"RUN npm prune --omit=dev\n" in out
     assert b"COPY --from=build /app /app\n" in out  # root user: no --chown of its own
+
+
+TS_LOCK = {**TS_FILES}
+TINI = "ADD https://github.com/krallin/tini/releases/download/v0.19.0/tini /tini\n"
+
+# (package.json, files, before, after): DF008 alone, so each row shows the split itself.
+SPLITS = {
+    "no build step, full Debian image: the production stage takes its slim variant": (
+        PROD_PACKAGE,
+        LOCK,
+        'FROM node:22\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci --omit=dev\nCOPY . .\nCMD ["node", "server.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci --omit=dev\nCOPY . .\n"
+        "\n"
+        'FROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD ["node", "server.js"]\n',
+    ),
+    "build step on a Debian release: slim of the same release, only what runs": (
+        TS_PACKAGE,
+        TS_FILES,
+        "FROM node:22-bookworm\nWORKDIR /usr/src/app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"
+        'RUN npm run build\nCMD ["node", "dist/server.js"]\n',
+        "FROM node:22-bookworm AS build\nWORKDIR /usr/src/app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"
+        "RUN npm run build\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-bookworm-slim\nWORKDIR /usr/src/app\n"
+        "COPY --from=build /usr/src/app/package.json ./package.json\n"
+        "COPY --from=build /usr/src/app/node_modules ./node_modules\n"
+        "COPY --from=build /usr/src/app/dist ./dist\n"
+        'CMD ["node", "dist/server.js"]\n',
+    ),
+    "alpine stays alpine; the build packages stay behind": (
+        PROD_PACKAGE,
+        LOCK,
+        "FROM node:22-alpine\nRUN apk add --no-cache python3 make g++\nWORKDIR /app\nCOPY . .\n"
+        'RUN npm ci --omit=dev\nCMD ["node", "index.js"]\n',
+        "FROM node:22-alpine AS build\nRUN apk add --no-cache python3 make g++\nWORKDIR /app\nCOPY . .\n"
+        "RUN npm ci --omit=dev\n"
+        "\n"
+        'FROM node:22-alpine\nWORKDIR /app\nCOPY --from=build /app /app\nCMD ["node", "index.js"]\n',
+    ),
+    "tini and the author's folder and owner are repeated where they run": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-slim\n" + TINI + "RUN chmod +x /tini\n"
+        'ENTRYPOINT ["/tini", "--"]\n'
+        "RUN mkdir /app && chown -R node:node /app\nWORKDIR /app\nUSER node\n"
+        "COPY --chown=node:node package*.json ./\nRUN npm ci\nCOPY --chown=node:node . .\n"
+        'CMD ["node", "server.js"]\n',
+        "FROM node:22-slim AS build\n"
+        "RUN mkdir /app && chown -R node:node /app\nWORKDIR /app\nUSER node\n"
+        "COPY --chown=node:node package*.json ./\nRUN npm ci\nCOPY --chown=node:node . .\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\n" + TINI + "RUN chmod +x /tini\n"
+        'ENTRYPOINT ["/tini", "--"]\n'
+        "RUN mkdir /app && chown -R node:node /app\nWORKDIR /app\nUSER node\n"
+        "COPY --chown=node:node --from=build /app /app\n"
+        'CMD ["node", "server.js"]\n',
+    ),
+    "a heredoc install and build": (
+        TS_PACKAGE,
+        TS_FILES,
+        'FROM node:22\nWORKDIR /app\nCOPY . .\nRUN <<EOF\nset -e\nnpm ci\nnpm run build\nEOF\nCMD ["node", "dist/server.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN <<EOF\nset -e\nnpm ci\nnpm run build\nEOF\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\nWORKDIR /app\n"
+        "COPY --from=build /app/package.json ./package.json\n"
+        "COPY --from=build /app/node_modules ./node_modules\n"
+        "COPY --from=build /app/dist ./dist\n"
+        'CMD ["node", "dist/server.js"]\n',
+    ),
+    "a health check that calls curl keeps the full image": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        'HEALTHCHECK CMD curl -f http://localhost:3000/ || exit 1\nCMD ["node", "index.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'HEALTHCHECK CMD curl -f http://localhost:3000/ || exit 1\nCMD ["node", "index.js"]\n',
+    ),
+    "the author's chown of the copied app stays on the production copy": (
+        PLAIN_PACKAGE,
+        LOCK,
+        'FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && chown -R 1001:1001 .\nUSER 1001\nCMD ["node", "server.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci && chown -R 1001:1001 .\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\nWORKDIR /app\nCOPY --chown=1001:1001 --from=build /app /app\nUSER 1001\n"
+        'CMD ["node", "server.js"]\n',
+    ),
+    "an entrypoint on the PATH is copied where it runs": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-alpine\nCOPY docker-entrypoint.sh /usr/local/bin/\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
+        "FROM node:22-alpine AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-alpine\nCOPY docker-entrypoint.sh /usr/local/bin/\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
+    ),
+    "an entrypoint inside the app folder comes with the app": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN chmod +x docker-entrypoint.sh && npm ci\n"
+        'ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN chmod +x docker-entrypoint.sh && npm ci\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
+    ),
+    "a pinned base: the slim tag goes unpinned to the base image rule; flags and the alias stay": (
+        PLAIN_PACKAGE,
+        LOCK,
+        f"FROM --platform=linux/amd64 node:22@sha256:{'a' * 64} AS app\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        'CMD ["node", "server.js"]\n',
+        f"FROM --platform=linux/amd64 node:22@sha256:{'a' * 64} AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM --platform=linux/amd64 node:22-slim AS app\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'CMD ["node", "server.js"]\n',
+    ),
+}
+
+# (package.json, files, Dockerfile, what the finding says): DF008 reports and leaves the file.
+NOT_SPLIT = {
+    "slim image, production dependencies, the whole folder: nothing to leave behind": (
+        PROD_PACKAGE,
+        LOCK,
+        'FROM node:22-bookworm-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD ["node", "index.js"]\n',
+        "same image (`node:22-bookworm-slim`)",
+    ),
+    "alpine image, production dependencies, the whole folder": (
+        PROD_PACKAGE,
+        LOCK,
+        'FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD ["node", "index.js"]\n',
+        "same image (`node:22-alpine`)",
+    ),
+    "a package the health check uses": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-alpine\nRUN apk add --no-cache curl\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        'HEALTHCHECK CMD curl -f http://localhost:3000/ || exit 1\nCMD ["node", "index.js"]\n',
+        "start or health command uses (curl)",
+    ),
+    "a tag the official image does not serve": (
+        PLAIN_PACKAGE,
+        LOCK,
+        'FROM node:22-buster\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "index.js"]\n',
+        "`node:22-buster`, which is not a tag",
+    ),
+    "the start binary made executable in the install step": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\n" + TINI + "WORKDIR /app\nCOPY . .\nRUN chmod +x /tini && npm ci\n"
+        'ENTRYPOINT ["/tini", "--"]\nCMD ["node", "index.js"]\n',
+        "the start program is prepared together with other steps",
+    ),
+}
+
+
+def _introduced_problems(before: bytes, after: bytes, folder) -> list[guard.Problem]:
+    images, project = NodeImages.packaged(), Project(folder)
+    return guard.introduced(
+        guard.check(Document.parse(before), project, images, TODAY),
+        guard.check(Document.parse(after), project, images, TODAY),
+    )
+
+
+@pytest.mark.parametrize("package_json, files, before, after", SPLITS.values(), ids=SPLITS.keys())
+def test_split(tmp_path, package_json, files, before, after):
+    folder = make_project(tmp_path, before, package_json=package_json, files=files)
+    result = settle(folder, select=["DF008"])
+    assert result.fixed.decode() == after
+    assert _introduced_problems(before.encode(), result.fixed, folder) == []
+
+
+@pytest.mark.parametrize("package_json, files, dockerfile, reason", NOT_SPLIT.values(), ids=NOT_SPLIT.keys())
+def test_not_split(tmp_path, package_json, files, dockerfile, reason):
+    folder = make_project(tmp_path, dockerfile, package_json=package_json, files=files)
+    result = fix_folder(folder, select=["DF008"])
+    assert result.fixed == dockerfile.encode()
+    finding = next(f for f in result.initial if f.code == "DF008")
+    assert finding.fix is None and reason in finding.message
 
 
 @pytest.mark.parametrize(
@@ -223,3 +439,57 @@ def test_corpus_keeps_every_stage_reference(case, tmp_path):
     assert len(after.stages) == len(Document.parse(source).stages)
     aliases = {s.alias.lower() for s in after.stages if s.alias}
     assert _stage_references(source) <= aliases
+
+
+DISTROLESS = (
+    "FROM node:{build} AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\n"
+    "\n"
+    'FROM gcr.io/distroless/{runtime}\nCOPY --from=build /app /app\nWORKDIR /app\nCMD ["server.js"]\n'
+)
+
+
+def test_build_stage_keeps_the_major_of_its_distroless_runtime(tmp_path):
+    dockerfile = DISTROLESS.format(build="18", runtime="nodejs18-debian11")
+    folder = make_project(tmp_path, dockerfile, package_json=PROD_PACKAGE, files=LOCK)
+    result = settle(folder)
+    build, runtime = stages_of(result.fixed)
+    # an upgrade of the build stage alone would build node_modules for another Node.js
+    assert (build.base, runtime.base) == ("node:18", "gcr.io/distroless/nodejs18-debian11")
+    messages = [f.message for f in result.remaining if f.code == "DF008"]
+    assert messages == [
+        "the runtime image `gcr.io/distroless/nodejs18-debian11` runs Node.js 18, which reached its end of life"
+        " on 2025-04-30: move it to a supported major, and the stages that build for it to the same major"
+    ]
+
+
+def test_build_stage_on_another_major_than_its_distroless_runtime_is_reported(tmp_path):
+    dockerfile = DISTROLESS.format(build="24", runtime="nodejs22-debian12")
+    folder = make_project(tmp_path, dockerfile, package_json=PROD_PACKAGE, files=LOCK)
+    result = fix_folder(folder, select=["DF008"])
+    assert result.fixed == dockerfile.encode()
+    [finding] = [f for f in result.initial if f.code == "DF008"]
+    assert finding.line == 7 and finding.fix is None
+    assert "`build` builds on Node.js 24 for a runtime on Node.js 22" in finding.message
+    assert "build it on `node:22`" in finding.message
+
+
+def test_distroless_runtime_of_a_supported_major_fed_by_the_same_major_is_not_reported(tmp_path):
+    dockerfile = DISTROLESS.format(build="22-bookworm", runtime="nodejs22-debian12")
+    folder = make_project(tmp_path, dockerfile, package_json=PROD_PACKAGE, files=LOCK)
+    result = fix_folder(folder, select=["DF008"])
+    assert result.fixed == dockerfile.encode()
+    assert not [f for f in result.initial if f.code == "DF008"]
+
+
+def test_production_stage_is_not_upgraded_away_from_the_major_that_built_its_node_modules(tmp_path):
+    """The split's two stages end on one Node.js major: node_modules built on one major never run on
+    another (here DF007 moves both to 26, python carried across as python3)."""
+    dockerfile = (
+        "FROM node:14\nRUN apt-get update && apt-get install -y python make g++\nWORKDIR /app\nCOPY . .\n"
+        'RUN npm ci\nCMD ["node", "index.js"]\n'
+    )
+    folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE, files=LOCK)
+    result = settle(folder)
+    build, production = stages_of(result.fixed)
+    assert (build.base, production.base) == ("node:26", "node:26-slim")
+    assert b"apt-get install -y python3 make g++" in result.fixed

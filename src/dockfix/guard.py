@@ -19,7 +19,14 @@ from datetime import date
 
 from .dockerfile.document import Document, Instruction, Stage
 from .dockerfile.shell import run_scripts
-from .dockerfile.stages import external_base, is_node_image, split_image, stage_chain
+from .dockerfile.stages import (
+    copied_stages,
+    external_base,
+    is_node_image,
+    runtime_node_major,
+    split_image,
+    stage_chain,
+)
 from .project.build_context import Project
 from .sources.images import (
     MalformedTag,
@@ -94,6 +101,7 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
         if image.variant is not None:
             problems.extend(_distro_problems(doc, stage, image.variant))
         problems.extend(_libc_problems(doc, stage, image, images, today, natives))
+        problems.extend(_major_problems(doc, stage, image, images, today))
         if image.variant is not None and not image.variant.has_build_tools and natives:
             problems.extend(_native_build_problems(doc, stage, image.variant, natives))
         problems.extend(_start_binary_problems(doc, stage))
@@ -294,17 +302,8 @@ def _libc_problems(
     """node_modules with native addons copied between a musl and a glibc stage."""
     if image.variant is None or not natives:
         return []
-    stages = doc.stages
-    by_name = {s.alias.lower(): s for s in stages if s.alias}
     problems = []
-    for inst in stage.instructions:
-        source_flag = inst.flag("from") if inst.name == "COPY" else None
-        if source_flag is None or source_flag.value is None:
-            continue
-        value = source_flag.value.lower()
-        source = by_name.get(value) or (stages[int(value)] if value.isdigit() and int(value) < len(stages) else None)
-        if source is None:
-            continue
+    for inst, source in copied_stages(doc, stage):
         other = stage_image(doc, source, images, today)
         if other.variant is None or other.variant.libc == image.variant.libc:
             continue
@@ -315,6 +314,27 @@ def _libc_problems(
                 f" and the project has native addons ({', '.join(natives[:3])}) that do not run there",
             )
         )
+    return problems
+
+
+def _major_problems(doc: Document, stage: Stage, image: StageImage, images: NodeImages, today: date) -> list[Problem]:
+    """Files built on one Node.js major copied into a stage that runs another: a node stage, or a
+    Node.js runtime image such as distroless's."""
+    base = external_base(doc, stage)
+    runs = image.major if image.major is not None else runtime_node_major(base)
+    if runs is None:
+        return []
+    problems = []
+    for inst, source in copied_stages(doc, stage):
+        built_on = stage_image(doc, source, images, today).major
+        if built_on is not None and built_on != runs:
+            problems.append(
+                Problem(
+                    inst.line,
+                    f"files built on Node.js {built_on} are copied into a stage that runs Node.js {runs}"
+                    f" ({base.split('@')[0]}): native addons and engine checks must match the major that runs them",
+                )
+            )
     return problems
 
 

@@ -3,15 +3,22 @@
 A RUN instruction's script is its shell-form arguments (the joined logical line) or a heredoc
 body. Each script knows how to map its own offsets back to the Dockerfile's bytes, so a rule can
 rewrite exactly the `npm install` inside `apt-get ... && npm install && npm cache clean --force`.
+
+Heredocs are read the way BuildKit runs them. A line that is nothing but one heredoc
+(`RUN <<EOT`) runs the body as the script (or, when the body starts with `#!`, as a file run by
+that interpreter); the line itself runs nothing. Any other line runs in the shell with the bodies
+as the inputs of the commands that open them: a body is shell only when a shell reads it
+(`RUN <<EOT bash`), not when `cat`, `python3` or `node` does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .document import Document, Instruction
+from .document import Document, Heredoc, Instruction
 
 
 @lru_cache(maxsize=1)
@@ -150,8 +157,61 @@ def uses_shell_features(script: bytes) -> bool:
     return False
 
 
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"})
+# A heredoc opener as BuildKit's lexer sees it: a whole word `[n]<<[-]NAME`, the name maybe quoted.
+_OPENER = re.compile(rb"(?<![^ \t])(\d*)<<(-?)(\S+)")
+_ONLY_OPENER = re.compile(rb"^\d*<<-?\S+$")
+
+
+def _is_shell(word: str) -> bool:
+    return word.rsplit("/", 1)[-1] in SHELLS
+
+
+def _openers(line: bytes, heredocs: list[Heredoc]) -> list[tuple[int, int]] | None:
+    """The (start, end) of each heredoc's opener in the line, in order; None if they cannot be told."""
+    found: list[tuple[int, int]] = []
+    for match in _OPENER.finditer(line):
+        name = match.group(3).replace(b'"', b"").replace(b"'", b"").decode("utf-8", "surrogateescape")
+        if len(found) < len(heredocs) and name == heredocs[len(found)].name:
+            found.append((match.start(), match.end()))
+    return found if len(found) == len(heredocs) else None
+
+
+def _as_input_redirects(line: bytes, openers: list[tuple[int, int]]) -> bytes:
+    """`<<EOT` becomes `< EOT`, as long: to the command it is an input, and the grammar then reads
+    the line without the body it cannot see (offsets stay where they were)."""
+    text = bytearray(line)
+    for start, _ in openers:
+        at = text.index(b"<<", start)
+        text[at : at + 2] = b"< "
+    return bytes(text)
+
+
+def _reader(line: bytes, opener_start: int) -> Command | None:
+    """The simple command whose input the heredoc opened at `opener_start` is."""
+    node = _tree(line).root_node.descendant_for_byte_range(opener_start, opener_start + 1)
+    while node is not None and node.type != "file_redirect":
+        node = node.parent
+    parent = node.parent if node is not None else None
+    if parent is not None and parent.type == "redirected_statement":
+        parent = parent.child_by_field_name("body")
+    if parent is None or parent.type != "command":
+        return None
+    return next((c for c in commands_in(line) if (c.start, c.end) == (parent.start_byte, parent.end_byte)), None)
+
+
+def _runs_in_a_shell(body: bytes) -> bool:
+    """A body without a shebang runs in the shell; with one, in the interpreter it names."""
+    if not body.startswith(b"#!"):
+        return True
+    words = body[2:].split(b"\n", 1)[0].decode("utf-8", "replace").split()
+    if words[:1] and words[0].rsplit("/", 1)[-1] == "env":
+        words = [w for w in words[1:] if not w.startswith("-")]
+    return bool(words) and _is_shell(words[0])
+
+
 def run_scripts(doc: Document, inst: Instruction) -> Iterator[Script]:
-    """The shell scripts a shell-form RUN executes: its line, and heredoc bodies it feeds a shell."""
+    """The shell scripts a shell-form RUN executes: its line, and the heredoc bodies a shell reads."""
     if inst.name != "RUN" or inst.is_json_form:
         return
     base = inst.args_start
@@ -159,11 +219,40 @@ def run_scripts(doc: Document, inst: Instruction) -> Iterator[Script]:
     def from_args(start: int, end: int) -> tuple[int, int]:
         return inst.source_span(base + start, base + end)
 
-    yield Script(inst.args_bytes, from_args)
-    for heredoc in inst.heredocs:
-        body_start = heredoc.body_start
+    def body_script(heredoc: Heredoc) -> Script:
+        def from_body(start: int, end: int) -> tuple[int, int]:
+            return heredoc.body_start + start, heredoc.body_start + end
 
-        def from_body(start: int, end: int, _base: int = body_start) -> tuple[int, int]:
-            return _base + start, _base + end
+        return Script(doc.source[heredoc.body_start : heredoc.body_end], from_body, from_heredoc=True)
 
-        yield Script(doc.source[heredoc.body_start : heredoc.body_end], from_body, from_heredoc=True)
+    line = inst.args_bytes
+    if not inst.heredocs:
+        yield Script(line, from_args)
+        return
+    if len(inst.heredocs) == 1 and _ONLY_OPENER.match(line):
+        body = body_script(inst.heredocs[0])
+        if _runs_in_a_shell(body.text):
+            yield body
+        return
+    openers = _openers(line, inst.heredocs)
+    if openers is None:
+        yield Script(line, from_args)  # read as it is: the grammar reports it, rules leave it alone
+        return
+    readable = _as_input_redirects(line, openers)
+    yield Script(readable, from_args)
+    for heredoc, (start, _) in zip(inst.heredocs, openers, strict=True):
+        reader = _reader(readable, start)
+        if heredoc.file_descriptor == 0 and reader is not None and _reads_script_from_input(reader):
+            yield body_script(heredoc)
+
+
+def _reads_script_from_input(command: Command) -> bool:
+    """`bash`, `sh -e`, `sh -s arg`: a shell that takes its script from its input, not from
+    `-c` or a file."""
+    if not _is_shell(command.name):
+        return False
+    options = [w.text for w in command.args if w.text.startswith("-") and not w.text.startswith("--")]
+    operands = [w.text for w in command.args if not w.text.startswith("-")]
+    if any("c" in option[1:] for option in options):
+        return False
+    return not operands or any("s" in option[1:] for option in options)

@@ -54,6 +54,22 @@ def is_node_image(text: str) -> bool:
     return namespace in _ARCH_NAMESPACES or namespace.startswith("$") or namespace.startswith("${")
 
 
+_DISTROLESS_NODE = re.compile(r"(?:^|/)distroless/nodejs(\d+)?(?:-[a-z0-9]+)*$")
+
+
+def runtime_node_major(text: str) -> int | None:
+    """The Node.js major of a runtime image other than the official one: distroless's
+    `gcr.io/distroless/nodejs22-debian12` (or the older `gcr.io/distroless/nodejs:18`)."""
+    name, tag = split_image(text.lower())
+    match = _DISTROLESS_NODE.search(name)
+    if match is None:
+        return None
+    if match.group(1):
+        return int(match.group(1))
+    version = re.match(r"(\d+)(?:$|[.-])", tag or "")
+    return int(version.group(1)) if version else None
+
+
 def stage_chain(doc: Document, stage: Stage) -> list[Stage]:
     """The stage and the earlier stages it builds on, nearest first."""
     stages = doc.stages
@@ -70,6 +86,22 @@ def external_base(doc: Document, stage: Stage) -> str:
     """The image the stage ultimately stands on (resolved through ARG defaults where possible)."""
     root = stage_chain(doc, stage)[-1]
     return root.resolved_base or root.base
+
+
+def copied_stages(doc: Document, stage: Stage) -> list[tuple[Instruction, Stage]]:
+    """(COPY --from instruction, the earlier stage it copies from) for each copy between stages."""
+    stages = doc.stages
+    by_name = {s.alias.lower(): s for s in stages if s.alias}
+    found = []
+    for inst in stage.instructions:
+        source_flag = inst.flag("from") if inst.name == "COPY" else None
+        if source_flag is None or source_flag.value is None:
+            continue
+        value = source_flag.value.lower()
+        source = by_name.get(value) or (stages[int(value)] if value.isdigit() and int(value) < len(stages) else None)
+        if source is not None:
+            found.append((inst, source))
+    return found
 
 
 def is_node_stage(doc: Document, stage: Stage) -> bool:

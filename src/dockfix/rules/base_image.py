@@ -74,8 +74,9 @@ from dataclasses import dataclass
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
-from ..dockerfile.stages import family, is_node_image, is_windows
+from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows, stage_chain
 from ..edits import Applicability, Edit, Finding, Fix
+from ..guard import stage_image
 from ..sources.images import MalformedTag, NodeTag
 from .image_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .rule import Rule
@@ -217,11 +218,13 @@ def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref
     """The finding for a floating node tag: the active LTS major, in a variant that exists and
     keeps everything the build runs."""
     where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
-    major = target_major(ctx)
+    stages = stages_on_site(doc, site)
+    runtime_major = _major_built_for(doc, ctx, stages)
+    major = runtime_major or target_major(ctx)
     plan = plan_tag(
         doc,
         ctx,
-        stages_on_site(doc, site),
+        stages,
         version=str(major),
         major=major,
         variant=tag.variant,
@@ -239,10 +242,36 @@ def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref
     if digest is not None:
         new_ref = new_ref.with_digest(digest)
     notes = "".join(f", {n}" for n in plan.notes)
-    message = f"{head}: use the active LTS major {major}{notes}: `{new_ref}`"
+    chosen = (
+        f"the major {major} of the stage that runs what it builds"
+        if runtime_major is not None
+        else f"the active LTS major {major}"
+    )
+    message = f"{head}: use {chosen}{notes}: `{new_ref}`"
     if note:
         message += f"; {note}"
     return Finding(RULE.code, message, site.line, _tag_change(doc, stage, site, str(new_ref), plan))
+
+
+def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> int | None:
+    """The Node.js major of the node stages that copy from `stages`, when they name one and agree:
+    what a build stage makes (node_modules, native addons) must run on the major that runs it."""
+    on_site = {stage.index for stage in stages}
+    # The stages on the site and those built on them: copies between them stay on one image.
+    indexes = {other.index for other in doc.stages if any(m.index in on_site for m in stage_chain(doc, other))}
+    majors = set()
+    for other in doc.stages:
+        if other.index in indexes:
+            continue
+        for _inst, source in copied_stages(doc, other):
+            if source.index in indexes:
+                majors.add(stage_image(doc, other, ctx.services.node_images, ctx.today).major)
+    if len(majors) != 1:
+        return None
+    major = majors.pop()
+    if major is None or ctx.services.node_data.is_end_of_life(major, ctx.today):
+        return None
+    return major
 
 
 def check(doc: Document, ctx: RuleContext):

@@ -6,7 +6,9 @@ In the stage that runs the app, rewrites the package install to skip dev depende
 `npm install --omit=dev`); `npm ci` gains `--omit=dev`; the deprecated `--production` and
 `--only=production` become `--omit=dev` on npm 7 and later; yarn classic gets
 `--frozen-lockfile --production`, pnpm `--prod` (with `--frozen-lockfile` when its lockfile is
-there).
+there). Wherever dev dependencies must stay (a build stage, a build step or a lifecycle script
+that needs them) and in a project without any, `npm install` still becomes `npm ci` when the
+lockfile is copied in: every stage installs exactly what the lockfile says.
 
 ## Why
 Dev dependencies (test runners, compilers, linters) make the image larger and widen its attack
@@ -169,17 +171,41 @@ def _append(script: Script, command: Command, text: str) -> Edit:
 
 
 def check(doc: Document, ctx: RuleContext):
-    stage = runtime_stage(doc)
-    if stage is None or not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name):
-        return
+    runtime = runtime_stage(doc)
+    ignore = (ctx.project.read(".dockerignore") or b"").decode("utf-8", "replace").splitlines()
+    for stage in doc.stages:
+        if not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name):
+            continue
+        if stage is runtime:
+            yield from _runtime_installs(doc, ctx, stage, ignore)
+        else:
+            yield from _build_installs(doc, ctx, stage, ignore)
+
+
+def _build_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
+    """A stage that does not run the app keeps its dev dependencies, but installs the lockfile."""
+    for inst, script, command in run_commands(doc, stage):
+        if _is_install(command) == "npm" and not script.has_errors:
+            ci = _ci_edit(doc, ctx, stage, inst, script, command, ignore)
+            if ci is not None:
+                edit, verb, lockfile = ci
+                yield Finding(
+                    RULE.code,
+                    f"`npm {verb}` may resolve other versions than {lockfile}: use `npm ci`",
+                    inst.line,
+                    Fix.unsafe(edit),
+                )
+
+
+def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
     commands = list(run_commands(doc, stage))
     major = node_major(doc, stage)
     modern_npm = major is not None and major >= 15
-    ignore = (ctx.project.read(".dockerignore") or b"").decode("utf-8", "replace").splitlines()
     for index, (inst, script, command) in enumerate(commands):
         manager = _is_install(command)
         if manager is None or script.has_errors:
             continue  # a script the shell grammar cannot read (an open quote) is not edited
+        ci = _ci_edit(doc, ctx, stage, inst, script, command, ignore) if manager == "npm" else None
         if _omits_dev(command):
             old = next(
                 (w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None
@@ -191,36 +217,52 @@ def check(doc: Document, ctx: RuleContext):
                     inst.line,
                     Fix.safe(_word_edit(script, old.start, old.end, "--omit=dev")),
                 )
+            if ci is not None:
+                yield _lockfile_finding(inst, ci, "")
             continue
         later_build = next((c for (i2, _, c) in commands[index + 1 :] if _is_build_step(c, ctx)), None)
         if later_build is not None:
+            why = ""
             if ctx.project.dev_dependencies or not ctx.project.has_package_json:
-                yield Finding(
-                    RULE.code,
-                    f"dev dependencies are installed for a build step (`{' '.join(later_build.argv[:3])}`) in the stage that runs the app; split build and runtime into stages (DF008)",
-                    inst.line,
-                )
+                why = f"dev dependencies are installed for a build step (`{' '.join(later_build.argv[:3])}`) in the stage that runs the app; split build and runtime into stages (DF008)"
+            if ci is not None:
+                yield _lockfile_finding(inst, ci, why)
+            elif why:
+                yield Finding(RULE.code, why, inst.line)
             continue
         if not ctx.project.has_package_json or not ctx.project.dev_dependencies:
-            continue  # nothing to leave out
+            if ci is not None:  # no dev dependencies to leave out, but the lockfile to follow
+                yield _lockfile_finding(inst, ci, "")
+            continue
         hook = _scripts_needing_dev(ctx, stage)
         if hook:
-            yield Finding(
-                RULE.code,
-                f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here",
-                inst.line,
-            )
+            why = f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here"
+            yield _lockfile_finding(inst, ci, why) if ci is not None else Finding(RULE.code, why, inst.line)
             continue
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
 
 
+def _ci_edit(doc, ctx, stage, inst, script, command, ignore) -> tuple[Edit, str, str] | None:
+    """`npm install` -> `npm ci` when the lockfile is copied in: (the edit, the old verb, the lockfile)."""
+    verb = next((w for w in command.args if not w.text.startswith("-")), None)
+    if verb is None or verb.text == "ci":
+        return None
+    lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("package-lock.json", "npm-shrinkwrap.json"), ignore)
+    if lockfile is None:
+        return None
+    return _word_edit(script, verb.start, verb.end, "ci"), verb.text, lockfile
+
+
+def _lockfile_finding(inst, ci: tuple[Edit, str, str], why: str) -> Finding:
+    edit, verb, lockfile = ci
+    message = f"`npm {verb}` may resolve other versions than {lockfile}: use `npm ci`"
+    return Finding(RULE.code, f"{why}; {message}" if why else message, inst.line, Fix.unsafe(edit))
+
+
 def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
     for name in names:
-        if (
-            ctx.project.exists(name)
-            and name not in (line.strip().lstrip("/") for line in ignore)
-            and copies_file(doc, stage, name, inst)
-        ):
+        ignored = name in (line.strip().lstrip("/") for line in ignore)
+        if ctx.project.exists(name) and not ignored and copies_file(doc, stage, name, inst):
             return name
     return None
 
