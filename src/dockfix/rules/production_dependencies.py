@@ -21,14 +21,17 @@ becomes
     RUN npm ci --omit=dev
 
 ## Fix safety
-- Development, test and debug images (by file name, stage name, or a dev server as the
-  start command) are left alone: production settings would defeat their purpose.
+- Development, test, CI and base images are left alone, as DF003 tells them (a dev server,
+  watcher or test runner as the start command, a devcontainer, Cypress, a final stage without
+  CMD or ENTRYPOINT): production settings would defeat their purpose.
 - Modernising `--production`/`--only=production` to `--omit=dev` is safe on npm 7+ (Node.js 15+
   images), where they mean the same; on older or unknown npm it is left alone, because npm 6
   ignores `--omit=dev`.
 - Every other rewrite is unsafe: a package the app needs at run time may sit in
   devDependencies, and `npm ci` fails on a lockfile that is out of date.
-- No rewrite is offered when the start script calls a dev dependency (`ts-node`, `nodemon`),
+- No rewrite is offered when the start command runs a dev dependency's CLI (`vue-cli-service`
+  of `@vue/cli-service`, `nest` of `@nestjs/cli`, `ts-node`, `pino-pretty`; the binary is matched
+  to its package through package-lock.json's `bin` records, else a table of common CLIs),
   or when the same stage later runs a build step (`npm run build`, `tsc`,
   `npx ...`), or when an install lifecycle script (`prepare`, `postinstall`...) calls a dev
   tool: removing dev dependencies would break the build. Splitting build and runtime into
@@ -49,14 +52,13 @@ from ..dockerfile.shell import Command, Script
 from ..dockerfile.stages import (
     applies_to,
     copies_file,
-    is_development_image,
     node_major,
     run_commands,
     runtime_stage,
     start_commands,
 )
 from ..edits import Edit, Finding, Fix
-from ..project.npmscripts import script_invocation
+from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
 
 CODE = "DF002"
 NAME = "production-dependencies"
@@ -134,11 +136,16 @@ def _calls_dev_dependency(script: str, dev: set[str]) -> bool:
     return any(re.search(rf"(?<![\w@/.-]){re.escape(name.split('/')[-1])}(?![\w-])", script) for name in dev)
 
 
-def _scripts_needing_dev(ctx: RuleContext, stage) -> str | None:
-    """An install lifecycle script, or the script the container starts, that calls a dev tool."""
+def _scripts_needing_dev(ctx: RuleContext, stage, doc: Document) -> str | None:
+    """Why dev dependencies are needed: an install lifecycle script, or the start, calls a dev tool."""
     dev = set(ctx.project.dev_dependencies)
     if not dev:
         return None
+    tool = dev_dependency_at_start(ctx.project, doc, stage)
+    if tool is not None:
+        binary, package = tool
+        owner = "" if binary == package else f" from `{package}`"
+        return f"the start command runs `{binary}`{owner}, a dev dependency"
     names = list(LIFECYCLE)
     for argv in start_commands(stage):
         call = script_invocation(argv[1:] if argv[:1] == ["dumb-init"] else argv)
@@ -147,7 +154,7 @@ def _scripts_needing_dev(ctx: RuleContext, stage) -> str | None:
     for name in names:
         script = ctx.project.scripts.get(name)
         if script and _calls_dev_dependency(script, dev):
-            return name
+            return f"the `{name}` script calls a dev dependency"
     return None
 
 
@@ -163,9 +170,26 @@ def _append(script: Script, command: Command, text: str) -> Edit:
 
 
 def check(doc: Document, ctx: RuleContext):
+    """The findings, one per instruction and message: a RUN with four installs is one finding."""
+    merged: dict[tuple[int, str, object], Finding] = {}
+    for finding in _check(doc, ctx):
+        key = (finding.line, finding.message, finding.fix.applicability if finding.fix else None)
+        earlier = merged.get(key)
+        if earlier is not None and earlier.fix is not None and finding.fix is not None:
+            edits = earlier.fix.edits + finding.fix.edits
+            merged[key] = Finding(CODE, finding.message, finding.line, Fix(edits, finding.fix.applicability))
+        elif earlier is None:
+            merged[key] = finding
+    yield from merged.values()
+
+
+def _check(doc: Document, ctx: RuleContext):
     stage = runtime_stage(doc)
-    if stage is None or not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name):
+    if stage is None or not applies_to(doc, stage):
         return
+    # Development, test, CI and base images keep their dev dependencies; only the deprecated
+    # flag is modernised there, which means the same.
+    development = development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
     commands = list(run_commands(doc, stage))
     major = node_major(doc, stage)
     modern_npm = major is not None and major >= 15
@@ -186,6 +210,8 @@ def check(doc: Document, ctx: RuleContext):
                     Fix.safe(_word_edit(script, old.start, old.end, "--omit=dev")),
                 )
             continue
+        if development:
+            continue
         later_build = next((c for (i2, _, c) in commands[index + 1 :] if _is_build_step(c, ctx)), None)
         if later_build is not None:
             if ctx.project.dev_dependencies or not ctx.project.has_package_json:
@@ -197,13 +223,9 @@ def check(doc: Document, ctx: RuleContext):
             continue
         if not ctx.project.has_package_json or not ctx.project.dev_dependencies:
             continue  # nothing to leave out
-        hook = _scripts_needing_dev(ctx, stage)
-        if hook:
-            yield Finding(
-                CODE,
-                f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here",
-                inst.line,
-            )
+        needed = _scripts_needing_dev(ctx, stage, doc)
+        if needed:
+            yield Finding(CODE, f"{needed}, so dev dependencies cannot be left out here", inst.line)
             continue
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
 
@@ -231,6 +253,8 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
                 if lockfile or (verb and verb.text == "ci")
                 else " (no lockfile is copied into the image, so `npm ci` cannot be used)"
             )
+        if omit == "--production":
+            message += " (the base image's npm 6 ignores `--omit=dev`; on npm 7+ it becomes `--omit=dev`)"
         yield Finding(CODE, message, inst.line, Fix.unsafe(*edits))
     elif manager == "yarn":
         if ctx.project.package_manager == "yarn-berry":
