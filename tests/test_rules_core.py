@@ -39,8 +39,10 @@ PRODUCTION_DEPENDENCIES = [
         'FROM node:22\nCOPY package.json ./\nRUN npm install --omit=dev\nCMD ["node", "server.js"]\n',
     ),
     (  # exactly the npm word inside a chain, across a continuation
-        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm install \\\n    && npm cache clean --force\n" + START,
-        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm ci --omit=dev \\\n    && npm cache clean --force\n" + START,
+        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm install \\\n    && npm cache clean --force\n"
+        + START,
+        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm ci --omit=dev \\\n    && npm cache clean --force\n"
+        + START,
     ),
     (  # deprecated flag, modern npm: safe modernisation
         "FROM node:20\nCOPY . .\nRUN npm ci --only=production\n",
@@ -166,6 +168,10 @@ NON_ROOT = [
         'FROM node:22\nCOPY . .\nUSER root\nCMD ["node", "a.js"]\n',
         'FROM node:22\nCOPY --chown=node:node . .\nUSER node\nCMD ["node", "a.js"]\n',
     ),
+    (  # a new volume copies the owner of the image's folder: node gets exactly that folder
+        'FROM node:22\nCOPY . .\nVOLUME /data\nCMD ["node", "a.js"]\n',
+        'FROM node:22\nCOPY --chown=node:node . .\nRUN mkdir -p /data && chown node:node /data\nUSER node\nVOLUME /data\nCMD ["node", "a.js"]\n',
+    ),
 ]
 
 NON_ROOT_UNTOUCHED = [
@@ -175,7 +181,6 @@ NON_ROOT_UNTOUCHED = [
     "FROM node:22\nRUN npm i -g serve\n",  # no app command: a tooling image
     'FROM debian:12\nCOPY . .\nCMD ["node", "a.js"]\n',  # no node user there
     'FROM node:22\nCOPY . .\nEXPOSE 80\nCMD ["node", "a.js"]\n',  # port 80: shown, not applied
-    'FROM node:22\nCOPY . .\nVOLUME /data\nCMD ["node", "a.js"]\n',  # root-owned volume: shown, not applied
 ]
 
 

@@ -181,8 +181,8 @@ def start_commands(stage: Stage) -> list[list[str]]:
     return [inst.words for inst in start_instructions(stage) if inst is not None]
 
 
-def copies_file(doc: Document, stage: Stage, name: str, before: Instruction, ignored: bool = False) -> bool:
-    """Whether a COPY/ADD from the build context before `before` brings `name` (a root file) in."""
+def copies_file(doc: Document, stage: Stage, name: str, before: Instruction | None, ignored: bool = False) -> bool:
+    """Whether a COPY/ADD from the build context before `before` (None: anywhere) brings `name` (a root file) in."""
     if ignored:
         return False
     for inst in stage.instructions:
@@ -365,7 +365,9 @@ def test_tooling(doc: Document, stage: Stage) -> str | None:
     for member in stage_chain(doc, stage):
         for _, _, command in run_commands(doc, member):
             words = [w.text for w in command.args]
-            installs = command.name in ("npm", "yarn", "pnpm") and any(w in ("install", "i", "add", "ci") for w in words)
+            installs = command.name in ("npm", "yarn", "pnpm") and any(
+                w in ("install", "i", "add", "ci") for w in words
+            )
             runs = command.name in ("npx", "cypress")
             for word in words if installs or runs else []:
                 name = word.rsplit("@", 1)[0] if word.count("@") > (1 if word.startswith("@") else 0) else word
@@ -378,7 +380,7 @@ def test_tooling(doc: Document, stage: Stage) -> str | None:
 
 def privileged_ports(stage: Stage) -> list[int]:
     """Ports below 1024 the stage says it listens on (EXPOSE, or a PORT variable)."""
-    ports = []
+    ports: list[int] = []
     for inst in stage.instructions:
         words: list[str] = []
         if inst.name == "EXPOSE":
@@ -431,6 +433,4 @@ def copies_app_files(inst: Instruction, stage_names: set[str]) -> bool:
         "/root/",
         "/tmp/",
     )
-    if destination in system_roots or destination.startswith(system_trees):
-        return False
-    return True
+    return not (destination in system_roots or destination.startswith(system_trees))

@@ -109,7 +109,20 @@ _PASS_THROUGH = ("dumb-init", "tini", "catatonit", "exec", "env", "cross-env", "
 _SHELLS = ("sh", "bash", "ash", "dash", "zsh")
 _MAX_SCRIPT_DEPTH = 6
 # Commands of the package managers that are not script calls.
-_MANAGER_COMMANDS = ("install", "i", "ci", "add", "remove", "exec", "dlx", "cache", "config", "run", "run-script", "prune")
+_MANAGER_COMMANDS = (
+    "install",
+    "i",
+    "ci",
+    "add",
+    "remove",
+    "exec",
+    "dlx",
+    "cache",
+    "config",
+    "run",
+    "run-script",
+    "prune",
+)
 
 
 def _unwrap(argv: list[str]) -> list[str]:
@@ -200,7 +213,9 @@ def development_reason(project: Project, doc: Document, stage: Stage, dockerfile
     if ".devcontainer" in dockerfile.parts:
         return "it is a devcontainer image"
     if not has_start_command(doc, stage):
-        return "it has no CMD or ENTRYPOINT of its own, so it is a base, CI or tooling image (it starts the `node` prompt)"
+        return (
+            "it has no CMD or ENTRYPOINT of its own, so it is a base, CI or tooling image (it starts the `node` prompt)"
+        )
     tool = test_tooling(doc, stage)
     if tool:
         return f"it installs `{tool}`: an image for end-to-end tests"

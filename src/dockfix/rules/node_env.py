@@ -68,7 +68,7 @@ def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
     words = parse_words(inst.args, escape)
     if not words or "=" not in words[0]:
         return None
-    return [tuple(w.split("=", 1)) for w in words]
+    return [(key, value) for key, _, value in (w.partition("=") for w in words)]
 
 
 def check(doc: Document, ctx: RuleContext):

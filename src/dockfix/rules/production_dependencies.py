@@ -123,13 +123,11 @@ def _is_build_step(command: Command, ctx: RuleContext) -> bool:
         and words[0] not in ("install", "add", "global", "cache", "start", "config", "set")
     ):
         return True
-    if (
+    return (
         command.name == "pnpm"
-        and words
+        and bool(words)
         and words[0] not in ("install", "i", "add", "start", "store", "config", "fetch", "prune")
-    ):
-        return True
-    return False
+    )
 
 
 def _calls_dev_dependency(script: str, dev: set[str]) -> bool:
@@ -232,9 +230,9 @@ def _check(doc: Document, ctx: RuleContext):
 
 def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
     for name in names:
-        if ctx.project.exists(name) and name not in (line.strip().lstrip("/") for line in ignore):
-            if copies_file(doc, stage, name, inst):
-                return name
+        listed = name in (line.strip().lstrip("/") for line in ignore)
+        if ctx.project.exists(name) and not listed and copies_file(doc, stage, name, inst):
+            return name
     return None
 
 

@@ -76,7 +76,7 @@ def _replace_args(inst: Instruction, argv: list[str]) -> Edit:
 
 def _current_argv(inst: Instruction) -> list[str] | None:
     """The argv an instruction runs, when it is exec form or a plain shell command."""
-    if inst.is_json_form:
+    if inst.json_args is not None:
         return list(inst.json_args)
     if inst.args_bytes.startswith(b"[") or uses_shell_features(inst.args_bytes):
         return None
@@ -85,7 +85,7 @@ def _current_argv(inst: Instruction) -> list[str] | None:
 
 
 def _has_init(argv: list[str] | None) -> bool:
-    return bool(argv) and (argv[0] in INITS or argv[0].rsplit("/", 1)[-1] in ("dumb-init", "tini"))
+    return bool(argv) and argv is not None and (argv[0] in INITS or argv[0].rsplit("/", 1)[-1] in ("dumb-init", "tini"))
 
 
 def check(doc: Document, ctx: RuleContext):
