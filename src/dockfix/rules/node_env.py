@@ -20,11 +20,12 @@ becomes
     CMD ["node", "server.js"]
 
 ## Fix safety
-- Development, test, CI and base images are left alone: production settings would defeat their
-  purpose. They are known by file name or stage name, by a devcontainer folder, by a start
+- Development, test, CI and base images are left alone (only the legacy form is rewritten, which
+  means the same): production settings would defeat their purpose. They are known by file name or stage name, by a devcontainer folder, by a start
   command that runs a dev server, watcher or test runner (`next dev`, `vite`, `nodemon`,
-  `ng serve`, `jest`..., followed through the package.json scripts it calls), by Cypress or
-  Playwright's test runner installed in the image, and by a final stage without CMD or
+  `ng serve`, `jest`..., followed through the package.json scripts it calls; a script named
+  `dev`, `start:dev` or `watch`), by Cypress or Playwright's test runner installed in the image,
+  and by a final stage without CMD or
   ENTRYPOINT: such an image starts the `node` prompt, so it is a base for other images or a
   CI or tooling image, whose later `npm install` would silently skip devDependencies under
   NODE_ENV=production.

@@ -23,7 +23,8 @@ becomes
 ## Fix safety
 - Development, test, CI and base images are left alone, as DF003 tells them (a dev server,
   watcher or test runner as the start command, a devcontainer, Cypress, a final stage without
-  CMD or ENTRYPOINT): production settings would defeat their purpose.
+  CMD or ENTRYPOINT): production settings would defeat their purpose. Only the modernisation
+  below applies there, which means the same.
 - Modernising `--production`/`--only=production` to `--omit=dev` is safe on npm 7+ (Node.js 15+
   images), where they mean the same; on older or unknown npm it is left alone, because npm 6
   ignores `--omit=dev`.
