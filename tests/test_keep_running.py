@@ -33,6 +33,7 @@ def package(start: str | None = None, *, dev=(), prod=("express",), scripts=None
 
 
 def run(tmp_path, dockerfile, *, select, package_json, files=None, unsafe=True, name="Dockerfile", folder=None):
+    tmp_path.mkdir(parents=True, exist_ok=True)  # a second project of one test lives in a subfolder
     project = make_project(tmp_path, dockerfile, package_json=package_json, files=files, name=name)
     location = project / folder if folder else project
     if folder:
@@ -347,6 +348,18 @@ def test_volume_declared_as_another_user_is_displayed_only(tmp_path):
     assert any("VOLUME /data as another user" in f.message for f in result.remaining)
 
 
+def test_entrypoint_that_drops_root_itself_is_left_alone(tmp_path):
+    source = (
+        "FROM node:22-alpine\nRUN apk add --no-cache su-exec\nWORKDIR /app\nCOPY . .\nVOLUME /app/content\n"
+        'ENTRYPOINT ["./docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n'
+    )
+    result = run(tmp_path, source, select=["DF004"], package_json=package("node server.js"), files=LOCKFILE)
+    assert result.fixed.decode() == source and not [f for f in result.remaining if f.code == "DF004"]
+    plain = source.replace("RUN apk add --no-cache su-exec\n", "")
+    result = run(tmp_path / "plain", plain, select=["DF004"], package_json=package("node server.js"), files=LOCKFILE)
+    assert b"USER node\n" in result.fixed
+
+
 def test_development_image_keeps_root(tmp_path):
     source = APP + 'CMD ["npm", "run", "start:watch"]\n'
     pkg = package("node server.js", scripts={"start:watch": "nodemon server.js"}, dev=("nodemon",))
@@ -376,7 +389,6 @@ def test_npmrc_read_by_the_install_is_left_out_only_unsafely(tmp_path):
     assert written is None  # nothing safe to add
     [finding] = result.withheld
     assert "`pnpm install` reads it after `COPY` brings it in" in finding.message
-    (tmp_path / "unsafe").mkdir()
     _, written = ignore_after(tmp_path / "unsafe", PNPM, unsafe=True, files=files)
     assert written == b"node_modules\n.git\n.env\n.npmrc\n"
 

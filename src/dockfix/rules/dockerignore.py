@@ -317,7 +317,7 @@ def _kept_in(doc: Document, ctx: RuleContext, patterns: list[str]) -> tuple[dict
             if name == ".npmrc" and holds_token(ctx, name):
                 tokens.append(pattern)
             else:
-                reasons[pattern] = f"{name}: {why}"
+                reasons[pattern] = why if name == pattern else f"{name}: {why}"
             break
     return reasons, tokens
 

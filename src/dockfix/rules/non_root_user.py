@@ -28,6 +28,9 @@ Non-node images (no `node` user) and Windows images are left alone. COPY instruc
 already have `--chown` keep it; files copied out of other images or into system folders keep
 their owner.
 
+An image that installs `gosu` or `su-exec` drops root itself in its entrypoint, after
+preparing its volumes as root (the pattern of the official images): it is left alone.
+
 Development, test and CI images (see DF003: a dev server, watcher or test runner as the start
 command, a devcontainer, Cypress) are left alone: they run with the project's source mounted
 from the host and write into it. So is a final stage without CMD or ENTRYPOINT: it is a base
@@ -105,6 +108,7 @@ _WRITING_COMMANDS: dict[str, tuple[str, ...]] = {
     "esbuild": (),
     "babel": (),
 }
+_STEP_DOWN = re.compile(r"(?<![\w-])(gosu|su-exec)(?![\w-])")
 _PLAIN_PATH = re.compile(r"^[A-Za-z0-9_./${}-]+$")
 NEXT_WRITES = (
     "mkdir -p .next/cache .next/server && chown node:node .next .next/cache && chown -R node:node .next/server"
@@ -137,6 +141,17 @@ def runs_next_start(project: Project, doc: Document, stage: Stage) -> bool:
     return False
 
 
+def steps_down(doc: Document, stage: Stage) -> str | None:
+    """The tool (gosu, su-exec) an image installs or starts with to drop root itself once it is ready."""
+    for member in stage_chain(doc, stage):
+        for inst in member.instructions:
+            if inst.name in ("RUN", "ENTRYPOINT", "CMD"):
+                match = _STEP_DOWN.search(inst.args)
+                if match:
+                    return match.group(1)
+    return None
+
+
 def volumes(doc: Document, stage: Stage) -> list[tuple[Stage, Instruction, list[str]]]:
     """Every VOLUME of the stage and the stages it builds on: (stage, instruction, paths)."""
     found = []
@@ -167,8 +182,8 @@ def check(doc: Document, ctx: RuleContext):
     if development_reason(ctx.project, doc, stage, ctx.dockerfile):
         return  # a dev or test image writes into the source mounted from the host
     user = effective_user(doc, stage)
-    if not is_root(user):
-        return
+    if not is_root(user) or steps_down(doc, stage):
+        return  # a non-root user, or an entrypoint that prepares as root and then drops to one
     anchor = runtime_boundary(stage)
     own_users = [i for i in stage.instructions if i.name == "USER"]
     rewrite_user = own_users[-1] if own_users and own_users[-1].line > anchor.line else None
