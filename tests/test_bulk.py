@@ -231,7 +231,8 @@ def test_a_gitignore_above_the_searched_folder_counts_up_to_the_repository_root(
 
 
 def test_from_file_lists_paths_skipping_blanks_and_comments(tmp_path, monkeypatch):
-    write(tmp_path, {"a/Dockerfile": "FROM node\n", "b/Dockerfile": "FROM node\n"})
+    app = 'FROM node\nCMD ["node", "server.js"]\n'  # an app image: DF003 has something to say
+    write(tmp_path, {"a/Dockerfile": app, "b/Dockerfile": app})
     monkeypatch.chdir(tmp_path)
     assert read_path_list("# repos\na\n\n  b  \n", Path(".")) == [Path("a"), Path("b")]
     (tmp_path / "list.txt").write_text("a\nb/Dockerfile\n")

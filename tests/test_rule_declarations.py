@@ -160,8 +160,9 @@ def test_the_core_tables_get_only_declared_fixes(source, tmp_path):
 
 
 def test_a_fix_of_an_undeclared_kind_is_caught(tmp_path):
-    # The check above can fail: DF004 emits display-only fixes, which DF009's declaration lacks.
-    folder = make_project(tmp_path, 'FROM node:22\nCOPY . .\nVOLUME /data\nCMD ["node", "a.js"]\n')
+    # The check above can fail: DF004 emits display-only fixes (a port below 1024), which DF009's
+    # declaration lacks.
+    folder = make_project(tmp_path, 'FROM node:22\nCOPY . .\nEXPOSE 80\nCMD ["node", "a.js"]\n')
     result = fix_folder(folder, select=["DF004"])
     assert [f.fix.applicability for f in result.remaining if f.fix] == [Applicability.DISPLAY_ONLY]
     assert undeclared_fixes(result) == []

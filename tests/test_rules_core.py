@@ -14,6 +14,7 @@ from support.paths import FIXTURES
 PKG = json.dumps(
     {"scripts": {"start": "node server.js"}, "dependencies": {"express": "4"}, "devDependencies": {"jest": "29"}}
 )
+START = 'CMD ["node", "server.js"]\n'  # an app image: base and tooling images without one are left alone
 LOCK = {"package-lock.json": "{}", "server.js": "require('http').createServer().listen(3000)\n"}
 
 
@@ -38,32 +39,34 @@ PRODUCTION_DEPENDENCIES = [
         'FROM node:22\nCOPY package.json ./\nRUN npm install --omit=dev\nCMD ["node", "server.js"]\n',
     ),
     (  # exactly the npm word inside a chain, across a continuation
-        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm install \\\n    && npm cache clean --force\n",
-        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm ci --omit=dev \\\n    && npm cache clean --force\n",
+        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm install \\\n    && npm cache clean --force\n"
+        + START,
+        "FROM node:22-alpine\nCOPY . .\nRUN apk add --no-cache git \\\n    && npm ci --omit=dev \\\n    && npm cache clean --force\n"
+        + START,
     ),
     (  # deprecated flag, modern npm: safe modernisation
         "FROM node:20\nCOPY . .\nRUN npm ci --only=production\n",
         "FROM node:20\nCOPY . .\nRUN npm ci --omit=dev\n",
     ),
     (  # npm ci gains --omit=dev, redirections stay after it
-        "FROM node:22\nCOPY . .\nRUN npm ci 2>&1 | tee /tmp/log\n",
-        "FROM node:22\nCOPY . .\nRUN npm ci --omit=dev 2>&1 | tee /tmp/log\n",
+        "FROM node:22\nCOPY . .\nRUN npm ci 2>&1 | tee /tmp/log\n" + START,
+        "FROM node:22\nCOPY . .\nRUN npm ci --omit=dev 2>&1 | tee /tmp/log\n" + START,
     ),
     (  # heredoc body
-        "FROM node:22\nCOPY . .\nRUN <<EOF\nset -e\nnpm install\nEOF\n",
-        "FROM node:22\nCOPY . .\nRUN <<EOF\nset -e\nnpm ci --omit=dev\nEOF\n",
+        "FROM node:22\nCOPY . .\nRUN <<EOF\nset -e\nnpm install\nEOF\n" + START,
+        "FROM node:22\nCOPY . .\nRUN <<EOF\nset -e\nnpm ci --omit=dev\nEOF\n" + START,
     ),
     (  # a heredoc a shell reads, opened before the command
-        "FROM node:22\nCOPY . .\nRUN <<EOF bash -e\nnpm install\nEOF\n",
-        "FROM node:22\nCOPY . .\nRUN <<EOF bash -e\nnpm ci --omit=dev\nEOF\n",
+        "FROM node:22\nCOPY . .\nRUN <<EOF bash -e\nnpm install\nEOF\n" + START,
+        "FROM node:22\nCOPY . .\nRUN <<EOF bash -e\nnpm ci --omit=dev\nEOF\n" + START,
     ),
     (  # `<<-` strips the tabs; a cache mount before it
-        "FROM node:22\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm <<-EOT\n\tnpm install\n\tEOT\n",
-        "FROM node:22\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm <<-EOT\n\tnpm ci --omit=dev\n\tEOT\n",
+        "FROM node:22\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm <<-EOT\n\tnpm install\n\tEOT\n" + START,
+        "FROM node:22\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm <<-EOT\n\tnpm ci --omit=dev\n\tEOT\n" + START,
     ),
     (  # the install on the line, a heredoc written to a file beside it
-        "FROM node:22\nCOPY . .\nRUN cat <<EOF > .npmrc && npm install\nfund=false\nEOF\n",
-        "FROM node:22\nCOPY . .\nRUN cat <<EOF > .npmrc && npm ci --omit=dev\nfund=false\nEOF\n",
+        "FROM node:22\nCOPY . .\nRUN cat <<EOF > .npmrc && npm install\nfund=false\nEOF\n" + START,
+        "FROM node:22\nCOPY . .\nRUN cat <<EOF > .npmrc && npm ci --omit=dev\nfund=false\nEOF\n" + START,
     ),
     (  # the build needs dev dependencies: they stay, but the lockfile is followed
         'FROM node:22\nCOPY . .\nRUN npm install && npm run build\nCMD ["node", "dist/server.js"]\n',
@@ -76,8 +79,8 @@ PRODUCTION_DEPENDENCIES = [
         "FROM node:22-slim\nCOPY --from=build /app /app\n",
     ),
     (  # npm 6 does not know --omit: use its own flag
-        "FROM node:14\nCOPY package.json ./\nRUN npm install\n",
-        "FROM node:14\nCOPY package.json ./\nRUN npm install --production\n",
+        "FROM node:14\nCOPY package.json ./\nRUN npm install\n" + START,
+        "FROM node:14\nCOPY package.json ./\nRUN npm install --production\n" + START,
     ),
 ]
 
@@ -114,14 +117,14 @@ def test_production_dependencies_untouched(tmp_path, source):
 def test_yarn_and_pnpm(tmp_path):
     yarn = run(
         tmp_path,
-        "FROM node:22\nCOPY . .\nRUN yarn install\n",
+        "FROM node:22\nCOPY . .\nRUN yarn install\n" + START,
         select=["DF002"],
         files={"yarn.lock": "# yarn lockfile v1\n"},
     )
     assert b"RUN yarn install --frozen-lockfile --production\n" in yarn.fixed
     pnpm = run(
         tmp_path,
-        "FROM node:22\nCOPY . .\nRUN pnpm install\n",
+        "FROM node:22\nCOPY . .\nRUN pnpm install\n" + START,
         select=["DF002"],
         files={"pnpm-lock.yaml": "lockfileVersion: 9\n"},
     )
@@ -133,11 +136,11 @@ def test_start_script_needing_dev_tool_keeps_dev_dependencies(tmp_path):
     source = 'FROM node:22\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
     result = run(tmp_path, source, select=["DF002"], package_json=pkg)
     assert result.fixed.decode() == source.replace("npm install", "npm ci")  # the lockfile, dev dependencies kept
-    assert any("`start` script calls a dev dependency" in f.message for f in result.applied)
+    assert any("the start command runs `ts-node`, a dev dependency" in f.message for f in result.applied)
 
 
 def test_install_is_unsafe_and_withheld_without_opt_in(tmp_path):
-    source = "FROM node:22\nCOPY . .\nRUN npm install\n"
+    source = "FROM node:22\nCOPY . .\nRUN npm install\n" + START
     result = run(tmp_path, source, select=["DF002"], unsafe=False)
     assert result.fixed.decode() == source
     assert [f.code for f in result.withheld] == ["DF002"]
@@ -154,7 +157,10 @@ NODE_ENV = [
     ),
     ("FROM node:22\nENV NODE_ENV production\n", "FROM node:22\nENV NODE_ENV=production\n"),  # legacy form: safe
     ('FROM node:22\r\nRUN true\r\nCMD ["node"]', 'FROM node:22\r\nRUN true\r\nENV NODE_ENV=production\r\nCMD ["node"]'),
-    ("FROM node:22\nRUN true", "FROM node:22\nRUN true\nENV NODE_ENV=production"),  # no final newline stays absent
+    (  # no final newline stays absent
+        f"FROM node:22\n{START}RUN true",
+        f"FROM node:22\n{START}RUN true\nENV NODE_ENV=production",
+    ),
 ]
 
 NODE_ENV_UNTOUCHED = [
@@ -194,6 +200,10 @@ NON_ROOT = [
         'FROM node:22\nCOPY . .\nUSER root\nCMD ["node", "a.js"]\n',
         'FROM node:22\nCOPY --chown=node:node . .\nUSER node\nCMD ["node", "a.js"]\n',
     ),
+    (  # a new volume copies the owner of the image's folder: node gets exactly that folder
+        'FROM node:22\nCOPY . .\nVOLUME /data\nCMD ["node", "a.js"]\n',
+        'FROM node:22\nCOPY --chown=node:node . .\nRUN mkdir -p /data && chown node:node /data\nUSER node\nVOLUME /data\nCMD ["node", "a.js"]\n',
+    ),
 ]
 
 NON_ROOT_UNTOUCHED = [
@@ -203,7 +213,6 @@ NON_ROOT_UNTOUCHED = [
     "FROM node:22\nRUN npm i -g serve\n",  # no app command: a tooling image
     'FROM debian:12\nCOPY . .\nCMD ["node", "a.js"]\n',  # no node user there
     'FROM node:22\nCOPY . .\nEXPOSE 80\nCMD ["node", "a.js"]\n',  # port 80: shown, not applied
-    'FROM node:22\nCOPY . .\nVOLUME /data\nCMD ["node", "a.js"]\n',  # root-owned volume: shown, not applied
 ]
 
 

@@ -243,8 +243,8 @@ def start_commands(stage: Stage) -> list[list[str]]:
     return [inst.words for inst in start_instructions(stage) if inst is not None]
 
 
-def copies_file(doc: Document, stage: Stage, name: str, before: Instruction, ignored: bool = False) -> bool:
-    """Whether a COPY/ADD from the build context before `before` brings `name` (a root file) in."""
+def copies_file(doc: Document, stage: Stage, name: str, before: Instruction | None, ignored: bool = False) -> bool:
+    """Whether a COPY/ADD from the build context before `before` (None: anywhere) brings `name` (a root file) in."""
     if ignored:
         return False
     for inst in stage.instructions:
@@ -280,6 +280,13 @@ def insert_line_after(doc: Document, inst: Instruction, text: str):
     return Edit.insert(inst.end, text.encode() + newline)
 
 
+def insert_line_before(doc: Document, inst: Instruction, text: str):
+    """An edit that puts a new instruction line right before `inst`."""
+    from ..edits import Edit
+
+    return Edit.insert(inst.start, text.encode() + doc.newline)
+
+
 _DEV_WORDS = re.compile(
     r"(?:^|[^a-z])(dev|devel|development|develop|test|tests|testing|debug|ci|e2e|local)(?:[^a-z]|$)"
 )
@@ -313,6 +320,125 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
                 if tuple(argv[i : i + len(pattern)]) == pattern:
                     return True
     return False
+
+
+def is_development_script_name(name: str) -> bool:
+    """A package.json script named for development (`dev`, `start:dev`, `watch`, `test:e2e`).
+
+    `serve` is no evidence: it is as often a static server of the built app (`serve -s build`)
+    as a dev server; what the script runs decides then.
+    """
+    return bool(_DEV_WORDS.search(name.lower()) or re.search(r"(?:^|[^a-z])watch(?:[^a-z]|$)", name.lower()))
+
+
+# Dev servers and watchers: binary -> the first positional words (or flags) that make it one.
+# An empty tuple of words means the binary is a dev server whatever it is asked to do.
+_DEV_SERVERS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "nodemon": ((),),
+    "ts-node-dev": ((),),
+    "tsnd": ((),),
+    "node-dev": ((),),
+    "webpack-dev-server": ((),),
+    "next": (("dev",),),
+    "vite": (("",), ("dev",), ("serve",)),
+    "webpack": (("serve",), ("--watch",), ("-w",)),
+    "ng": (("serve",), ("s",), ("test",), ("e2e",)),
+    "react-scripts": (("start",), ("test",)),
+    "react-app-rewired": (("start",), ("test",)),
+    "craco": (("start",), ("test",)),
+    "vue-cli-service": (("serve",), ("test:unit",), ("test:e2e",)),
+    "nuxt": (("",), ("dev",)),
+    "nuxi": (("dev",),),
+    "gatsby": (("develop",),),
+    "astro": (("dev",),),
+    "remix": (("dev",),),
+    "svelte-kit": (("dev",),),
+    "ember": (("serve",), ("s",), ("server",), ("test",)),
+    "parcel": (("",), ("serve",), ("watch",)),
+    "nest": (("--watch",), ("-w",)),
+    "tsc": (("--watch",), ("-w",)),
+    "tsx": (("watch",),),
+    "node": (("--watch",), ("--test",)),
+    "strapi": (("develop",), ("dev",)),
+}
+# Test runners as the command: a test or CI image.
+_TEST_RUNNERS = ("jest", "mocha", "vitest", "karma", "ava", "tap", "cypress", "playwright", "wdio", "nyc", "c8")
+
+
+def development_command(argv: list[str]) -> str | None:
+    """`next dev`, `nodemon`, `jest`...: the dev server, watcher or test runner a command is, if any."""
+    if not argv:
+        return None
+    binary = argv[0].rsplit("/", 1)[-1]
+    args = argv[1:]
+    if binary in _TEST_RUNNERS:
+        return binary
+    if binary in ("npm", "yarn", "pnpm") and args[:1] == ["test"]:
+        return f"{binary} test"
+    patterns = _DEV_SERVERS.get(binary)
+    if patterns is None:
+        return None
+    positional = [w for w in args if not w.startswith("-")]
+    flags = [w.split("=", 1)[0] for w in args if w.startswith("-")]
+    for pattern in patterns:
+        if not pattern:
+            return binary
+        word = pattern[0]
+        if word == "" and not (positional and positional[0] in ("build", "generate", "start", "preview")):
+            return binary  # `vite`, `nuxt`, `parcel index.html`: the default command serves
+        if word.startswith("-") and word in flags:
+            return f"{binary} {word}"
+        if positional[:1] == [word]:
+            return f"{binary} {word}"
+    return None
+
+
+def effective_start_instructions(doc: Document, stage: Stage) -> tuple[Instruction | None, Instruction | None]:
+    """The ENTRYPOINT and CMD the image runs with, set in the stage or inherited from the stages it builds on.
+
+    An ENTRYPOINT set in a later stage than the CMD resets it, as Docker does with a CMD that
+    comes from the base image.
+    """
+    entrypoint = cmd = None
+    entrypoint_depth = cmd_depth = None
+    for depth, member in enumerate(stage_chain(doc, stage)):
+        own_entrypoint, own_cmd = start_instructions(member)
+        if entrypoint is None and own_entrypoint is not None:
+            entrypoint, entrypoint_depth = own_entrypoint, depth
+        if cmd is None and own_cmd is not None:
+            cmd, cmd_depth = own_cmd, depth
+    if entrypoint_depth is not None and cmd_depth is not None and cmd_depth > entrypoint_depth:
+        cmd = None
+    return entrypoint, cmd
+
+
+def has_start_command(doc: Document, stage: Stage) -> bool:
+    """Whether the image has a command of its own; without one it runs the node image's `node` prompt."""
+    entrypoint, cmd = effective_start_instructions(doc, stage)
+    return any(inst is not None and inst.words for inst in (entrypoint, cmd))
+
+
+# Cypress and Playwright's test runner exist to run tests (Playwright's browsers alone may serve a
+# production scraper, so they are no evidence).
+_TEST_TOOLS = ("cypress", "@playwright/test")
+
+
+def test_tooling(doc: Document, stage: Stage) -> str | None:
+    """Cypress or Playwright's test runner installed or run in the image: a base image for end-to-end tests."""
+    for member in stage_chain(doc, stage):
+        for _, _, command in run_commands(doc, member):
+            words = [w.text for w in command.args]
+            installs = command.name in ("npm", "yarn", "pnpm") and any(
+                w in ("install", "i", "add", "ci") for w in words
+            )
+            runs = command.name in ("npx", "cypress")
+            for word in words if installs or runs else []:
+                name = word.rsplit("@", 1)[0] if word.count("@") > (1 if word.startswith("@") else 0) else word
+                if name in _TEST_TOOLS:
+                    return name
+            if command.name == "cypress":
+                return "cypress"
+    return None
 
 
 def privileged_ports(stage: Stage) -> list[int]:

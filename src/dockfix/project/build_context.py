@@ -47,6 +47,73 @@ NATIVE_ADDON_PACKAGES = frozenset(
 )
 
 
+# The package that ships a command-line tool, for common CLIs whose binary is not named after
+# their package; used when no package-lock.json records `bin` (yarn and pnpm lockfiles do not).
+COMMON_CLI_PACKAGES = {
+    "vue-cli-service": "@vue/cli-service",
+    "nest": "@nestjs/cli",
+    "next": "next",
+    "ts-node": "ts-node",
+    "ts-node-dev": "ts-node-dev",
+    "tsnd": "ts-node-dev",
+    "ts-node-esm": "ts-node",
+    "tsc": "typescript",
+    "tsx": "tsx",
+    "nodemon": "nodemon",
+    "node-dev": "node-dev",
+    "pino-pretty": "pino-pretty",
+    "react-scripts": "react-scripts",
+    "react-app-rewired": "react-app-rewired",
+    "craco": "@craco/craco",
+    "vite": "vite",
+    "ng": "@angular/cli",
+    "nuxt": "nuxt",
+    "nuxi": "nuxi",
+    "gatsby": "gatsby",
+    "pm2": "pm2",
+    "pm2-runtime": "pm2",
+    "webpack": "webpack",
+    "webpack-dev-server": "webpack-dev-server",
+    "babel-node": "@babel/node",
+    "babel": "@babel/cli",
+    "concurrently": "concurrently",
+    "cross-env": "cross-env",
+    "env-cmd": "env-cmd",
+    "dotenv": "dotenv-cli",
+    "run-s": "npm-run-all",
+    "run-p": "npm-run-all",
+    "npm-run-all": "npm-run-all",
+    "rimraf": "rimraf",
+    "jest": "jest",
+    "mocha": "mocha",
+    "vitest": "vitest",
+    "cypress": "cypress",
+    "playwright": "@playwright/test",
+    "serve": "serve",
+    "http-server": "http-server",
+    "sequelize": "sequelize-cli",
+    "knex": "knex",
+    "prisma": "prisma",
+    "typeorm": "typeorm",
+    "remix-serve": "@remix-run/serve",
+    "astro": "astro",
+    "svelte-kit": "@sveltejs/kit",
+    "ember": "ember-cli",
+    "parcel": "parcel",
+    "forever": "forever",
+    "micro": "micro",
+    "nx": "nx",
+    "turbo": "turbo",
+    "lerna": "lerna",
+    "swc": "@swc/cli",
+    "tsup": "tsup",
+    "esbuild": "esbuild",
+    "rollup": "rollup",
+    "json-server": "json-server",
+    "strapi": "@strapi/strapi",
+}
+
+
 class Project:
     """A read-only view of the build context folder, with an overlay of pending changes."""
 
@@ -198,6 +265,57 @@ class Project:
         except (ValueError, UnicodeDecodeError):
             return None
         return value if isinstance(value, dict) else None
+
+    def binary_package(self, binary: str) -> str | None:
+        """The package whose `bin` provides the command `binary` (`vue-cli-service` -> `@vue/cli-service`).
+
+        package-lock.json (v2/v3) records every installed package's `bin`; without it, common
+        CLIs are known by name, and a binary named after a declared package is that package's.
+        """
+        owner = self._lockfile_binaries.get(binary)
+        if owner is not None:
+            return owner
+        if binary in COMMON_CLI_PACKAGES:
+            return COMMON_CLI_PACKAGES[binary]
+        declared = {**self.dependencies(), **self.dev_dependencies}
+        return binary if binary in declared else None
+
+    def is_dev_only(self, package: str) -> bool:
+        """Whether `npm ci --omit=dev` (or NODE_ENV=production) leaves `package` out.
+
+        The lockfile knows (`"dev": true` on its entry, also for packages only dev tools pull in);
+        without one, a package declared in devDependencies and not among the production ones.
+        """
+        entry = self._lockfile_packages.get(f"node_modules/{package}")
+        if isinstance(entry, dict):
+            return entry.get("dev") is True
+        production = {
+            **self.dependencies(),
+            **self.dependencies("optionalDependencies"),
+            **self.dependencies("peerDependencies"),
+        }
+        return package in self.dev_dependencies and package not in production
+
+    @cached_property
+    def _lockfile_packages(self) -> dict[str, object]:
+        lock = self._json_file("package-lock.json") or self._json_file("npm-shrinkwrap.json")
+        packages = lock.get("packages") if lock else None
+        return packages if isinstance(packages, dict) else {}
+
+    @cached_property
+    def _lockfile_binaries(self) -> dict[str, str]:
+        """binary -> package, for the packages installed at the top of node_modules (the ones on PATH)."""
+        found: dict[str, str] = {}
+        for key, entry in self._lockfile_packages.items():
+            if not key.startswith("node_modules/") or "/node_modules/" in key or not isinstance(entry, dict):
+                continue
+            package = key[len("node_modules/") :]
+            bins = entry.get("bin")
+            if isinstance(bins, dict):
+                found.update((name, package) for name in bins if isinstance(name, str))
+            elif isinstance(bins, str):
+                found[package.split("/")[-1]] = package  # a single bin is named after the package
+        return found
 
 
 def _package_name(spec: str) -> str:

@@ -28,6 +28,18 @@ Dockerfile names (a `.npmrc` copied on purpose, a `dist/` built outside Docker),
 Docker's own pattern rules (not gitignore's: `node_modules` covers only the top-level folder,
 the last matching line wins). A name the user re-includes with `!` is not added again.
 
+Leaving out a file the build context has, a COPY sends (`COPY . .` too) and the build or the
+app reads changes what the image does, so that part is a separate, unsafe fix that says why:
+- a `.npmrc` that an install after the COPY reads (registry, workspace or hoisting settings for
+  `npm ci` or `pnpm install`);
+- a `.env` (or `.env.*`) that the app loads: `dotenv` or a relative in package.json,
+  `require('dotenv')` or `import 'dotenv/config'` in the sources, `--env-file` or `dotenv` in
+  the start command, or a framework that loads env files at build time (Next.js, Vite,
+  Create React App, Vue CLI, Nuxt, Gatsby, Astro, SvelteKit).
+A `.npmrc` that holds a registry token and is read by the install is not left out at all: the
+install needs it, and the way to keep the token out of the image is to mount the file as a
+build secret (DF010), which the finding says.
+
 ## Related hadolint rules
 None.
 """
@@ -40,9 +52,10 @@ from pathlib import Path
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
-from ..dockerfile.stages import applies_to, runtime_stage, start_commands
+from ..dockerfile.stages import applies_to, copies_file, run_commands, runtime_stage, start_commands
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
+from ..project.npmscripts import start_commands_run
 from .rule import Rule
 
 RULE = Rule(
@@ -73,6 +86,33 @@ NEW_FILE_PATTERNS = (
 REQUIRED = ("node_modules", ".git", ".npmrc", ".env")
 BUILD_COMMANDS = ("tsc", "webpack", "vite", "rollup", "esbuild", "babel", "nest", "next", "ng", "parcel", "tsup", "swc")
 MAX_LISTED_FILES = 2000
+MAX_SCANNED_SOURCES = 300
+# Packages that load `.env` into process.env, and frameworks that load `.env` and `.env.<mode>`
+# at build or start time.
+DOTENV_PACKAGES = (
+    "dotenv",
+    "dotenv-flow",
+    "dotenv-safe",
+    "dotenv-expand",
+    "dotenv-cli",
+    "@dotenvx/dotenvx",
+    "env-cmd",
+    "@nestjs/config",
+)
+ENV_FILE_FRAMEWORKS = (
+    "next",
+    "vite",
+    "react-scripts",
+    "@vue/cli-service",
+    "nuxt",
+    "gatsby",
+    "astro",
+    "@sveltejs/kit",
+)
+EXAMPLE_ENV_FILES = (".env.example", ".env.sample", ".env.template", ".env.dist", ".env.defaults")
+DOTENV_IN_SOURCE = re.compile(rb"""(?:require\(\s*|from\s+|import\s+)['"](?:dotenv|@dotenvx/dotenvx)(?:/config)?['"]""")
+TOKEN_SETTINGS = re.compile(rb"(?m)^\s*(?://[^\s=]*:)?(?:_authToken|_auth|_password)\s*=")
+SOURCE_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
 
 
 def ignore_file(ctx: RuleContext) -> Path:
@@ -138,6 +178,85 @@ def _needed_by_copy(pattern_text: str, names: tuple[str, ...], sources: list[str
     return False
 
 
+def _sent(doc: Document, name: str) -> bool:
+    """Whether any stage's COPY or ADD takes `name` (a file at the context's root) from the build context."""
+    return any(copies_file(doc, stage, name, None) for stage in doc.stages)
+
+
+def _install_reading(doc: Document, name: str) -> str | None:
+    """The package install that runs after a COPY has brought `name` into its stage (it reads `.npmrc` there)."""
+    for stage in doc.stages:
+        for inst, _, command in run_commands(doc, stage):
+            words = [w.text for w in command.args if not w.text.startswith("-")]
+            installs = (command.name == "npm" and words[:1] in (["install"], ["i"], ["ci"], ["add"])) or (
+                command.name in ("yarn", "pnpm") and (not words or words[0] in ("install", "i", "add"))
+            )
+            if installs and copies_file(doc, stage, name, inst):
+                return " ".join(command.argv[:2])
+    return None
+
+
+def _source_files(ctx: RuleContext) -> list[str]:
+    return [f for f in _project_files(ctx.project.root) if f.endswith(SOURCE_SUFFIXES)][:MAX_SCANNED_SOURCES]
+
+
+def _env_file_reader(doc: Document, ctx: RuleContext, name: str) -> str | None:
+    """What loads the env file `name` in the build or the app, if anything does."""
+    project = ctx.project
+    declared = {
+        **project.dependencies(),
+        **project.dev_dependencies,
+        **project.dependencies("optionalDependencies"),
+    }
+    stage = runtime_stage(doc)
+    started = " ".join(" ".join(argv) for argv in start_commands_run(project, doc, stage)) if stage is not None else ""
+    scripts = " ".join(project.scripts.values())
+    if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", f"{started} {scripts}"):
+        return f"a start command or package.json script names {name}"
+    if name in EXAMPLE_ENV_FILES:
+        return "`dotenv-safe` checks the settings against it" if "dotenv-safe" in declared else None
+    framework = next((package for package in ENV_FILE_FRAMEWORKS if package in declared), None)
+    if framework is not None:
+        return f"`{framework}` loads env files"
+    if name != ".env" and "dotenv-flow" not in declared:
+        return None  # plain dotenv reads `.env` only
+    package = next((package for package in DOTENV_PACKAGES if package in declared), None)
+    if package is not None:
+        return f"the app loads it with `{package}`"
+    if "--env-file" in started or "dotenv" in started:
+        return "the start command loads it"
+    for relative in _source_files(ctx):
+        data = project.read(relative) or b""
+        if DOTENV_IN_SOURCE.search(data):
+            return f"{relative} loads it with dotenv"
+    return None
+
+
+def read_by_build(doc: Document, ctx: RuleContext, name: str) -> str | None:
+    """Why leaving out `name` would change the image: the context has it, a COPY sends it, and something reads it."""
+    if not ctx.project.exists(name) or not _sent(doc, name):
+        return None
+    if name == ".npmrc":
+        install = _install_reading(doc, name)
+        return f"`{install}` reads it after `COPY` brings it in" if install else None
+    if name.startswith(".env"):
+        return _env_file_reader(doc, ctx, name)
+    return None
+
+
+def holds_token(ctx: RuleContext, name: str) -> bool:
+    return bool(TOKEN_SETTINGS.search(ctx.project.read(name) or b""))
+
+
+def _context_env_files(ctx: RuleContext) -> list[str]:
+    """The `.env` and `.env.*` files at the top of the build context."""
+    try:
+        names = sorted(entry.name for entry in ctx.project.root.iterdir() if entry.is_file())
+    except OSError:
+        return []
+    return [name for name in names if name == ".env" or name.startswith(".env.")]
+
+
 def _builds_in_image(doc: Document, ctx: RuleContext) -> bool:
     from ..dockerfile.shell import run_scripts
 
@@ -180,6 +299,45 @@ def build_output_folder(doc: Document, ctx: RuleContext) -> str | None:
     return None
 
 
+def _kept_in(doc: Document, ctx: RuleContext, patterns: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Of the patterns, those that would leave out a file the build or the app reads: {pattern: why}.
+
+    The second list holds the patterns to add with no fix at all: a `.npmrc` with a token that
+    the install needs, which belongs to a secret mount, not to leaving out.
+    """
+    reasons: dict[str, str] = {}
+    tokens: list[str] = []
+    for pattern in patterns:
+        if pattern == ".npmrc":
+            names = [".npmrc"]
+        elif pattern in (".env", ".env.*"):
+            parsed = parse_pattern(pattern)
+            names = [n for n in _context_env_files(ctx) if parsed is not None and parsed.matches(n)]
+        else:
+            continue
+        for name in names:
+            why = read_by_build(doc, ctx, name)
+            if why is None:
+                continue
+            if name == ".npmrc" and holds_token(ctx, name):
+                tokens.append(pattern)
+            else:
+                reasons[pattern] = why if name == pattern else f"{name}: {why}"
+            break
+    return reasons, tokens
+
+
+def _token_finding(path: Path) -> Finding:
+    return Finding(
+        RULE.code,
+        "the build context's .npmrc holds a registry token and the install reads it, so it is not left out here: "
+        "mount it as a build secret instead (DF010: `RUN --mount=type=secret,id=npmrc,target=...`), then leave it out",
+        1,
+        None,
+        path,
+    )
+
+
 def check(doc: Document, ctx: RuleContext):
     project = ctx.project
     stages = doc.stages
@@ -196,9 +354,13 @@ def check(doc: Document, ctx: RuleContext):
         if output and output not in (p for p, _ in patterns):
             patterns.append((output, (output,)))
         kept = [p for p, names in patterns if not _needed_by_copy(p, names, sources, files)]
-        content = "".join(f"{line}\n" for line in kept).encode()
+        read, tokens = _kept_in(doc, ctx, kept)
         skipped = [p for p, _ in patterns if p not in kept]
-        note = f" ({', '.join(skipped)} left out: the Dockerfile copies it)" if skipped else ""
+        kept = [p for p in kept if p not in read and p not in tokens]
+        content = "".join(f"{line}\n" for line in kept).encode()
+        notes = [f"{', '.join(skipped)} left out: the Dockerfile copies it"] if skipped else []
+        notes += [f"{pattern} left out: {why}" for pattern, why in read.items()]
+        note = f" ({'; '.join(notes)})" if notes else ""
         yield Finding(
             RULE.code,
             f"no .dockerignore: the local node_modules, .git and any .npmrc or .env are sent to the builder and can end up in the image; creating one{note}",
@@ -206,6 +368,8 @@ def check(doc: Document, ctx: RuleContext):
             Fix.safe(Edit(0, 0, content, path)),
             path,
         )
+        if tokens:
+            yield _token_finding(path)
         return
     rules = DockerIgnore.parse(existing)
     missing = [
@@ -217,14 +381,33 @@ def check(doc: Document, ctx: RuleContext):
     ]
     if not missing:
         return
+    read, tokens = _kept_in(doc, ctx, missing)
     text = existing.decode("utf-8", "replace")
     newline = "\r\n" if "\r\n" in text else "\n"
     prefix = "" if not existing or existing.endswith(b"\n") else newline
-    addition = (prefix + "".join(f"{name}{newline}" for name in missing)).encode()
-    yield Finding(
-        RULE.code,
-        f"{path.name} does not leave out {', '.join(missing)}: local state or credentials reach the builder; adding {'them' if len(missing) > 1 else 'it'}",
-        1,
-        Fix.safe(Edit.insert(len(existing), addition, path)),
-        path,
-    )
+
+    def append(names: list[str]) -> Edit:
+        return Edit.insert(len(existing), (prefix + "".join(f"{name}{newline}" for name in names)).encode(), path)
+
+    unread = [name for name in missing if name not in read and name not in tokens]
+    if unread:
+        yield Finding(
+            RULE.code,
+            f"{path.name} does not leave out {', '.join(unread)}: local state or credentials reach the builder; adding {'them' if len(unread) > 1 else 'it'}",
+            1,
+            Fix.safe(append(unread)),
+            path,
+        )
+    elif read:
+        # One file edit a pass: the unsafe part waits until the safe part is in.
+        yield Finding(
+            RULE.code,
+            f"{path.name} does not leave out {', '.join(read)}, which the image uses ({'; '.join(read.values())}): "
+            "leaving it out changes what the build or the app does; pass the settings another way (a build secret, "
+            "`--env-file` at run time), then add it",
+            1,
+            Fix.unsafe(append(list(read))),
+            path,
+        )
+    if tokens:
+        yield _token_finding(path)

@@ -20,8 +20,17 @@ becomes
     CMD ["node", "server.js"]
 
 ## Fix safety
-- Development, test and debug images (by file name, stage name, or a dev server as the
-  start command) are left alone: production settings would defeat their purpose.
+- Development, test, CI and base images are left alone (only the legacy form is rewritten, which
+  means the same): production settings would defeat their purpose. They are known by file name or stage name, by a devcontainer folder, by a start
+  command that runs a dev server, watcher or test runner (`next dev`, `vite`, `nodemon`,
+  `ng serve`, `jest`..., followed through the package.json scripts it calls; a script named
+  `dev`, `start:dev` or `watch`), by Cypress or Playwright's test runner installed in the image,
+  and by a final stage without CMD or
+  ENTRYPOINT: such an image starts the `node` prompt, so it is a base for other images or a
+  CI or tooling image, whose later `npm install` would silently skip devDependencies under
+  NODE_ENV=production.
+- When the container runs `npm install` (or yarn, pnpm) at start-up and the project has dev
+  dependencies, NODE_ENV is not added: that install would skip them. The finding says so.
 - Rewriting the legacy form is safe: same variable, same value.
 - Adding NODE_ENV is unsafe: the app may read it to pick configuration files or behaviour.
 - A NODE_ENV that is already set (to any value, also through an ARG) is respected; a value other
@@ -41,12 +50,12 @@ from ..dockerfile.document import COMMAND_SPLIT, Document, Instruction, parse_wo
 from ..dockerfile.stages import (
     applies_to,
     insert_line_after,
-    is_development_image,
     runtime_boundary,
     runtime_stage,
     stage_chain,
 )
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.npmscripts import dev_dependency_at_start, development_reason, install_at_start
 from .rule import Rule
 
 RULE = Rule(
@@ -70,8 +79,11 @@ def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
 
 def check(doc: Document, ctx: RuleContext):
     stage = runtime_stage(doc)
-    if stage is None or not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name):
+    if stage is None or not applies_to(doc, stage):
         return
+    # Development, test, CI and base images keep whatever NODE_ENV they have; only the legacy
+    # form is rewritten there, which means the same.
+    development = development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
     escape = doc.escape.decode()
     for member in stage_chain(doc, stage):
         for inst in member.instructions:
@@ -101,14 +113,28 @@ def check(doc: Document, ctx: RuleContext):
             for key, value in pairs:
                 if key == "NODE_ENV":
                     plain = value.strip("\"'")
-                    if member is stage and plain not in ("production", "prod") and "$" not in plain:
+                    if member is stage and plain not in ("production", "prod") and "$" not in plain and not development:
                         yield Finding(
                             RULE.code,
                             f"NODE_ENV is `{plain}` in the stage that runs the app; production images should run with NODE_ENV=production",
                             inst.line,
                         )
                     return
+    if development:
+        return
     anchor = runtime_boundary(stage)
+    install = install_at_start(ctx.project, doc, stage)
+    if install is not None and ctx.project.dev_dependencies:
+        # npm, yarn and pnpm skip devDependencies under NODE_ENV=production: the install the
+        # container runs at start-up would leave out what it installs today.
+        tool = dev_dependency_at_start(ctx.project, doc, stage)
+        needed = f", and then runs `{tool[0]}` from the dev dependency `{tool[1]}`" if tool else ""
+        yield Finding(
+            RULE.code,
+            f"NODE_ENV is not set to production in the stage that runs the app; not set here: the container runs `{install}` when it starts, which would then skip the dev dependencies{needed}; install in the image, then set it",
+            anchor.line,
+        )
+        return
     yield Finding(
         RULE.code,
         "NODE_ENV is not set to production in the stage that runs the app",

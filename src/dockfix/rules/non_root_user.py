@@ -24,11 +24,37 @@ becomes
 Unsafe: the app may write to places only root can (a port below 1024 on old Docker engines,
 system folders, volumes created by root). An existing non-root `USER` (by name or uid, also set
 in an earlier stage) is respected; `USER root` at the end is treated as running as root.
-When the stage declares a VOLUME (a new volume is root's, the app could not write to it) or
-listens on a port below 1024, the fix is only displayed: a non-root user can
-bind it under Docker 20.10+ but not under every runtime. Non-node images (no `node` user) and Windows images are left alone. COPY instructions that
+Non-node images (no `node` user) and Windows images are left alone. COPY instructions that
 already have `--chown` keep it; files copied out of other images or into system folders keep
 their owner.
+
+An image that installs `gosu` or `su-exec` drops root itself in its entrypoint, after
+preparing its volumes as root (the pattern of the official images): it is left alone.
+
+Development, test and CI images (see DF003: a dev server, watcher or test runner as the start
+command, a devcontainer, Cypress) are left alone: they run with the project's source mounted
+from the host and write into it. So is a final stage without CMD or ENTRYPOINT: it is a base
+for other Dockerfiles or a CI image, whose users run `apt-get` or `npm install -g` after it and
+expect root there.
+
+The app folder stays root's, so the app cannot rewrite its own code; the node user is given
+exactly the folders the evidence says it writes, each with
+`RUN mkdir -p <dir> && chown node:node <dir>` placed while the build still runs as root:
+- a VOLUME anywhere in the stage chain (a parent stage's too): a new volume copies the owner
+  of the image's folder, so the folder is given to node right before the VOLUME line;
+- Next.js (`next start`, also through the npm scripts): `.next/cache` (image optimisation and
+  fetch cache) and, recursively, `.next/server`, where incremental static regeneration rewrites
+  pages.
+
+When the container writes where no single folder can be named, the fix is only displayed,
+with the reason: a start command that installs packages (`npm install`, `yarn`), clones or
+pulls with git, builds (`next build`, `ng build` with its `.angular/cache`, `gatsby build` with
+`.cache` and `public`, `tsc`, `npm run build`) or generates code into node_modules
+(`prisma generate`). Giving node the whole app and node_modules (`chown -R`) would duplicate
+them in a layer and let the app rewrite itself; moving that step into the build is the fix.
+A VOLUME whose path is not plain, or that an earlier stage declares as another user, and a
+port below 1024 (a non-root user can bind it under Docker 20.10+ but not under every runtime)
+are also reasons to only display the fix.
 
 ## Related hadolint rules
 DL3002 (last USER should not be root).
@@ -36,13 +62,16 @@ DL3002 (last USER should not be root).
 
 from __future__ import annotations
 
+import re
+
 from ..context import RuleContext
-from ..dockerfile.document import Document
+from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.stages import (
     applies_to,
     copies_app_files,
     effective_user,
     insert_line_after,
+    insert_line_before,
     is_root,
     privileged_ports,
     runtime_boundary,
@@ -51,6 +80,8 @@ from ..dockerfile.stages import (
     start_instructions,
 )
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.build_context import Project
+from ..project.npmscripts import development_reason, install_at_start, script_invocation, start_commands_run
 from .rule import Rule
 
 RULE = Rule(
@@ -65,6 +96,90 @@ RULE = Rule(
     module=__name__,
 )
 
+# Commands that write into the app folder or node_modules when they run: binary -> the first
+# positional words that make them do it (empty: whatever they are asked).
+_WRITING_COMMANDS: dict[str, tuple[str, ...]] = {
+    "git": ("clone", "pull", "checkout", "fetch"),
+    "next": ("build",),
+    "ng": ("build",),
+    "gatsby": ("build",),
+    "nuxt": ("build", "generate"),
+    "nuxi": ("build", "generate"),
+    "vite": ("build",),
+    "react-scripts": ("build",),
+    "vue-cli-service": ("build",),
+    "nest": ("build",),
+    "prisma": ("generate",),
+    "tsc": (),
+    "webpack": (),
+    "rollup": (),
+    "esbuild": (),
+    "babel": (),
+}
+_STEP_DOWN = re.compile(r"(?<![\w-])(gosu|su-exec)(?![\w-])")
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9_./${}-]+$")
+NEXT_WRITES = (
+    "mkdir -p .next/cache .next/server && chown node:node .next .next/cache && chown -R node:node .next/server"
+)
+
+
+def open_ended_write_at_start(project: Project, doc: Document, stage: Stage) -> str | None:
+    """A command the container runs at start-up that writes where no single folder can be named."""
+    install = install_at_start(project, doc, stage)
+    if install is not None:
+        return install
+    for argv in start_commands_run(project, doc, stage):
+        binary = argv[0].rsplit("/", 1)[-1]
+        positional = [w for w in argv[1:] if not w.startswith("-")]
+        words = _WRITING_COMMANDS.get(binary)
+        if words is not None and (not words or (positional[:1] and positional[0] in words)):
+            return " ".join(argv)
+        call = script_invocation(argv)
+        if call is not None and call[0] == "build" and "build" not in project.scripts:
+            return " ".join(argv)  # a build script this context does not show
+    return None
+
+
+def runs_next_start(project: Project, doc: Document, stage: Stage) -> bool:
+    """Whether the container starts Next.js's production server, which writes under `.next`."""
+    for argv in start_commands_run(project, doc, stage):
+        positional = [w for w in argv[1:] if not w.startswith("-")]
+        if argv[0].rsplit("/", 1)[-1] == "next" and positional[:1] == ["start"]:
+            return True
+    return False
+
+
+def steps_down(doc: Document, stage: Stage) -> str | None:
+    """The tool (gosu, su-exec) an image installs or starts with to drop root itself once it is ready."""
+    for member in stage_chain(doc, stage):
+        for inst in member.instructions:
+            if inst.name in ("RUN", "ENTRYPOINT", "CMD"):
+                match = _STEP_DOWN.search(inst.args)
+                if match:
+                    return match.group(1)
+    return None
+
+
+def volumes(doc: Document, stage: Stage) -> list[tuple[Stage, Instruction, list[str]]]:
+    """Every VOLUME of the stage and the stages it builds on: (stage, instruction, paths)."""
+    found = []
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            if inst.name == "VOLUME":
+                found.append((member, inst, inst.words))
+    return found
+
+
+def _chown_command(paths: list[str]) -> str:
+    joined = " ".join(paths)
+    return f"mkdir -p {joined} && chown node:node {joined}"
+
+
+def _copies_next_folder(stage: Stage) -> bool:
+    return any(
+        inst.name in ("COPY", "ADD") and any(".next" in word for word in inst.words) for inst in stage.instructions
+    )
+
 
 def check(doc: Document, ctx: RuleContext):
     stage = runtime_stage(doc)
@@ -72,15 +187,55 @@ def check(doc: Document, ctx: RuleContext):
         return
     if not any(any(start_instructions(member)) for member in stage_chain(doc, stage)):
         return  # no command of the app's own: a base or tooling image
+    if development_reason(ctx.project, doc, stage, ctx.dockerfile):
+        return  # a dev or test image writes into the source mounted from the host
     user = effective_user(doc, stage)
-    if not is_root(user):
-        return
+    if not is_root(user) or steps_down(doc, stage):
+        return  # a non-root user, or an entrypoint that prepares as root and then drops to one
     anchor = runtime_boundary(stage)
-    edits = [insert_line_after(doc, anchor, "USER node")]
     own_users = [i for i in stage.instructions if i.name == "USER"]
-    if own_users and own_users[-1].line > anchor.line:
+    rewrite_user = own_users[-1] if own_users and own_users[-1].line > anchor.line else None
+    message = (
+        "the app runs as root"
+        + (f" (USER {user})" if user else "")
+        + ": switch to the image's unprivileged `node` user"
+    )
+    writes = open_ended_write_at_start(ctx.project, doc, stage)
+    blocked = None
+    if writes is not None:
+        blocked = f"the container runs `{writes}` when it starts, which writes into the app folder or node_modules that root owns: do that in the image, then apply"
+    # Commands that must run as root right before the switch, and edits elsewhere in the file.
+    before_switch: list[str] = []
+    edits: list[Edit] = []
+    given: list[str] = []
+    for member, inst, paths in volumes(doc, stage):
+        if not paths or not all(_PLAIN_PATH.match(path) for path in paths):
+            blocked = blocked or (
+                f"it declares VOLUME {inst.args.strip()}, which a new volume gives to root: chown it to node before the VOLUME line, then apply"
+            )
+            continue
+        if member is stage and inst.line > anchor.line:
+            before_switch.append(_chown_command(paths))
+        elif is_root(effective_user(doc, member, inst)):
+            edits.append(insert_line_before(doc, inst, f"RUN {_chown_command(paths)}"))
+        else:
+            blocked = blocked or (
+                f"it declares VOLUME {paths[0]} as another user, which a new volume gives to that user: chown it to node, then apply"
+            )
+            continue
+        given += paths
+    if runs_next_start(ctx.project, doc, stage) and not _copies_next_folder(stage):
+        before_switch.append(NEXT_WRITES)
+        given += [".next/cache", ".next/server"]
+    newline = doc.newline.decode()
+    switch_lines = [f"RUN {command}" for command in before_switch]
+    if rewrite_user is not None:
         # `USER root` after the last build step: rewrite it rather than add a second USER.
-        edits = [Edit(*own_users[-1].args_span, b"node")]
+        edits.append(Edit(*rewrite_user.args_span, b"node"))
+        if switch_lines:
+            edits.append(insert_line_before(doc, rewrite_user, newline.join(switch_lines)))
+    else:
+        edits.append(insert_line_after(doc, anchor, newline.join([*switch_lines, "USER node"])))
     stage_names = {s.alias.lower() for s in doc.stages if s.alias} | {str(s.index) for s in doc.stages}
     for inst in stage.instructions:
         if (
@@ -90,17 +245,8 @@ def check(doc: Document, ctx: RuleContext):
             and copies_app_files(inst, stage_names)
         ):
             edits.append(Edit.insert(inst.keyword_end, b" --chown=node:node"))
-    message = (
-        "the app runs as root"
-        + (f" (USER {user})" if user else "")
-        + ": switch to the image's unprivileged `node` user"
-    )
-    volumes = [word for inst in stage.instructions if inst.name == "VOLUME" for word in inst.words]
-    if volumes:
-        # A volume Docker creates for a path the image does not hand to node is root's: the
-        # app would fail to write to it at run time.
-        message += f"; it declares VOLUME {volumes[0]}, which a new volume gives to root: chown it to node before the VOLUME line, then apply"
-        yield Finding(RULE.code, message, anchor.line, Fix.display_only(*edits))
+    if blocked is not None:
+        yield Finding(RULE.code, f"{message}; {blocked}", anchor.line, Fix.display_only(*edits))
         return
     ports = privileged_ports(stage)
     if ports:
@@ -108,4 +254,6 @@ def check(doc: Document, ctx: RuleContext):
         message += f"; it listens on port {ports[0]}, which a non-root user can bind only where the runtime allows it: move it to a port above 1023 first"
         yield Finding(RULE.code, message, anchor.line, Fix.display_only(*edits))
         return
+    if given:
+        message += f", and give it only the folders it writes: {', '.join(given)}"
     yield Finding(RULE.code, message, anchor.line, Fix.unsafe(*edits))

@@ -23,14 +23,18 @@ becomes
     RUN npm ci --omit=dev
 
 ## Fix safety
-- Development, test and debug images (by file name, stage name, or a dev server as the
-  start command) are left alone: production settings would defeat their purpose.
+- Development, test, CI and base images are left alone, as DF003 tells them (a dev server,
+  watcher or test runner as the start command, a devcontainer, Cypress, a final stage without
+  CMD or ENTRYPOINT): production settings would defeat their purpose. Only the modernisation
+  below applies there, which means the same.
 - Modernising `--production`/`--only=production` to `--omit=dev` is safe on npm 7+ (Node.js 15+
   images), where they mean the same; on older or unknown npm it is left alone, because npm 6
   ignores `--omit=dev`.
 - Every other rewrite is unsafe: a package the app needs at run time may sit in
   devDependencies, and `npm ci` fails on a lockfile that is out of date.
-- No rewrite is offered when the start script calls a dev dependency (`ts-node`, `nodemon`),
+- No rewrite is offered when the start command runs a dev dependency's CLI (`vue-cli-service`
+  of `@vue/cli-service`, `nest` of `@nestjs/cli`, `ts-node`, `pino-pretty`; the binary is matched
+  to its package through package-lock.json's `bin` records, else a table of common CLIs),
   or when the same stage later runs a build step (`npm run build`, `tsc`,
   `npx ...`), or when an install lifecycle script (`prepare`, `postinstall`...) calls a dev
   tool: removing dev dependencies would break the build. Splitting build and runtime into
@@ -58,7 +62,7 @@ from ..dockerfile.stages import (
     start_commands,
 )
 from ..edits import Applicability, Edit, Finding, Fix
-from ..project.npmscripts import script_invocation
+from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
 from .rule import Rule
 
 RULE = Rule(
@@ -142,11 +146,16 @@ def _calls_dev_dependency(script: str, dev: set[str]) -> bool:
     return any(re.search(rf"(?<![\w@/.-]){re.escape(name.split('/')[-1])}(?![\w-])", script) for name in dev)
 
 
-def _scripts_needing_dev(ctx: RuleContext, stage) -> str | None:
-    """An install lifecycle script, or the script the container starts, that calls a dev tool."""
+def _scripts_needing_dev(ctx: RuleContext, stage, doc: Document) -> str | None:
+    """Why dev dependencies are needed: an install lifecycle script, or the start, calls a dev tool."""
     dev = set(ctx.project.dev_dependencies)
     if not dev:
         return None
+    tool = dev_dependency_at_start(ctx.project, doc, stage)
+    if tool is not None:
+        binary, package = tool
+        owner = "" if binary == package else f" from `{package}`"
+        return f"the start command runs `{binary}`{owner}, a dev dependency"
     names = list(LIFECYCLE)
     for argv in start_commands(stage):
         call = script_invocation(argv[1:] if argv[:1] == ["dumb-init"] else argv)
@@ -155,7 +164,7 @@ def _scripts_needing_dev(ctx: RuleContext, stage) -> str | None:
     for name in names:
         script = ctx.project.scripts.get(name)
         if script and _calls_dev_dependency(script, dev):
-            return name
+            return f"the `{name}` script calls a dev dependency"
     return None
 
 
@@ -171,14 +180,28 @@ def _append(script: Script, command: Command, text: str) -> Edit:
 
 
 def check(doc: Document, ctx: RuleContext):
+    """The findings, one per instruction and message: a RUN with four installs is one finding."""
+    merged: dict[tuple[int, str, object], Finding] = {}
+    for finding in _check(doc, ctx):
+        key = (finding.line, finding.message, finding.fix.applicability if finding.fix else None)
+        earlier = merged.get(key)
+        if earlier is not None and earlier.fix is not None and finding.fix is not None:
+            edits = earlier.fix.edits + finding.fix.edits
+            merged[key] = Finding(RULE.code, finding.message, finding.line, Fix(edits, finding.fix.applicability))
+        elif earlier is None:
+            merged[key] = finding
+    yield from merged.values()
+
+
+def _check(doc: Document, ctx: RuleContext):
     runtime = runtime_stage(doc)
     ignore = (ctx.project.read(".dockerignore") or b"").decode("utf-8", "replace").splitlines()
     for stage in doc.stages:
-        if not applies_to(doc, stage) or is_development_image(doc, stage, ctx.dockerfile.name):
+        if not applies_to(doc, stage):
             continue
         if stage is runtime:
             yield from _runtime_installs(doc, ctx, stage, ignore)
-        else:
+        elif not is_development_image(doc, stage, ctx.dockerfile.name):
             yield from _build_installs(doc, ctx, stage, ignore)
 
 
@@ -198,6 +221,9 @@ def _build_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
 
 
 def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
+    # Development, test, CI and base images keep their dev dependencies; only the deprecated
+    # flag is modernised there (and the lockfile followed), which means the same.
+    development = development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
     commands = list(run_commands(doc, stage))
     major = node_major(doc, stage)
     modern_npm = major is not None and major >= 15
@@ -220,6 +246,8 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str])
             if ci is not None:
                 yield _lockfile_finding(inst, ci, "")
             continue
+        if development:
+            continue
         later_build = next((c for (i2, _, c) in commands[index + 1 :] if _is_build_step(c, ctx)), None)
         if later_build is not None:
             why = ""
@@ -234,9 +262,9 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str])
             if ci is not None:  # no dev dependencies to leave out, but the lockfile to follow
                 yield _lockfile_finding(inst, ci, "")
             continue
-        hook = _scripts_needing_dev(ctx, stage)
-        if hook:
-            why = f"the `{hook}` script calls a dev dependency, so dev dependencies cannot be left out here"
+        needed = _scripts_needing_dev(ctx, stage, doc)
+        if needed:
+            why = f"{needed}, so dev dependencies cannot be left out here"
             yield _lockfile_finding(inst, ci, why) if ci is not None else Finding(RULE.code, why, inst.line)
             continue
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
@@ -282,6 +310,8 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
                 if lockfile or (verb and verb.text == "ci")
                 else " (no lockfile is copied into the image, so `npm ci` cannot be used)"
             )
+        if omit == "--production":
+            message += " (the base image's npm 6 ignores `--omit=dev`; on npm 7+ it becomes `--omit=dev`)"
         yield Finding(RULE.code, message, inst.line, Fix.unsafe(*edits))
     elif manager == "yarn":
         if ctx.project.package_manager == "yarn-berry":
