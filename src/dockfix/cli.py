@@ -25,10 +25,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, wraps
 from pathlib import Path
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING, Annotated
 
 from . import __version__
 from . import rules as rule_table
@@ -51,16 +50,14 @@ from .project.discover import Discovery, discover, read_path_list
 from .project.fsutil import FileChange, WriteFailed
 from .runner import Settings, changes_of, default_jobs, planned_changes, process_paths, write_result
 
+if TYPE_CHECKING:
+    import typer
+
+    app: typer.Typer  # the typer application, built when first asked for (`__getattr__`)
+
 EXIT_CLEAN = 0
 EXIT_CHANGES_NEEDED = 1
 EXIT_ERROR = 2
-
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
 
 class UsageProblem(Exception):
@@ -411,11 +408,6 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit(EXIT_CLEAN)
 
 
-@app.command(
-    help="Rewrite Node.js Dockerfiles into production-grade ones, one reviewable fix per best practice.",
-    epilog="Exit codes: 0 nothing to change (or everything written); 1 changes needed and not written, "
-    "unsafe fixes held back included; 2 an error in any file, or a usage error.",
-)
 def command(
     paths: Annotated[
         list[Path] | None,
@@ -517,17 +509,18 @@ def command(
     version: Annotated[
         bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
     ] = False,
-) -> None:
+) -> int:
+    """The command behind the flags, as typer (or `_plain_arguments`) parsed them; returns the exit code."""
     console = Console()
     try:
         if list_rules:
-            raise typer.Exit(_list_rules(console))
+            return _list_rules(console)
         if explain is not None:
-            raise typer.Exit(_explain(console, explain))
+            return _explain(console, explain)
         if update_data:
             if offline:
                 raise UsageProblem("--update-data downloads the data: it cannot be combined with --offline")
-            raise typer.Exit(_update_data(console))
+            return _update_data(console)
         if write and (diff or check):
             raise UsageProblem("--write cannot be combined with --diff or --check")
         mode = "diff" if diff else "check" if check else "write" if write else "report"
@@ -589,19 +582,134 @@ def command(
     except UsageProblem as problem:
         console.err(f"dockfix: error: {problem}")
         code = EXIT_ERROR
-    except (typer.Exit, BrokenPipeError, KeyboardInterrupt):
+    except (BrokenPipeError, KeyboardInterrupt):
         raise
     except Exception as error:  # the last line of defence: one line, never a traceback
         console.err(f"dockfix: error: internal error: {type(error).__name__}: {error}")
         code = EXIT_ERROR
-    raise typer.Exit(code)
+    return code
+
+
+@cache
+def _typer_app() -> typer.Typer:
+    """The typer application around `command`: `--help`, usage errors and every flag.
+
+    Built on first use, since importing typer and building the command (typer converts values
+    with pydantic) take longer than checking a small Dockerfile: plain runs skip it (`main`).
+    """
+    global typer  # `command`'s annotations name typer; typer evaluates them in this module
+    import typer
+
+    app = typer.Typer(
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.command(
+        help="Rewrite Node.js Dockerfiles into production-grade ones, one reviewable fix per best practice.",
+        epilog="Exit codes: 0 nothing to change (or everything written); 1 changes needed and not written, "
+        "unsafe fixes held back included; 2 an error in any file, or a usage error.",
+    )
+    @wraps(command)
+    def exiting(*args, **kwargs) -> None:
+        raise typer.Exit(command(*args, **kwargs))
+
+    return app
+
+
+def __getattr__(name: str) -> object:
+    """`app`: see `_typer_app`."""
+    if name == "app":
+        return _typer_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The flags of a plain run, by `command`'s parameter: switches (flag -> parameter, value) and
+# options that take a value (flag -> parameter; select and ignore may be repeated).
+_PLAIN_SWITCHES: dict[str, tuple[str, bool]] = {
+    "--diff": ("diff", True),
+    "--write": ("write", True),
+    "--check": ("check", True),
+    "--unsafe-fixes": ("unsafe_fixes", True),
+    "--no-unsafe-fixes": ("unsafe_fixes", False),
+    "--offline": ("offline", True),
+    "--statistics": ("statistics", True),
+    "--quiet": ("quiet", True),
+    "-q": ("quiet", True),
+    "--isolated": ("isolated", True),
+}
+_PLAIN_OPTIONS: dict[str, str] = {
+    "--select": "select",
+    "--ignore": "ignore",
+    "--output-format": "output_format",
+    "--node-version": "node_version",
+    "--context": "context",
+}
+# Environment variables typer reads: a run with one of them set goes through typer.
+_TYPER_ENVIRONMENT = ("DOCKFIX_REGISTRY_MIRROR", "_DOCKFIX_COMPLETE")
+
+
+def _plain_arguments(args: list[str]) -> dict[str, object] | None:
+    """`command`'s arguments for a plain run, exactly as typer would pass them; None for anything else.
+
+    A plain run: paths and the common flags, an option's value in the same argument (`--select=X`)
+    or the next. Anything else (help, usage errors, `--`, a value that looks like a flag, the rarer
+    flags) goes through typer, which alone says what is wrong and prints the help.
+    """
+    if os.name == "nt" or "" in args or any(name in os.environ for name in _TYPER_ENVIRONMENT):
+        return None
+    arguments: dict[str, object] = {}
+    paths: list[Path] = []
+    select: list[str] = []
+    ignore: list[str] = []
+    remaining = iter(args)
+    for arg in remaining:
+        if not arg.startswith("-"):
+            paths.append(Path(arg))
+        elif arg in _PLAIN_SWITCHES:
+            name, switch = _PLAIN_SWITCHES[arg]
+            arguments[name] = switch
+        else:
+            flag, equals, value = arg.partition("=")
+            name = _PLAIN_OPTIONS.get(flag, "")
+            if not equals:
+                value = next(remaining, "")
+            if not name or not value or value.startswith("-"):
+                return None
+            if name == "select":
+                select.append(value)
+            elif name == "ignore":
+                ignore.append(value)
+            else:
+                arguments[name] = Path(value) if name == "context" else value
+    for name, values in (("paths", paths), ("select", select), ("ignore", ignore)):
+        if values:
+            arguments[name] = values
+    return arguments
 
 
 def main() -> None:
     """Entry point of the `dockfix` script."""
-    if sys.argv[1:] == ["--version"]:
-        # Answered before typer builds the command (which imports pydantic): editors and
-        # pre-commit ask for the version often.
+    args = sys.argv[1:]
+    if args == ["--version"]:
+        # Answered before anything else is imported: editors and pre-commit ask for it often.
         Console().out(f"dockfix {__version__}")
         return
-    app(prog_name="dockfix")
+    arguments = _plain_arguments(args)
+    if arguments is None:
+        _typer_app()(prog_name="dockfix")
+        return
+    try:
+        code = command(**arguments)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        code = 130  # as typer ends an interrupted command
+    except BrokenPipeError:
+        # The reader is gone (`dockfix | head`): as typer, exit 1 without a complaint when Python
+        # flushes the streams on the way out.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, sys.stderr.fileno())
+        code = 1
+    raise SystemExit(code)
