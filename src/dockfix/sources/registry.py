@@ -63,7 +63,8 @@ _DOCKER_HUB_CONFIG_KEYS = (
     "https://registry-1.docker.io",
 )
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
-_CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+# Compiled on first use (by `re`): only a registry's answer needs it, never a cached digest.
+_CHALLENGE_PARAM = r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))'
 _CACHE_FILE_NAME = "registry-digests.json"
 _CACHE_FORMAT_VERSION = 1
 _DEFAULT_TOKEN_LIFETIME = 60.0
@@ -764,7 +765,7 @@ def _parse_challenge(header: str) -> _Challenge | None:
     if scheme not in ("bearer", "basic"):
         return None
     params = {}
-    for match in _CHALLENGE_PARAM_RE.finditer(rest):
+    for match in re.finditer(_CHALLENGE_PARAM, rest):
         value = match.group(2) if match.group(2) is not None else match.group(3)
         params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
     if scheme == "bearer" and not params.get("realm"):
