@@ -38,6 +38,7 @@ _LIST_IMPORTS = """
 import sys
 from dockfix.cli import main
 sys.argv = ["dockfix", *sys.argv[1:]]
+code = 0
 try:
     main()
 except SystemExit as done:
@@ -60,23 +61,34 @@ def run_dockfix(folder: Path, *args: str, stdout=subprocess.PIPE) -> subprocess.
     )
 
 
-def test_a_plain_run_imports_neither_typer_nor_the_network_nor_the_shell_parser(tmp_path):
-    (tmp_path / "Dockerfile").write_bytes(NO_RUN)
-    (tmp_path / "package.json").write_text('{"name": "app"}')
+def imported_modules(folder: Path, *args: str) -> tuple[str, set[str]]:
+    """The exit code of `dockfix ARGS` run in a fresh interpreter, and the modules it imported."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop("DOCKFIX_REGISTRY_MIRROR", None)
     run = subprocess.run(
-        [sys.executable, "-c", _LIST_IMPORTS, "--check", "--offline", "Dockerfile"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
+        [sys.executable, "-c", _LIST_IMPORTS, *args], cwd=folder, env=env, capture_output=True, timeout=120
     )
     report = run.stderr.decode().rsplit("EXIT ", 1)[1].split()
-    code, modules = report[0], set(report[2:])
-    assert code == "1", run.stderr.decode()  # it did run: a fix is due (.dockerignore)
+    return report[0], set(report[2:])
+
+
+def test_a_plain_run_imports_neither_typer_nor_the_network_nor_the_shell_parser(tmp_path):
+    (tmp_path / "Dockerfile").write_bytes(NO_RUN)
+    (tmp_path / "package.json").write_text('{"name": "app"}')
+    code, modules = imported_modules(tmp_path, "--check", "--offline", "Dockerfile")
+    assert code == "1"  # it did run: a fix is due (.dockerignore)
     assert "dockfix.pipeline" in modules and "dockfix.rules.base_image" in modules
     assert sorted(name for name in NOT_NEEDED if name in modules) == []
+
+
+def test_version_imports_none_of_the_machinery(tmp_path):
+    code, modules = imported_modules(tmp_path, "--version")
+    assert code == "0"
+    assert sorted(name for name in modules if name.startswith("dockfix")) == [
+        "dockfix",
+        "dockfix.cli",
+        "dockfix.output",
+    ]
 
 
 # The command's parameters and their defaults: what typer passes for a flag not given.
