@@ -132,6 +132,7 @@ def typer_arguments(monkeypatch):
         ["--output-format", "json", "--output-format=sarif"],
         ["--context", "some/folder/", "--node-version", "v22.1", "Dockerfile"],
         ["--node-version=20", "--context=.", "space in name"],
+        ["caf\udce9/", "--context", "x\udce9", "--select", "DF\udce9"],  # names that are not UTF-8
     ],
 )
 def test_a_plain_run_calls_the_command_as_typer_would(args, typer_arguments):
