@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 BOM = b"\xef\xbb\xbf"
 
@@ -614,7 +614,17 @@ def _reject_constant(name: str) -> None:
 
 
 _JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@cache
+def _lone_surrogate() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(text: str) -> str:
+    """A lone surrogate escape (`"\\ud800"`) is U+FFFD for Go, and could not be written back as UTF-8."""
+    # ASCII text, nearly every instruction, has none: the pattern (slow to compile) is not needed.
+    return text if text.isascii() else _lone_surrogate().sub("\ufffd", text)
 
 
 def _json_array(args: bytes) -> list | None:
@@ -628,8 +638,7 @@ def _json_array(args: bytes) -> list | None:
         return None
     if not isinstance(value, list):
         return None
-    # A lone surrogate escape (`"\ud800"`) is U+FFFD for Go, and could not be written back as UTF-8.
-    return [_LONE_SURROGATE.sub("\ufffd", item) if isinstance(item, str) else item for item in value]
+    return [_replace_lone_surrogates(item) if isinstance(item, str) else item for item in value]
 
 
 def _maybe_json(args: bytes) -> list[str] | None:

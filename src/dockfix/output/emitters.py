@@ -2,7 +2,7 @@
 
 An emitter writes a finished run's findings (and, except for text, its errors) to stdout, in
 its format. What a mode prints besides (the diff, `would fix` lines, the summary on stderr) is
-the command's business (cli.py).
+the business of the modes (modes.py).
 """
 
 from __future__ import annotations

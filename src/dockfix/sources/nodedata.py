@@ -30,14 +30,9 @@ Nothing here reads the clock: every date-dependent question takes ``today``.
 from __future__ import annotations
 
 import datetime
-import email.utils
-import http.client
 import json
 import os
 import re
-import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -451,6 +446,12 @@ def _parse_advisories(document: object) -> tuple[Advisory, ...]:
 
 def _download_json(url: str, opener: Callable[..., Any]) -> tuple[Any, date | None]:
     """The decoded JSON at ``url`` and the server's date for the response, if it sent one."""
+    # Imported here, not at the top: only --update-data downloads, and these modules take longer
+    # to import than a small Dockerfile takes to check.
+    import email.utils
+    import http.client
+    import urllib.error
+
     try:
         with opener(url, timeout=_DOWNLOAD_TIMEOUT_SECONDS) as response:
             body = response.read(_DOWNLOAD_LIMIT + 1)
@@ -478,6 +479,8 @@ def _download_json(url: str, opener: Callable[..., Any]) -> tuple[Any, date | No
 
 def _write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so readers see the old file or the new one, never half."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     temp: Path | None = None
     try:
@@ -498,7 +501,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def update_data(
     cache_dir: Path,
     *,
-    opener: Callable[..., Any] = urllib.request.urlopen,
+    opener: Callable[..., Any] | None = None,
     today: date | None = None,
 ) -> str:
     """Download the published schedule and vulnerability database into ``cache_dir``.
@@ -511,6 +514,10 @@ def update_data(
     """
     from .images import NodeImages
 
+    if opener is None:
+        import urllib.request
+
+        opener = urllib.request.urlopen
     schedule_json, schedule_served = _download_json(SCHEDULE_URL, opener)
     vulnerabilities_json, vulnerabilities_served = _download_json(VULNERABILITIES_URL, opener)
     versions_json, _ = _download_json(IMAGE_VERSIONS_URL, opener)

@@ -20,26 +20,28 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import ipaddress
 import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from http.client import HTTPException
 from pathlib import Path
-from ssl import SSLContext
+from typing import TYPE_CHECKING
 
 from dockfix.dockerfile.imageref import ImageReference
+
+# The HTTP client, TLS, hashing and subprocess modules are imported where a request is made or a
+# credential helper run: a run that finds its digests in the cache (every offline run) never needs
+# them, and they take longer to import than a small Dockerfile takes to check.
+if TYPE_CHECKING:
+    import urllib.request
+    from ssl import SSLContext
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -61,7 +63,8 @@ _DOCKER_HUB_CONFIG_KEYS = (
     "https://registry-1.docker.io",
 )
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
-_CHALLENGE_PARAM_RE = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+# Compiled on first use (by `re`): only a registry's answer needs it, never a cached digest.
+_CHALLENGE_PARAM = r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))'
 _CACHE_FILE_NAME = "registry-digests.json"
 _CACHE_FORMAT_VERSION = 1
 _DEFAULT_TOKEN_LIFETIME = 60.0
@@ -203,6 +206,8 @@ class DockerCredentialStore:
         if program is None:
             self.notes[server] = f"credential helper docker-credential-{helper} is not on PATH"
             return None
+        import subprocess
+
         try:
             completed = subprocess.run(
                 [program, "get"],
@@ -512,6 +517,8 @@ class RegistryClient:
         header_digest = response.headers.get("docker-content-digest", "").strip()
         if header_digest:
             return self._checked_digest(header_digest, endpoint, ref)
+        import hashlib
+
         return "sha256:" + hashlib.sha256(response.body).hexdigest()
 
     def _checked_digest(self, digest: str, endpoint: _Endpoint, ref: ImageReference) -> str:
@@ -697,6 +704,10 @@ class RegistryClient:
         """One HTTP exchange with bounded retries on connection errors and 5xx; 4xx is returned."""
         if self.offline:  # the public methods never get here offline; this keeps the promise anyway
             raise OfflineCacheMiss(f"offline and no cached digest for {ref.cache_key}", reference=ref)
+        import urllib.error
+        import urllib.request
+        from http.client import HTTPException
+
         host = _host_of(url)
         attempts = self.retries + 1
         problem = ""
@@ -732,6 +743,8 @@ class RegistryClient:
         raise RegistryUnavailable(message, reference=ref)
 
     def _open(self, request: urllib.request.Request):
+        import urllib.request
+
         if self._opener is None:
             self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=self._ssl_context))
         return self._opener.open(request, timeout=self.timeout)
@@ -752,7 +765,7 @@ def _parse_challenge(header: str) -> _Challenge | None:
     if scheme not in ("bearer", "basic"):
         return None
     params = {}
-    for match in _CHALLENGE_PARAM_RE.finditer(rest):
+    for match in re.finditer(_CHALLENGE_PARAM, rest):
         value = match.group(2) if match.group(2) is not None else match.group(3)
         params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
     if scheme == "bearer" and not params.get("realm"):
@@ -770,6 +783,8 @@ def _lower_headers(headers) -> dict[str, str]:
 
 
 def _read_quietly(response) -> bytes:
+    from http.client import HTTPException
+
     try:
         return response.read()
     except (OSError, HTTPException):
@@ -777,6 +792,8 @@ def _read_quietly(response) -> bytes:
 
 
 def _describe_network_problem(reason: object) -> str:
+    from http.client import HTTPException
+
     if isinstance(reason, TimeoutError) or "timed out" in str(reason):
         return "timed out"
     if isinstance(reason, ConnectionRefusedError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 class InvalidVersionError(ValueError):
@@ -252,12 +253,7 @@ class SemverRange:
         """Parse a node-semver range; raise :class:`InvalidRangeError` if node-semver would refuse it."""
         if not isinstance(text, str):
             raise InvalidRangeError(f"{text!r} is not a range")
-        intervals = tuple(
-            interval
-            for interval in (_parse_comparator_set(part, text) for part in text.split("||"))
-            if not interval.is_empty
-        )
-        return cls(text, intervals)
+        return _parse_range(text)
 
     def __contains__(self, version: Version) -> bool:
         return any(version in interval for interval in self.intervals)
@@ -272,3 +268,15 @@ class SemverRange:
 
     def __str__(self) -> str:
         return self.text
+
+
+@lru_cache(maxsize=1024)
+def _parse_range(text: str) -> SemverRange:
+    # Cached: the vulnerability database, read at every start, repeats most of its ranges (342
+    # ranges, 149 different ones), and a parsed range is immutable.
+    intervals = tuple(
+        interval
+        for interval in (_parse_comparator_set(part, text) for part in text.split("||"))
+        if not interval.is_empty
+    )
+    return SemverRange(text, intervals)
