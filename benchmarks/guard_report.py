@@ -15,10 +15,8 @@ the whole app folder copied across), which makes the split pointless.
 from __future__ import annotations
 
 import argparse
-import json
 import posixpath
 import re
-import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -27,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests"))
 
 from dockfix import guard  # noqa: E402
 from dockfix.context import Options, RuleContext  # noqa: E402
@@ -35,6 +34,7 @@ from dockfix.pipeline import fix_document  # noqa: E402
 from dockfix.project.build_context import Project  # noqa: E402
 from dockfix.rules import RULES  # noqa: E402
 from dockfix.sources.images import NodeImages  # noqa: E402
+from support.paths import lay_out_case  # noqa: E402
 
 REASONS = (
     ("tag", re.compile(r"not a tag")),
@@ -54,15 +54,6 @@ REASONS = (
 
 def reason_of(message: str) -> str:
     return next((name for name, pattern in REASONS if pattern.search(message)), "other")
-
-
-def lay_out(case: Path, destination: Path) -> Path:
-    target = destination / case.name
-    shutil.copytree(case, target)
-    context = json.loads((case / "context.json").read_text())
-    for name in context.get("lockfiles_present", []):
-        (target / name).write_text("")
-    return target
 
 
 def _workdir(stage: Stage) -> str:
@@ -120,7 +111,7 @@ def main() -> int:
     production_images: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as scratch:
         for case in cases:
-            folder = lay_out(case, Path(scratch))
+            folder = lay_out_case(case, Path(scratch))
             dockerfile = folder / "Dockerfile"
             source = dockerfile.read_bytes()
             ctx = RuleContext(dockerfile, Project(folder), Options(unsafe_fixes=True, offline=True, today=today))

@@ -154,14 +154,7 @@ class Project:
 
     @cached_property
     def package_json(self) -> dict | None:
-        data = self.read("package.json")
-        if data is None:
-            return None
-        try:
-            value = json.loads(data.decode("utf-8-sig"))
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return value if isinstance(value, dict) else None
+        return self._json_file("package.json")
 
     @property
     def has_package_json(self) -> bool:
@@ -257,6 +250,7 @@ class Project:
         }
 
     def _json_file(self, relative: str) -> dict | None:
+        """A JSON object file of the context; None when absent, unreadable or not an object."""
         data = self.read(relative)
         if not data:
             return None
