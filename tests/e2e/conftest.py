@@ -47,8 +47,11 @@ def e2e_engine(tmp_path_factory):
         pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("engine")
     engine = harness.ContainerEngine(workdir, harness.choose_storage_driver(workdir))
-    yield engine
-    engine.close()
+    try:
+        engine.runtime = harness.choose_oci_runtime(engine)
+        yield engine
+    finally:
+        engine.close()
 
 
 @pytest.fixture(scope="session")

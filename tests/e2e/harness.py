@@ -1,8 +1,9 @@
 """Real image builds and containers for the end-to-end tests, without a Docker engine.
 
 Everything runs through Debian's buildah (build) and podman (run) on a private storage, so a
-test never touches images or containers it did not make. The official ``node`` images are stood
-in for by standins.py.
+test never touches images or containers it did not make. podman runs containers with the OCI
+runtime that works on this machine (see choose_oci_runtime); buildah builds with chroot
+isolation, which needs none. The official ``node`` images are stood in for by standins.py.
 """
 
 from __future__ import annotations
@@ -251,19 +252,62 @@ def choose_storage_driver(scratch_dir: Path) -> str:
         shutil.rmtree(probe_root, ignore_errors=True)
 
 
+#: The OCI runtimes podman may run containers with, in the order they are tried.
+OCI_RUNTIMES = ("runc", "crun")
+
+#: Where runtimes are installed when they are not on PATH (runc is in /usr/sbin on Debian).
+_RUNTIME_FOLDERS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/usr/libexec/podman")
+
+
+def find_runtime(name: str) -> str | None:
+    """The path of the OCI runtime ``name`` (a name or a path), or None when it is not installed."""
+    if "/" in name:
+        return name if os.access(name, os.X_OK) else None
+    for candidate in (shutil.which(name), *(f"{folder}/{name}" for folder in _RUNTIME_FOLDERS)):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def choose_oci_runtime(engine: ContainerEngine, candidates: Sequence[str] | None = None) -> str:
+    """The first OCI runtime (``runc``, then ``crun``) that runs a trivial container here.
+
+    podman's default is not always usable: crun, for one, fails on machines whose cgroups are in
+    hybrid mode. A runtime that is not installed is skipped; one that is installed is tried for
+    real. DOCKFIX_E2E_OCI_RUNTIME names the one to use (it is still tried).
+    """
+    forced = os.environ.get("DOCKFIX_E2E_OCI_RUNTIME")
+    if candidates is None:
+        candidates = (forced,) if forced else OCI_RUNTIMES
+    failures = []
+    for candidate in candidates:
+        path = find_runtime(candidate)
+        if path is None:
+            failures.append(f"{candidate}: not installed")
+            continue
+        problem = engine.container_problem(path)
+        if problem is None:
+            return path
+        failures.append(f"{candidate}: {problem}")
+    raise HarnessError("no OCI runtime can run a container here (" + "; ".join(failures) + ")")
+
+
 class ContainerEngine:
     """buildah and podman sharing one private storage under ``workdir``.
 
     No daemon: overlay or vfs storage (see choose_storage_driver) and chroot isolation for
-    builds (the default OCI runtime fails on this kind of machine's cgroups). Every build keeps
-    one layer per instruction (``--layers``), as Docker does, so a secret written in one step and
-    deleted in the next is still found in its layer.
+    builds, which needs no OCI runtime. podman runs containers with ``runtime`` when one is set
+    (see choose_oci_runtime): the machine's default may be one that cannot run here, such as
+    crun on cgroups in hybrid mode. Every build keeps one layer per instruction (``--layers``),
+    as Docker does, so a secret written in one step and deleted in the next is still found in
+    its layer.
     """
 
-    def __init__(self, workdir: Path, storage_driver: str = "vfs") -> None:
+    def __init__(self, workdir: Path, storage_driver: str = "vfs", runtime: str | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage_driver = storage_driver
+        self.runtime = runtime
         self._storage = (
             "--storage-driver",
             storage_driver,
@@ -282,8 +326,9 @@ class ContainerEngine:
         return self._run("buildah", args, timeout, check)
 
     def podman(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
-        """Run podman on this engine's storage."""
-        return self._run("podman", args, timeout, check)
+        """Run podman on this engine's storage, with this engine's OCI runtime."""
+        runtime = ("--runtime", self.runtime) if self.runtime else ()
+        return self._run("podman", (*runtime, *args), timeout, check)
 
     def _run(self, tool: str, args: Sequence[str], timeout: float, check: bool) -> subprocess.CompletedProcess:
         command = f"{tool} {' '.join(args)}"
@@ -296,6 +341,43 @@ class ContainerEngine:
         if check and result.returncode != 0:
             raise HarnessError(f"{command} exited {result.returncode}:\n{result.stdout[-4000:]}{result.stderr[-4000:]}")
         return result
+
+    def container_problem(self, runtime: str) -> str | None:
+        """Why ``runtime`` cannot run a trivial container here, or None when it can."""
+        result = self._run(
+            "podman",
+            (
+                "--runtime",
+                runtime,
+                "run",
+                "--rm",
+                *CONTAINER_ULIMITS,
+                "--network",
+                "none",
+                self.busybox_image(),
+                "true",
+            ),
+            timeout=120,
+            check=False,
+        )
+        if result.returncode == 0:
+            return None
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        return lines[-1] if lines else f"exit {result.returncode}"
+
+    def busybox_image(self) -> str:
+        """A local image holding only Debian's static busybox (made once per engine)."""
+        name = "localhost/e2e-busybox:latest"
+        if self.buildah("inspect", "--type", "image", name, check=False).returncode != 0:
+            busybox = shutil.which("busybox") or "/bin/busybox"
+            container = self.buildah("from", "scratch").stdout.strip()
+            try:
+                self.buildah("copy", "--chmod", "0755", container, busybox, "/bin/busybox")
+                self.buildah("config", "--entrypoint", '["/bin/busybox"]', container)
+                self.buildah("commit", "--quiet", container, name)
+            finally:
+                self.buildah("rm", container, check=False)
+        return name
 
     def unique_name(self, prefix: str) -> str:
         """A name no other object of this engine (or of another test process) uses."""

@@ -1,5 +1,6 @@
 """The harness proves itself: stand-ins that behave like the official node images, the tags the
-registry serves, a good image that passes every check, and a naive one that fails them.
+registry serves, the OCI runtime it picks, a good image that passes every check, and a naive one
+that fails them.
 
 The app (apps/hello-http) is the same for both images; only the Dockerfile differs. The
 production Dockerfile is written by hand the way dockfix should write it: two stages, base pinned
@@ -18,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from .harness import (
+    OCI_RUNTIMES,
     HarnessError,
     assert_stops_gracefully,
+    choose_oci_runtime,
     machine_arch,
     prepare_context,
     registry_manifest_digest,
@@ -61,6 +64,34 @@ def naive_image(e2e_engine, node_bases, tmp_path_factory, record_build):
     dockerfile = render_dockerfile((APP / "naive.Dockerfile").read_text(), node_image=node_bases["latest"].reference)
     result = e2e_engine.build(dockerfile, context, "localhost/hello-http:naive")
     return record_build("hello-http naive (FROM node, npm install, npm start)", result)
+
+
+# -- the OCI runtime --------------------------------------------------------------------------
+
+
+def test_the_chosen_runtime_runs_containers(e2e_engine):
+    assert e2e_engine.runtime is not None
+    assert Path(e2e_engine.runtime).name in OCI_RUNTIMES
+    assert e2e_engine.container_problem(e2e_engine.runtime) is None
+    listing = e2e_engine.run_command(e2e_engine.busybox_image(), ["echo", "ran"], extra_args=["--network", "none"])
+    assert listing.stdout == "ran\n"
+
+
+def test_a_runtime_that_is_not_installed_is_not_chosen(e2e_engine, tmp_path):
+    absent = str(tmp_path / "crun")
+    assert choose_oci_runtime(e2e_engine, (absent, e2e_engine.runtime)) == e2e_engine.runtime
+    with pytest.raises(HarnessError, match=re.escape(f"{absent}: not installed")):
+        choose_oci_runtime(e2e_engine, (absent,))
+
+
+def test_a_runtime_that_cannot_run_a_container_is_not_chosen(e2e_engine, tmp_path):
+    broken = tmp_path / "crun"  # installed, but fails as crun does on cgroups in hybrid mode
+    broken.write_text('#!/bin/sh\necho "cgroups in hybrid mode not supported" >&2\nexit 1\n')
+    broken.chmod(0o755)
+    assert choose_oci_runtime(e2e_engine, (str(broken), e2e_engine.runtime)) == e2e_engine.runtime
+    with pytest.raises(HarnessError, match=re.escape(f"{broken}: ")) as failure:
+        choose_oci_runtime(e2e_engine, (str(broken),))
+    assert "not installed" not in str(failure.value)
 
 
 # -- the tags the registry serves -------------------------------------------------------------
