@@ -23,8 +23,10 @@ real images lack fails here as it would there.
 
 The apps: the article's ladder (``FROM node / WORKDIR / COPY . . / RUN npm install / CMD "npm"
 "start"``), an app whose naive Dockerfile writes its npm token into ``.npmrc`` with ``echo``, a
-TypeScript app with a build step and a devDependency (typescript), and three real Dockerfiles of the
-corpus (single stage, npm). The corpus keeps only the Dockerfile and package.json of each
+TypeScript app with a build step and a devDependency (typescript), a Yarn v1 app on ``node:18``
+(``yarn install --frozen-lockfile``), a pnpm app whose pnpm comes from Corepack on ``node:20``
+(``corepack enable && pnpm install --frozen-lockfile``), and three real Dockerfiles of the corpus
+(single stage, npm). The corpus keeps only the Dockerfile and package.json of each
 project, so their apps are stood in for: the project's own Dockerfile and .dockerignore, a
 package.json with the project's name and start script but the stand-in's dependencies (one
 runtime, one dev), its lockfile, and the stand-in server at the path their CMD starts.
@@ -72,6 +74,10 @@ KILLED = "killed"
 #: npm is PID 1: it passes SIGTERM to the ``sh -c`` running the start script, which dies of it
 #: at once with the app, so the request in flight gets no answer and npm exits 1.
 DROPPED = "dropped"
+#: Yarn v1 or pnpm is PID 1: on SIGTERM it exits at once, without waiting for the start script or
+#: naming the signal; the container ends, the app is killed with it, and the request in flight
+#: gets no answer.
+ABANDONED = "abandoned"
 #: An exec-form ``node`` CMD: the app is PID 1 and gets SIGTERM itself (the stand-in app handles
 #: it; a real app without a handler would sit out the timeout instead).
 GRACEFUL = "graceful"
@@ -81,11 +87,17 @@ GRACEFUL = "graceful"
 
 
 def _own_app(name: str) -> Callable[[Path], None]:
-    """Lay out ``apps/<name>``: its app folder, with ``naive.Dockerfile`` as the Dockerfile."""
+    """Lay out ``apps/<name>``: its app folder, with ``naive.Dockerfile`` as the Dockerfile.
+
+    An app folder without a ``server.js`` (those that differ from the ladder only in their
+    package manager) gets the ladder's.
+    """
 
     def lay_out(destination: Path) -> None:
         shutil.copytree(APPS / name / "app", destination)
         shutil.copy(APPS / name / "naive.Dockerfile", destination / "Dockerfile")
+        if not (destination / "server.js").exists():
+            shutil.copy(APPS / "ladder" / "app" / "server.js", destination / "server.js")
 
     return lay_out
 
@@ -167,6 +179,11 @@ CASES = [
         naive_stop=DROPPED,
         answer_marks={"compiled": True},
     ),
+    # yarn.lock, `RUN yarn install --frozen-lockfile` on node:18, CMD ["yarn", "start"]
+    AppCase("yarn-classic", _own_app("yarn-classic"), ("ms",), ("is-number",), naive_stop=ABANDONED),
+    # pnpm-lock.yaml, `RUN corepack enable && pnpm install --frozen-lockfile` on node:20; its
+    # packageManager carries pnpm's hash as `corepack use` writes it (see standins.py on why)
+    AppCase("pnpm-corepack", _own_app("pnpm-corepack"), ("ms",), ("is-number",), naive_stop=ABANDONED),
     # BretFisher/docker-mastery-for-nodejs sample-02: node:10-alpine, CMD ["node", "./bin/www"]
     AppCase("corpus-0015", _corpus_app("0015", "bin/www"), ("ms",), ("is-number",), naive_stop=GRACEFUL),
     # BretFisher/dockercon19: node:12, CMD ["npm", "start"] with start `node ./bin/www`
@@ -492,10 +509,12 @@ def test_naive_container_runs_as_root_and_stops_as_expected(e2e_engine, built):
             assert outcome.stop.exit_code == 137, logs  # SIGKILL: SIGTERM never reached the app
             assert outcome.stop.seconds >= NAIVE_STOP_TIMEOUT
             assert "SIGTERM received" not in logs
-        elif built.case.naive_stop == DROPPED:
+        elif built.case.naive_stop in (DROPPED, ABANDONED):
             assert outcome.stop.exit_code != 0, logs
             assert outcome.status is None and outcome.request_error, outcome
-            assert "SIGTERM received" not in logs and "signal SIGTERM" in logs
+            assert "SIGTERM received" not in logs
+            # npm says which signal its start script died of
+            assert ("signal SIGTERM" in logs) == (built.case.naive_stop == DROPPED), logs
         else:
             assert outcome.stop.exit_code == 0, logs
             assert outcome.status == 200 and "SIGTERM received" in logs
