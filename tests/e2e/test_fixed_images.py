@@ -13,16 +13,20 @@ then both Dockerfiles are built and compared:
 
 The naive images are checked too, where they should fail, so the checks are known to be able to.
 
-Docker Hub is not reachable here: the stand-in node images (see harness.py) are published under
-every tag the naive files name and every tag dockfix may choose, and before building, each FROM
-that names Docker Hub's node image is pointed at the loopback registry. Only the registry host is
-rewritten (``node:26-alpine@sha256:X`` becomes ``<host>/library/node:26-alpine@sha256:X``); the
-tag and the digest dockfix wrote are built exactly as written.
+Docker Hub is not reachable here: the stand-in node images (see standins.py) are served under
+exactly the tags Docker Hub has for the majors of versions.json, and under the tags of ended
+majors the naive files name (Docker Hub keeps those), and before building, each FROM that names
+Docker Hub's node image is pointed at the loopback registry. Only the registry host is rewritten
+(``node:26-alpine@sha256:X`` becomes ``<host>/library/node:26-alpine@sha256:X``); the tag and the
+digest dockfix wrote are built exactly as written, so a fix that names a tag, or a tool, the
+real images lack fails here as it would there.
 
 The apps: the article's ladder (``FROM node / WORKDIR / COPY . . / RUN npm install / CMD "npm"
 "start"``), an app whose naive Dockerfile writes its npm token into ``.npmrc`` with ``echo``, a
-TypeScript app with a build step and a devDependency (typescript), and three real Dockerfiles of
-the corpus (single stage, npm). The corpus keeps only the Dockerfile and package.json of each
+TypeScript app with a build step and a devDependency (typescript), a Yarn v1 app on ``node:18``
+(``yarn install --frozen-lockfile``), a pnpm app whose pnpm comes from Corepack on ``node:20``
+(``corepack enable && pnpm install --frozen-lockfile``), and three real Dockerfiles of the corpus
+(single stage, npm). The corpus keeps only the Dockerfile and package.json of each
 project, so their apps are stood in for: the project's own Dockerfile and .dockerignore, a
 package.json with the project's name and start script but the stand-in's dependencies (one
 runtime, one dev), its lockfile, and the stand-in server at the path their CMD starts.
@@ -47,22 +51,20 @@ from support.paths import CORPUS, lay_out_case
 from .harness import (
     BuildResult,
     ContainerEngine,
-    PublishedBase,
+    HarnessError,
     assert_stops_gracefully,
     node_image_tags,
     point_at_registry,
-    publish_node_bases,
     registry_manifest_digest,
     stop_during_slow_request,
 )
+from .standins import TAGS_AS_OF, PublishedBase, archived_tag_image, publish_standins, versions_data
 
 pytestmark = pytest.mark.e2e
 
 APPS = Path(__file__).parent / "apps"
-#: Makes dockfix's current LTS major 26, the stand-in tags published below.
-DOCKFIX_TODAY = "2026-11-29"
-#: Tags dockfix may choose for a Node.js 26 base, published before dockfix runs.
-FIXED_TAGS = ("26", "26-alpine", "26-bookworm", "26-bookworm-slim", "26-slim")
+#: The day the stand-ins' tags are served as of: dockfix runs as on that day.
+DOCKFIX_TODAY = TAGS_AS_OF.isoformat()
 STOP_TIMEOUT = 10  # seconds podman waits after SIGTERM before SIGKILL
 NAIVE_STOP_TIMEOUT = 3  # short: some naive images are expected to sit it out
 NPM_SECRET_ID = "npmrc"
@@ -72,6 +74,10 @@ KILLED = "killed"
 #: npm is PID 1: it passes SIGTERM to the ``sh -c`` running the start script, which dies of it
 #: at once with the app, so the request in flight gets no answer and npm exits 1.
 DROPPED = "dropped"
+#: Yarn v1 or pnpm is PID 1: on SIGTERM it exits at once, without waiting for the start script or
+#: naming the signal; the container ends, the app is killed with it, and the request in flight
+#: gets no answer.
+ABANDONED = "abandoned"
 #: An exec-form ``node`` CMD: the app is PID 1 and gets SIGTERM itself (the stand-in app handles
 #: it; a real app without a handler would sit out the timeout instead).
 GRACEFUL = "graceful"
@@ -81,11 +87,17 @@ GRACEFUL = "graceful"
 
 
 def _own_app(name: str) -> Callable[[Path], None]:
-    """Lay out ``apps/<name>``: its app folder, with ``naive.Dockerfile`` as the Dockerfile."""
+    """Lay out ``apps/<name>``: its app folder, with ``naive.Dockerfile`` as the Dockerfile.
+
+    An app folder without a ``server.js`` (those that differ from the ladder only in their
+    package manager) gets the ladder's.
+    """
 
     def lay_out(destination: Path) -> None:
         shutil.copytree(APPS / name / "app", destination)
         shutil.copy(APPS / name / "naive.Dockerfile", destination / "Dockerfile")
+        if not (destination / "server.js").exists():
+            shutil.copy(APPS / "ladder" / "app" / "server.js", destination / "server.js")
 
     return lay_out
 
@@ -167,6 +179,11 @@ CASES = [
         naive_stop=DROPPED,
         answer_marks={"compiled": True},
     ),
+    # yarn.lock, `RUN yarn install --frozen-lockfile` on node:18, CMD ["yarn", "start"]
+    AppCase("yarn-classic", _own_app("yarn-classic"), ("ms",), ("is-number",), naive_stop=ABANDONED),
+    # pnpm-lock.yaml, `RUN corepack enable && pnpm install --frozen-lockfile` on node:20; its
+    # packageManager carries pnpm's hash as `corepack use` writes it (see standins.py on why)
+    AppCase("pnpm-corepack", _own_app("pnpm-corepack"), ("ms",), ("is-number",), naive_stop=ABANDONED),
     # BretFisher/docker-mastery-for-nodejs sample-02: node:10-alpine, CMD ["node", "./bin/www"]
     AppCase("corpus-0015", _corpus_app("0015", "bin/www"), ("ms",), ("is-number",), naive_stop=GRACEFUL),
     # BretFisher/dockercon19: node:12, CMD ["npm", "start"] with start `node ./bin/www`
@@ -183,36 +200,61 @@ CASES = [
     ),
 ]
 
+#: The apps whose naive Dockerfile bakes an npm token into the image.
+TOKEN_CASES = [case for case in CASES if case.token is not None]
+
 
 # -- building both images ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class BuiltCase:
-    """Both images of one app, and what dockfix wrote."""
+    """Both images of one app, and what dockfix wrote.
+
+    A fixed Dockerfile that does not build is kept as its build log: the checks of the naive
+    image still run, and every check of the fixed image fails with that log.
+    """
 
     case: AppCase
     fixed_dockerfile: str
     dockfix_output: str
     naive: BuildResult
-    fixed: BuildResult
+    fixed_build: BuildResult | None
+    fixed_build_error: str | None
     naive_base: str  # the naive final stage's base, as pulled from the loopback registry
     fixed_base: str  # the fixed final stage's base, as pulled from the loopback registry
 
+    @property
+    def fixed(self) -> BuildResult:
+        """The fixed image; fails the test that asks when dockfix's Dockerfile did not build."""
+        if self.fixed_build is None:
+            pytest.fail(
+                f"dockfix's Dockerfile for {self.case.name} does not build on the official images:\n"
+                f"{self.fixed_dockerfile}\n{self.fixed_build_error}"
+            )
+        return self.fixed_build
+
 
 @pytest.fixture(scope="module")
-def published_bases(e2e_engine, node_base_images, e2e_registry, node_bases) -> dict[str, PublishedBase]:
-    """The stand-ins under every tag a naive Dockerfile here names or dockfix may choose."""
-    wanted = set(FIXED_TAGS)
+def published_bases(node_standins, e2e_registry, node_bases) -> dict[str, PublishedBase]:
+    """Every official tag, and the tags of ended majors the naive Dockerfiles here name.
+
+    Docker Hub still serves ``node:10-alpine`` or ``node:18``, frozen; versions.json no longer
+    describes them (see standins.archived_tag_image). No other tag is added: a tag dockfix
+    writes must be an official one.
+    """
+    versions = versions_data()
+    archived = {}
     for case in CASES:
         if case.name.startswith("corpus-"):
             dockerfile = CORPUS / case.name.removeprefix("corpus-") / "Dockerfile"
         else:
             dockerfile = APPS / case.name / "naive.Dockerfile"
-        if dockerfile.is_file():
-            wanted.update(node_image_tags(dockerfile.read_text()))
-    missing = sorted(wanted - set(node_bases))
-    return {**node_bases, **publish_node_bases(e2e_engine, node_base_images, e2e_registry.host, missing)}
+        for tag in node_image_tags(dockerfile.read_text()) if dockerfile.is_file() else ():
+            image = archived_tag_image(tag, versions)
+            if tag not in node_bases and image is not None:
+                archived[tag] = image
+    return {**node_bases, **publish_standins(node_standins, e2e_registry, archived)}
 
 
 def run_dockfix(directory: Path, registry_url: str, cache_home: Path) -> subprocess.CompletedProcess:
@@ -258,41 +300,91 @@ def secret_ids(dockerfile_text: str) -> list[str]:
     return re.findall(r"--mount=type=secret,(?:[^\s]*,)?id=([\w.-]+)", dockerfile_text)
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[case.name for case in CASES])
-def built(
-    request, e2e_engine: ContainerEngine, e2e_registry, published_bases, tmp_path_factory, record_build
-) -> BuiltCase:
+def _build_case(case: AppCase, engine: ContainerEngine, registry_url: str, host: str, root: Path, record_build):
     """Lay out the app, fix a copy with dockfix, and build the naive and the fixed image."""
-    case: AppCase = request.param
-    root = tmp_path_factory.mktemp(case.name)
     naive_dir, fixed_dir = root / "naive", root / "fixed"
     case.lay_out(naive_dir)
     shutil.copytree(naive_dir, fixed_dir)
 
-    fixed = run_dockfix(fixed_dir, e2e_registry.url, root / "xdg-cache")
+    fixed = run_dockfix(fixed_dir, registry_url, root / "xdg-cache")
     output = fixed.stdout + fixed.stderr
     assert fixed.returncode == 0, f"dockfix failed on {case.name}:\n{output}"
     naive_text = (naive_dir / "Dockerfile").read_text()
     fixed_text = (fixed_dir / "Dockerfile").read_text()
     assert fixed_text != naive_text, output
 
-    host = e2e_registry.host
-    naive_build = e2e_engine.build(
-        point_at_registry(naive_text, host),
-        naive_dir,
-        f"localhost/e2e-{case.name}:naive",
-        build_args=case.naive_build_args,
+    naive_build = record_build(
+        f"{case.name} naive",
+        engine.build(
+            point_at_registry(naive_text, host),
+            naive_dir,
+            f"localhost/e2e-{case.name}:naive",
+            build_args=case.naive_build_args,
+        ),
     )
     # dockfix asks for the npm token as a build secret: the file it means is the app's .npmrc
     secrets = {secret_id: fixed_dir / ".npmrc" for secret_id in secret_ids(fixed_text)}
-    fixed_build = e2e_engine.build(
-        point_at_registry(fixed_text, host), fixed_dir, f"localhost/e2e-{case.name}:fixed", secrets=secrets
-    )
-    record_build(f"{case.name} naive", naive_build)
-    record_build(f"{case.name} fixed by dockfix", fixed_build)
+    fixed_build, fixed_error = None, None
+    try:
+        fixed_build = record_build(
+            f"{case.name} fixed by dockfix",
+            engine.build(
+                point_at_registry(fixed_text, host), fixed_dir, f"localhost/e2e-{case.name}:fixed", secrets=secrets
+            ),
+        )
+    except HarnessError as error:
+        fixed_error = str(error)
     return BuiltCase(
-        case, fixed_text, output, naive_build, fixed_build, final_base(naive_text, host), final_base(fixed_text, host)
+        case,
+        fixed_text,
+        output,
+        naive_build,
+        fixed_build,
+        fixed_error,
+        final_base(naive_text, host),
+        final_base(fixed_text, host),
     )
+
+
+@pytest.fixture(scope="module")
+def build_case(
+    e2e_engine, e2e_registry, published_bases, tmp_path_factory, record_build
+) -> Callable[[AppCase], BuiltCase]:
+    """Builds each app once for every test of this module that asks for it (a failure too)."""
+    finished: dict[str, BuiltCase | BaseException] = {}
+
+    def build(case: AppCase) -> BuiltCase:
+        if case.name not in finished:
+            root = tmp_path_factory.mktemp(case.name)
+            try:
+                finished[case.name] = _build_case(
+                    case, e2e_engine, e2e_registry.url, e2e_registry.host, root, record_build
+                )
+            except BaseException as error:  # re-raised for every test of the case (a skip too)
+                finished[case.name] = error
+        outcome = finished[case.name]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return build
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[case.name for case in CASES])
+def built(request, build_case) -> BuiltCase:
+    """Each app, built naive and fixed."""
+    return build_case(request.param)
+
+
+@pytest.fixture(scope="module", params=TOKEN_CASES, ids=[case.name for case in TOKEN_CASES])
+def built_with_token(request, build_case) -> BuiltCase:
+    """Each app whose naive Dockerfile bakes in an npm token, built naive and fixed."""
+    return build_case(request.param)
+
+
+def test_fixed_dockerfile_builds_on_the_official_images(built):
+    assert built.fixed_build_error is None, f"{built.fixed_dockerfile}\n{built.fixed_build_error}"
+    assert built.fixed.image_id
 
 
 # -- what dockfix wrote -----------------------------------------------------------------------
@@ -316,13 +408,14 @@ def test_fixed_base_is_pinned_by_the_digest_that_was_pushed(built, published_bas
         assert digest == registry_manifest_digest(e2e_registry.host, "library/node", tag)
 
 
-def test_token_is_mounted_as_a_secret_only_where_one_was_baked_in(built):
-    if built.case.token is None:
-        assert secret_ids(built.fixed_dockerfile) == []
-    else:
-        assert secret_ids(built.fixed_dockerfile) == [NPM_SECRET_ID]
-        assert "echo" not in built.fixed_dockerfile
-        assert "NPM_TOKEN" not in built.fixed_dockerfile
+def test_a_secret_is_mounted_only_where_a_token_was_baked_in(built):
+    assert secret_ids(built.fixed_dockerfile) == ([NPM_SECRET_ID] if built.case.token else [])
+
+
+def test_token_becomes_a_build_secret(built_with_token):
+    assert secret_ids(built_with_token.fixed_dockerfile) == [NPM_SECRET_ID]
+    assert "echo" not in built_with_token.fixed_dockerfile
+    assert "NPM_TOKEN" not in built_with_token.fixed_dockerfile
 
 
 # -- the images -------------------------------------------------------------------------------
@@ -342,19 +435,22 @@ def test_naive_image_config_is_not_production(e2e_engine, built):
     assert config.user in ("", "root", "0")
 
 
-def test_fixed_image_ships_no_npmrc_and_no_token(e2e_engine, built):
+def test_fixed_image_ships_no_npmrc(e2e_engine, built):
     with e2e_engine.image_files(built.fixed.image_id, base_image=built.fixed_base) as files:
         assert [layer for layer in files.layers if not layer.from_base]
         assert files.paths_named(".npmrc") == []
-        if built.case.token:
-            assert files.paths_containing(built.case.token) == []
-            assert files.history_containing(built.case.token) == []
-            assert files.history_containing("NPM_TOKEN") == []
 
 
-def test_naive_image_ships_the_token(e2e_engine, built):
-    if built.case.token is None:
-        pytest.skip("this app has no npm token")
+def test_fixed_image_ships_no_token(e2e_engine, built_with_token):
+    built = built_with_token
+    with e2e_engine.image_files(built.fixed.image_id, base_image=built.fixed_base) as files:
+        assert files.paths_containing(built.case.token) == []
+        assert files.history_containing(built.case.token) == []
+        assert files.history_containing("NPM_TOKEN") == []
+
+
+def test_naive_image_ships_the_token(e2e_engine, built_with_token):
+    built = built_with_token
     with e2e_engine.image_files(built.naive.image_id, base_image=built.naive_base) as files:
         in_layers = [path for _, path in files.paths_containing(built.case.token)]
         in_history = files.history_containing(built.case.token)
@@ -413,10 +509,12 @@ def test_naive_container_runs_as_root_and_stops_as_expected(e2e_engine, built):
             assert outcome.stop.exit_code == 137, logs  # SIGKILL: SIGTERM never reached the app
             assert outcome.stop.seconds >= NAIVE_STOP_TIMEOUT
             assert "SIGTERM received" not in logs
-        elif built.case.naive_stop == DROPPED:
+        elif built.case.naive_stop in (DROPPED, ABANDONED):
             assert outcome.stop.exit_code != 0, logs
             assert outcome.status is None and outcome.request_error, outcome
-            assert "SIGTERM received" not in logs and "signal SIGTERM" in logs
+            assert "SIGTERM received" not in logs
+            # npm says which signal its start script died of
+            assert ("signal SIGTERM" in logs) == (built.case.naive_stop == DROPPED), logs
         else:
             assert outcome.stop.exit_code == 0, logs
             assert outcome.status == 200 and "SIGTERM received" in logs

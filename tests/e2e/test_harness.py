@@ -1,4 +1,5 @@
-"""The harness proves itself: stand-in bases, a good image that passes every check, a naive one
+"""The harness proves itself: stand-ins that behave like the official node images, the tags the
+registry serves, the OCI runtime it picks, a good image that passes every check, and a naive one
 that fails them.
 
 The app (apps/hello-http) is the same for both images; only the Dockerfile differs. The
@@ -11,22 +12,24 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from .harness import (
-    ALPINE_LIKE,
-    DEBIAN_LIKE,
+    OCI_RUNTIMES,
     HarnessError,
     assert_stops_gracefully,
+    choose_oci_runtime,
     machine_arch,
     prepare_context,
     registry_manifest_digest,
     render_dockerfile,
     stop_during_slow_request,
 )
+from .standins import LAST_MAJOR_WITH_COREPACK, LAST_MAJOR_WITH_YARN, MUSL_RELEASES, YARN_VERSION, versions_data
 
 pytestmark = pytest.mark.e2e
 
@@ -35,10 +38,13 @@ NPM_TOKEN = re.search(r"_authToken=(\S+)", (APP / "app" / ".npmrc").read_text())
 STOP_TIMEOUT = 10  # seconds podman waits after SIGTERM before SIGKILL
 NAIVE_STOP_TIMEOUT = 3  # short: the naive image is expected to sit it out
 
+#: Every image the official repository builds: (major, variant) of versions.json.
+OFFICIAL_IMAGES = [(int(major), variant) for major, entry in versions_data().items() for variant in entry["variants"]]
+
 
 @pytest.fixture(scope="module")
 def production_image(e2e_engine, node_bases, tmp_path_factory, record_build):
-    """hello-http built from the production Dockerfile on the pinned alpine-like base."""
+    """hello-http built from the production Dockerfile on the pinned alpine base."""
     context = prepare_context(
         APP / "app", tmp_path_factory.mktemp("ctx") / "production", (APP / "production.dockerignore").read_text()
     )
@@ -60,14 +66,78 @@ def naive_image(e2e_engine, node_bases, tmp_path_factory, record_build):
     return record_build("hello-http naive (FROM node, npm install, npm start)", result)
 
 
-# -- the stand-in base images -----------------------------------------------------------------
+# -- the OCI runtime --------------------------------------------------------------------------
 
 
-def test_every_published_tag_resolves_to_the_digest_that_was_pushed(node_bases, e2e_registry):
-    assert {"latest", "26-alpine", "26-slim"} <= set(node_bases)
+def test_the_chosen_runtime_runs_containers(e2e_engine):
+    assert e2e_engine.runtime is not None
+    assert Path(e2e_engine.runtime).name in OCI_RUNTIMES
+    assert e2e_engine.container_problem(e2e_engine.runtime) is None
+    listing = e2e_engine.run_command(e2e_engine.busybox_image(), ["echo", "ran"], extra_args=["--network", "none"])
+    assert listing.stdout == "ran\n"
+
+
+def test_a_runtime_that_is_not_installed_is_not_chosen(e2e_engine, tmp_path):
+    absent = str(tmp_path / "crun")
+    assert choose_oci_runtime(e2e_engine, (absent, e2e_engine.runtime)) == e2e_engine.runtime
+    with pytest.raises(HarnessError, match=re.escape(f"{absent}: not installed")):
+        choose_oci_runtime(e2e_engine, (absent,))
+
+
+def test_a_runtime_that_cannot_run_a_container_is_not_chosen(e2e_engine, tmp_path):
+    broken = tmp_path / "crun"  # installed, but fails as crun does on cgroups in hybrid mode
+    broken.write_text('#!/bin/sh\necho "cgroups in hybrid mode not supported" >&2\nexit 1\n')
+    broken.chmod(0o755)
+    assert choose_oci_runtime(e2e_engine, (str(broken), e2e_engine.runtime)) == e2e_engine.runtime
+    with pytest.raises(HarnessError, match=re.escape(f"{broken}: ")) as failure:
+        choose_oci_runtime(e2e_engine, (str(broken),))
+    assert "not installed" not in str(failure.value)
+
+
+# -- the tags the registry serves -------------------------------------------------------------
+
+
+def test_every_official_tag_is_served_as_its_images_index(node_bases, node_standins, e2e_registry):
+    assert set(node_bases) == set(node_standins.tags)
     for tag, base in node_bases.items():
+        image = node_standins.for_tag(tag)
+        assert base.digest == image.index_digest
         assert registry_manifest_digest(e2e_registry.host, "library/node", tag) == base.digest
-        assert base.flavour == (ALPINE_LIKE if "alpine" in tag else DEBIAN_LIKE)
+
+
+@pytest.mark.parametrize(
+    ("tag", "major", "variant"),
+    [
+        ("latest", 26, "trixie"),  # kept from when 26 was Current: Docker Hub keeps a dropped tag
+        ("current", 26, "trixie"),
+        ("lts", 26, "trixie"),
+        ("lts-slim", 26, "trixie-slim"),
+        ("lts-alpine", 26, "alpine3.24"),
+        ("26", 26, "trixie"),
+        ("26-slim", 26, "trixie-slim"),
+        ("26-alpine", 26, "alpine3.24"),
+        ("26.7.0-bookworm-slim", 26, "bookworm-slim"),
+        ("26.7-bullseye", 26, "bullseye"),
+        ("24", 24, "bookworm"),
+        ("24-slim", 24, "bookworm-slim"),
+        ("krypton-alpine", 24, "alpine3.24"),
+        ("22", 22, "bookworm"),
+        ("22-alpine3.23", 22, "alpine3.23"),
+        ("jod", 22, "bookworm"),
+        ("lts-jod", 22, "bookworm"),
+    ],
+)
+def test_tags_name_the_image_versions_json_gives_them(node_standins, tag, major, variant):
+    image = node_standins.for_tag(tag)
+    assert (image.major, image.variant) == (major, variant)
+
+
+@pytest.mark.parametrize("tag", ["26-buster", "26-alpine3.10", "26-onbuild", "26-jod", "26-stretch-slim", "27-alpine"])
+def test_a_tag_the_data_does_not_list_is_not_served_and_fails_the_build(e2e_engine, node_bases, tmp_path, tag):
+    assert tag not in node_bases
+    host = node_bases["26"].reference.split("/", 1)[0]
+    with pytest.raises(HarnessError, match=r"(?i)manifest unknown"):
+        e2e_engine.build(f"FROM {host}/library/node:{tag}\nRUN true\n", tmp_path, f"localhost/unlisted:{tag}")
 
 
 def test_tags_name_an_image_index_for_this_platform_like_docker_hub(node_bases, e2e_registry):
@@ -81,22 +151,123 @@ def test_tags_name_an_image_index_for_this_platform_like_docker_hub(node_bases, 
     assert [entry["platform"] for entry in index["manifests"]] == [{"architecture": machine_arch(), "os": "linux"}]
 
 
-@pytest.mark.parametrize("flavour", [ALPINE_LIKE, DEBIAN_LIKE])
-def test_stand_in_base_has_node_npm_and_the_node_user(e2e_engine, node_base_images, flavour):
-    result = e2e_engine.run_command(
-        node_base_images.images[flavour],
-        ["sh", "-c", "node --version && npm --version && id node && stat -c %u:%g /home/node"],
+def test_a_digest_the_registry_does_not_have_fails_the_build(e2e_engine, node_bases, tmp_path):
+    wrong = node_bases["26-alpine"].reference + "@sha256:" + "0" * 64
+    with pytest.raises(HarnessError, match=r"(?i)manifest unknown"):
+        e2e_engine.build(f"FROM {wrong}\nRUN true\n", tmp_path, "localhost/wrong-digest:1")
+
+
+# -- each stand-in behaves like the official image --------------------------------------------
+
+#: Prints what the checks below compare, one ``name=value`` a line.
+_SURVEY = r"""
+echo "node=$(node --version)"
+echo "npm=$(npm --version)"
+echo "yarn=$(yarn --version 2>/dev/null || echo absent)"
+echo "corepack=$(corepack --version 2>/dev/null || echo absent)"
+echo "node_user=$(id node)"
+echo "node_home=$(stat -c %u:%g /home/node)"
+echo "node_binary=$(readlink -f "$(command -v node)")"
+for tool in python3 make g++ git curl apt-get useradd groupadd apk adduser addgroup; do
+  if command -v "$tool" >/dev/null; then echo "$tool=present"; else echo "$tool=absent"; fi
+done
+if [ -e /lib64/ld-linux-x86-64.so.2 ] || [ -e /lib/ld-linux-aarch64.so.1 ]; then
+  echo glibc=present
+else
+  echo glibc=absent
+fi
+"""
+
+
+@pytest.mark.parametrize(("major", "variant"), OFFICIAL_IMAGES, ids=[f"{m}-{v}" for m, v in OFFICIAL_IMAGES])
+def test_stand_in_has_what_the_official_image_has(e2e_engine, node_bases, node_standins, major, variant):
+    base = node_bases[f"{major}-{variant}"]
+    survey = e2e_engine.run_command(base.pinned, ["sh", "-c", _SURVEY], extra_args=["--network", "none"])
+    found = dict(line.split("=", 1) for line in survey.stdout.splitlines())
+    tools = node_standins.tools[major]
+    alpine, slim = "alpin" in variant, variant.endswith("-slim")
+
+    # what every variant has
+    assert found["node_binary"] == "/usr/local/bin/node"
+    assert found["node_user"].startswith("uid=1000(node) gid=1000(node)")
+    assert found["node_home"] == "1000:1000"
+    assert found["npm"] == tools.npm
+    # Node.js of the tag's major; the one known deviation: no musl build of 26 exists on PyPI
+    expected_node = MUSL_RELEASES[major] if alpine else tools.release
+    assert found["node"] == f"v{expected_node}"
+    assert found["node"].startswith(f"v{major}.") or (alpine and major == 26)
+
+    # Yarn v1 until the images dropped it (26); Corepack until Node.js dropped it (25)
+    assert found["yarn"] == (YARN_VERSION if major <= LAST_MAJOR_WITH_YARN else "absent")
+    assert found["corepack"] == (tools.corepack if major <= LAST_MAJOR_WITH_COREPACK else "absent")
+    assert (found["corepack"] == "absent") == (major >= 25)
+
+    if alpine:  # musl and busybox: no glibc, no apt-get, no useradd
+        assert found["glibc"] == "absent"
+        assert {found[tool] for tool in ("apt-get", "useradd", "groupadd", "python3", "make", "g++")} == {"absent"}
+        assert {found[tool] for tool in ("apk", "adduser", "addgroup")} == {"present"}
+    else:
+        assert found["glibc"] == "present"
+        assert {found[tool] for tool in ("apt-get", "useradd", "groupadd")} == {"present"}
+        assert found["apk"] == "absent"
+        # slim has no compiler and no python (node-gyp cannot build there); the full variant has
+        # what buildpack-deps gives node-gyp and fetching
+        builders = {found[tool] for tool in ("python3", "make", "g++", "git", "curl")}
+        assert builders == ({"absent"} if slim else {"present"})
+
+
+def _glibc_node_binary(cache: Path, destination: Path) -> Path:
+    """The glibc ``node`` of the 26 stand-ins, out of its npm package in the cache."""
+    (package,) = (cache / "downloads" / "npm").glob("node-linux-*-26.*.tgz")
+    with tarfile.open(package) as archive:
+        member = archive.getmember("package/bin/node")
+        destination.write_bytes(archive.extractfile(member).read())
+    destination.chmod(0o755)
+    return destination
+
+
+def test_alpine_stand_in_runs_musl_node_but_not_a_glibc_binary(e2e_engine, node_bases, tmp_path):
+    from .harness import default_cache_dir
+
+    glibc_node = _glibc_node_binary(default_cache_dir(), tmp_path / "node")
+    image = node_bases["24-alpine"].pinned
+    mount = ["-v", f"{glibc_node}:/opt/glibc-node:ro", "--network", "none"]
+    musl = e2e_engine.run_command(image, ["node", "-p", "process.versions.node"], extra_args=mount)
+    assert musl.stdout.strip() == MUSL_RELEASES[24]
+    glibc = e2e_engine.run_command(image, ["/opt/glibc-node", "--version"], extra_args=mount, check=False)
+    assert glibc.returncode != 0
+    assert "v26." not in glibc.stdout
+    assert re.search(r"(?i)not found|no such file", glibc.stderr), glibc.stderr
+    # the same binary runs on the Debian stand-in of the same major
+    debian = e2e_engine.run_command(
+        node_bases["26-trixie-slim"].pinned, ["/opt/glibc-node", "--version"], extra_args=mount
     )
-    node_version, npm_version, node_user, home_owner = result.stdout.split("\n")[:4]
-    assert node_version == f"v{node_base_images.node_version}"
-    assert node_version.startswith("v24.")
-    assert re.fullmatch(r"\d+\.\d+\.\d+", npm_version)
-    assert node_user.startswith("uid=1000(node) gid=1000(node)")
-    assert home_owner == "1000:1000"
+    assert debian.stdout.startswith("v26.")
 
 
-def test_alpine_like_apk_installs_bundled_dumb_init_offline(e2e_engine, node_base_images):
-    image = node_base_images.images[ALPINE_LIKE]
+def test_alpine_stand_in_adds_users_with_busybox_syntax(e2e_engine, node_bases):
+    script = (
+        "addgroup -S app && adduser -S -G app app && id app"
+        " && addgroup -g 2000 web && adduser -u 2000 -G web -s /bin/sh -D web && id web && stat -c %u:%g /home/web"
+        " && adduser -D plain && id plain"
+        " && addgroup web app && grep ^app: /etc/group"
+    )
+    result = e2e_engine.run_command(
+        node_bases["26-alpine"].pinned, ["sh", "-c", script], extra_args=["--network", "none"]
+    )
+    assert result.stdout.splitlines() == [
+        "uid=100(app) gid=101(app) groups=101(app)",
+        "uid=2000(web) gid=2000(web) groups=2000(web)",
+        "2000:2000",
+        "uid=1001(plain) gid=1001(plain) groups=1001(plain)",
+        "app:x:101:web",
+    ]
+    taken = e2e_engine.run_command(node_bases["26-alpine"].pinned, ["adduser", "-D", "node"], check=False)
+    assert taken.returncode != 0 and "in use" in taken.stderr
+
+
+def test_alpine_apk_installs_bundled_dumb_init_offline(e2e_engine, node_bases):
+    image = node_bases["26-alpine"].pinned
     installed = e2e_engine.run_command(
         image, ["sh", "-c", "apk add --no-cache dumb-init && dumb-init --version"], extra_args=["--network", "none"]
     )
@@ -107,8 +278,10 @@ def test_alpine_like_apk_installs_bundled_dumb_init_offline(e2e_engine, node_bas
     assert "not bundled" in unknown.stderr
 
 
-def test_debian_like_apt_get_installs_bundled_dumb_init_offline(e2e_engine, node_base_images):
-    image = node_base_images.images[DEBIAN_LIKE]
+@pytest.mark.parametrize("tag", ["26-bookworm-slim", "22-bullseye", "24-trixie"])
+def test_debian_apt_get_installs_dumb_init_offline_and_nothing_else(e2e_engine, node_bases, tag):
+    image = node_bases[tag].pinned
+    offline = ["--network", "none"]
     installed = e2e_engine.run_command(
         image,
         [
@@ -117,19 +290,18 @@ def test_debian_like_apt_get_installs_bundled_dumb_init_offline(e2e_engine, node
             "apt-get update && apt-get install -y --no-install-recommends dumb-init"
             " && rm -rf /var/lib/apt/lists/* && dumb-init --version",
         ],
-        extra_args=["--network", "none"],
+        extra_args=offline,
     )
-    assert "stand-in apt-get (dockfix e2e harness): installing bundled dumb-init" in installed.stdout
+    assert "Setting up dumb-init" in installed.stdout
     assert "dumb-init v1." in installed.stderr
     without_update = e2e_engine.run_command(image, ["apt-get", "install", "-y", "dumb-init"], check=False)
     assert without_update.returncode == 100
     assert "Unable to locate package dumb-init" in without_update.stderr
-
-
-def test_a_digest_the_registry_does_not_have_fails_the_build(e2e_engine, node_bases, tmp_path):
-    wrong = node_bases["26-alpine"].reference + "@sha256:" + "0" * 64
-    with pytest.raises(HarnessError, match=r"(?i)manifest unknown"):
-        e2e_engine.build(f"FROM {wrong}\nRUN true\n", tmp_path, "localhost/wrong-digest:1")
+    unknown = e2e_engine.run_command(
+        image, ["sh", "-c", "apt-get update -qq && apt-get install -y tini"], extra_args=offline, check=False
+    )
+    assert unknown.returncode == 100
+    assert "Unable to locate package tini" in unknown.stderr
 
 
 # -- the production image passes every check --------------------------------------------------
