@@ -359,11 +359,18 @@ class BlobStore:
         record_path.write_text(json.dumps({"key": key, **result}, indent=2) + "\n")
         return Layer(result["digest"], result["size"], result["diff_id"], created_by)
 
-    def remove_unused(self, used: Iterable[str]) -> None:
-        """Delete the blobs of layers that were rebuilt from changed inputs."""
+    def keep_only(self, used: Iterable[str], grace_seconds: float = 86_400) -> None:
+        """Mark the blobs of ``used`` as in use, and delete those no run has used for a while.
+
+        Another test run (of another checkout) may be uploading blobs this one no longer uses;
+        every run marks its own when it starts, so a blob unmarked for a day is nobody's.
+        """
         keep = {digest.split(":", 1)[1] for digest in used}
+        now = time.time()
         for blob in (self.root / "blobs" / "sha256").iterdir():
-            if blob.name not in keep:
+            if blob.name in keep:
+                os.utime(blob, (now, now))
+            elif blob.stat().st_mtime < now - grace_seconds:
                 blob.unlink()
 
 
@@ -1257,8 +1264,7 @@ def build_standins(cache_dir: Path, versions: Mapping[str, dict] | None = None) 
                     node_layer = _glibc_node_layer(store, downloads, release)
                 layers = [bases[variant], node_layer, tools_layer]
                 images[major, variant] = _compose(major, variant, release, tools, layers)
-        used = {layer.digest for image in images.values() for layer in image.layers}
-        store.remove_unused(used)
+        store.keep_only({layer.digest for image in images.values() for layer in image.layers})
     return StandIns(images, official_tags(versions), tools_of, store, downloads, time.monotonic() - started, store.made)
 
 
