@@ -150,6 +150,11 @@ def versions_data() -> dict[str, dict]:
     return json.loads((shared if shared.is_file() else packaged).read_text())
 
 
+def is_alpine(variant: str) -> bool:
+    """Whether a variant of versions.json is an Alpine one (stackbrew.js's own test)."""
+    return "alpin" in variant
+
+
 def _stackbrew_tags(versions: Mapping[str, dict], today: date) -> dict[str, tuple[int, str]]:
     """The tags nodejs/docker-node's stackbrew.js writes into the library file on ``today``.
 
@@ -264,7 +269,7 @@ def archived_tag_image(tag: str, versions: Mapping[str, dict]) -> tuple[int, str
         return stand_in, entry["alpine-default"]
     if variant == "slim":
         return stand_in, f"{entry['debian-default']}-slim"
-    if variant in entry["variants"] and "alpin" not in variant:
+    if variant in entry["variants"] and not is_alpine(variant):
         return stand_in, variant
     return None
 
@@ -354,11 +359,18 @@ class BlobStore:
         record_path.write_text(json.dumps({"key": key, **result}, indent=2) + "\n")
         return Layer(result["digest"], result["size"], result["diff_id"], created_by)
 
-    def remove_unused(self, used: Iterable[str]) -> None:
-        """Delete the blobs of layers that were rebuilt from changed inputs."""
+    def keep_only(self, used: Iterable[str], grace_seconds: float = 86_400) -> None:
+        """Mark the blobs of ``used`` as in use, and delete those no run has used for a while.
+
+        Another test run (of another checkout) may be uploading blobs this one no longer uses;
+        every run marks its own when it starts, so a blob unmarked for a day is nobody's.
+        """
         keep = {digest.split(":", 1)[1] for digest in used}
+        now = time.time()
         for blob in (self.root / "blobs" / "sha256").iterdir():
-            if blob.name not in keep:
+            if blob.name in keep:
+                os.utime(blob, (now, now))
+            elif blob.stat().st_mtime < now - grace_seconds:
                 blob.unlink()
 
 
@@ -678,10 +690,15 @@ def _add_npm_package(writer: RootfsWriter, package: Path, destination: str, exec
         writer.file(f"{destination}/{relative}", handle.read(), mode)
 
 
+def glibc_node_package(downloads: Downloads, release: str) -> Path:
+    """npm's ``node-linux-<arch>@<release>``: the release's own glibc build of node."""
+    return downloads.npm_package(f"node-linux-{_ARCH_NAMES[machine_arch()][0]}", release)
+
+
 def _glibc_node_layer(store: BlobStore, downloads: Downloads, release: str) -> Layer:
     """node, its headers and docs from ``node-linux-<arch>@<release>``, as /usr/local."""
-    node_arch, _, _, openssl_arch = _ARCH_NAMES[machine_arch()]
-    package = downloads.npm_package(f"node-linux-{node_arch}", release)
+    openssl_arch = _ARCH_NAMES[machine_arch()][3]
+    package = glibc_node_package(downloads, release)
 
     def make(stream: _HashingWriter) -> None:
         with RootfsWriter(stream) as writer:
@@ -699,7 +716,7 @@ def _glibc_node_layer(store: BlobStore, downloads: Downloads, release: str) -> L
             writer.symlink("usr/local/bin/nodejs", "node")
 
     key = _key("glibc-node", _THIS_MODULE, release, package)
-    return store.layer(f"node-{release}-glibc", key, f"Node.js {release} (npm node-linux-{node_arch})", make)
+    return store.layer(f"node-{release}-glibc", key, f"Node.js {release} (npm {package.name})", make)
 
 
 def _musl_node_layer(store: BlobStore, downloads: Downloads, release: str) -> Layer:
@@ -742,7 +759,7 @@ class MajorTools:
 def major_tools(downloads: Downloads, major: int) -> MajorTools:
     """npm and Corepack of the versions the shipped release bundles, Yarn as the templates."""
     release = SHIPPED_RELEASES[major]
-    package = downloads.npm_package(f"node-linux-{_ARCH_NAMES[machine_arch()][0]}", release)
+    package = glibc_node_package(downloads, release)
     changelog_path = package.with_name(f"{package.stem}.CHANGELOG.md")  # kept: unpacking takes seconds
     if not changelog_path.is_file():
         with tarfile.open(package, "r:gz") as archive:
@@ -1097,10 +1114,6 @@ class StandIn:
     index: bytes
 
     @property
-    def is_alpine(self) -> bool:
-        return "alpin" in self.variant
-
-    @property
     def index_digest(self) -> str:
         return "sha256:" + hashlib.sha256(self.index).hexdigest()
 
@@ -1172,6 +1185,7 @@ class StandIns:
     tags: dict[str, tuple[int, str]]
     tools: dict[int, MajorTools]
     store: BlobStore
+    downloads: Downloads
     seconds: float
     built_layers: int  # layers made now rather than found in the cache
 
@@ -1182,12 +1196,14 @@ class StandIns:
 def _debian_bases(
     store: BlobStore, downloads: Downloads, versions: Mapping[str, dict], mirror: str
 ) -> dict[str, Layer]:
-    """The root file system of every Debian variant, one release at a time in each of a few
-    threads: mmdebstrap waits on the network and dpkg more than on the processor."""
+    """The root file system of every Debian variant, built by release in a few threads.
+
+    mmdebstrap waits on the network and on dpkg more than on the processor.
+    """
     suites: dict[str, set[str]] = {}
     for entry in versions.values():
         for variant in entry["variants"]:
-            if "alpin" not in variant:
+            if not is_alpine(variant):
                 suites.setdefault(variant.partition("-")[0], set()).add(variant)
 
     def build_suite(suite: str) -> dict[str, Layer]:
@@ -1240,7 +1256,7 @@ def build_standins(cache_dir: Path, versions: Mapping[str, dict] | None = None) 
             for variant in versions[key]["variants"]:
                 if variant not in bases:
                     bases[variant] = _alpine_base_layer(store, downloads, variant, mirror)
-                if "alpin" in variant:
+                if is_alpine(variant):
                     release = MUSL_RELEASES[major]
                     node_layer = _musl_node_layer(store, downloads, release)
                 else:
@@ -1248,9 +1264,8 @@ def build_standins(cache_dir: Path, versions: Mapping[str, dict] | None = None) 
                     node_layer = _glibc_node_layer(store, downloads, release)
                 layers = [bases[variant], node_layer, tools_layer]
                 images[major, variant] = _compose(major, variant, release, tools, layers)
-        used = {layer.digest for image in images.values() for layer in image.layers}
-        store.remove_unused(used)
-    return StandIns(images, official_tags(versions), tools_of, store, time.monotonic() - started, store.made)
+        store.keep_only({layer.digest for image in images.values() for layer in image.layers})
+    return StandIns(images, official_tags(versions), tools_of, store, downloads, time.monotonic() - started, store.made)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1272,10 +1287,6 @@ class PublishedBase:
     def pinned(self) -> str:
         """``host:port/library/node:tag@sha256:...``, as a pinned FROM names it."""
         return f"{self.reference}@{self.digest}"
-
-    @property
-    def is_alpine(self) -> bool:
-        return "alpin" in self.variant
 
 
 def publish_standins(

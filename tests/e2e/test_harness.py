@@ -29,7 +29,15 @@ from .harness import (
     render_dockerfile,
     stop_during_slow_request,
 )
-from .standins import LAST_MAJOR_WITH_COREPACK, LAST_MAJOR_WITH_YARN, MUSL_RELEASES, YARN_VERSION, versions_data
+from .standins import (
+    LAST_MAJOR_WITH_COREPACK,
+    LAST_MAJOR_WITH_YARN,
+    MUSL_RELEASES,
+    YARN_VERSION,
+    glibc_node_package,
+    is_alpine,
+    versions_data,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -185,7 +193,7 @@ def test_stand_in_has_what_the_official_image_has(e2e_engine, node_bases, node_s
     survey = e2e_engine.run_command(base.pinned, ["sh", "-c", _SURVEY], extra_args=["--network", "none"])
     found = dict(line.split("=", 1) for line in survey.stdout.splitlines())
     tools = node_standins.tools[major]
-    alpine, slim = "alpin" in variant, variant.endswith("-slim")
+    alpine, slim = is_alpine(variant), variant.endswith("-slim")
 
     # what every variant has
     assert found["node_binary"] == "/usr/local/bin/node"
@@ -216,9 +224,8 @@ def test_stand_in_has_what_the_official_image_has(e2e_engine, node_bases, node_s
         assert builders == ({"absent"} if slim else {"present"})
 
 
-def _glibc_node_binary(cache: Path, destination: Path) -> Path:
-    """The glibc ``node`` of the 26 stand-ins, out of its npm package in the cache."""
-    (package,) = (cache / "downloads" / "npm").glob("node-linux-*-26.*.tgz")
+def _glibc_node_binary(package: Path, destination: Path) -> Path:
+    """The ``node`` binary of a ``node-linux-<arch>`` npm package."""
     with tarfile.open(package) as archive:
         member = archive.getmember("package/bin/node")
         destination.write_bytes(archive.extractfile(member).read())
@@ -226,10 +233,9 @@ def _glibc_node_binary(cache: Path, destination: Path) -> Path:
     return destination
 
 
-def test_alpine_stand_in_runs_musl_node_but_not_a_glibc_binary(e2e_engine, node_bases, tmp_path):
-    from .harness import default_cache_dir
-
-    glibc_node = _glibc_node_binary(default_cache_dir(), tmp_path / "node")
+def test_alpine_stand_in_runs_musl_node_but_not_a_glibc_binary(e2e_engine, node_bases, node_standins, tmp_path):
+    package = glibc_node_package(node_standins.downloads, node_standins.tools[26].release)
+    glibc_node = _glibc_node_binary(package, tmp_path / "node")
     image = node_bases["24-alpine"].pinned
     mount = ["-v", f"{glibc_node}:/opt/glibc-node:ro", "--network", "none"]
     musl = e2e_engine.run_command(image, ["node", "-p", "process.versions.node"], extra_args=mount)
