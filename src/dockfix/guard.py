@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .dockerfile.document import Document, Instruction, Stage
-from .dockerfile.shell import run_scripts
+from .dockerfile.shell import commands_in, run_scripts
 from .dockerfile.stages import (
     copied_stages,
     external_base,
@@ -146,19 +146,13 @@ def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
     if inst.name in ("CMD", "ENTRYPOINT"):
         words = inst.words
         if not inst.is_json_form:
-            return [command.argv for command in _shell_commands(inst.args.encode())]
+            return [command.argv for command in commands_in(inst.args.encode())]
         while words and words[0] in _INIT_WRAPPERS:
             words = words[1:]
         return [words] if words else []
     if inst.name == "SHELL" and inst.is_json_form:
         return [inst.words[:1]]
     return []
-
-
-def _shell_commands(text: bytes):
-    from .dockerfile.shell import commands_in
-
-    return commands_in(text)
 
 
 def _global_installs(argv: list[str]) -> set[str]:

@@ -18,7 +18,9 @@ finding stays, saying why its fix was not applied.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import guard
 from .appcode.syntax import language_of, parses
@@ -28,6 +30,9 @@ from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .project.build_context import Project
 from .rules.rule import Rule
+
+if TYPE_CHECKING:
+    from .sources.images import NodeImages
 
 MAX_PASSES = 10
 
@@ -325,9 +330,17 @@ class _RealImageGuard:
     """Admits only the fixes after which the Dockerfile still fits the real node images."""
 
     def __init__(self, original: Document, ctx: RuleContext):
+        self.original = original
         self.ctx = ctx
-        self.images = ctx.services.node_images
-        self.baseline = guard.check(original, ctx.project, self.images, ctx.today)
+
+    # Both made on the first fix that edits the Dockerfile: most files never need them.
+    @cached_property
+    def images(self) -> NodeImages:
+        return self.ctx.services.node_images
+
+    @cached_property
+    def baseline(self) -> list[guard.Problem]:
+        return guard.check(self.original, self.ctx.project, self.images, self.ctx.today)
 
     def new_problems(self, source: bytes) -> list[guard.Problem]:
         try:
