@@ -4,7 +4,8 @@ Lays out every corpus case (with placeholders for the lockfiles it had), fixes i
 `--write --unsafe-fixes --offline` would, and counts, for every file whose final stage is a
 Linux stage on the node image, the practices (rules) that still report a finding afterwards.
 P1 (explicit base image: offline, digests cannot be pinned) and P6 (graceful shutdown: app code)
-are left out. A practice a rule has nothing to say about counts as met.
+are left out, and DF000, which only notes which images the practices are for. A practice a rule
+has nothing to say about, or only a note (not a problem) about, counts as met.
 
     python benchmarks/practice_score.py [--cases DIR] [--today YYYY-MM-DD]
 """
@@ -30,7 +31,7 @@ from dockfix.project.build_context import Project  # noqa: E402
 from dockfix.rules import RULES  # noqa: E402
 from support.paths import lay_out_case  # noqa: E402
 
-EXCLUDED = {"DF001", "DF006"}
+EXCLUDED = {"DF000", "DF001", "DF006"}
 
 
 def main() -> int:

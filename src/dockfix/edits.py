@@ -94,6 +94,10 @@ class Finding:
     # What the user must do once the fix is applied (build differently, rotate a token):
     # shown with --diff and --write, where applied findings are not listed.
     action: str | None = None
+    # Not a problem: why a rule leaves the file alone (a development image, nothing a split
+    # would leave behind), so a user can tell "nothing to do" from "chose not to". A note has
+    # no fix, is never counted as a finding and never fails --check.
+    note: bool = False
 
     @property
     def fixable(self) -> bool:

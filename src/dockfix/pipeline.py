@@ -48,6 +48,7 @@ class FileResult:
     initial: list[Finding] = field(default_factory=list)
     applied: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)  # why rules left parts of the output alone
     error: str | None = None
     error_line: int | None = None
 
@@ -207,6 +208,8 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
     real_images = _RealImageGuard(doc, ctx)
     for number in range(MAX_PASSES + 1):
         findings = run_rules(doc, ctx, rules)
+        notes = [f for f in findings if f.note]
+        findings = [f for f in findings if not f.note]
         chosen, new_files, withheld = _plan_pass(findings, files, project, options, real_images)
         if withheld:
             findings = [_without_fix(f, withheld[id(f)]) if id(f) in withheld else f for f in findings]
@@ -214,6 +217,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
             result.initial = findings
         if not chosen:
             result.remaining = findings
+            result.notes = notes
             break
         if number == MAX_PASSES:
             codes = sorted({f.code for f in chosen})

@@ -89,7 +89,8 @@ class TextEmitter:
             for result in run.settled():
                 # Rules report in their own order.
                 ordered = sorted(
-                    run.findings_of(result), key=lambda f: (f.path is not None, str(f.path or ""), f.line, f.code)
+                    [*run.findings_of(result), *result.notes],
+                    key=lambda f: (f.path is not None, str(f.path or ""), f.line, f.code),
                 )
                 for finding in ordered:
                     console.out(finding_line(result, finding, run.unsafe_fixes, shown.color))
@@ -136,7 +137,7 @@ class GithubEmitter:
             if result.error is not None:
                 console.out(github.error_annotation(result.path, result.error, result.error_line))
                 continue
-            for finding in run.findings_of(result):
+            for finding in [*run.findings_of(result), *result.notes]:
                 console.out(github.finding_annotation(finding, result.path, run.names.get(finding.code)))
 
 

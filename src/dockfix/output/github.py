@@ -34,7 +34,7 @@ def annotation(level: str, path: Path, line: int | None, title: str, message: st
 
 
 def finding_annotation(finding: Finding, path: Path, rule_name: str | None) -> str:
-    """A finding as a warning (with a fix) or notice (without one)."""
+    """A finding as a warning (with a fix) or notice (without one, or a note)."""
     fixable = finding.fix is not None and finding.fix.applicability is not Applicability.DISPLAY_ONLY
     title = f"{finding.code} {rule_name}" if rule_name else finding.code
     return annotation("warning" if fixable else "notice", finding.path or path, finding.line, title, finding.message)

@@ -12,6 +12,7 @@ concatenating them. Every record has the same keys:
      "applied": [FINDING...],             # fixes applied (or that --write would apply)
      "withheld": [FINDING...],            # unsafe fixes not applied without --unsafe-fixes
      "remaining": [FINDING...],           # findings left after the fixes
+     "notes": [FINDING...],               # why rules left the output alone (not problems)
      "error": null | {"message": "...", "line": 3 | null}}
 
 where FINDING is {"code", "rule", "message", "line", "path", "fix": "safe"|"unsafe"|"display-only"|null}.
@@ -71,6 +72,7 @@ def file_record(
         "applied": [finding_record(f, result, names) for f in result.applied],
         "withheld": [finding_record(f, result, names) for f in result.withheld],
         "remaining": [finding_record(f, result, names) for f in result.remaining if f not in result.withheld],
+        "notes": [finding_record(f, result, names) for f in result.notes],
         "error": {"message": result.error, "line": result.error_line} if failed else None,
     }
 

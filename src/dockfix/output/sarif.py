@@ -2,7 +2,8 @@
 
 One run of the tool `dockfix`: its rules (the rules of the run, as they declare themselves: summary,
 fix safety, and their documentation as help text), one result per finding (`warning` for a finding
-with a fix, `note` for one without), and the files that could not be processed as error-level
+with a fix, `note` for one without, and an `informational` result of level `none` for a note: why a
+rule left the file alone), and the files that could not be processed as error-level
 tool execution notifications. Locations are relative to the current folder, with
 `uriBaseId` `%SRCROOT%`, as code scanning expects for a checkout.
 """
@@ -38,6 +39,8 @@ def _location(path: Path, line: int | None) -> dict:
 
 
 def _level(finding: Finding) -> str:
+    if finding.note:
+        return "none"
     if finding.fix is None or finding.fix.applicability is Applicability.DISPLAY_ONLY:
         return "note"
     return "warning"
@@ -79,13 +82,15 @@ def sarif_log(results: list[FileResult], rules: list[Rule], findings_of) -> dict
                 }
             )
             continue
-        for finding in findings_of(result):
+        for finding in [*findings_of(result), *result.notes]:
             item = {
                 "ruleId": finding.code,
                 "level": _level(finding),
                 "message": {"text": finding.message},
                 "locations": [_location(finding.path or result.path, finding.line)],
             }
+            if finding.note:
+                item["kind"] = "informational"  # SARIF: a result of another kind than "fail" has level "none"
             if finding.code in index:
                 item["ruleIndex"] = index[finding.code]
             sarif_results.append(item)

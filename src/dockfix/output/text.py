@@ -4,8 +4,11 @@
     Dockerfile:9: DF004 [unsafe fix] the app runs as root
     Dockerfile:1: error: unterminated heredoc 'EOF'
 
+    Dockerfile:1: DF000 note: left alone: it starts the `dev` script
+
 `[*]` marks a finding whose fix the flags given would apply; `[unsafe fix]` one whose fix needs
-`--unsafe-fixes`; a finding without a marker has no automatic fix.
+`--unsafe-fixes`; a finding without a marker has no automatic fix. A `note` is not a problem: it
+says why a rule left the file alone, and is not counted.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def finding_line(result: FileResult, finding: Finding, unsafe_fixes: bool, color
 
     With `color`, the location is bold, the code red and the marker cyan (as ruff shows them).
     """
-    marker = fix_marker(finding, unsafe_fixes)
+    marker = "note:" if finding.note else fix_marker(finding, unsafe_fixes)
     code = paint(finding.code, RED, BOLD, enabled=color)
     middle = f"{code} {paint(marker, CYAN, enabled=color)} " if marker else f"{code} "
     return (

@@ -1,7 +1,8 @@
 """The rules: one module per practice, and the explicit table of them.
 
 A rule looks at the document and the build context and returns findings, some with fixes. It
-never edits text. Codes follow the practice numbers of docs/practices.md: DF001 is practice 1.
+never edits text. Codes follow the practice numbers of docs/practices.md: DF001 is practice 1; DF000 says which
+images the practices are for.
 Each rule module declares itself once, as `RULE = Rule(...)` (rule.py), and defines
 `check(doc, ctx)`; its docstring is its documentation, which `dockfix --explain CODE` prints.
 """
@@ -14,6 +15,7 @@ from . import (
     base_image,
     dockerignore,
     graceful_shutdown,
+    image_purpose,
     multi_stage,
     node_env,
     node_version,
@@ -26,6 +28,7 @@ from .rule import Rule
 
 # The order is the order fixes are applied in when they would touch the same bytes.
 RULES: tuple[Rule, ...] = (
+    image_purpose.RULE,
     base_image.RULE,
     node_version.RULE,
     signals.RULE,
