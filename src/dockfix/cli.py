@@ -428,6 +428,11 @@ def main() -> None:
         # Answered before anything else is imported: editors and pre-commit ask for it often.
         Console().out(f"dockfix {__version__}")
         return
+    if args[:1] == ["server"]:
+        # The language server: its own flags, and its own imports (pygls), loaded only here.
+        from .server import main as serve
+
+        raise SystemExit(serve(args[1:]))
     arguments = _plain_arguments(args)
     if arguments is None:
         _typer_app()(prog_name="dockfix")

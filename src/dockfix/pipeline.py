@@ -199,6 +199,28 @@ def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule])
     return result
 
 
+def withheld_alone(doc: Document, ctx: RuleContext, finding: Finding) -> str | None:
+    """Why a pass would withhold `finding`'s fix applied on its own to `doc`; None when it would apply it.
+
+    For a fix applied by itself (an editor's quick fix), which no pass may have judged: the fixes
+    a pass did not choose (unsafe ones without --unsafe-fixes, ones that collided with another)
+    get the same checks here: the Dockerfile still parses, app code that parsed still does, and
+    the Dockerfile still fits the real node images. `ctx` must be fresh: its project's overlay
+    holds no fixes of an earlier pass.
+    """
+    files: dict[Path | None, bytes] = {None: doc.source}
+    try:
+        new_files = _apply(files, ctx.project, [finding])
+        parse_for_fixing(new_files[None])
+    except PipelineError as error:
+        return error.message
+    breaking, _ = _breaking_app_code(files, new_files, ctx.project, [finding])
+    for path in breaking.values():
+        return f"it would leave {_shown(path, ctx.project)} failing to parse"
+    refused = _RealImageGuard(doc, ctx).refused(files, ctx.project, [finding])
+    return next(iter(refused.values()), None)
+
+
 def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult) -> None:
     options = ctx.options
     project = ctx.project

@@ -67,12 +67,14 @@ def _absolute(path: Path) -> Path:
     return Path(os.path.abspath(path))
 
 
-class _Worker:
+class Worker:
     """The state of one process: configurations read and services made, shared by its files."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, services: dict[tuple, Services] | None = None):
         self.settings = settings
-        self.services: dict[tuple, Services] = {}
+        # By registry mirror and offline; handed in by a caller that outlives one worker (the
+        # language server), so the data and the registry cache are loaded once.
+        self.services: dict[tuple, Services] = services if services is not None else {}
         self._finder: ConfigFinder | None = None
 
     def services_for(self, options: Options) -> Services:
@@ -98,31 +100,32 @@ class _Worker:
         return resolve_settings(config, settings)
 
 
-def process_file(
+def prepare_file(
     path: Path,
     settings: Settings,
     pending: dict[Path, bytes] | None = None,
     services: Services | None = None,
     context: Path | None = None,
-    worker: _Worker | None = None,
-) -> FileResult:
-    """Read and fix one Dockerfile. Never raises: every problem becomes the result's error.
+    worker: Worker | None = None,
+    source: bytes | None = None,
+) -> tuple[bytes, list[Rule], RuleContext] | FileResult:
+    """What fixing one Dockerfile takes: its bytes, its rules and its RuleContext; or a FileResult with the error.
 
-    `pending` holds other files' bytes as earlier Dockerfiles' fixes left them; `services` is
-    shared between files so the Node.js data is loaded and the registry asked once per run;
-    `context` is the build context a compose file gives the file (`--context` wins over it).
+    `source` is the Dockerfile's text when it is not the file on disk (an editor's unsaved text);
+    the build context is read from disk all the same.
     """
     from .project.config import ConfigProblem
 
-    worker = worker or _Worker(settings)
+    worker = worker or Worker(settings)
     try:
         rules, options = worker.resolve(path)
     except ConfigProblem as problem:
         return FileResult(path=path, original=b"", error=f"configuration: {problem}")
-    try:
-        source = read_dockerfile(path)
-    except FileProblem as problem:
-        return FileResult(path=path, original=b"", error=problem.message)
+    if source is None:
+        try:
+            source = read_dockerfile(path)
+        except FileProblem as problem:
+            return FileResult(path=path, original=b"", error=problem.message)
     absolute = _absolute(path)
     chosen_context = settings.context or context
     root = _absolute(chosen_context) if chosen_context is not None else absolute.parent
@@ -139,13 +142,36 @@ def process_file(
         options=options,
         services=services or worker.services_for(options),
     )
+    return source, rules, ctx
+
+
+def process_file(
+    path: Path,
+    settings: Settings,
+    pending: dict[Path, bytes] | None = None,
+    services: Services | None = None,
+    context: Path | None = None,
+    worker: Worker | None = None,
+    source: bytes | None = None,
+) -> FileResult:
+    """Read and fix one Dockerfile. Never raises: every problem becomes the result's error.
+
+    `pending` holds other files' bytes as earlier Dockerfiles' fixes left them; `services` is
+    shared between files so the Node.js data is loaded and the registry asked once per run;
+    `context` is the build context a compose file gives the file (`--context` wins over it);
+    `source`, the text to fix instead of the file on disk (see `prepare_file`).
+    """
+    prepared = prepare_file(path, settings, pending, services, context, worker, source)
+    if isinstance(prepared, FileResult):
+        return prepared
+    source, rules, ctx = prepared
     try:
         return fix_document(path, source, ctx, rules)
     except Exception as error:  # a bug must cost one file, not the run
         return FileResult(path=path, original=source, error=f"internal error: {type(error).__name__}: {error}")
 
 
-def _process_group(items: list[tuple[int, Path, Path | None]], worker: _Worker) -> list[tuple[int, FileResult]]:
+def _process_group(items: list[tuple[int, Path, Path | None]], worker: Worker) -> list[tuple[int, FileResult]]:
     """Fix files that share build contexts, in order, each seeing the others' pending changes."""
     out = []
     pending: dict[Path, bytes] = {}
@@ -196,15 +222,15 @@ def _batches(groups: list[list[tuple[int, Path, Path | None]]]) -> list[list[lis
     return batches
 
 
-_POOL_WORKER: _Worker | None = None
+_POOL_WORKER: Worker | None = None
 
 
 def _init_pool_worker(settings: Settings | None) -> None:
     global _POOL_WORKER
     if settings is not None:  # not forked: the settings came pickled
-        _POOL_WORKER = _Worker(settings)
+        _POOL_WORKER = Worker(settings)
     elif _POOL_WORKER is not None:  # forked: start with fresh caches, not the parent's
-        _POOL_WORKER = _Worker(_POOL_WORKER.settings)
+        _POOL_WORKER = Worker(_POOL_WORKER.settings)
 
 
 def _run_batch(batch: list[list[tuple[int, Path, Path | None]]]) -> list[tuple[int, FileResult]]:
@@ -240,7 +266,7 @@ def process_paths(
     groups = group_by_context(paths, settings, contexts)
     results: list[FileResult | None] = [None] * len(paths)
     if jobs <= 1 or len(groups) <= 1:
-        worker = _Worker(settings)
+        worker = Worker(settings)
         for group in groups:
             for index, result in _process_group(group, worker):
                 results[index] = result
@@ -262,7 +288,7 @@ def _process_in_pool(paths, settings, groups, jobs, results, on_result) -> list[
         # Forked workers inherit the settings (and a registry client given by the caller)
         # without pickling them.
         context = multiprocessing.get_context("fork")
-        _POOL_WORKER = _Worker(settings)
+        _POOL_WORKER = Worker(settings)
         initargs = (None,)
     else:  # pragma: no cover - Windows and macOS defaults
         context = multiprocessing.get_context()
