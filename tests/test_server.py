@@ -296,6 +296,18 @@ async def test_the_app_code_fix_is_a_workspace_edit_of_the_entry_file(start, tmp
     assert "SIGTERM" in fixed[server_js]
 
 
+async def test_a_note_is_a_hint_without_a_code_action(start, tmp_path):
+    """A development image is left alone: DF000's note says why, as a hint, not a problem."""
+    folder = article(tmp_path)
+    client = await start(folder)
+    dev_image = 'FROM node:24 AS dev\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["node", "server.js"]\n'
+    uri = open_document(client, folder / "Dockerfile", dev_image)
+    [note] = by_code(await diagnostics(client, uri, 1))["DF000"]
+    assert note.severity == types.DiagnosticSeverity.Hint
+    assert note.message.startswith("left alone:") and note.range.start.line == 0
+    assert not [a for a in await code_actions(client, uri, 0) if "DF000" in a.title]
+
+
 async def test_a_broken_dockerfile_gets_one_diagnostic_and_the_server_goes_on(start, tmp_path):
     folder = article(tmp_path)
     client = await start(folder)

@@ -42,8 +42,8 @@ class Check:
 
     @property
     def findings(self) -> list[Finding]:
-        """The findings on the text as it is (not after the fixes)."""
-        return self.result.initial if self.result.error is None else []
+        """The findings on the text as it is (not after the fixes), and the notes on why rules left it alone."""
+        return [*self.result.initial, *self.result.notes] if self.result.error is None else []
 
 
 class Checker:

@@ -187,7 +187,7 @@ class DockfixServer(LanguageServer):
         return types.Diagnostic(
             range=where,
             message=message,
-            severity=types.DiagnosticSeverity.Warning if finding.fixable else types.DiagnosticSeverity.Information,
+            severity=_severity(finding),
             code=finding.code,
             source=SOURCE,
             related_information=related,
@@ -452,3 +452,10 @@ def create_server(checker: Checker, debounce: float = DEBOUNCE_SECONDS) -> Dockf
         return await server.code_actions(params)
 
     return server
+
+
+def _severity(finding: Finding) -> types.DiagnosticSeverity:
+    """A fixable finding warns; one without a fix informs; a note (why a rule left the file alone) hints."""
+    if finding.note:
+        return types.DiagnosticSeverity.Hint
+    return types.DiagnosticSeverity.Warning if finding.fixable else types.DiagnosticSeverity.Information
