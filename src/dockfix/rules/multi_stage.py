@@ -81,7 +81,6 @@ from ..dockerfile.stages import (
     copied_stages,
     effective_user,
     external_base,
-    is_development_image,
     next_workdir,
     node_major,
     runtime_node_major,
@@ -91,7 +90,7 @@ from ..dockerfile.stages import (
 )
 from ..edits import Applicability, Edit, Finding, Fix
 from ..guard import FULL_IMAGE_TOOLS, stage_image
-from ..project.npmscripts import script_invocation
+from ..project.npmscripts import development_reason, script_invocation
 from ..sources.images import MalformedTag, NodeTag
 from .rule import Rule
 
@@ -459,7 +458,7 @@ def check(doc: Document, ctx: RuleContext):
     stage = stages[0]  # the runtime stage, and the only one
     if (
         not applies_to(doc, stage)
-        or is_development_image(doc, stage, ctx.dockerfile.name)
+        or development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
         or not ctx.project.has_package_json
     ):
         return
