@@ -169,6 +169,17 @@ def test_alias_stays_on_the_image_that_runs(tmp_path):
 
 
 TS_LOCK = {**TS_FILES}
+NEXT_PACKAGE = (
+    '{"name": "web", "scripts": {"build": "next build", "start": "next start"},'
+    ' "dependencies": {"next": "14.2.0", "react": "18.3.1"}, "devDependencies": {"typescript": "5.4.0"}}'
+)
+NEXT_APP = (
+    'FROM node:22\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build\nCMD ["npm", "start"]\n'
+)
+WORKSPACES_PACKAGE = (
+    '{"name": "mono", "workspaces": ["packages/*"], "scripts": {"build": "npm run build -w api", "start":'
+    ' "npm start -w api"}, "devDependencies": {"typescript": "5.4.0"}}'
+)
 TINI = "ADD https://github.com/krallin/tini/releases/download/v0.19.0/tini /tini\n"
 
 # (package.json, files, before, after): DF008 alone, so each row shows the split itself.
@@ -288,6 +299,149 @@ SPLITS = {
         "FROM --platform=linux/amd64 node:22-slim AS app\nWORKDIR /app\nCOPY --from=build /app /app\n"
         'CMD ["node", "server.js"]\n',
     ),
+    "the start binary made executable in the install step: both stages get it": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\n" + TINI + "WORKDIR /app\nCOPY . .\nRUN chmod +x /tini && npm ci\n"
+        'ENTRYPOINT ["/tini", "--"]\nCMD ["node", "index.js"]\n',
+        "FROM node:22 AS build\n"
+        + TINI
+        + "WORKDIR /app\nCOPY . .\nRUN chmod +x /tini && npm ci\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\n" + TINI + "WORKDIR /app\nRUN chmod +x /tini\nCOPY --from=build /app /app\n"
+        'ENTRYPOINT ["/tini", "--"]\nCMD ["node", "index.js"]\n',
+    ),
+    "a global tool the app runs is installed in the production stage too": (
+        PLAIN_PACKAGE,
+        LOCK,
+        'FROM node:22\nRUN npm install -g pm2@5\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["pm2-runtime", "server.js"]\n',
+        "FROM node:22 AS build\nRUN npm install -g pm2@5\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\nRUN npm install -g pm2@5\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'CMD ["pm2-runtime", "server.js"]\n',
+    ),
+    "a global install from a tarball of the app folder is repeated once the app is copied": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install -g ./tools/runner-1.0.0.tgz\nRUN npm ci\n"
+        'CMD ["runner", "server.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN npm install -g ./tools/runner-1.0.0.tgz\nRUN npm ci\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nRUN npm install -g ./tools/runner-1.0.0.tgz\n"
+        'CMD ["runner", "server.js"]\n',
+    ),
+    "runtime system packages are repeated without the build toolchain": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-bookworm\nRUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ imagemagick"
+        ' && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n',
+        "FROM node:22-bookworm AS build\nRUN apt-get update && apt-get install -y --no-install-recommends python3 make g++"
+        " imagemagick && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-bookworm-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends imagemagick && rm -rf /var/lib/apt/lists/*\n"
+        'WORKDIR /app\nCOPY --from=build /app /app\nCMD ["node", "server.js"]\n',
+    ),
+    "a package the health check uses is installed in the production stage too": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-alpine\nRUN apk add --no-cache curl\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        'HEALTHCHECK CMD curl -f http://localhost:3000/ || exit 1\nCMD ["node", "index.js"]\n',
+        "FROM node:22-alpine AS build\nRUN apk add --no-cache curl\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-alpine\nRUN apk add --no-cache curl\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'HEALTHCHECK CMD curl -f http://localhost:3000/ || exit 1\nCMD ["node", "index.js"]\n',
+    ),
+    "the init process installed with build packages: only the init where the app runs": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-slim\nRUN apt-get update && apt-get install -y --no-install-recommends tini python3 make g++"
+        " && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+        'ENTRYPOINT ["/usr/bin/tini", "--"]\nCMD ["node", "server.js"]\n',
+        "FROM node:22-slim AS build\nRUN apt-get update && apt-get install -y --no-install-recommends tini python3 make g++"
+        " && rm -rf /var/lib/apt/lists/*\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*\n"
+        'WORKDIR /app\nCOPY --from=build /app /app\nENTRYPOINT ["/usr/bin/tini", "--"]\nCMD ["node", "server.js"]\n',
+    ),
+    "users, groups and folders outside the app are prepared in the production stage too": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-alpine\nRUN addgroup -S app && adduser -S -G app app\n"
+        "RUN mkdir -p /var/log/app && chown app:app /var/log/app\nWORKDIR /app\nCOPY --chown=app:app . .\nRUN npm ci\n"
+        'USER app\nCMD ["node", "server.js"]\n',
+        "FROM node:22-alpine AS build\nRUN addgroup -S app && adduser -S -G app app\n"
+        "RUN mkdir -p /var/log/app && chown app:app /var/log/app\nWORKDIR /app\nCOPY --chown=app:app . .\nRUN npm ci\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-alpine\nRUN addgroup -S app && adduser -S -G app app\n"
+        "RUN mkdir -p /var/log/app && chown app:app /var/log/app\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'USER app\nCMD ["node", "server.js"]\n',
+    ),
+    "no WORKDIR: the app folder is where the app is copied": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\nCOPY . /app\nRUN cd /app && npm install\nCMD node /app/index.js\n",
+        "FROM node:22 AS build\nCOPY . /app\nRUN cd /app && npm install\nRUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\nCOPY --from=build /app /app\nCMD node /app/index.js\n",
+    ),
+    "dependencies installed in a parent of the last WORKDIR: the app folder is the parent": (
+        PLAIN_PACKAGE,
+        LOCK,
+        'FROM node:22\nWORKDIR /node\nCOPY package*.json ./\nRUN npm ci\nWORKDIR /node/app\nCOPY . .\nCMD ["node", "app.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /node\nCOPY package*.json ./\nRUN npm ci\nWORKDIR /node/app\nCOPY . .\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        'FROM node:22-slim\nWORKDIR /node\nWORKDIR /node/app\nCOPY --from=build /node /node\nCMD ["node", "app.js"]\n',
+    ),
+    "node_modules moved out of the app folder is copied where it was moved": (
+        PROD_PACKAGE,
+        LOCK,
+        "FROM node:22\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci && mv /app/node_modules /node_modules\nCOPY . .\n"
+        'CMD ["node", "server.js"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci && mv /app/node_modules /node_modules\n"
+        "COPY . .\n"
+        "\n"
+        "FROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCOPY --from=build /node_modules /node_modules\n"
+        'CMD ["node", "server.js"]\n',
+    ),
+    "Next.js: .next, public, the config, package.json and pruned node_modules, no sources": (
+        NEXT_PACKAGE,
+        {**LOCK, "public/favicon.ico": "", "next.config.js": "module.exports = {}\n"},
+        NEXT_APP,
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nRUN npm run build\n"
+        "RUN npm prune --omit=dev\n"
+        "\n"
+        "FROM node:22-slim\nWORKDIR /app\n"
+        "COPY --from=build /app/package.json ./package.json\n"
+        "COPY --from=build /app/node_modules ./node_modules\n"
+        "COPY --from=build /app/.next ./.next\n"
+        "COPY --from=build /app/public ./public\n"
+        "COPY --from=build /app/next.config.js ./next.config.js\n"
+        'CMD ["npm", "start"]\n',
+    ),
+    "a monorepo with workspaces: the whole folder, its dev dependencies pruned": (
+        WORKSPACES_PACKAGE,
+        LOCK,
+        'FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nCMD ["npm", "start"]\n',
+        "FROM node:22 AS build\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\nRUN npm prune --omit=dev\n"
+        "\n"
+        'FROM node:22-slim\nWORKDIR /app\nCOPY --from=build /app /app\nCMD ["npm", "start"]\n',
+    ),
+    "Yarn the start calls comes along; a start that runs a dev dependency keeps them": (
+        '{"name": "app", "scripts": {"start": "cross-env PORT=3000 node server.js"},'
+        ' "dependencies": {"express": "^4.19.2"}, "devDependencies": {"cross-env": "^7.0.3"}}',
+        {"yarn.lock": ""},
+        'FROM node:26\nRUN npm install --global yarn@1\nWORKDIR /app\nCOPY . .\nRUN yarn install\nCMD ["yarn", "start"]\n',
+        "FROM node:26 AS build\nRUN npm install --global yarn@1\nWORKDIR /app\nCOPY . .\nRUN yarn install\n"
+        "\n"
+        "FROM node:26-slim\nRUN npm install --global yarn@1\nWORKDIR /app\nCOPY --from=build /app /app\n"
+        'CMD ["yarn", "start"]\n',
+    ),
 }
 
 # (package.json, files, Dockerfile, what the finding says): DF008 reports and leaves the file.
@@ -304,25 +458,63 @@ NOT_SPLIT = {
         'FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD ["node", "index.js"]\n',
         "same image (`node:22-alpine`)",
     ),
-    "a package the health check uses": (
+    "system packages named by a variable (beside: runtime packages are repeated)": (
         PLAIN_PACKAGE,
         LOCK,
-        "FROM node:22-alpine\nRUN apk add --no-cache curl\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
-        'HEALTHCHECK CMD curl -f http://localhost:3000/ || exit 1\nCMD ["node", "index.js"]\n',
-        "start or health command uses (curl)",
+        'FROM node:22-alpine\nARG EXTRA\nRUN apk add --no-cache $EXTRA\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n',
+        "line 3: system packages named by a variable",
+    ),
+    "a global install from a path with a variable (beside: global installs are repeated)": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install -g $TOOLS_DIR/runner.tgz && npm ci\n"
+        'CMD ["runner", "server.js"]\n',
+        "line 4: a global install from a path with a variable",
+    ),
+    "a chown with a wildcard (beside: users and folders outside the app are repeated)": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22-alpine\nENV HOME=/home/app\nWORKDIR $HOME/app\nCOPY . .\nRUN npm ci && chown -R node:node $HOME/*\n"
+        'CMD ["node", "server.js"]\n',
+        "line 5: `chown` on a path with a variable or a wildcard",
+    ),
+    "the app in the root folder (beside: the app folder read from the COPY destination)": (
+        PLAIN_PACKAGE,
+        LOCK,
+        'FROM node:22\nCOPY . .\nRUN npm install\nCMD ["node", "index.js"]\n',
+        "the app is in the root folder /",
+    ),
+    "the dependencies installed outside the app folder (beside: installed in a parent of the WORKDIR)": (
+        PLAIN_PACKAGE,
+        LOCK,
+        'FROM node:22\nWORKDIR /app\nCOPY . .\nRUN cd / && npm install\nCMD ["node", "index.js"]\n',
+        "line 4: the dependencies are installed in /, not in the app folder",
+    ),
+    "node_modules moved out with dev dependencies to prune (beside: moved out, nothing to prune)": (
+        PLAIN_PACKAGE,
+        LOCK,
+        "FROM node:22\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci && mv /app/node_modules /node_modules\nCOPY . .\n"
+        'CMD ["node", "server.js"]\n',
+        "node_modules moved out of the app folder",
+    ),
+    "Next.js asking for standalone output (beside: the Next.js layout)": (
+        NEXT_PACKAGE,
+        {**LOCK, "next.config.js": "module.exports = { output: 'standalone' }\n"},
+        NEXT_APP,
+        "next.config.js asks for standalone output",
+    ),
+    "a monorepo whose install picks the package manager by lockfile (beside: workspaces split whole)": (
+        WORKSPACES_PACKAGE,
+        {},
+        "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN if [ -f yarn.lock ]; then yarn install; else npm install; fi\n"
+        'CMD ["npm", "start"]\n',
+        "the install picks its package manager by the lockfile",
     ),
     "a tag the official image does not serve": (
         PLAIN_PACKAGE,
         LOCK,
         'FROM node:22-buster\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "index.js"]\n',
         "`node:22-buster`, which is not a tag",
-    ),
-    "the start binary made executable in the install step": (
-        PLAIN_PACKAGE,
-        LOCK,
-        "FROM node:22\n" + TINI + "WORKDIR /app\nCOPY . .\nRUN chmod +x /tini && npm ci\n"
-        'ENTRYPOINT ["/tini", "--"]\nCMD ["node", "index.js"]\n',
-        "the start program is prepared together with other steps",
     ),
 }
 
@@ -357,10 +549,8 @@ def test_not_split(tmp_path, package_json, files, dockerfile, reason):
 @pytest.mark.parametrize(
     "step, reason",
     [
-        ("RUN apt-get update && apt-get install -y imagemagick", "imagemagick"),
-        ("RUN npm install -g pm2", "global install"),
-        ("RUN mkdir -p /data", "outside the app folder"),
         ("COPY --from=busybox /bin/sh /bin/sh", "another image"),
+        ("RUN cp /etc/hosts ./hosts", "`cp` outside the app folder"),
         ("RUN ./configure.sh", "./configure.sh"),
     ],
 )
@@ -381,19 +571,6 @@ def test_build_tools_stay_in_the_build_stage(tmp_path):
     out = fix_folder(folder, select=["DF008"]).fixed.decode()
     production = out[out.index("\nFROM") :]
     assert "apk add" not in production and out.index("apk add") < out.index("\nFROM")
-
-
-def test_workspaces_and_next_are_left_alone_with_a_message(tmp_path):
-    dockerfile = 'FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
-    folder = make_project(tmp_path, dockerfile, package_json='{"name": "mono", "workspaces": ["packages/*"]}')
-    result = fix_folder(folder, select=["DF008"])
-    assert result.fixed == dockerfile.encode() and "workspaces" in result.initial[0].message
-    (tmp_path / "next").mkdir()
-    folder = make_project(
-        tmp_path / "next", dockerfile, package_json='{"name": "web", "dependencies": {"next": "14.2.0"}}'
-    )
-    result = fix_folder(folder, select=["DF008"])
-    assert result.fixed == dockerfile.encode() and "standalone" in result.initial[0].message
 
 
 def test_split_is_unsafe(tmp_path):

@@ -25,8 +25,12 @@ The apps: the article's ladder (``FROM node / WORKDIR / COPY . . / RUN npm insta
 "start"``), an app whose naive Dockerfile writes its npm token into ``.npmrc`` with ``echo``, a
 TypeScript app with a build step and a devDependency (typescript), a Yarn v1 app on ``node:18``
 (``yarn install --frozen-lockfile``), a pnpm app whose pnpm comes from Corepack on ``node:20``
-(``corepack enable && pnpm install --frozen-lockfile``), and three real Dockerfiles of the corpus
-(single stage, npm). The corpus keeps only the Dockerfile and package.json of each
+(``corepack enable && pnpm install --frozen-lockfile``), a Next.js-shaped app built and served in
+one stage (its ``next`` a stand-in package from a ``file:`` tarball: ``next build`` writes ``.next``,
+``next start`` serves it; the split's production stage must hold ``.next``, ``public``, the config,
+``package.json`` and ``node_modules`` and no sources), an app started by a tool installed globally
+from a tarball of the app folder (as ``pm2-runtime``; the split must install it where the app
+runs), and three real Dockerfiles of the corpus (single stage, npm). The corpus keeps only the Dockerfile and package.json of each
 project, so their apps are stood in for: the project's own Dockerfile and .dockerignore, a
 package.json with the project's name and start script but the stand-in's dependencies (one
 runtime, one dev), its lockfile, and the stand-in server at the path their CMD starts.
@@ -34,12 +38,17 @@ runtime, one dev), its lockfile, and the stand-in server at the path their CMD s
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +142,46 @@ def _corpus_app(case_name: str, server_path: str) -> Callable[[Path], None]:
     return lay_out
 
 
+def _pack(package: Path, tarball: Path) -> str:
+    """`npm pack` of a local package folder, made reproducibly; returns the tarball's npm integrity."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped, tarfile.open(fileobj=zipped, mode="w") as tar:
+        for path in sorted(p for p in package.rglob("*") if p.is_file()):
+            info = tarfile.TarInfo(f"package/{path.relative_to(package).as_posix()}")
+            data = path.read_bytes()
+            info.size, info.mtime = len(data), 0
+            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    tarball.write_bytes(buffer.getvalue())
+    return "sha512-" + base64.b64encode(hashlib.sha512(buffer.getvalue()).digest()).decode()
+
+
+def _nextjs_app(destination: Path) -> None:
+    """A Next.js-shaped app whose `next` is the stand-in package (apps/nextjs-standin/next), as a
+    `file:` tarball dependency with its lockfile entry; the rest of the lockfile is the ladder's."""
+    _own_app("nextjs-standin")(destination)
+    integrity = _pack(APPS / "nextjs-standin" / "next", destination / "vendor" / "next-14.2.0.tgz")
+    lock = json.loads((APPS / "ladder" / "app" / "package-lock.json").read_text())
+    lock["name"] = lock["packages"][""]["name"] = "nextjs-standin"
+    lock["packages"][""]["dependencies"]["next"] = "file:vendor/next-14.2.0.tgz"
+    lock["packages"]["node_modules/next"] = {
+        "version": "14.2.0",
+        "resolved": "file:vendor/next-14.2.0.tgz",
+        "integrity": integrity,
+        "license": "MIT",
+        "bin": {"next": "bin/next.js"},
+    }
+    lock["packages"] = dict(sorted(lock["packages"].items()))
+    (destination / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+
+
+def _global_cli_app(destination: Path) -> None:
+    """An app started by a tool installed globally from a tarball in the app folder."""
+    _own_app("global-cli")(destination)
+    _pack(APPS / "global-cli" / "app-runner", destination / "tools" / "app-runner-1.0.0.tgz")
+
+
 @dataclass(frozen=True)
 class AppCase:
     """One app, its naive Dockerfile, and what its images are expected to show."""
@@ -197,6 +246,25 @@ CASES = [
         ("is-number",),
         naive_stop=GRACEFUL,
         naive_ships_dev_dependencies=False,
+    ),
+    # one stage that builds and serves a Next.js app: `npm run build` (`next build`), then
+    # CMD ["node_modules/.bin/next", "start"]
+    AppCase(
+        "nextjs-standin",
+        _nextjs_app,
+        ("ms", "next"),
+        ("is-number",),
+        naive_stop=GRACEFUL,
+        answer_marks={"page": "index", "compiled": True},
+    ),
+    # a globally installed start tool (as pm2-runtime), from a tarball in the app folder
+    AppCase(
+        "global-cli",
+        _global_cli_app,
+        ("ms",),
+        ("is-number",),
+        naive_stop=GRACEFUL,
+        answer_marks={"runner": "1.0.0"},
     ),
 ]
 
@@ -521,3 +589,51 @@ def test_naive_container_runs_as_root_and_stops_as_expected(e2e_engine, built):
             assert outcome.status == 200 and "SIGTERM received" in logs
     finally:
         e2e_engine.remove_container(container.name)
+
+
+# -- the split of a Next.js app and of an app started by a global tool ------------------------
+
+
+@pytest.fixture(scope="module")
+def built_nextjs(build_case) -> BuiltCase:
+    return build_case(next(case for case in CASES if case.name == "nextjs-standin"))
+
+
+@pytest.fixture(scope="module")
+def built_global_cli(build_case) -> BuiltCase:
+    return build_case(next(case for case in CASES if case.name == "global-cli"))
+
+
+def _listing(engine: ContainerEngine, image: str, folder: str) -> list[str]:
+    script = f"console.log(JSON.stringify(require('fs').readdirSync({json.dumps(folder)}).sort()))"
+    return json.loads(engine.run_command(image, ["node", "-e", script]).stdout)
+
+
+def _stages(dockerfile_text: str) -> list[str]:
+    return re.split(r"^(?=FROM\s)", dockerfile_text, flags=re.MULTILINE | re.IGNORECASE)[1:]
+
+
+def test_nextjs_production_stage_has_the_build_output_and_no_sources(e2e_engine, built_nextjs):
+    assert len(_stages(built_nextjs.fixed_dockerfile)) == 2, built_nextjs.fixed_dockerfile
+    fixed = built_nextjs.fixed.image_id
+    assert _listing(e2e_engine, fixed, ".") == [".next", "next.config.js", "node_modules", "package.json", "public"]
+    assert _listing(e2e_engine, fixed, ".next/server/pages") == ["index.js"]
+    # the naive image carries the sources and the packed stand-in: the check can fail
+    naive = _listing(e2e_engine, built_nextjs.naive.image_id, ".")
+    assert {"pages", "vendor", ".next"} <= set(naive), naive
+
+
+def test_nextjs_container_serves_public_files_with_its_config(e2e_engine, built_nextjs):
+    container = e2e_engine.run_container(built_nextjs.fixed.image_id)
+    try:
+        assert e2e_engine.wait_for_http(container, "/robots.txt").startswith("User-agent: *")
+    finally:
+        e2e_engine.remove_container(container.name)
+
+
+def test_global_tool_is_installed_in_the_production_stage(e2e_engine, built_global_cli):
+    _, production = _stages(built_global_cli.fixed_dockerfile)
+    assert "npm install -g ./tools/app-runner-1.0.0.tgz" in production
+    assert production.index("COPY ") < production.index("npm install -g")  # the tarball comes with the app
+    usage = e2e_engine.run_command(built_global_cli.fixed.image_id, ["app-runner"], check=False)
+    assert usage.returncode == 2 and "usage: app-runner" in usage.stderr, usage

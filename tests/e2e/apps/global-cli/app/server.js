@@ -1,0 +1,36 @@
+'use strict';
+// Tiny HTTP app for the end-to-end image tests, started by the globally installed app-runner.
+//   GET /      answers at once, with the uid it runs as (the tests check it is not root)
+//   GET /slow  answers after SLOW_MS milliseconds (default 1500), to be in flight during SIGTERM
+// On SIGTERM or SIGINT it stops accepting connections, lets requests in flight finish, and exits 0.
+const http = require('node:http');
+const ms = require('ms');
+
+const port = Number(process.env.PORT || 3000);
+const slowMs = Number(process.env.SLOW_MS || 1500);
+
+const server = http.createServer((request, response) => {
+  if (request.url === '/slow') {
+    console.log('slow request started');
+    setTimeout(() => {
+      response.end(`slow answer after ${ms(slowMs)}\n`);
+    }, slowMs);
+    return;
+  }
+  response.setHeader('content-type', 'application/json');
+  response.end(JSON.stringify({ hello: 'world', uid: process.getuid(), env: process.env.NODE_ENV || null, runner: process.env.APP_RUNNER || null }) + '\n');
+});
+
+server.listen(port, () => console.log(`listening on ${port}`));
+
+function shutdown(signal) {
+  console.log(`${signal} received: closing the server`);
+  server.close((error) => {
+    console.log('server closed');
+    process.exit(error ? 1 : 0);
+  });
+  server.closeIdleConnections();
+}
+
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
