@@ -479,9 +479,32 @@ def test_separate_instructions_keep_their_own_findings(tmp_path):
     assert [f.line for f in result.remaining if f.code == "DF002"] == [4, 5]
 
 
+OLD_NPM = 'FROM node:14\nCOPY package*.json ./\nRUN npm install\nCMD ["node", "server.js"]\n'
+
+
 def test_old_npm_message_says_the_flag_it_writes(tmp_path):
-    source = 'FROM node:14\nCOPY package*.json ./\nRUN npm install\nCMD ["node", "server.js"]\n'
-    result = run(tmp_path, source, select=["DF002"], package_json=package(), files=LOCKFILE)
+    # DF007 does not run: the base keeps its npm 6, which reads only `--production`.
+    result = run(tmp_path, OLD_NPM, select=["DF002"], package_json=package(), files=LOCKFILE)
     assert b"RUN npm ci --production\n" in result.fixed
     [finding] = [f for f in result.applied if f.code == "DF002"]
     assert "use `npm ci --production`" in finding.message and "npm 6 ignores `--omit=dev`" in finding.message
+
+
+def test_base_moved_off_npm_6_gets_the_flag_its_message_names(tmp_path):
+    # DF007 moves node:14 to the active LTS in the same run: DF002 waits for the move, then writes
+    # and names `--omit=dev`, rather than naming `--production` that the move then rewrites.
+    result = run(tmp_path, OLD_NPM, select=["DF002", "DF007"], package_json=package(), files=LOCKFILE)
+    assert result.fixed.decode() == OLD_NPM.replace("node:14", "node:26").replace("npm install", "npm ci --omit=dev")
+    assert [f.message for f in result.applied if f.code == "DF002"] == [
+        "`npm install` installs dev dependencies and may drift from package-lock.json: use `npm ci --omit=dev`"
+    ]
+    [waiting] = [f for f in result.initial if f.code == "DF002"]
+    assert waiting.fix is None and "once DF007 has moved the base" in waiting.message
+
+
+def test_safe_only_run_names_the_flag_the_unsafe_run_writes(tmp_path):
+    result = run(tmp_path, OLD_NPM, select=["DF002", "DF007"], package_json=package(), files=LOCKFILE, unsafe=False)
+    assert result.fixed.decode() == OLD_NPM
+    [finding] = [f for f in result.remaining if f.code == "DF002"]
+    assert "`--omit=dev` is added once DF007 has moved the base" in finding.message
+    assert "--production" not in finding.message

@@ -149,53 +149,60 @@ def _judged(written: str, released: Version) -> str:
 
 
 def check(doc: Document, ctx: RuleContext):
-    data = ctx.services.node_data
-    today = ctx.today
     seen: set[tuple[int, int]] = set()
     for stage in doc.stages:
-        if is_windows(doc, stage):
+        found = None if is_windows(doc, stage) else _version_site(doc, stage)
+        if found is None or (found.site.start, found.site.end) in seen:
             continue
-        found = _version_site(doc, stage)
-        if found is None:
-            continue
-        site = found.site
-        if (site.start, site.end) in seen:
-            continue
-        seen.add((site.start, site.end))
-        try:
-            version = parse_node_version(found.version)
-        except InvalidVersionError:
-            continue
-        where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
-        if data.is_end_of_life(version.major, today):
-            major = target_major(ctx)
-            if major == version.major:
-                continue
-            end = data.end_of_life_date(version.major)
-            reason = f"Node.js {version.major} reached its end of life" + (f" on {end.isoformat()}" if end else "")
-            released = data.newest_known_release(version)
-            advisories = data.advisories_affecting(released) if version.minor is not None else []
-            if advisories:
-                reason += f" and {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
-            new_version, new_major, safe_change = str(major), major, False
-        elif version.minor is not None:
-            # A floating minor tag (`24.14`) is rebuilt on each patch release of its line: judge
-            # the newest one, which may have every advisory patched already.
-            released = data.newest_known_release(version)
-            advisories = data.advisories_affecting(released)
-            if not advisories:
-                continue
-            patched = data.smallest_patched_version(released)
-            reason = f"Node.js {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
-            if patched is None:
-                new_major = target_major(ctx)
-                new_version, safe_change = str(new_major), False
-                reason += f"; no release of Node.js {version.major} fixes them all"
-            else:
-                new_version, new_major, safe_change = str(patched), version.major, True
+        seen.add((found.site.start, found.site.end))
+        finding = _site_finding(doc, ctx, found)
+        if finding is not None:
+            yield finding
+
+
+def upgrade_of(doc: Document, ctx: RuleContext, stage: Stage) -> Finding | None:
+    """This rule's finding on the Node.js version `stage` builds on; None when the version is fine."""
+    found = None if is_windows(doc, stage) else _version_site(doc, stage)
+    return None if found is None else _site_finding(doc, ctx, found)
+
+
+def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Finding | None:
+    data = ctx.services.node_data
+    site = found.site
+    try:
+        version = parse_node_version(found.version)
+    except InvalidVersionError:
+        return None
+    where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
+    if data.is_end_of_life(version.major, ctx.today):
+        major = target_major(ctx)
+        if major == version.major:
+            return None
+        end = data.end_of_life_date(version.major)
+        reason = f"Node.js {version.major} reached its end of life" + (f" on {end.isoformat()}" if end else "")
+        released = data.newest_known_release(version)
+        advisories = data.advisories_affecting(released) if version.minor is not None else []
+        if advisories:
+            reason += f" and {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
+        new_version, new_major, safe_change = str(major), major, False
+    elif version.minor is not None:
+        # A floating minor tag (`24.14`) is rebuilt on each patch release of its line: judge
+        # the newest one, which may have every advisory patched already.
+        released = data.newest_known_release(version)
+        advisories = data.advisories_affecting(released)
+        if not advisories:
+            return None
+        patched = data.smallest_patched_version(released)
+        reason = f"Node.js {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
+        if patched is None:
+            new_major = target_major(ctx)
+            new_version, safe_change = str(new_major), False
+            reason += f"; no release of Node.js {version.major} fixes them all"
         else:
-            continue
-        yield _upgrade(doc, ctx, found, f"{reason}{where}", new_version, new_major, safe_change)
+            new_version, new_major, safe_change = str(patched), version.major, True
+    else:
+        return None
+    return _upgrade(doc, ctx, found, f"{reason}{where}", new_version, new_major, safe_change)
 
 
 def _upgrade(
