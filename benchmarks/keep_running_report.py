@@ -60,11 +60,10 @@ from dockfix.rules.dockerignore import read_by_build  # noqa: E402
 from dockfix.rules.non_root_user import open_ended_write_at_start, runs_next_start, volumes  # noqa: E402
 from dockfix.sources.nodedata import NodeData  # noqa: E402
 from dockfix.sources.semver import parse_node_version  # noqa: E402
-from support.paths import lay_out_case  # noqa: E402
+from support.paths import CONTEXT_PLACEHOLDERS, lay_out_case  # noqa: E402
 
 OMIT_DEV = re.compile(r"--omit[= ]dev|--production(?![=\w-])|--only=prod\w*|(?<![\w-])--prod(?![\w-])")
 NODE_ENV_PRODUCTION = re.compile(r"NODE_ENV[= ]+[\"']?production\b")
-PLACEHOLDER_FILES = re.compile(r"^(\.npmrc|\.env(\..+)?)$")
 #: The npm flag a DF002 finding tells to use (`use \`npm ci --production\``, `add \`--omit=dev\``).
 NPM_FLAG_NAMED = re.compile(r"(?:use `npm ci|add `)\s*(--omit=dev|--production)`")
 #: A DF007 finding on a tag that names a minor line but no patch (`Node.js 24.14 is affected`).
@@ -74,7 +73,7 @@ FLOATING_MINOR = re.compile(r"^Node\.js v?(\d+\.\d+)\b(?!\.)")
 def lay_out(case: Path, destination: Path) -> Path:
     """The case's Dockerfile, laid out under its original name and folder kind; returns its path."""
     context = json.loads((case / "context.json").read_text())
-    folder = lay_out_case(case, destination)
+    folder = lay_out_case(case, destination, context_files=True)
     if ".devcontainer" in Path(context["path"]).parts:
         inner = folder / ".devcontainer"
         inner.mkdir()
@@ -82,9 +81,6 @@ def lay_out(case: Path, destination: Path) -> Path:
             if entry != inner:
                 shutil.move(str(entry), inner / entry.name)
         folder = inner
-    for name in context.get("context_files", []):
-        if PLACEHOLDER_FILES.match(name) and not (folder / name).exists():
-            (folder / name).write_text("")
     name = context.get("original_name") or "Dockerfile"
     if name != "Dockerfile" and "/" not in name:
         (folder / "Dockerfile").rename(folder / name)
@@ -209,7 +205,7 @@ def main() -> int:
                 if (safe_path.parent / ".dockerignore").exists()
                 else None
             )
-            for name in sorted(p.name for p in original.parent.iterdir() if PLACEHOLDER_FILES.match(p.name)):
+            for name in sorted(p.name for p in original.parent.iterdir() if CONTEXT_PLACEHOLDERS.match(p.name)):
                 if excluded_by(after_ignore, name) and not excluded_by(before_ignore, name):
                     why = read_by_build(doc, ctx, name)
                     if why:

@@ -401,6 +401,33 @@ def test_npmrc_sent_after_the_install_is_left_out_safely(tmp_path):
     assert written == b"node_modules\n.git\n.env\n.npmrc\n"
 
 
+@pytest.mark.parametrize(
+    "after_copy, command, when",
+    [
+        ('RUN npm run build\nCMD ["node", "dist/server.js"]\n', "npm run", "after `COPY` brings it in"),
+        ('RUN npx prisma generate\nCMD ["node", "server.js"]\n', "npx prisma", "after `COPY` brings it in"),
+        ('CMD ["npm", "start"]\n', "npm start", "when the container starts"),
+    ],
+)
+def test_npmrc_any_package_manager_reads_is_left_out_only_unsafely(tmp_path, after_copy, command, when):
+    # npm reads the project's .npmrc for every command: `script-shell`, `node-options`, the registry for npx.
+    source = PNPM_AFTER_INSTALL.replace('CMD ["node", "server.js"]\n', after_copy)
+    files = {".dockerignore": "node_modules\n.git\n.env\n", ".npmrc": WORKSPACE_NPMRC, "pnpm-lock.yaml": ""}
+    result, written = ignore_after(tmp_path, source, unsafe=False, files=files)
+    assert written is None
+    [finding] = result.withheld
+    assert f"`{command}` reads it {when}" in finding.message
+
+
+def test_npmrc_with_a_token_read_only_at_start_is_left_out_unsafely(tmp_path):
+    # No RUN needs it, so no secret mount either: leaving it out keeps the token out of the image.
+    source = PNPM_AFTER_INSTALL.replace('CMD ["node", "server.js"]', 'CMD ["npm", "start"]')
+    files = {".dockerignore": "node_modules\n", ".npmrc": "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"}
+    result, written = ignore_after(tmp_path, source, unsafe=True, files={**files, "pnpm-lock.yaml": ""})
+    assert written == b"node_modules\n.git\n.env\n.npmrc\n"
+    assert not any("DF010" in f.message for f in result.remaining)
+
+
 def test_npmrc_with_a_token_goes_to_a_secret_mount(tmp_path):
     files = {
         ".dockerignore": "node_modules\n",
