@@ -320,13 +320,18 @@ def test_next_folder_copied_from_the_build_stage_needs_no_chown(tmp_path):
         ("git clone https://example.com/content.git content && node server.js", "git clone"),
         ("next build && next start", "next build"),
         ("gatsby build && gatsby serve", "gatsby build"),
+        ("ng build && node dist/server/main.js", "ng build"),  # Angular writes .angular/cache
         ("prisma generate && node dist/main.js", "prisma generate"),
     ],
 )
 def test_writes_at_start_up_leave_the_switch_displayed_only(tmp_path, start, named):
     source = APP + 'CMD ["npm", "start"]\n'
     result = run(
-        tmp_path, source, select=["DF004"], package_json=package(start, prod=("next", "gatsby")), files=LOCKFILE
+        tmp_path,
+        source,
+        select=["DF004"],
+        package_json=package(start, prod=("next", "gatsby", "@angular/cli")),
+        files=LOCKFILE,
     )
     assert result.fixed.decode() == source
     [finding] = [f for f in result.remaining if f.code == "DF004"]
