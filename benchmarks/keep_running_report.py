@@ -15,7 +15,10 @@ of the Dockerfile and the project:
   stage chain or Next.js's `.next` left to root);
 - safe-only edits that leave out a file the build context has, a COPY sends and the build or
   the app reads (DF009), and app files the safe-only run changes;
-- DF002 findings repeated on one line.
+- DF002 findings repeated on one line, and DF002 findings that name an npm flag (use `npm ci
+  --production`) the fixed file does not end with;
+- DF007 findings on a floating minor tag (`node:24.14`) whose newest known release has every
+  advisory patched.
 
 `--fixer SRC` fixes with another checkout's sources (its `src` folder), so the counts before a
 change are judged the same way as after it.
@@ -55,17 +58,22 @@ from dockfix.project.dockerignore_patterns import DockerIgnore  # noqa: E402
 from dockfix.project.npmscripts import dev_dependency_at_start, development_reason, install_at_start  # noqa: E402
 from dockfix.rules.dockerignore import read_by_build  # noqa: E402
 from dockfix.rules.non_root_user import open_ended_write_at_start, runs_next_start, volumes  # noqa: E402
-from support.paths import lay_out_case  # noqa: E402
+from dockfix.sources.nodedata import NodeData  # noqa: E402
+from dockfix.sources.semver import parse_node_version  # noqa: E402
+from support.paths import CONTEXT_PLACEHOLDERS, lay_out_case  # noqa: E402
 
 OMIT_DEV = re.compile(r"--omit[= ]dev|--production(?![=\w-])|--only=prod\w*|(?<![\w-])--prod(?![\w-])")
 NODE_ENV_PRODUCTION = re.compile(r"NODE_ENV[= ]+[\"']?production\b")
-PLACEHOLDER_FILES = re.compile(r"^(\.npmrc|\.env(\..+)?)$")
+#: The npm flag a DF002 finding tells to use (`use \`npm ci --production\``, `add \`--omit=dev\``).
+NPM_FLAG_NAMED = re.compile(r"(?:use `npm ci|add `)\s*(--omit=dev|--production)`")
+#: A DF007 finding on a tag that names a minor line but no patch (`Node.js 24.14 is affected`).
+FLOATING_MINOR = re.compile(r"^Node\.js v?(\d+\.\d+)\b(?!\.)")
 
 
 def lay_out(case: Path, destination: Path) -> Path:
     """The case's Dockerfile, laid out under its original name and folder kind; returns its path."""
     context = json.loads((case / "context.json").read_text())
-    folder = lay_out_case(case, destination)
+    folder = lay_out_case(case, destination, context_files=True)
     if ".devcontainer" in Path(context["path"]).parts:
         inner = folder / ".devcontainer"
         inner.mkdir()
@@ -73,9 +81,6 @@ def lay_out(case: Path, destination: Path) -> Path:
             if entry != inner:
                 shutil.move(str(entry), inner / entry.name)
         folder = inner
-    for name in context.get("context_files", []):
-        if PLACEHOLDER_FILES.match(name) and not (folder / name).exists():
-            (folder / name).write_text("")
     name = context.get("original_name") or "Dockerfile"
     if name != "Dockerfile" and "/" not in name:
         (folder / "Dockerfile").rename(folder / name)
@@ -96,7 +101,7 @@ def run_fixer(fixer: Path, paths: list[Path], unsafe: bool, today: str, ignore: 
     for line in done.stdout.splitlines():
         if line.startswith("{"):
             record = json.loads(line)
-            records[Path(record["path"])] = record
+            records[Path(os.path.abspath(record["path"]))] = record  # printed relative to the working folder
     return records
 
 
@@ -153,6 +158,7 @@ def main() -> int:
         counts[key] += 1
         listed.append(f"{key}: {case.name} {detail}".rstrip())
 
+    node_data = NodeData.packaged()
     with tempfile.TemporaryDirectory() as scratch:
         runs = {kind: Path(scratch) / kind for kind in ("pristine", "unsafe", "safe")}
         laid: dict[str, dict[Path, Path]] = {kind: {} for kind in runs}
@@ -175,6 +181,20 @@ def main() -> int:
             for (line, message), times in repeated.items():
                 if times > 1:
                     count("DF002 finding repeated on one line", case, f"line {line} x{times}: {message[:60]}")
+            fixed_npm_lines = [line for line in fixed.decode("utf-8", "replace").splitlines() if "npm" in line]
+            for finding in record.get("applied", []):
+                npm = finding["code"] == "DF002" and finding["message"].startswith("`npm ")
+                named = NPM_FLAG_NAMED.search(finding["message"]) if npm else None
+                if named and not any(named.group(1) in line for line in fixed_npm_lines):
+                    count(
+                        "DF002 message names a flag the fixed file lacks", case, f"line {finding['line']}: {named[0]}"
+                    )
+            for finding in findings:
+                floating = FLOATING_MINOR.search(finding["message"]) if finding["code"] == "DF007" else None
+                if floating and not node_data.advisories_affecting(
+                    node_data.newest_known_release(parse_node_version(floating.group(1)))
+                ):
+                    count("DF007 reports advisories a floating minor tag's line has patched", case, floating.group(1))
             # Safe-only run: files the build context sends and the build or app reads, left out.
             safe_path = laid["safe"][case]
             options = Options(unsafe_fixes=False, offline=True)
@@ -185,7 +205,7 @@ def main() -> int:
                 if (safe_path.parent / ".dockerignore").exists()
                 else None
             )
-            for name in sorted(p.name for p in original.parent.iterdir() if PLACEHOLDER_FILES.match(p.name)):
+            for name in sorted(p.name for p in original.parent.iterdir() if CONTEXT_PLACEHOLDERS.match(p.name)):
                 if excluded_by(after_ignore, name) and not excluded_by(before_ignore, name):
                     why = read_by_build(doc, ctx, name)
                     if why:

@@ -320,13 +320,18 @@ def test_next_folder_copied_from_the_build_stage_needs_no_chown(tmp_path):
         ("git clone https://example.com/content.git content && node server.js", "git clone"),
         ("next build && next start", "next build"),
         ("gatsby build && gatsby serve", "gatsby build"),
+        ("ng build && node dist/server/main.js", "ng build"),  # Angular writes .angular/cache
         ("prisma generate && node dist/main.js", "prisma generate"),
     ],
 )
 def test_writes_at_start_up_leave_the_switch_displayed_only(tmp_path, start, named):
     source = APP + 'CMD ["npm", "start"]\n'
     result = run(
-        tmp_path, source, select=["DF004"], package_json=package(start, prod=("next", "gatsby")), files=LOCKFILE
+        tmp_path,
+        source,
+        select=["DF004"],
+        package_json=package(start, prod=("next", "gatsby", "@angular/cli")),
+        files=LOCKFILE,
     )
     assert result.fixed.decode() == source
     [finding] = [f for f in result.remaining if f.code == "DF004"]
@@ -399,6 +404,33 @@ def test_npmrc_sent_after_the_install_is_left_out_safely(tmp_path):
     files = {".dockerignore": "node_modules\n.git\n.env\n", ".npmrc": WORKSPACE_NPMRC, "pnpm-lock.yaml": ""}
     _, written = ignore_after(tmp_path, PNPM_AFTER_INSTALL, unsafe=False, files=files)
     assert written == b"node_modules\n.git\n.env\n.npmrc\n"
+
+
+@pytest.mark.parametrize(
+    "after_copy, command, when",
+    [
+        ('RUN npm run build\nCMD ["node", "dist/server.js"]\n', "npm run", "after `COPY` brings it in"),
+        ('RUN npx prisma generate\nCMD ["node", "server.js"]\n', "npx prisma", "after `COPY` brings it in"),
+        ('CMD ["npm", "start"]\n', "npm start", "when the container starts"),
+    ],
+)
+def test_npmrc_any_package_manager_reads_is_left_out_only_unsafely(tmp_path, after_copy, command, when):
+    # npm reads the project's .npmrc for every command: `script-shell`, `node-options`, the registry for npx.
+    source = PNPM_AFTER_INSTALL.replace('CMD ["node", "server.js"]\n', after_copy)
+    files = {".dockerignore": "node_modules\n.git\n.env\n", ".npmrc": WORKSPACE_NPMRC, "pnpm-lock.yaml": ""}
+    result, written = ignore_after(tmp_path, source, unsafe=False, files=files)
+    assert written is None
+    [finding] = result.withheld
+    assert f"`{command}` reads it {when}" in finding.message
+
+
+def test_npmrc_with_a_token_read_only_at_start_is_left_out_unsafely(tmp_path):
+    # No RUN needs it, so no secret mount either: leaving it out keeps the token out of the image.
+    source = PNPM_AFTER_INSTALL.replace('CMD ["node", "server.js"]', 'CMD ["npm", "start"]')
+    files = {".dockerignore": "node_modules\n", ".npmrc": "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"}
+    result, written = ignore_after(tmp_path, source, unsafe=True, files={**files, "pnpm-lock.yaml": ""})
+    assert written == b"node_modules\n.git\n.env\n.npmrc\n"
+    assert not any("DF010" in f.message for f in result.remaining)
 
 
 def test_npmrc_with_a_token_goes_to_a_secret_mount(tmp_path):
@@ -479,9 +511,32 @@ def test_separate_instructions_keep_their_own_findings(tmp_path):
     assert [f.line for f in result.remaining if f.code == "DF002"] == [4, 5]
 
 
+OLD_NPM = 'FROM node:14\nCOPY package*.json ./\nRUN npm install\nCMD ["node", "server.js"]\n'
+
+
 def test_old_npm_message_says_the_flag_it_writes(tmp_path):
-    source = 'FROM node:14\nCOPY package*.json ./\nRUN npm install\nCMD ["node", "server.js"]\n'
-    result = run(tmp_path, source, select=["DF002"], package_json=package(), files=LOCKFILE)
+    # DF007 does not run: the base keeps its npm 6, which reads only `--production`.
+    result = run(tmp_path, OLD_NPM, select=["DF002"], package_json=package(), files=LOCKFILE)
     assert b"RUN npm ci --production\n" in result.fixed
     [finding] = [f for f in result.applied if f.code == "DF002"]
     assert "use `npm ci --production`" in finding.message and "npm 6 ignores `--omit=dev`" in finding.message
+
+
+def test_base_moved_off_npm_6_gets_the_flag_its_message_names(tmp_path):
+    # DF007 moves node:14 to the active LTS in the same run: DF002 waits for the move, then writes
+    # and names `--omit=dev`, rather than naming `--production` that the move then rewrites.
+    result = run(tmp_path, OLD_NPM, select=["DF002", "DF007"], package_json=package(), files=LOCKFILE)
+    assert result.fixed.decode() == OLD_NPM.replace("node:14", "node:26").replace("npm install", "npm ci --omit=dev")
+    assert [f.message for f in result.applied if f.code == "DF002"] == [
+        "`npm install` installs dev dependencies and may drift from package-lock.json: use `npm ci --omit=dev`"
+    ]
+    [waiting] = [f for f in result.initial if f.code == "DF002"]
+    assert waiting.fix is None and "once DF007 has moved the base" in waiting.message
+
+
+def test_safe_only_run_names_the_flag_the_unsafe_run_writes(tmp_path):
+    result = run(tmp_path, OLD_NPM, select=["DF002", "DF007"], package_json=package(), files=LOCKFILE, unsafe=False)
+    assert result.fixed.decode() == OLD_NPM
+    [finding] = [f for f in result.remaining if f.code == "DF002"]
+    assert "`--omit=dev` is added once DF007 has moved the base" in finding.message
+    assert "--production" not in finding.message

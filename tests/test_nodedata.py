@@ -267,10 +267,24 @@ def test_a_vulnerable_range_that_ends_inside_a_major_yields_its_end_as_a_candida
     assert synthetic.smallest_patched_version(Version(6, 0, 0)) == Version(6, 2, 0)
 
 
-def test_a_partial_tag_is_judged_as_its_oldest_release(data):
+def test_a_floating_minor_tag_is_judged_by_the_newest_release_of_its_line(data):
+    # 24.14.1 is the March 2026 security release (advisories 163 to 171 are patched `^24.14.1`):
+    # the `24.14` tag is rebuilt on it, so nothing affects what it names.
+    assert data.newest_known_release(parse_node_version("24.14")) == Version(24, 14, 1)
+    assert data.advisories_affecting(data.newest_known_release(parse_node_version("24.14"))) == []
+    assert data.advisories_affecting(Version(24, 14, 0))  # the line's first release is affected
+
+
+def test_a_floating_minor_tag_no_advisory_names_is_judged_as_its_first_release(data):
     partial = parse_node_version("22.1")
     assert partial == PartialVersion(22, 1, None)
-    assert data.smallest_patched_version(partial.lowest()) == Version(22, 22, 2)
+    assert data.newest_known_release(partial) == Version(22, 1, 0)
+    assert data.smallest_patched_version(data.newest_known_release(partial)) == Version(22, 22, 2)
+
+
+def test_a_complete_version_names_only_itself(data):
+    assert data.newest_known_release(parse_node_version("24.14.0")) == Version(24, 14, 0)
+    assert data.newest_known_release(parse_node_version("v22.1.0")) == Version(22, 1, 0)
 
 
 def test_staleness_warning_after_90_days(data):

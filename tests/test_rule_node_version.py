@@ -95,6 +95,32 @@ def test_healthy_or_not_ours_left_alone(tmp_path, dockerfile):
     assert result.fixed == dockerfile.encode()
 
 
+@pytest.mark.parametrize("tag", ["24.14", "24.14-alpine", "22.22-slim"])
+def test_floating_minor_tag_whose_line_has_its_security_release_is_left_alone(tmp_path, tag):
+    # `node:24.14` is rebuilt on 24.14.1, which every advisory of the data has patched.
+    source = f'FROM node:{tag}\nCMD ["node", "server.js"]\n'
+    result = fix_folder(make_project(tmp_path, source), select=["DF007"])
+    assert df007(result.initial) == [] and df007(result.initial, with_fix=False) == []
+    assert result.fixed == source.encode()
+
+
+def test_the_first_release_of_that_line_is_still_upgraded(tmp_path):
+    source = 'FROM node:24.14.0\nCMD ["node", "server.js"]\n'
+    result = fix_folder(make_project(tmp_path, source), select=["DF007"])
+    assert result.fixed == source.replace("24.14.0", "24.14.1").encode()
+    (finding,) = df007(result.initial)
+    assert finding.message.startswith("Node.js 24.14.0 is affected by 8 known advisories")
+
+
+def test_floating_minor_tag_of_an_unpatched_line_names_the_release_it_was_judged_by(tmp_path):
+    source = 'FROM node:24.13\nCMD ["node", "server.js"]\n'
+    result = fix_folder(make_project(tmp_path, source), select=["DF007"])
+    assert result.fixed == source.replace("24.13", "24.14.1").encode()
+    (finding,) = df007(result.initial)
+    assert finding.fix.applicability is Applicability.SAFE
+    assert finding.message.startswith("Node.js 24.13 (its newest known release, 24.13.0) is affected by 8 known")
+
+
 def test_stale_data_is_a_run_warning_not_a_finding(tmp_path):
     source = "FROM node:22-alpine AS a\nFROM node:24-alpine AS b\nFROM node:26-alpine\n"
     assert not any(

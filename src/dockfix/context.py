@@ -90,6 +90,9 @@ class RuleContext:
         self.options = options
         # Made here when none is handed in, so a rule can always reach one.
         self.services = services if services is not None else Services(options)
+        # The codes of the rules this run applies (None: every rule), for a rule whose fix
+        # waits on another's (DF002 on an npm 6 base that DF007 moves to a newer Node.js).
+        self.rule_codes: frozenset[str] | None = None
 
     @property
     def today(self) -> date:

@@ -189,6 +189,7 @@ def _inside(path: Path, root: Path) -> bool:
 def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule]) -> FileResult:
     """Run the rules to a fixpoint on one Dockerfile. Never raises for bad input."""
     result = FileResult(path=path, original=source)
+    ctx.rule_codes = frozenset(rule.code for rule in rules)
     try:
         doc = parse_for_fixing(source)
         _fix(doc, ctx, rules, result)

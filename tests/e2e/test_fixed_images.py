@@ -34,6 +34,13 @@ runs), and three real Dockerfiles of the corpus (single stage, npm). The corpus 
 project, so their apps are stood in for: the project's own Dockerfile and .dockerignore, a
 package.json with the project's name and start script but the stand-in's dependencies (one
 runtime, one dev), its lockfile, and the stand-in server at the path their CMD starts.
+
+Three more apps must keep doing what they did before the fix, each checked on its own terms at
+the end of this module: a development image whose CMD is `npm run dev` (a dev server from
+devDependencies), an app whose `npm start` runs a devDependency's command-line tool, and an app
+that writes its cache under a VOLUME when it starts. Their dev tools are tiny packages of their
+own (apps/<app>/packages), packed into the app's vendor/ folder and installed by npm as
+`file:` tarballs, with a `bin` as a registry package has.
 """
 
 from __future__ import annotations
@@ -107,6 +114,65 @@ def _own_app(name: str) -> Callable[[Path], None]:
         shutil.copy(APPS / name / "naive.Dockerfile", destination / "Dockerfile")
         if not (destination / "server.js").exists():
             shutil.copy(APPS / "ladder" / "app" / "server.js", destination / "server.js")
+
+    return lay_out
+
+
+def pack_npm_package(folder: Path, destination: Path) -> tuple[str, str]:
+    """Pack a package folder as ``npm pack`` does (``package/`` inside a gzipped tar); (file name, integrity).
+
+    Files of a ``bin`` are executable, every date is fixed, so the same folder packs to the same bytes.
+    """
+    manifest = json.loads((folder / "package.json").read_text())
+    bins = set((manifest.get("bin") or {}).values())
+    name = f"{manifest['name']}-{manifest['version']}.tgz"
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            relative = path.relative_to(folder).as_posix()
+            info = tarfile.TarInfo(f"package/{relative}")
+            data = path.read_bytes()
+            info.size, info.mtime = len(data), 499162500  # npm pack's fixed date, 1985-10-26
+            info.mode = 0o755 if relative in bins else 0o644
+            archive.addfile(info, io.BytesIO(data))
+    packed = gzip.compress(raw.getvalue(), mtime=0)
+    destination.mkdir(parents=True, exist_ok=True)
+    (destination / name).write_bytes(packed)
+    return name, "sha512-" + base64.b64encode(hashlib.sha512(packed).digest()).decode()
+
+
+def _app_with_vendored_tool(name: str) -> Callable[[Path], None]:
+    """Lay out ``apps/<name>`` with its dev tool (``packages/<tool>``) packed into ``vendor/``.
+
+    The tool is a devDependency ``file:vendor/<tool>-<version>.tgz``: npm installs it as it
+    installs a package of the registry (its ``bin`` linked into node_modules/.bin, left out by
+    ``--omit=dev``), and no registry has to know it. The lockfile is written here, with the
+    tarball's integrity, beside the ladder app's entry for its one runtime dependency.
+    """
+
+    def lay_out(destination: Path) -> None:
+        _own_app(name)(destination)
+        package = json.loads((destination / "package.json").read_text())
+        ladder_lock = json.loads((APPS / "ladder" / "app" / "package-lock.json").read_text())
+        root = {key: package[key] for key in ("name", "version", "dependencies", "devDependencies")}
+        packages = {"": root}
+        for dependency in package["dependencies"]:
+            packages[f"node_modules/{dependency}"] = ladder_lock["packages"][f"node_modules/{dependency}"]
+        for tool_folder in sorted((APPS / name / "packages").iterdir()):
+            manifest = json.loads((tool_folder / "package.json").read_text())
+            tarball, integrity = pack_npm_package(tool_folder, destination / "vendor")
+            assert package["devDependencies"][manifest["name"]] == f"file:vendor/{tarball}"
+            packages[f"node_modules/{manifest['name']}"] = {
+                "version": manifest["version"],
+                "resolved": f"file:vendor/{tarball}",
+                "integrity": integrity,
+                "dev": True,
+                "license": manifest["license"],
+                "bin": manifest["bin"],
+            }
+        lock = {"name": package["name"], "version": package["version"], "lockfileVersion": 3, "requires": True}
+        lock["packages"] = packages
+        (destination / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
 
     return lay_out
 
@@ -637,3 +703,83 @@ def test_global_tool_is_installed_in_the_production_stage(e2e_engine, built_glob
     assert production.index("COPY ") < production.index("npm install -g")  # the tarball comes with the app
     usage = e2e_engine.run_command(built_global_cli.fixed.image_id, ["app-runner"], check=False)
     assert usage.returncode == 2 and "usage: app-runner" in usage.stderr, usage
+
+
+# -- apps that must keep doing what they did ----------------------------------------------------
+#
+# Production settings must not stop an image from doing its job: a development image keeps its
+# dev server (and its dev dependencies, and root, for the source mounted from the host), a start
+# command that runs a dev dependency's CLI keeps that dependency, and an app that writes at start
+# can still write where it writes once it runs as the node user. Each is built naive and fixed,
+# and the fixed container must answer as the naive one does.
+
+DEV_SERVER = AppCase("dev-server", _app_with_vendored_tool("dev-server"), ("ms",), ("devwatch",), naive_stop=DROPPED)
+DEV_TOOL_START = AppCase(
+    "dev-tool-start", _app_with_vendored_tool("dev-tool-start"), ("ms",), ("launch-app",), naive_stop=DROPPED
+)
+CACHE_AT_START = AppCase("cache-at-start", _own_app("cache-at-start"), ("ms",), ("is-number",), naive_stop=GRACEFUL)
+CACHE_FILE = "data/cache/started.json"
+
+
+def _answer(engine: ContainerEngine, image_id: str) -> tuple[dict, str]:
+    """What the container answers on /, and its logs; the container is removed."""
+    container = engine.run_container(image_id)
+    try:
+        return json.loads(engine.wait_for_http(container)), engine.logs(container.name)
+    finally:
+        engine.remove_container(container.name)
+
+
+def test_dev_image_still_starts_its_dev_server(e2e_engine, build_case):
+    built = build_case(DEV_SERVER)
+    assert "--omit=dev" not in built.fixed_dockerfile and "NODE_ENV" not in built.fixed_dockerfile
+    assert not re.search(r"^\s*USER\b", built.fixed_dockerfile, re.I | re.M), built.fixed_dockerfile
+    config = e2e_engine.image_config(built.fixed.image_id)
+    assert "NODE_ENV" not in config.env and config.user in ("", "root", "0")
+    workdir = _workdir(e2e_engine, built.fixed.image_id)
+    assert "devwatch" in e2e_engine.node_modules_listing(built.fixed.image_id, workdir)
+    naive_answer, _ = _answer(e2e_engine, built.naive.image_id)
+    fixed_answer, logs = _answer(e2e_engine, built.fixed.image_id)
+    assert naive_answer["launchedBy"] == "devwatch"
+    assert {key: fixed_answer[key] for key in ("launchedBy", "env", "uid")} == {
+        key: naive_answer[key] for key in ("launchedBy", "env", "uid")
+    }
+    assert "devwatch: watching, running server.js" in logs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DF008 splits the stage and prunes the dev dependencies (`npm prune --omit=dev`) although `npm start` "
+    "runs `launch-app`, a dev dependency: the split must ask npmscripts.dev_dependency_at_start, as DF002 does",
+)
+def test_start_command_running_a_dev_dependency_still_starts(e2e_engine, build_case):
+    built = build_case(DEV_TOOL_START)
+    naive_answer, _ = _answer(e2e_engine, built.naive.image_id)
+    assert naive_answer["launchedBy"] == "launch-app"
+    fixed_answer, logs = _answer(e2e_engine, built.fixed.image_id)
+    assert fixed_answer["launchedBy"] == "launch-app", logs
+    assert fixed_answer["uid"] == 1000 and fixed_answer["env"] == "production"
+    workdir = _workdir(e2e_engine, built.fixed.image_id)
+    assert "launch-app" in e2e_engine.node_modules_listing(built.fixed.image_id, workdir)
+
+
+def _cache_file_owner(engine: ContainerEngine, image_id: str) -> tuple[int, str]:
+    """(uid owning the cache file the app wrote at start, the container's logs)."""
+    container = engine.run_container(image_id)
+    try:
+        answer = json.loads(engine.wait_for_http(container))
+        script = f"console.log(require('node:fs').statSync({CACHE_FILE!r}).uid)"
+        owner = int(engine.exec_in(container.name, ["node", "-e", script]).strip())
+        assert owner == answer["uid"]
+        return owner, engine.logs(container.name)
+    finally:
+        engine.remove_container(container.name)
+
+
+def test_app_writing_its_cache_at_start_still_writes_it_as_uid_1000(e2e_engine, build_case):
+    built = build_case(CACHE_AT_START)
+    assert _cache_file_owner(e2e_engine, built.naive.image_id)[0] == 0
+    owner, logs = _cache_file_owner(e2e_engine, built.fixed.image_id)
+    assert owner == 1000 and f"cache written to {CACHE_FILE}" in logs, logs
+    config = e2e_engine.image_config(built.fixed.image_id)
+    assert config.user in ("node", "1000", "node:node", "1000:1000")

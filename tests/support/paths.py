@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,13 +19,23 @@ def corpus_cases() -> list[Path]:
     return sorted(p for p in CORPUS.iterdir() if (p / "Dockerfile").is_file()) if CORPUS.is_dir() else []
 
 
-def lay_out_case(case: Path, destination: Path) -> Path:
-    """Copy a corpus case into a folder, with empty placeholders for the lockfiles it had."""
+#: Files of a case's build context that the corpus lists but does not keep (`.npmrc`, `.env`, `.env.*`).
+CONTEXT_PLACEHOLDERS = re.compile(r"^(\.npmrc|\.env(\..+)?)$")
+
+
+def lay_out_case(case: Path, destination: Path, *, context_files: bool = False) -> Path:
+    """Copy a corpus case into a folder, with empty placeholders for the lockfiles it had.
+
+    With `context_files`, also for the `.npmrc` and `.env` files its build context had, so
+    what a rule decides about sending them can be judged.
+    """
     target = destination / case.name
     shutil.copytree(case, target)
     context = json.loads((case / "context.json").read_text())
-    for name in context.get("lockfiles_present", []):
-        (target / name).write_text("")
+    listed = context.get("context_files", []) if context_files else []
+    for name in [*context.get("lockfiles_present", []), *filter(CONTEXT_PLACEHOLDERS.match, listed)]:
+        if not (target / name).exists():
+            (target / name).write_text("")
     return target
 
 

@@ -18,16 +18,23 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-def write_tree(folder: Path, *, jobs: int, cache: Path, today: str = "2026-11-29", mode: str = "--write"):
+def write_tree(
+    folder: Path, *, jobs: int, cache: Path, today: str = "2026-11-29", mode: str = "--write", unsafe: bool = True
+):
     """`dockfix --write --unsafe-fixes --offline --isolated` over `folder`, in this process.
 
     `cache` is the user cache folder for the run: what an offline run decides depends on the
     digests and data cached there, so a run that must be repeatable gets one of its own. `mode`
-    may be `--diff` instead; the diff names the files relative to the current folder.
+    may be `--diff` instead; the diff names the files relative to the current folder. Without
+    `unsafe`, only safe fixes are applied (`--no-unsafe-fixes`).
     """
     result = CliRunner().invoke(
         app,
-        [mode, "--unsafe-fixes", "--offline", "--isolated", "--today", today, "-j", str(jobs), str(folder)],
+        [
+            mode,
+            "--unsafe-fixes" if unsafe else "--no-unsafe-fixes",
+            *("--offline", "--isolated", "--today", today, "-j", str(jobs), str(folder)),
+        ],
         env={"XDG_CACHE_HOME": str(cache)},
     )
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

@@ -30,14 +30,16 @@ the last matching line wins). A name the user re-includes with `!` is not added 
 
 Leaving out a file the build context has, a COPY sends (`COPY . .` too) and the build or the
 app reads changes what the image does, so that part is a separate, unsafe fix that says why:
-- a `.npmrc` that an install after the COPY reads (registry, workspace or hoisting settings for
-  `npm ci` or `pnpm install`);
+- a `.npmrc` that npm, npx, Yarn or pnpm reads: a RUN of one of them after the COPY (registry,
+  workspace or hoisting settings for `npm ci` or `pnpm install`, the registry for `npx`,
+  `script-shell` or `node-options` for `npm run build`), or a start command that runs through
+  one of them (`npm start` reads the project's `.npmrc` when the container starts);
 - a `.env` (or `.env.*`) that the app loads: `dotenv` or a relative in package.json,
   `require('dotenv')` or `import 'dotenv/config'` in the sources, `--env-file` or `dotenv` in
   the start command, or a framework that loads env files at build time (Next.js, Vite,
   Create React App, Vue CLI, Nuxt, Gatsby, Astro, SvelteKit).
-A `.npmrc` that holds a registry token and is read by the install is not left out at all: the
-install needs it, and the way to keep the token out of the image is to mount the file as a
+A `.npmrc` that holds a registry token and is read by a RUN is not left out at all: the build
+needs it, and the way to keep the token out of the image is to mount the file as a
 build secret (DF010), which the finding says.
 
 ## Related hadolint rules
@@ -113,6 +115,8 @@ EXAMPLE_ENV_FILES = (".env.example", ".env.sample", ".env.template", ".env.dist"
 DOTENV_IN_SOURCE = re.compile(rb"""(?:require\(\s*|from\s+|import\s+)['"](?:dotenv|@dotenvx/dotenvx)(?:/config)?['"]""")
 TOKEN_SETTINGS = re.compile(rb"(?m)^\s*(?://[^\s=]*:)?(?:_authToken|_auth|_password)\s*=")
 SOURCE_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
+# Commands that read the project's `.npmrc` in the folder they run in.
+PACKAGE_MANAGERS = ("npm", "npx", "yarn", "pnpm", "pnpx")
 
 
 def ignore_file(ctx: RuleContext) -> Path:
@@ -183,16 +187,27 @@ def _sent(doc: Document, name: str) -> bool:
     return any(copies_file(doc, stage, name, None) for stage in doc.stages)
 
 
-def _install_reading(doc: Document, name: str) -> str | None:
-    """The package install that runs after a COPY has brought `name` into its stage (it reads `.npmrc` there)."""
+def _run_reading(doc: Document, name: str) -> str | None:
+    """The package-manager command a RUN runs after a COPY has brought `name` into its stage.
+
+    npm, Yarn and pnpm read the project's `.npmrc` for every command, not only installs: the
+    registry and its credentials for `npx`, `script-shell` and `node-options` for `npm run`.
+    """
     for stage in doc.stages:
         for inst, _, command in run_commands(doc, stage):
-            words = [w.text for w in command.args if not w.text.startswith("-")]
-            installs = (command.name == "npm" and words[:1] in (["install"], ["i"], ["ci"], ["add"])) or (
-                command.name in ("yarn", "pnpm") and (not words or words[0] in ("install", "i", "add"))
-            )
-            if installs and copies_file(doc, stage, name, inst):
+            if command.name in PACKAGE_MANAGERS and copies_file(doc, stage, name, inst):
                 return " ".join(command.argv[:2])
+    return None
+
+
+def _start_reading(doc: Document, ctx: RuleContext, name: str) -> str | None:
+    """The package-manager command the container starts with, when `name` was copied into its stage (`npm start`)."""
+    stage = runtime_stage(doc)
+    if stage is None or not copies_file(doc, stage, name, None):
+        return None
+    for argv in [*start_commands(stage), *start_commands_run(ctx.project, doc, stage)]:
+        if argv and argv[0].rsplit("/", 1)[-1] in PACKAGE_MANAGERS:
+            return " ".join(argv[:2])
     return None
 
 
@@ -237,8 +252,11 @@ def read_by_build(doc: Document, ctx: RuleContext, name: str) -> str | None:
     if not ctx.project.exists(name) or not _sent(doc, name):
         return None
     if name == ".npmrc":
-        install = _install_reading(doc, name)
-        return f"`{install}` reads it after `COPY` brings it in" if install else None
+        command = _run_reading(doc, name)
+        if command:
+            return f"`{command}` reads it after `COPY` brings it in"
+        command = _start_reading(doc, ctx, name)
+        return f"`{command}` reads it when the container starts" if command else None
     if name.startswith(".env"):
         return _env_file_reader(doc, ctx, name)
     return None
@@ -319,7 +337,7 @@ def _kept_in(doc: Document, ctx: RuleContext, patterns: list[str]) -> tuple[dict
             why = read_by_build(doc, ctx, name)
             if why is None:
                 continue
-            if name == ".npmrc" and holds_token(ctx, name):
+            if name == ".npmrc" and holds_token(ctx, name) and _run_reading(doc, name):
                 tokens.append(pattern)
             else:
                 reasons[pattern] = why if name == pattern else f"{name}: {why}"
@@ -330,7 +348,7 @@ def _kept_in(doc: Document, ctx: RuleContext, patterns: list[str]) -> tuple[dict
 def _token_finding(path: Path) -> Finding:
     return Finding(
         RULE.code,
-        "the build context's .npmrc holds a registry token and the install reads it, so it is not left out here: "
+        "the build context's .npmrc holds a registry token and the build reads it, so it is not left out here: "
         "mount it as a build secret instead (DF010: `RUN --mount=type=secret,id=npmrc,target=...`), then leave it out",
         1,
         None,

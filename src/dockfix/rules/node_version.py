@@ -22,7 +22,10 @@ an `onbuild` image's hidden steps are written out. When no tag of the new major 
 working, nothing is proposed and the finding says why.
 
 A tag naming only the major (`node:22-alpine`) always gets the newest release of that line, so
-only its end of life is checked. Online, the proposed tag is confirmed to exist in the registry
+only its end of life is checked. A tag naming a minor (`node:24.14`) gets the newest patch release
+of that minor, so it is judged by the newest one the data knows of (a release an advisory names as
+patched, such as 24.14.1), not by its `.0`: a line whose security release is out is left alone.
+Online, the proposed tag is confirmed to exist in the registry
 before it is proposed, and pinned by its digest. A reference pinned by digest is upgraded only
 to one pinned by digest: offline, the finding names the upgrade and asks for a run online. Data
 older than 90 days is reported once per file (`dockfix --update-data` refreshes it).
@@ -56,7 +59,7 @@ from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
-from ..sources.semver import InvalidVersionError, parse_node_version
+from ..sources.semver import InvalidVersionError, Version, parse_node_version
 from .base_image import BaseSite, arg_default_site, base_site, target_major
 from .image_plan import Refusal, confirm_tag, plan_tag
 from .rule import Rule
@@ -140,50 +143,66 @@ def _advisory_list(advisories) -> str:
     return "; ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
+def _judged(written: str, released: Version) -> str:
+    """How the message names the version: `24.13 (its newest known release, 24.13.1)` for a floating tag."""
+    return written if written.lstrip("v") == str(released) else f"{written} (its newest known release, {released})"
+
+
 def check(doc: Document, ctx: RuleContext):
-    data = ctx.services.node_data
-    today = ctx.today
     seen: set[tuple[int, int]] = set()
     for stage in doc.stages:
-        if is_windows(doc, stage):
+        found = None if is_windows(doc, stage) else _version_site(doc, stage)
+        if found is None or (found.site.start, found.site.end) in seen:
             continue
-        found = _version_site(doc, stage)
-        if found is None:
-            continue
-        site = found.site
-        if (site.start, site.end) in seen:
-            continue
-        seen.add((site.start, site.end))
-        try:
-            version = parse_node_version(found.version)
-        except InvalidVersionError:
-            continue
-        where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
-        if data.is_end_of_life(version.major, today):
-            major = target_major(ctx)
-            if major == version.major:
-                continue
-            end = data.end_of_life_date(version.major)
-            reason = f"Node.js {version.major} reached its end of life" + (f" on {end.isoformat()}" if end else "")
-            advisories = data.advisories_affecting(version.lowest()) if version.minor is not None else []
-            if advisories:
-                reason += f" and {found.version} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
-            new_version, new_major, safe_change = str(major), major, False
-        elif version.minor is not None:
-            advisories = data.advisories_affecting(version.lowest())
-            if not advisories:
-                continue
-            patched = data.smallest_patched_version(version.lowest())
-            reason = f"Node.js {found.version} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
-            if patched is None:
-                new_major = target_major(ctx)
-                new_version, safe_change = str(new_major), False
-                reason += f"; no release of Node.js {version.major} fixes them all"
-            else:
-                new_version, new_major, safe_change = str(patched), version.major, True
+        seen.add((found.site.start, found.site.end))
+        finding = _site_finding(doc, ctx, found)
+        if finding is not None:
+            yield finding
+
+
+def upgrade_of(doc: Document, ctx: RuleContext, stage: Stage) -> Finding | None:
+    """This rule's finding on the Node.js version `stage` builds on; None when the version is fine."""
+    found = None if is_windows(doc, stage) else _version_site(doc, stage)
+    return None if found is None else _site_finding(doc, ctx, found)
+
+
+def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Finding | None:
+    data = ctx.services.node_data
+    site = found.site
+    try:
+        version = parse_node_version(found.version)
+    except InvalidVersionError:
+        return None
+    where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
+    if data.is_end_of_life(version.major, ctx.today):
+        major = target_major(ctx)
+        if major == version.major:
+            return None
+        end = data.end_of_life_date(version.major)
+        reason = f"Node.js {version.major} reached its end of life" + (f" on {end.isoformat()}" if end else "")
+        released = data.newest_known_release(version)
+        advisories = data.advisories_affecting(released) if version.minor is not None else []
+        if advisories:
+            reason += f" and {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
+        new_version, new_major, safe_change = str(major), major, False
+    elif version.minor is not None:
+        # A floating minor tag (`24.14`) is rebuilt on each patch release of its line: judge
+        # the newest one, which may have every advisory patched already.
+        released = data.newest_known_release(version)
+        advisories = data.advisories_affecting(released)
+        if not advisories:
+            return None
+        patched = data.smallest_patched_version(released)
+        reason = f"Node.js {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
+        if patched is None:
+            new_major = target_major(ctx)
+            new_version, safe_change = str(new_major), False
+            reason += f"; no release of Node.js {version.major} fixes them all"
         else:
-            continue
-        yield _upgrade(doc, ctx, found, f"{reason}{where}", new_version, new_major, safe_change)
+            new_version, new_major, safe_change = str(patched), version.major, True
+    else:
+        return None
+    return _upgrade(doc, ctx, found, f"{reason}{where}", new_version, new_major, safe_change)
 
 
 def _upgrade(

@@ -30,6 +30,9 @@ becomes
 - Modernising `--production`/`--only=production` to `--omit=dev` is safe on npm 7+ (Node.js 15+
   images), where they mean the same; on older or unknown npm it is left alone, because npm 6
   ignores `--omit=dev`.
+- On an npm 6 base (Node.js 14 and older) the rewrite writes `--production`, the flag npm 6
+  reads; when DF007 moves that base to a supported Node.js in the same run, the rewrite waits for
+  the move and writes `--omit=dev`, so the finding names what the file ends with.
 - Every other rewrite is unsafe: a package the app needs at run time may sit in
   devDependencies, and `npm ci` fails on a lockfile that is out of date.
 - No rewrite is offered when the start command runs a dev dependency's CLI (`vue-cli-service`
@@ -63,6 +66,8 @@ from ..dockerfile.stages import (
 )
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
+from . import node_version
+from .base_image import target_major
 from .rule import Rule
 
 RULE = Rule(
@@ -295,8 +300,27 @@ def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
     return None
 
 
+def _moves_to_modern_npm(doc: Document, ctx: RuleContext, stage) -> bool:
+    """Whether DF007, in this run, moves the stage's npm 6 base to a Node.js whose npm reads `--omit=dev`."""
+    if ctx.rule_codes is not None and node_version.RULE.code not in ctx.rule_codes:
+        return False
+    upgrade = node_version.upgrade_of(doc, ctx, stage)
+    return upgrade is not None and upgrade.fix is not None and target_major(ctx) >= 15
+
+
 def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore):
     verb = next((w for w in command.args if not w.text.startswith("-")), None)
+    old_npm = manager == "npm" and not modern_npm and node_major(doc, stage) is not None
+    if old_npm and _moves_to_modern_npm(doc, ctx, stage):
+        # Writing `--production` now would be rewritten to `--omit=dev` once the base moves:
+        # the fix waits for the move, so it and its message say what the file ends with.
+        yield Finding(
+            RULE.code,
+            f"`npm {verb.text if verb else 'install'}` installs dev dependencies: `--omit=dev` is added once"
+            " DF007 has moved the base to a supported Node.js (the base image's npm 6 ignores it)",
+            inst.line,
+        )
+        return
     if manager == "npm":
         omit = "--omit=dev" if modern_npm or node_major(doc, stage) is None else "--production"
         lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("package-lock.json", "npm-shrinkwrap.json"), ignore)

@@ -306,10 +306,28 @@ class NodeData:
     def advisories_affecting(self, version: Version, *, platform: str = DEFAULT_PLATFORM) -> list[Advisory]:
         """The advisories whose vulnerable range holds ``version`` and whose patched range does not.
 
-        For a partial tag, pass :meth:`PartialVersion.lowest` (``22.1`` is judged as 22.1.0,
-        the worst case, since the newest 22.1.x cannot be known offline).
+        For a tag that floats within a minor line (``24.14``), pass :meth:`newest_known_release`.
         """
         return [advisory for advisory in self.advisories if advisory.affects(version, platform=platform)]
+
+    def newest_known_release(self, version: PartialVersion) -> Version:
+        """The newest release a version as written names, as far as the data knows.
+
+        A complete version names itself. A floating one (``24.14``) names the newest release of its
+        line, which the official image's tag is rebuilt on: the data knows a release exists when an
+        advisory's patched range starts at it (the security release of that line, ``^24.14.1``),
+        so the newest such release of the line is taken, else its first one (``24.14.0``).
+        Releases after the data's date are unknown: staleness is reported on its own.
+        """
+        newest = version.lowest()
+        if version.is_complete:
+            return newest
+        for advisory in self.advisories:
+            for release in advisory.patched.lower_bounds():
+                same_line = release.major == version.major and version.minor in (None, release.minor)
+                if same_line and release > newest:
+                    newest = release
+        return newest
 
     def smallest_patched_version(self, version: Version, *, platform: str = DEFAULT_PLATFORM) -> Version | None:
         """The smallest release of ``version``'s major, at least ``version``, no advisory affects.
@@ -319,7 +337,7 @@ class NodeData:
         vulnerable range, within the major and not below ``version``; the smallest candidate no
         advisory affects wins. ``version`` itself is returned when nothing affects it, and None
         when the data knows no fixed release of that major (for instance a line that ended
-        before the fix). For a partial tag, pass :meth:`PartialVersion.lowest` (the worst case).
+        before the fix). For a floating tag, pass :meth:`newest_known_release`.
         """
         candidates = {version}
         for advisory in self.advisories:

@@ -80,8 +80,8 @@ class PartialVersion:
     def lowest(self) -> Version:
         """The oldest release this text can name, with missing parts read as 0 (``22.1`` -> 22.1.0).
 
-        The newest release of a line (what a floating tag resolves to) cannot be known offline,
-        so judging the oldest one is the worst case: if it is affected, an upgrade is proposed.
+        A floating tag resolves to the newest release of its line, not this one: judge it by
+        ``NodeData.newest_known_release``.
         """
         return Version(self.major, self.minor or 0, self.patch or 0)
 

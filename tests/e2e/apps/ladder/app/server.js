@@ -1,6 +1,7 @@
 'use strict';
 // Tiny HTTP app for the end-to-end image tests.
-//   GET /      answers at once, with the uid it runs as (the tests check it is not root)
+//   GET /      answers at once, with the uid it runs as (the tests check it is not root), NODE_ENV,
+//              and LAUNCHED_BY (what started it, when a tool did)
 //   GET /slow  answers after SLOW_MS milliseconds (default 1500), to be in flight during SIGTERM
 // On SIGTERM or SIGINT it stops accepting connections, lets requests in flight finish, and exits 0.
 const http = require('node:http');
@@ -18,7 +19,8 @@ const server = http.createServer((request, response) => {
     return;
   }
   response.setHeader('content-type', 'application/json');
-  response.end(JSON.stringify({ hello: 'world', uid: process.getuid(), env: process.env.NODE_ENV || null }) + '\n');
+  const launchedBy = process.env.LAUNCHED_BY || null; // set by the tool that started the app, if any
+  response.end(JSON.stringify({ hello: 'world', uid: process.getuid(), env: process.env.NODE_ENV || null, launchedBy }) + '\n');
 });
 
 server.listen(port, () => console.log(`listening on ${port}`));
