@@ -747,11 +747,6 @@ def test_dev_image_still_starts_its_dev_server(e2e_engine, build_case):
     assert "devwatch: watching, running server.js" in logs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DF008 splits the stage and prunes the dev dependencies (`npm prune --omit=dev`) although `npm start` "
-    "runs `launch-app`, a dev dependency: the split must ask npmscripts.dev_dependency_at_start, as DF002 does",
-)
 def test_start_command_running_a_dev_dependency_still_starts(e2e_engine, build_case):
     built = build_case(DEV_TOOL_START)
     naive_answer, _ = _answer(e2e_engine, built.naive.image_id)
