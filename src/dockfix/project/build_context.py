@@ -274,6 +274,16 @@ class Project:
         declared = {**self.dependencies(), **self.dev_dependencies}
         return binary if binary in declared else None
 
+    def installs(self, package: str) -> bool:
+        """Whether installing the project puts `package` at the top of node_modules, where its
+        binaries go to node_modules/.bin: package.json declares it, or package-lock.json has it there."""
+        declared = {
+            **self.dependencies(),
+            **self.dev_dependencies,
+            **self.dependencies("optionalDependencies"),
+        }
+        return package in declared or f"node_modules/{package}" in self._lockfile_packages
+
     def is_dev_only(self, package: str) -> bool:
         """Whether `npm ci --omit=dev` (or NODE_ENV=production) leaves `package` out.
 
