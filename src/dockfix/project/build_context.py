@@ -314,6 +314,10 @@ class Project:
             if not key.startswith("node_modules/") or "/node_modules/" in key or not isinstance(entry, dict):
                 continue
             package = key[len("node_modules/") :]
+            if entry.get("link") is True and isinstance(entry.get("resolved"), str):
+                # a `file:` dependency or a workspace: its `bin` is on the folder it links to
+                target = self._lockfile_packages.get(entry["resolved"])
+                entry = target if isinstance(target, dict) else entry
             bins = entry.get("bin")
             if isinstance(bins, dict):
                 found.update((name, package) for name in bins if isinstance(name, str))
