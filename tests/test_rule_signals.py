@@ -143,7 +143,7 @@ def test_development_script_whose_name_is_the_only_sign_is_kept(tmp_path):
         tmp_path, source, package({"dev": "next"}, {"next": "15"}), select=("DF002", "DF003", "DF004", "DF005")
     )
     assert result.fixed.decode() == source
-    assert any("marks this a development image" in f.message for f in result.remaining)
+    assert any("would then treat the image as a production one" in f.message for f in result.remaining)
 
 
 def test_dev_dependency_binary_keeps_dev_dependencies_installed(tmp_path):
@@ -271,3 +271,38 @@ def test_real_start_commands(tmp_path, case, start):
     result = check_fix_is_sound(folder)
     assert [line for line in result.fixed.decode().splitlines() if line.startswith("CMD")] == [f"CMD {start}"]
     shutil.rmtree(folder)
+
+
+def test_binary_of_a_linked_local_package(tmp_path):
+    """A `file:` dependency (or a workspace) is a link in package-lock.json: its `bin` is on the
+    folder it links to."""
+    lock = {
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"dependencies": {"local-server": "file:local-server"}},
+            "local-server": {"version": "1.0.0", "bin": {"serve-data": "cli.js"}},
+            "node_modules/local-server": {"resolved": "local-server", "link": True},
+        },
+    }
+    folder = make_project(
+        tmp_path,
+        'FROM node:22-alpine\nCOPY . .\nRUN npm ci\nVOLUME /data\nCMD ["npm", "start"]\n',
+        package_json=package({"start": "serve-data --data /data"}, {"local-server": "file:local-server"}),
+        files={"package-lock.json": json.dumps(lock)},
+    )
+    fixed = check_fix_is_sound(folder).fixed.decode()
+    assert fixed.endswith('CMD ["dumb-init", "node_modules/.bin/serve-data", "--data", "/data"]\n')
+
+
+def test_chain_whose_last_command_keeps_npm_says_so(tmp_path):
+    """`exec npm start` is as far as it goes without package.json: npm stays, and that is reported."""
+    source = "FROM node:22-alpine\nCMD node migrate.js && npm start\n"
+    folder = make_project(tmp_path, source)
+    result = fix_folder(folder, select=["DF005"])
+    assert result.fixed.decode() == (
+        f'FROM node:22-alpine\n{INIT}CMD ["dumb-init", "/bin/sh", "-c", "node migrate.js && exec npm start"]\n'
+    )
+    assert [f.message for f in result.remaining] == [
+        "`node migrate.js && exec npm start` keeps npm/yarn between the init and the app: its last command runs"
+        " `npm start`: no package.json in the build context"
+    ]

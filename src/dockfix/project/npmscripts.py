@@ -282,17 +282,19 @@ def _exec_last(
     why_not = None
     if argv[0] in ("npm", "yarn", "pnpm") and script_invocation([*argv, *extra]) is not None:
         if depth is None:
-            why_not = "calls a package script, whose name is what marks this a development image"
+            why_not = f"runs `{' '.join([*argv, *extra])}`, whose script name is what marks this a development image"
         elif changed_folder:
-            why_not = "changes folder first, and npm looks for package.json from there"
+            why_not = (
+                f"runs `{' '.join([*argv, *extra])}` after changing folder, and npm looks for package.json from there"
+            )
         else:
             resolved = resolve_script(project, [*argv, *extra], depth + 1)
             if resolved is not None and resolved.why_not is None and resolved.argv[:1] != ["sh"]:
                 env = "".join(f"{key}={shlex.quote(value)} " for key, value in resolved.env)
                 return f"{assignments}{env}exec {shlex.join(resolved.argv)}", None
             if resolved is not None:
-                why_not = "calls " + (
-                    resolved.why_not or f"the `{resolved.script_name}` script, which runs more than one command"
+                why_not = f"runs `{' '.join([*argv, *extra])}`: " + (
+                    resolved.why_not or f"the `{resolved.script_name}` script runs more than one command"
                 )
     elif argv[0] in ("npm", "yarn", "pnpm", "npx"):
         why_not = f"runs `{' '.join([*argv, *extra])}`"

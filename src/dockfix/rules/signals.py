@@ -203,7 +203,9 @@ def check(doc: Document, ctx: RuleContext):
             return
         if why_not is not None:
             yield Finding(
-                RULE.code, f"`{call_argv[2]}` keeps npm/yarn between the init and the app: it {why_not}", target.line
+                RULE.code,
+                f"`{call_argv[2]}` keeps npm/yarn between the init and the app: its last command {why_not}",
+                target.line,
             )
     resolved = resolve_script(ctx.project, call_argv)
     if resolved is not None:
@@ -295,7 +297,7 @@ def _hides_development_image(doc: Document, ctx: RuleContext, stage: Stage, edit
     after_stage = runtime_stage(after)
     if after_stage is None or development_reason(ctx.project, after, after_stage, ctx.dockerfile) is not None:
         return None
-    return f"{reason}, which is what marks this a development image, and the command it runs would not"
+    return f"{reason}, and the command the script runs would not say so: the other rules would then treat the image as a production one"
 
 
 def _installs_dumb_init(doc: Document, stage) -> bool:
