@@ -49,8 +49,8 @@ PACKAGE_BINARIES = [
     ),
     (  # cross-env's assignments become ENV too; what it runs is node
         'FROM node:22-alpine\nCMD ["yarn", "start"]\n',
-        package({"start": "cross-env PORT=4000 node server.js"}, {"cross-env": "7"}),
-        f'FROM node:22-alpine\n{INIT}ENV PORT=4000\nCMD ["dumb-init", "node", "server.js"]\n',
+        package({"start": "cross-env PORT=4000 HOST=0.0.0.0 node server.js"}, {"cross-env": "7"}),
+        f'FROM node:22-alpine\n{INIT}ENV PORT=4000 HOST=0.0.0.0\nCMD ["dumb-init", "node", "server.js"]\n',
     ),
     (  # a dev dependency's binary, in an image that installs dev dependencies
         'FROM node:22-alpine\nRUN npm install\nCMD ["npm", "start"]\n',

@@ -219,9 +219,9 @@ def check(doc: Document, ctx: RuleContext):
         else:
             edits = [_replace_args(target, init + resolved.argv)]
             set_here = _env_values(doc, stage)
-            for key, value in resolved.env:
-                if set_here.get(key) != value:
-                    edits.append(Edit.insert(target.start, f"ENV {key}={_env_value(value)}".encode() + doc.newline))
+            pairs = [f"{key}={_env_value(value)}" for key, value in resolved.env if set_here.get(key) != value]
+            if pairs:
+                edits.append(Edit.insert(target.start, f"ENV {' '.join(pairs)}".encode() + doc.newline))
             runs = "node" if resolved.argv[0] == "node" else "the command"
             yield Finding(
                 RULE.code,
