@@ -306,3 +306,27 @@ def test_chain_whose_last_command_keeps_npm_says_so(tmp_path):
         "`node migrate.js && exec npm start` keeps npm/yarn between the init and the app: its last command runs"
         " `npm start`: no package.json in the build context"
     ]
+
+
+@pytest.mark.parametrize(
+    "scripts, dependencies, start",
+    [
+        # the dev server's name stays in the command: every rule still sees a development image
+        ({"dev": "nodemon server.js"}, {"nodemon": "3"}, '["dumb-init", "node_modules/.bin/nodemon", "server.js"]'),
+        # `gatsby develop` is a dev server only to the rules that follow scripts: the call stays
+        ({"dev": "gatsby develop -H 0.0.0.0"}, {"gatsby": "5"}, '["dumb-init", "npm", "run", "dev"]'),
+    ],
+)
+def test_development_image_stays_one_for_every_rule(tmp_path, scripts, dependencies, start):
+    """No rule may make a development image a production one (split it, leave out the dev
+    dependencies its dev server needs) because DF005 changed how its start command reads."""
+    source = 'FROM node:24\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "run", "dev"]\n'
+    folder = make_project(
+        tmp_path,
+        source,
+        package_json=package(scripts, {}, dependencies),
+        files={"package-lock.json": "{}", ".dockerignore": "node_modules\n"},
+    )
+    fixed = check_fix_is_sound(folder).fixed.decode()
+    assert fixed.count("FROM ") == 1 and "RUN npm install\n" in fixed and "USER" not in fixed, fixed
+    assert fixed.endswith(f"CMD {start}\n")

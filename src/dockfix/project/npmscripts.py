@@ -204,11 +204,11 @@ def exec_chain(
     """`a && b` as `a && exec b`: the shell script whose last command replaces the shell.
 
     The last command, when it calls a package script that resolves to one command, becomes that
-    command (unless `resolve` is false). With `in_npm` the script is an npm script: its package binaries get their
-    node_modules/.bin path (npm's PATH is gone) and `extra` (the arguments after `--`) is
-    appended, as npm does. Returns (the script, None), (the script, why npm stays in its last
-    command) or (None, why the script cannot be had); (None, None) when it is not such a chain.
-    Reasons are worded to follow "the script".
+    command (unless `resolve` is false). With `in_npm` the script is an npm script: its package
+    binaries get their node_modules/.bin path (npm's PATH is gone) and `extra` (the arguments
+    after `--`) is appended, as npm does. Returns (the script, None), (the script, why npm stays
+    in its last command) or (None, why the script cannot be had); (None, None) when it is not
+    such a chain. Reasons are worded to follow "the script".
     """
     data = script.encode()
     chain = and_chain(data)
@@ -218,7 +218,7 @@ def exec_chain(
     changed_folder = False
     why_not = None
     for index, command in enumerate(chain):
-        text = data[command.start : command.end].decode("utf-8", "surrogateescape")
+        text = _raw(data, command.start, command.end)
         if index < len(chain) - 1:
             if in_npm and command.name not in _IMAGE_COMMANDS:
                 binary, why = npm_path_binary(project, command.argv)
@@ -271,7 +271,7 @@ def _exec_last(
     if command.name == "exec":
         if not command.args or command.args[0].text.startswith("-"):
             return None, None  # `exec` alone or with options: not a plain command to run
-        head, rest = command.args[0].raw.decode("utf-8", "surrogateescape"), command.args[1:]
+        head, rest = _raw(data, command.args[0].start, command.args[0].end), command.args[1:]
     else:
         head, rest = (
             _raw(data, command.name_start, command.args[0].start if command.args else command.end).rstrip(),
@@ -305,7 +305,7 @@ def _exec_last(
         if binary != argv[0] and changed_folder:
             return None, f"runs `{argv[0]}` after changing folder, where node_modules/.bin is not"
         head = binary
-    body = "".join(" " + word.raw.decode("utf-8", "surrogateescape") for word in rest)
+    body = "".join(" " + _raw(data, word.start, word.end) for word in rest)
     return f"{assignments}exec {head}{body}{suffix}", why_not
 
 

@@ -69,6 +69,7 @@ from ..dockerfile.stages import (
     effective_user,
     family,
     insert_line_after,
+    is_development_image,
     is_root,
     run_commands,
     runtime_stage,
@@ -289,13 +290,22 @@ def _resolution_problem(doc, ctx, stage, target, entrypoint, cmd, init, resolved
 
 def _hides_development_image(doc: Document, ctx: RuleContext, stage: Stage, edit: Edit) -> str | None:
     """Why the new start command would hide that this is a development image (the name of the
-    script it calls being the only sign), which the other rules would then treat as production."""
+    script it calls being the only sign), which the other rules would then treat as production.
+
+    Both readings the rules use must still see it: the scripts followed (development_reason),
+    and the start command as written (is_development_image)."""
     reason = development_reason(ctx.project, doc, stage, ctx.dockerfile)
     if reason is None:
         return None
     after = Document.parse(apply_edits(doc.source, [edit]))
     after_stage = runtime_stage(after)
-    if after_stage is None or development_reason(ctx.project, after, after_stage, ctx.dockerfile) is not None:
+    if after_stage is None:
+        return None
+    still = development_reason(ctx.project, after, after_stage, ctx.dockerfile) is not None and (
+        is_development_image(after, after_stage, ctx.dockerfile.name)
+        or not is_development_image(doc, stage, ctx.dockerfile.name)
+    )
+    if still:
         return None
     return f"{reason}, and the command the script runs would not say so: the other rules would then treat the image as a production one"
 
