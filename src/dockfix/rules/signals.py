@@ -45,8 +45,9 @@ becomes
   that runs further commands by name (`concurrently`, `run-s`, `run-script-os`, `nodemon
   --exec`), uses Yarn Plug'n'Play (no node_modules), or uses shell features other than an `&&`
   chain (`||`, pipes, `if`). An `ENV` line replaces a script's `NAME=value` only where the image
-  does not set the variable to another value. A development image whose only sign is the name of
-  the script it starts (`npm run dev`) keeps the call, which the other rules read.
+  does not set the variable to another value. A development image keeps its script call
+  (`npm run dev`) where the command it resolves to would not tell every rule it is one
+  (`gatsby develop`): they would treat the image as production.
 - `exec` in front of the last command of an `&&` chain is unsafe: the same commands run, but
   the last one takes the shell's place. Not offered under a `SHELL` instruction.
 - Adding dumb-init is unsafe: it installs a package (the build needs the distribution's package
