@@ -252,7 +252,7 @@ SIGNALS = [
 SIGNALS_UNTOUCHED = [
     'FROM node:22-alpine\nRUN apk add --no-cache dumb-init\nCMD ["dumb-init", "node", "server.js"]\n',
     'FROM node:22\nENTRYPOINT ["/sbin/tini", "--"]\nCMD ["node", "server.js"]\n',
-    "FROM node:22\nCMD npm run migrate && node server.js\n",  # shell features: reported only
+    "FROM node:22\nCMD node migrate.js || node server.js\n",  # shell features beyond `&&`: reported only
     "FROM nginx:1.27\nCMD nginx -g 'daemon off;'\n",
     "# escape=`\nFROM node:22-windowsservercore\nCMD node server.js\n",
 ]

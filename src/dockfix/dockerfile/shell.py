@@ -87,50 +87,77 @@ def _word_text(node, source: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _command(node, script: bytes) -> Command | None:
+    """The simple command a tree-sitter `command` node is; None when it has no name."""
+    name_node = node.child_by_field_name("name")
+    if name_node is None:
+        return None
+    args, assignments = [], []
+    for child in node.children:
+        word = Word(
+            _word_text(child, script), script[child.start_byte : child.end_byte], child.start_byte, child.end_byte
+        )
+        if child.type == "variable_assignment":
+            assignments.append(word)
+        elif child.start_byte >= name_node.end_byte and child.is_named:
+            args.append(word)
+    return Command(
+        name=_word_text(name_node, script),
+        args=tuple(args),
+        assignments=tuple(assignments),
+        start=node.start_byte,
+        end=node.end_byte,
+        name_start=name_node.start_byte,
+    )
+
+
 def commands_in(script: bytes) -> list[Command]:
     """Every simple command in the script, in source order (nested ones included)."""
-    tree = _tree(script)
     found: list[Command] = []
 
     def visit(node) -> None:
         if node.type == "command":
-            name_node = node.child_by_field_name("name")
-            if name_node is not None:
-                args, assignments = [], []
-                for child in node.children:
-                    if child.type == "variable_assignment":
-                        assignments.append(
-                            Word(
-                                _word_text(child, script),
-                                script[child.start_byte : child.end_byte],
-                                child.start_byte,
-                                child.end_byte,
-                            )
-                        )
-                    elif child is not None and child.start_byte >= name_node.end_byte and child.is_named:
-                        args.append(
-                            Word(
-                                _word_text(child, script),
-                                script[child.start_byte : child.end_byte],
-                                child.start_byte,
-                                child.end_byte,
-                            )
-                        )
-                found.append(
-                    Command(
-                        name=_word_text(name_node, script),
-                        args=tuple(args),
-                        assignments=tuple(assignments),
-                        start=node.start_byte,
-                        end=node.end_byte,
-                        name_start=name_node.start_byte,
-                    )
-                )
+            command = _command(node, script)
+            if command is not None:
+                found.append(command)
         for child in node.children:
             visit(child)
 
-    visit(tree.root_node)
+    visit(_tree(script).root_node)
     return found
+
+
+def and_chain(script: bytes) -> list[Command] | None:
+    """The commands of a script that is simple commands joined by `&&` (`a && b && c`), in order.
+
+    None for anything else: pipes, redirections, `;`, `||`, subshells, `if`, a command
+    substitution in a command's name. In such a chain the last command is the one that ends
+    the script: putting `exec` in front of it makes it replace the shell.
+    """
+    root = _tree(script).root_node
+    if root.has_error:
+        return None
+    statements = [c for c in root.children if c.is_named and c.type != "comment"]
+    if len(statements) != 1:
+        return None
+    found: list[Command] = []
+
+    def collect(node) -> bool:
+        if node.type == "list":
+            operators = [c for c in node.children if not c.is_named]
+            return all(op.type == "&&" for op in operators) and all(
+                collect(c) for c in node.children if c.is_named and c.type != "comment"
+            )
+        if node.type != "command":
+            return False
+        command = _command(node, script)
+        name = node.child_by_field_name("name")
+        if command is None or name is None or any(c.type != "word" for c in name.children):
+            return False
+        found.append(command)
+        return True
+
+    return found if collect(statements[0]) else None
 
 
 def uses_shell_features(script: bytes) -> bool:

@@ -12,8 +12,8 @@ import fnmatch
 import posixpath
 import re
 
-from .document import Document, Instruction, Stage
-from .shell import run_scripts
+from .document import Document, Instruction, Stage, shell_words
+from .shell import SHELLS, run_scripts
 
 _ARCH_NAMESPACES = {
     "amd64",
@@ -315,11 +315,24 @@ def is_development_image(doc: Document, stage: Stage, dockerfile_name: str) -> b
     if stage.alias and _DEV_WORDS.search(stage.alias.lower()):
         return True
     for argv in start_commands(stage):
+        words = _command_words(argv)
         for pattern in _DEV_COMMANDS:
-            for i in range(len(argv)):
-                if tuple(argv[i : i + len(pattern)]) == pattern:
+            for i in range(len(words)):
+                if tuple(words[i : i + len(pattern)]) == pattern:
                     return True
     return False
+
+
+def _command_words(argv: list[str]) -> list[str]:
+    """The words of a start command as the commands they name: a package binary by its name
+    (`node_modules/.bin/nodemon` is `nodemon`), and the words of the script a shell runs with
+    `-c` (exec form `["sh", "-c", "npm install && npm run dev"]` reads as its shell form does)."""
+    words: list[str] = []
+    for index, word in enumerate(argv):
+        words.append(word.rpartition("node_modules/.bin/")[2] or word)
+        if word == "-c" and index and argv[index - 1].rsplit("/", 1)[-1] in SHELLS and index + 1 < len(argv):
+            words += _command_words(shell_words(argv[index + 1], raw_quotes=False))
+    return words
 
 
 def is_development_script_name(name: str) -> bool:

@@ -274,6 +274,16 @@ class Project:
         declared = {**self.dependencies(), **self.dev_dependencies}
         return binary if binary in declared else None
 
+    def installs(self, package: str) -> bool:
+        """Whether installing the project puts `package` at the top of node_modules, where its
+        binaries go to node_modules/.bin: package.json declares it, or package-lock.json has it there."""
+        declared = {
+            **self.dependencies(),
+            **self.dev_dependencies,
+            **self.dependencies("optionalDependencies"),
+        }
+        return package in declared or f"node_modules/{package}" in self._lockfile_packages
+
     def is_dev_only(self, package: str) -> bool:
         """Whether `npm ci --omit=dev` (or NODE_ENV=production) leaves `package` out.
 
@@ -304,6 +314,10 @@ class Project:
             if not key.startswith("node_modules/") or "/node_modules/" in key or not isinstance(entry, dict):
                 continue
             package = key[len("node_modules/") :]
+            if entry.get("link") is True and isinstance(entry.get("resolved"), str):
+                # a `file:` dependency or a workspace: its `bin` is on the folder it links to
+                target = self._lockfile_packages.get(entry["resolved"])
+                entry = target if isinstance(target, dict) else entry
             bins = entry.get("bin")
             if isinstance(bins, dict):
                 found.update((name, package) for name in bins if isinstance(name, str))

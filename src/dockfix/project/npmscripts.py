@@ -1,8 +1,12 @@
 """Resolving `npm start`, `npm run X`, `yarn X`, `pnpm X` to the command they really run.
 
-Read from package.json, never executed. A script resolves only when it is one plain `node`
-command, optionally behind `NAME=value` prefixes; anything using shell features, lifecycle
-hooks (`prestart`, `poststart`) or tools from node_modules/.bin stays as it is.
+Read from package.json, never executed. A script resolves when it is one plain command,
+optionally behind `NAME=value` prefixes or `cross-env`: `node`, or a package's binary, which
+outside npm is found at `node_modules/.bin/<bin>` (npm puts that folder on the PATH of the
+scripts it runs). A script that chains simple commands with `&&` resolves to `sh -c` of the
+same chain with `exec` in front of the last command, so the app replaces the shell. Lifecycle
+hooks (`prestart`, `poststart`), npm's own variables (`$npm_package_*`), other shell features
+and tools that run further commands by name (`concurrently`, `run-s`) stay as they are.
 
 For questions about what a container does when it starts (a dev server? a dev dependency's
 CLI? an `npm install`?), `commands_run` follows a start command through every script it calls,
@@ -11,11 +15,13 @@ shell features and hooks included, and lists each command it would run.
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..dockerfile.document import Document, Stage, shell_words
-from ..dockerfile.shell import commands_in, uses_shell_features
+from ..dockerfile.shell import Command, and_chain, commands_in, uses_shell_features
 from ..dockerfile.stages import (
     development_command,
     effective_start_instructions,
@@ -85,12 +91,20 @@ def resolve_script(project: Project, argv: list[str], depth: int = 0) -> Resolve
         return ResolvedScript([], [], name, f"package.json has no `{name}` script")
     text = scripts[name]
     if uses_shell_features(text.encode()):
-        return ResolvedScript([], [], name, f"the `{name}` script uses shell features: {text}")
+        if _NPM_VARIABLE.search(text):
+            return ResolvedScript([], [], name, f"the `{name}` script reads npm's own variables, which only npm sets")
+        chain, why_not = exec_chain(project, text, in_npm=True, extra=extra, depth=depth)
+        if why_not is not None:
+            return ResolvedScript([], [], name, f"the `{name}` script {why_not}")
+        if chain is None:
+            return ResolvedScript([], [], name, f"the `{name}` script uses shell features: {text}")
+        return ResolvedScript(["sh", "-c", chain], [], name)
     words = shell_words(text, raw_quotes=False)
     env = []
-    while words and "=" in words[0] and words[0].split("=", 1)[0].isidentifier():
+    while words and (words[0] == "cross-env" or ("=" in words[0] and words[0].split("=", 1)[0].isidentifier())):
         key, _, value = words.pop(0).partition("=")
-        env.append((key, value))
+        if key != "cross-env":
+            env.append((key, value))
     if not words:
         return ResolvedScript([], [], name, f"the `{name}` script runs nothing")
     if words[0] in ("npm", "yarn", "pnpm") and depth < 3:
@@ -99,9 +113,200 @@ def resolve_script(project: Project, argv: list[str], depth: int = 0) -> Resolve
             return ResolvedScript([*inner.argv, *extra], env + inner.env, name)
         if inner is not None:
             return ResolvedScript([], [], name, inner.why_not)
-    if words[0] not in NODE_BINARIES:
-        return ResolvedScript([], [], name, f"the `{name}` script runs `{words[0]}`, not node")
-    return ResolvedScript(["node", *words[1:], *extra], env, name)
+    if words[0] in NODE_BINARIES:
+        return ResolvedScript(["node", *words[1:], *extra], env, name)
+    binary, why_not = npm_path_binary(project, words)
+    if binary is None:
+        return ResolvedScript([], [], name, f"the `{name}` script runs `{words[0]}`, and {why_not}")
+    return ResolvedScript([binary, *words[1:], *extra], env, name)
+
+
+# npm's own variables, set only for the scripts it runs (`$npm_package_version`, `${npm_config_port}`).
+_NPM_VARIABLE = re.compile(r"\$\{?npm_")
+# Package binaries that run further commands by name: outside npm those commands would not find
+# node_modules/.bin on the PATH. `run-script-os` runs an npm script of its own choosing.
+_COMMAND_RUNNERS = frozenset(
+    {"concurrently", "npm-run-all", "run-s", "run-p", "run-script-os", "env-cmd", "dotenv", "cross-env-shell", "npx"}
+)
+# Commands a script may chain before the app that every node image has on its PATH.
+_IMAGE_COMMANDS = frozenset(
+    {
+        *NODE_BINARIES,
+        "npm",
+        "yarn",
+        "pnpm",
+        "echo",
+        "printf",
+        "test",
+        "[",
+        "true",
+        "mkdir",
+        "rm",
+        "cp",
+        "mv",
+        "ls",
+        "cat",
+        "touch",
+        "sleep",
+        "chmod",
+        "export",
+        "set",
+        "env",
+        "printenv",
+        "exec",
+        "cd",
+    }
+)
+# Shell builtins that are no program: `exec` cannot run them.
+_SHELL_ONLY = frozenset(
+    {"cd", "exit", "return", "set", "export", "unset", "shift", "trap", "wait", "eval", ".", "source", ":", "read"}
+)
+
+
+def npm_path_binary(project: Project, argv: list[str]) -> tuple[str | None, str | None]:
+    """How to run `argv[0]` without npm: the path of the package binary npm would find on its
+    PATH (`next` -> `node_modules/.bin/next`), or None and why not.
+
+    A path (`./node_modules/.bin/x`, `./run`) runs as it is, from the folder npm runs scripts in.
+    """
+    binary = argv[0]
+    if "/" in binary:
+        return binary, None
+    if binary in _COMMAND_RUNNERS:
+        return None, "it runs further commands by name, which outside npm do not find node_modules/.bin"
+    if binary == "nodemon" and any(w in ("--exec", "-x") or w.startswith("--exec=") for w in argv[1:]):
+        return None, "nodemon runs the command given to `--exec` by name, which outside npm is not on the PATH"
+    if uses_plug_n_play(project):
+        return None, "Yarn Plug'n'Play installs no node_modules/.bin"
+    package = project.binary_package(binary)
+    if package is None or not project.installs(package):
+        return None, "no package of package.json is known to provide it"
+    return f"node_modules/.bin/{binary}", None
+
+
+def uses_plug_n_play(project: Project) -> bool:
+    """Yarn 2+ without `nodeLinker: node-modules`: packages load from zip files, no node_modules."""
+    if project.package_manager != "yarn-berry":
+        return False
+    settings = (project.read(".yarnrc.yml") or b"").decode("utf-8", "replace")
+    return not re.search(r"^\s*nodeLinker\s*:\s*[\"']?(node-modules|pnpm)", settings, re.MULTILINE)
+
+
+def exec_chain(
+    project: Project,
+    script: str,
+    *,
+    in_npm: bool,
+    extra: list[str] | None = None,
+    depth: int = 0,
+    resolve: bool = True,
+) -> tuple[str | None, str | None]:
+    """`a && b` as `a && exec b`: the shell script whose last command replaces the shell.
+
+    The last command, when it calls a package script that resolves to one command, becomes that
+    command (unless `resolve` is false). With `in_npm` the script is an npm script: its package
+    binaries get their node_modules/.bin path (npm's PATH is gone) and `extra` (the arguments
+    after `--`) is appended, as npm does. Returns (the script, None), (the script, why npm stays
+    in its last command) or (None, why the script cannot be had); (None, None) when it is not
+    such a chain. Reasons are worded to follow "the script".
+    """
+    data = script.encode()
+    chain = and_chain(data)
+    if chain is None:
+        return None, None
+    parts: list[str] = []
+    changed_folder = False
+    why_not = None
+    for index, command in enumerate(chain):
+        text = _raw(data, command.start, command.end)
+        if index < len(chain) - 1:
+            if in_npm and command.name not in _IMAGE_COMMANDS:
+                binary, why = npm_path_binary(project, command.argv)
+                if binary is None:
+                    return None, f"runs `{command.name}`, and {why}"
+                if binary != command.name and changed_folder:
+                    return None, f"runs `{command.name}` after changing folder, where node_modules/.bin is not"
+                text = _rename(data, command, binary)
+            changed_folder = changed_folder or command.name in ("cd", "pushd")
+            parts.append(text)
+            continue
+        last, why_not = _exec_last(
+            project, data, command, in_npm, changed_folder, extra or [], depth if resolve else None
+        )
+        if last is None:
+            return None, why_not
+        parts.append(last)
+    return " && ".join(parts), why_not
+
+
+def _raw(data: bytes, start: int, end: int) -> str:
+    return data[start:end].decode("utf-8", "surrogateescape")
+
+
+def _rename(data: bytes, command: Command, name: str) -> str:
+    """The command's text with its name replaced."""
+    name_end = command.args[0].start if command.args else command.end
+    original = _raw(data, command.name_start, name_end).rstrip()
+    return (
+        _raw(data, command.start, command.name_start)
+        + name
+        + _raw(data, command.name_start + len(original), command.end)
+    )
+
+
+def _exec_last(
+    project: Project,
+    data: bytes,
+    command: Command,
+    in_npm: bool,
+    changed_folder: bool,
+    extra: list[str],
+    depth: int | None,
+) -> tuple[str | None, str | None]:
+    """The chain's last command with `exec` in front, resolved where it calls a package script
+    (`depth` None: left as the call it is)."""
+    assignments = _raw(data, command.start, command.name_start)
+    if command.name in _SHELL_ONLY:
+        return None, None
+    if command.name == "exec":
+        if not command.args or command.args[0].text.startswith("-"):
+            return None, None  # `exec` alone or with options: not a plain command to run
+        head, rest = _raw(data, command.args[0].start, command.args[0].end), command.args[1:]
+    else:
+        head, rest = (
+            _raw(data, command.name_start, command.args[0].start if command.args else command.end).rstrip(),
+            command.args,
+        )
+    argv = command.argv[1:] if command.name == "exec" else command.argv
+    suffix = "".join(" " + shlex.quote(word) for word in extra)
+    why_not = None
+    if argv[0] in ("npm", "yarn", "pnpm") and script_invocation([*argv, *extra]) is not None:
+        if depth is None:
+            why_not = f"runs `{' '.join([*argv, *extra])}`, whose script name is what marks this a development image"
+        elif changed_folder:
+            why_not = (
+                f"runs `{' '.join([*argv, *extra])}` after changing folder, and npm looks for package.json from there"
+            )
+        else:
+            resolved = resolve_script(project, [*argv, *extra], depth + 1)
+            if resolved is not None and resolved.why_not is None and resolved.argv[:1] != ["sh"]:
+                env = "".join(f"{key}={shlex.quote(value)} " for key, value in resolved.env)
+                return f"{assignments}{env}exec {shlex.join(resolved.argv)}", None
+            if resolved is not None:
+                why_not = f"runs `{' '.join([*argv, *extra])}`: " + (
+                    resolved.why_not or f"the `{resolved.script_name}` script runs more than one command"
+                )
+    elif argv[0] in ("npm", "yarn", "pnpm", "npx"):
+        why_not = f"runs `{' '.join([*argv, *extra])}`"
+    elif in_npm and argv[0] not in _IMAGE_COMMANDS:
+        binary, why = npm_path_binary(project, argv)
+        if binary is None:
+            return None, f"runs `{argv[0]}`, and {why}"
+        if binary != argv[0] and changed_folder:
+            return None, f"runs `{argv[0]}` after changing folder, where node_modules/.bin is not"
+        head = binary
+    body = "".join(" " + _raw(data, word.start, word.end) for word in rest)
+    return f"{assignments}exec {head}{body}{suffix}", why_not
 
 
 # Commands that run the rest of their arguments as a command (`dumb-init node x`, `env A=b node x`).

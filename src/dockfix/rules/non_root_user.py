@@ -52,9 +52,12 @@ pulls with git, builds (`next build`, `ng build` with its `.angular/cache`, `gat
 `.cache` and `public`, `tsc`, `npm run build`) or generates code into node_modules
 (`prisma generate`). Giving node the whole app and node_modules (`chown -R`) would duplicate
 them in a layer and let the app rewrite itself; moving that step into the build is the fix.
-A VOLUME whose path is not plain, or that an earlier stage declares as another user, and a
-port below 1024 (a non-root user can bind it under Docker 20.10+ but not under every runtime)
-are also reasons to only display the fix.
+A VOLUME whose path is not plain, or that an earlier stage declares as another user, is also a
+reason to only display the fix. So is a port below 1024: a non-root user can bind it under
+Docker 20.10+, which lets any user bind any port in a container, but not under Kubernetes or
+other runtimes. The finding says how to move it: set the variable that holds it (`PORT=80`) or
+the app's port to one above 1023 (8080 for 80) and publish that as the old port
+(`docker run -p 80:8080`, a Service's `targetPort`); clients keep the port they use.
 
 ## Related hadolint rules
 DL3002 (last USER should not be root).
@@ -62,6 +65,7 @@ DL3002 (last USER should not be root).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from ..context import RuleContext
@@ -170,6 +174,28 @@ def volumes(doc: Document, stage: Stage) -> list[tuple[Stage, Instruction, list[
     return found
 
 
+def how_to_move_port(stage: Stage, port: int) -> str:
+    """What to change so the app listens above 1023 and is still reached on `port` from outside."""
+    above = 8000 + port  # 80 -> 8080, 443 -> 8443
+    variable = _port_variable(stage, port)
+    listen = f"set {variable} to {above}" if variable else f"make the app listen on {above}"
+    return (
+        f"{listen} (and EXPOSE {above}) and publish it as {port}"
+        f" (`docker run -p {port}:{above}`, a Kubernetes Service's `targetPort: {above}`)"
+    )
+
+
+def _port_variable(stage: Stage, port: int) -> str | None:
+    """The ENV or ARG variable (`PORT`, `APP_PORT`) the stage sets to `port`."""
+    for inst in stage.instructions:
+        if inst.name in ("ENV", "ARG"):
+            words = inst.args.replace("=", " ").split()
+            for name, value in itertools.pairwise(words):
+                if name.upper().endswith("PORT") and value == str(port):
+                    return name
+    return None
+
+
 def _chown_command(paths: list[str]) -> str:
     joined = " ".join(paths)
     return f"mkdir -p {joined} && chown node:node {joined}"
@@ -250,8 +276,9 @@ def check(doc: Document, ctx: RuleContext):
         return
     ports = privileged_ports(stage)
     if ports:
-        # Docker 20.10+ lets any user bind low ports in a container; other runtimes do not.
-        message += f"; it listens on port {ports[0]}, which a non-root user can bind only where the runtime allows it: move it to a port above 1023 first"
+        # Docker 20.10+ lets any user bind low ports in a container; Kubernetes and other
+        # runtimes do not. Moving the port changes how the container is published: the user's call.
+        message += f"; it listens on port {ports[0]}, which a non-root user can bind only where the runtime allows it (Docker 20.10+, not Kubernetes): {how_to_move_port(stage, ports[0])}, then apply"
         yield Finding(RULE.code, message, anchor.line, Fix.display_only(*edits))
         return
     if given:

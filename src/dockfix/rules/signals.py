@@ -3,8 +3,20 @@
 ## What it does
 In the stage that runs the app, turns a shell-form `CMD`/`ENTRYPOINT` into exec form (a JSON
 array), resolves `npm start` / `npm run X` / `yarn X` / `pnpm X` through package.json to the
-`node` command it really runs (an `NAME=value` prefix in the script becomes `ENV`), installs
-`dumb-init` with the base image's package manager and starts the app under it as PID 1.
+command it really runs, installs `dumb-init` with the base image's package manager and starts
+the app under it as PID 1.
+
+A script resolves to:
+- `node ...` when it runs node; a `NAME=value` (or `cross-env NAME=value`) prefix becomes `ENV`;
+- `node_modules/.bin/<bin> ...` when it runs a package's binary (`next start`, `nest start`,
+  `ts-node`, `pm2-runtime`): npm finds it there, on the PATH of the scripts it runs. The package
+  must be in package.json or package-lock.json (which also names the binaries of each package);
+- `sh -c '<the chain> && exec <last command>'` when it chains commands with `&&` (`next build
+  && node server.js`): the shell npm would run, without npm, with the last command replacing
+  the shell; the chain's package binaries get their node_modules/.bin path.
+
+A shell-form command that chains commands with `&&` becomes the `/bin/sh -c` Docker runs, with
+`exec` in front of the last command (resolved as above when it calls a script).
 
 ## Why
 In shell form `/bin/sh -c` is PID 1 and does not pass SIGTERM on; npm and yarn add another
@@ -18,16 +30,28 @@ becomes
     RUN apk add --no-cache dumb-init
     ...
     CMD ["dumb-init", "node", "server.js"]
+and
+    CMD npx wait-port db:5432 && npm start
+becomes
+    CMD ["dumb-init", "/bin/sh", "-c", "npx wait-port db:5432 && exec node server.js"]
 
 ## Fix safety
 - Shell form to exec form is safe when the command uses no shell feature (no `&&`, pipes,
   variables, globs, redirections) and no custom ENTRYPOINT receives the CMD: the same program
   runs with the same arguments, now as PID 1.
-- Resolving a package-manager script is unsafe: npm's lifecycle environment (`npm_package_*`)
-  is gone. It is not offered when `pre`/`post` scripts exist or the script is not plain `node`.
+- Resolving a package-manager script is unsafe: npm's lifecycle environment (`npm_package_*`,
+  its PATH) is gone. It is not offered when `pre`/`post` scripts exist, when the script reads
+  npm's variables, runs a binary no package of package.json is known to provide, runs a tool
+  that runs further commands by name (`concurrently`, `run-s`, `run-script-os`, `nodemon
+  --exec`), uses Yarn Plug'n'Play (no node_modules), or uses shell features other than an `&&`
+  chain (`||`, pipes, `if`). An `ENV` line replaces a script's `NAME=value` only where the image
+  does not set the variable to another value. A development image keeps its script call
+  (`npm run dev`) where the command it resolves to would not tell every rule it is one
+  (`gatsby develop`): they would treat the image as production.
+- `exec` in front of the last command of an `&&` chain is unsafe: the same commands run, but
+  the last one takes the shell's place. Not offered under a `SHELL` instruction.
 - Adding dumb-init is unsafe: it installs a package (the build needs the distribution's package
   mirror) and changes PID 1. An existing init (`dumb-init`, `tini`) is respected.
-- A command that uses shell features is reported and left as it is.
 - Non-Node and Windows images are left alone.
 
 ## Related hadolint rules
@@ -39,20 +63,22 @@ from __future__ import annotations
 import json
 
 from ..context import RuleContext
-from ..dockerfile.document import Document, Instruction, shell_words
+from ..dockerfile.document import Document, Instruction, Stage, parse_words, shell_words
 from ..dockerfile.shell import uses_shell_features
 from ..dockerfile.stages import (
     applies_to,
     effective_user,
     family,
     insert_line_after,
+    is_development_image,
     is_root,
     run_commands,
     runtime_stage,
+    stage_chain,
     start_instructions,
 )
-from ..edits import Applicability, Edit, Finding, Fix
-from ..project.npmscripts import resolve_script
+from ..edits import Applicability, Edit, Finding, Fix, apply_edits
+from ..project.npmscripts import development_reason, exec_chain, resolve_script
 from .rule import Rule
 
 RULE = Rule(
@@ -61,7 +87,7 @@ RULE = Rule(
     summary="Start the app in exec form under dumb-init so it receives SIGTERM",
     fix_safety={
         Applicability.SAFE: "exec form of a plain command",
-        Applicability.UNSAFE: "resolving a package script, adding dumb-init",
+        Applicability.UNSAFE: "resolving a package script, exec in a command chain, adding dumb-init",
     },
     docs=__doc__,
     module=__name__,
@@ -119,12 +145,29 @@ def check(doc: Document, ctx: RuleContext):
                 f"{what} looks like exec form but is not valid JSON, so Docker runs it through /bin/sh",
                 target.line,
             )
-        else:
+            return
+        script, why_not = (
+            (None, None) if _sets_shell(doc, stage) else exec_chain(ctx.project, target.args, in_npm=False)
+        )
+        if script is not None and _hides_development_image(
+            doc, ctx, stage, _replace_args(target, ["/bin/sh", "-c", script])
+        ):
+            script, why_not = exec_chain(ctx.project, target.args, in_npm=False, resolve=False)
+        if script is None:
             yield Finding(
                 RULE.code,
                 f"shell-form {what} uses shell features: /bin/sh stays PID 1 and swallows SIGTERM; move the logic into a script that ends with `exec node ...`",
                 target.line,
             )
+            return
+        # Docker runs a shell-form command as `/bin/sh -c <line>`: the same, written out, with
+        # the last command replacing the shell.
+        yield Finding(
+            RULE.code,
+            f"shell-form {what} chains commands: /bin/sh stays PID 1 and swallows SIGTERM; run the chain with `sh -c` and let the last command replace the shell with `exec`",
+            target.line,
+            Fix.unsafe(_replace_args(target, ["/bin/sh", "-c", script])),
+        )
         return
     if not target.is_json_form:
         if entrypoint is not None and target is entrypoint and cmd is not None:
@@ -140,23 +183,51 @@ def check(doc: Document, ctx: RuleContext):
             target.line,
             Fix.safe(_replace_args(target, argv)),
         )
-    call_argv = argv[1:] if _has_init(argv) else argv
-    resolved = resolve_script(ctx.project, call_argv)
-    if resolved is not None:
-        if resolved.why_not:
+    init = [argv[0]] if _has_init(argv) else []
+    call_argv = argv[len(init) :]
+    if (
+        len(call_argv) >= 3
+        and call_argv[0].rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash")
+        and call_argv[1] == "-c"
+    ):
+        script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False)
+        if script is not None and _hides_development_image(
+            doc, ctx, stage, _replace_args(target, [*init, *call_argv[:2], script, *call_argv[3:]])
+        ):
+            script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False, resolve=False)
+        if script is not None and script != call_argv[2]:
             yield Finding(
                 RULE.code,
-                f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {resolved.why_not}",
+                f"`{call_argv[0]} -c` stays between the init and the app: let the last command replace the shell with `exec`",
+                target.line,
+                Fix.unsafe(_replace_args(target, [*init, *call_argv[:2], script, *call_argv[3:]])),
+            )
+            return
+        if why_not is not None:
+            yield Finding(
+                RULE.code,
+                f"`{call_argv[2]}` keeps npm/yarn between the init and the app: its last command {why_not}",
+                target.line,
+            )
+    resolved = resolve_script(ctx.project, call_argv)
+    if resolved is not None:
+        why_not = resolved.why_not or _resolution_problem(doc, ctx, stage, target, entrypoint, cmd, init, resolved)
+        if why_not:
+            yield Finding(
+                RULE.code,
+                f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {why_not}",
                 target.line,
             )
         else:
-            new_argv = ([argv[0]] if _has_init(argv) else []) + resolved.argv
-            edits = [_replace_args(target, new_argv)]
-            for key, value in resolved.env:
-                edits.append(Edit.insert(target.start, f"ENV {key}={_env_value(value)}".encode() + doc.newline))
+            edits = [_replace_args(target, init + resolved.argv)]
+            set_here = _env_values(doc, stage)
+            pairs = [f"{key}={_env_value(value)}" for key, value in resolved.env if set_here.get(key) != value]
+            if pairs:
+                edits.append(Edit.insert(target.start, f"ENV {' '.join(pairs)}".encode() + doc.newline))
+            runs = "node" if resolved.argv[0] == "node" else "the command"
             yield Finding(
                 RULE.code,
-                f"`{' '.join(call_argv)}` runs `{' '.join(resolved.argv)}` (package.json script `{resolved.script_name}`): start node directly so it gets the signals",
+                f"`{' '.join(call_argv)}` runs `{' '.join(resolved.argv)}` (package.json script `{resolved.script_name}`): start {runs} directly so it gets the signals",
                 target.line,
                 Fix.unsafe(*edits),
             )
@@ -189,6 +260,55 @@ def check(doc: Document, ctx: RuleContext):
         target.line,
         Fix.unsafe(*edits),
     )
+
+
+def _sets_shell(doc: Document, stage: Stage) -> bool:
+    """Whether a SHELL instruction changes what runs a shell-form command."""
+    return any(inst.name == "SHELL" for member in stage_chain(doc, stage) for inst in member.instructions)
+
+
+def _env_values(doc: Document, stage: Stage) -> dict[str, str]:
+    """The variables the stage's ENV lines (and those of the stages it builds on) set, as last set."""
+    values: dict[str, str] = {}
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            words = parse_words(inst.args, doc.escape.decode()) if inst.name == "ENV" else []
+            if words and "=" in words[0]:
+                values.update(word.partition("=")[::2] for word in words)
+    return values
+
+
+def _resolution_problem(doc, ctx, stage, target, entrypoint, cmd, init, resolved) -> str | None:
+    """Why the resolved script cannot replace the script call, though it resolves."""
+    if resolved.argv[0] == "sh" and target is entrypoint and cmd is not None:
+        return "the script runs through `sh -c`, which would not pass the CMD on to the app"
+    set_here = _env_values(doc, stage)
+    for key, value in resolved.env:
+        if key in set_here and set_here[key] != value:
+            return f"the `{resolved.script_name}` script sets {key}={value} for the app, and the image sets {key}={set_here[key]}"
+    return _hides_development_image(doc, ctx, stage, _replace_args(target, init + resolved.argv))
+
+
+def _hides_development_image(doc: Document, ctx: RuleContext, stage: Stage, edit: Edit) -> str | None:
+    """Why the new start command would hide that this is a development image (the name of the
+    script it calls being the only sign), which the other rules would then treat as production.
+
+    Both readings the rules use must still see it: the scripts followed (development_reason),
+    and the start command as written (is_development_image)."""
+    reason = development_reason(ctx.project, doc, stage, ctx.dockerfile)
+    if reason is None:
+        return None
+    after = Document.parse(apply_edits(doc.source, [edit]))
+    after_stage = runtime_stage(after)
+    if after_stage is None:
+        return None
+    still = development_reason(ctx.project, after, after_stage, ctx.dockerfile) is not None and (
+        is_development_image(after, after_stage, ctx.dockerfile.name)
+        or not is_development_image(doc, stage, ctx.dockerfile.name)
+    )
+    if still:
+        return None
+    return f"{reason}, and the command the script runs would not say so: the other rules would then treat the image as a production one"
 
 
 def _installs_dumb_init(doc: Document, stage) -> bool:
