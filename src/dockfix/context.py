@@ -6,12 +6,12 @@ files, so a run that needs neither never imports them, and tests can hand in the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .project.build_context import Project
+from .records import dataclass, field
 from .sources.cache import user_cache_dir
 from .sources.semver import InvalidVersionError, parse_node_version
 

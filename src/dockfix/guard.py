@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
 
 from .dockerfile.document import Document, Instruction, Stage
@@ -28,6 +27,7 @@ from .dockerfile.stages import (
     stage_chain,
 )
 from .project.build_context import Project
+from .records import dataclass
 from .sources.images import (
     MalformedTag,
     NodeImages,

@@ -17,7 +17,6 @@ finding stays, saying why its fix was not applied.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Docu
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .project.build_context import Project
+from .records import dataclass, field, replace
 from .rules.rule import Rule
 
 if TYPE_CHECKING:

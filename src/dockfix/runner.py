@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from .context import Options, RuleContext, Services
 from .pipeline import FileResult, fix_document
 from .project.build_context import Project
 from .project.fsutil import FileChange, FileProblem, leads_outside, read_dockerfile, write_together
+from .records import dataclass, field
 from .rules.rule import Rule
 
 if TYPE_CHECKING:

@@ -9,11 +9,12 @@ points outside the build context or into node_modules.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dockfix.appcode.syntax import language_of, parse_source
+
+from ..records import dataclass
 
 _SOURCE_SUFFIXES = (".ts", ".mts", ".cts", ".tsx", ".js")
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")

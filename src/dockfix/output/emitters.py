@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +16,7 @@ from typing import Protocol
 from .. import rules as rule_table
 from ..edits import Finding
 from ..pipeline import FileResult
+from ..records import dataclass, field
 from ..rules.rule import Rule
 from ..runner import changes_of
 from . import Console

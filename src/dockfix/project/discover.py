@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..records import dataclass, field
 from .fsutil import leads_outside
 from .gitignore import IgnoreRules
 

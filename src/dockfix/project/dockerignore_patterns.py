@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from ..records import dataclass
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ import stat
 import tempfile
 import threading
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
+
+from ..records import dataclass
 
 # Real Dockerfiles are a few kilobytes; anything this big is not one, and refusing it before
 # reading keeps a stray `dockfix big.iso` fast.

@@ -11,7 +11,6 @@ shell features and hooks included, and lists each command it would run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..dockerfile.document import Document, Stage, shell_words
@@ -24,6 +23,7 @@ from ..dockerfile.stages import (
     is_development_script_name,
     test_tooling,
 )
+from ..records import dataclass
 from .build_context import Project
 
 NODE_BINARIES = ("node", "nodejs")

@@ -68,7 +68,6 @@ None.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 
@@ -91,6 +90,7 @@ from ..dockerfile.stages import (
 from ..edits import Applicability, Edit, Finding, Fix
 from ..guard import FULL_IMAGE_TOOLS, stage_image
 from ..project.npmscripts import script_invocation
+from ..records import dataclass, replace
 from ..sources.images import MalformedTag, NodeTag
 from .rule import Rule
 
@@ -166,7 +166,7 @@ class NothingLeftBehind(Refusal):
     """A split would give the production stage the same image and the same files."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class StartProgram:
     """What the start commands run from outside the app folder (which the production stage
     copies anyway): absolute paths (`/tini`) and bare names found on the PATH."""
@@ -420,7 +420,7 @@ def _production_base(ctx: RuleContext, stage: Stage, runtime_tools: set[str]) ->
         parsed = NodeTag.parse(tag)
     except MalformedTag:
         return base
-    small = dataclasses.replace(parsed, variant=f"{parsed.variant}-slim" if parsed.variant else "slim").render()
+    small = replace(parsed, variant=f"{parsed.variant}-slim" if parsed.variant else "slim").render()
     if images.tag_exists(small, ctx.today) is not True:
         return base
     return f"{name}:{small}"

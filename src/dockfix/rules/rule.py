@@ -19,11 +19,11 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
+from ..records import dataclass, field
 
 if TYPE_CHECKING:
     from ..context import RuleContext

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+from ..records import dataclass
 
 # Debian releases by codename, with the date their (long-term) security support ends: a
 # codename a new major does not have is replaced by the nearest release still supported.

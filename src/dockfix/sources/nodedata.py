@@ -34,7 +34,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -48,6 +47,8 @@ from dockfix.sources.semver import (
     Version,
     parse_node_version,
 )
+
+from ..records import dataclass
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable

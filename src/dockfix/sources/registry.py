@@ -30,11 +30,12 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockfix.dockerfile.imageref import ImageReference
+
+from ..records import dataclass
 
 # The HTTP client, TLS, hashing and subprocess modules are imported where a request is made or a
 # credential helper run: a run that finds its digests in the cache (every offline run) never needs
