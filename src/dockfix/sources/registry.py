@@ -18,14 +18,11 @@ Only the standard library is used.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import ipaddress
 import json
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -37,9 +34,10 @@ from dockfix.dockerfile.imageref import ImageReference
 
 from ..records import dataclass
 
-# The HTTP client, TLS, hashing and subprocess modules are imported where a request is made or a
-# credential helper run: a run that finds its digests in the cache (every offline run) never needs
-# them, and they take longer to import than a small Dockerfile takes to check.
+# The HTTP client, TLS, hashing, subprocess, base64, shutil and tempfile modules are imported where
+# a request is made, a credential read or a digest cached: a run that finds its digests in the
+# cache (every offline run) never needs them, and they take longer to import than a small
+# Dockerfile takes to check.
 if TYPE_CHECKING:
     import urllib.request
     from ssl import SSLContext
@@ -116,6 +114,8 @@ class Credentials:
 
     def basic_header(self) -> str:
         """The value of an ``Authorization: Basic`` header."""
+        import base64
+
         raw = f"{self.username}:{self.secret}".encode()
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
@@ -203,6 +203,8 @@ class DockerCredentialStore:
     def _run_helper(self, helper: str, server: str) -> Credentials | None:
         # The docker CLI runs `docker-credential-<helper> get` with the server URL on stdin and
         # reads {"ServerURL", "Username", "Secret"} from stdout; "not found" is a non-zero exit.
+        import shutil
+
         program = shutil.which(f"docker-credential-{helper}")
         if program is None:
             self.notes[server] = f"credential helper docker-credential-{helper} is not on PATH"
@@ -260,6 +262,8 @@ def _credentials_from_auth_entry(entry: Mapping) -> Credentials | None:
         return Credentials("<token>", identity_token)
     encoded = entry.get("auth")
     if isinstance(encoded, str) and encoded:
+        import base64
+
         try:
             decoded = base64.b64decode(encoded, validate=False).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
@@ -326,6 +330,8 @@ class DigestCache:
         }
 
     def _write(self, entries: dict[str, dict]) -> None:
+        import tempfile
+
         payload = json.dumps({"version": _CACHE_FORMAT_VERSION, "entries": entries}, indent=1, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
