@@ -112,8 +112,6 @@ def check(doc: Document, ctx: RuleContext):
         else:
             return  # outside the app folder: not a file of this project we can place
     from ..appcode.entry import resolve_entry_source
-    from ..appcode.shutdown import plan_graceful_shutdown
-    from ..appcode.syntax import UnsupportedSourceError
 
     source_file = resolve_entry_source(ctx.project.root, entry)
     if source_file is None:
@@ -121,6 +119,10 @@ def check(doc: Document, ctx: RuleContext):
     source = ctx.project.read_absolute(source_file.path)
     if source is None:
         return
+    # Here, once there is a source to read: the planner loads the JavaScript grammars.
+    from ..appcode.shutdown import plan_graceful_shutdown
+    from ..appcode.syntax import UnsupportedSourceError
+
     try:
         plan = plan_graceful_shutdown(
             source, path=source_file.path, language=source_file.language, module_system=source_file.module_system
