@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .context import Options, RuleContext, Services
 from .pipeline import FileResult, fix_document
@@ -31,6 +30,9 @@ from .project.build_context import Project
 from .project.fsutil import FileChange, FileProblem, leads_outside, read_dockerfile, write_together
 from .records import dataclass, field
 from .rules.rule import Rule
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext

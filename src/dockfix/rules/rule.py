@@ -20,10 +20,12 @@ import importlib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
 from ..records import dataclass, field
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from ..context import RuleContext
