@@ -182,8 +182,6 @@ def discover(
     `excluded` says whether a path met while searching a folder is left out (the configuration's
     `exclude`); files named on the command line are always taken.
     """
-    from .compose import ComposeProblem, read_compose_builds
-
     discovery = Discovery()
     seen: dict[str, Path] = {}
 
@@ -197,6 +195,9 @@ def discover(
         if path.is_dir():
             found, compose_files = _walk(path, discovery, excluded)
             from_compose: list[tuple[Path, Path]] = []
+            if compose_files:
+                # Here: reading compose files compiles expressions a folder without one never needs.
+                from .compose import ComposeProblem, read_compose_builds
             for compose in compose_files:
                 try:
                     builds = read_compose_builds(compose)
