@@ -427,6 +427,23 @@ def _plain_arguments(args: list[str]) -> dict[str, object] | None:
     return arguments
 
 
+def _import_run_machinery() -> None:
+    """Import what a run needs, out of the garbage collector's sight.
+
+    The modules' objects live as long as the process. Collecting while importing finds nothing to
+    free, and once frozen (`gc.freeze`) they are not traversed again at every full collection:
+    a tenth of the instructions of a one-file check.
+    """
+    import gc
+
+    gc.disable()
+    try:
+        from .output import modes  # noqa: F401  (the runner, the pipeline and the rules with it)
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def main() -> None:
     """Entry point of the `dockfix` script."""
     args = sys.argv[1:]
@@ -438,6 +455,7 @@ def main() -> None:
     if arguments is None:
         _typer_app()(prog_name="dockfix")
         return
+    _import_run_machinery()
     try:
         code = command(**arguments)  # type: ignore[arg-type]
     except KeyboardInterrupt:
