@@ -223,7 +223,12 @@ def command(
         bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")
     ] = False,
     isolated: Annotated[
-        bool, typer.Option("--isolated", help="Ignore configuration files (pyproject.toml, .dockfix.toml).")
+        bool,
+        typer.Option(
+            "--isolated",
+            help="Ignore configuration files (pyproject.toml, .dockfix.toml) and the user's cache (registry digests, "
+            "refreshed Node.js data): the output depends only on the files and flags given.",
+        ),
     ] = False,
     update_data: Annotated[
         bool,
@@ -290,6 +295,7 @@ def command(
             options=options,
             context=context,
             use_config=not isolated,
+            use_cache=not isolated,
             cli_select=selected if select else None,
             cli_ignore=ignored if ignore else None,
             cli_options=frozenset(given),

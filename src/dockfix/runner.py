@@ -59,6 +59,8 @@ class Settings:
     services: Services | None = None  # registry client and Node.js data; None: one per run
     # Configuration files: read only when `use_config`; the keys the command line set win.
     use_config: bool = False
+    # The user's cache (registry digests, refreshed Node.js data): not with --isolated.
+    use_cache: bool = True
     cli_select: list[str] | None = None
     cli_ignore: list[str] | None = None
     cli_options: frozenset[str] = field(default_factory=frozenset)  # Options fields set by flags
@@ -82,7 +84,7 @@ class _Worker:
             return self.settings.services
         key = (options.registry_mirror, options.offline)
         if key not in self.services:
-            self.services[key] = Services(options)
+            self.services[key] = Services(options, use_cache=self.settings.use_cache)
         return self.services[key]
 
     def resolve(self, path: Path) -> tuple[list[Rule], Options]:

@@ -169,7 +169,7 @@ def _stale_data_warning(settings: Settings) -> str | None:
         return None
     from ..context import Services
 
-    services = settings.services or Services(settings.options)
+    services = settings.services or Services(settings.options, use_cache=settings.use_cache)
     return services.node_data.warn_if_stale(settings.options.today)
 
 

@@ -375,6 +375,7 @@ class RegistryClient:
         insecure_registries: Iterable[str] = (),
         cache_max_age: float | None = 24 * 3600.0,
         ssl_context: SSLContext | None = None,
+        disk_cache: bool = True,
     ) -> None:
         self.offline = offline
         self.timeout = timeout
@@ -383,7 +384,8 @@ class RegistryClient:
         self.cache_max_age = cache_max_age
         self.insecure_registries = frozenset(insecure_registries)
         self.mirror = self._validate_mirror(mirror) if mirror else None
-        self.disk_cache = DigestCache((cache_dir or default_cache_dir()) / _CACHE_FILE_NAME)
+        # Without one (--isolated), digests are looked up anew: offline, none is known.
+        self.disk_cache = DigestCache((cache_dir or default_cache_dir()) / _CACHE_FILE_NAME) if disk_cache else None
         self.credential_store = DockerCredentialStore(docker_config)
         self.request_count = 0
         """HTTP requests attempted by this client (retries included); tests read it."""
@@ -418,7 +420,9 @@ class RegistryClient:
                 return self._digests[key]
             if key in self._missing:
                 raise self._missing[key]
-        cached = self.disk_cache.get(key, max_age=None if self.offline else self.cache_max_age)
+        cached = None
+        if self.disk_cache is not None:
+            cached = self.disk_cache.get(key, max_age=None if self.offline else self.cache_max_age)
         if cached is not None:
             with self._lock:
                 self._digests[key] = cached
@@ -434,7 +438,8 @@ class RegistryClient:
             raise
         with self._lock:
             self._digests[key] = digest
-        self.disk_cache.put(key, digest)
+        if self.disk_cache is not None:
+            self.disk_cache.put(key, digest)
         return digest
 
     def tag_exists(self, ref: ImageReference) -> bool:
