@@ -63,7 +63,8 @@ _DOCKER_HUB_CONFIG_KEYS = (
     "https://index.docker.io/v1",
     "https://registry-1.docker.io",
 )
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+# Compiled on first use (by `re`): a run without a digest cache or a request never needs it.
+_DIGEST = r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}"
 # Compiled on first use (by `re`): only a registry's answer needs it, never a cached digest.
 _CHALLENGE_PARAM = r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))'
 _CACHE_FILE_NAME = "registry-digests.json"
@@ -327,7 +328,7 @@ class DigestCache:
             for key, value in entries.items()
             if isinstance(value, dict)
             and isinstance(value.get("digest"), str)
-            and _DIGEST_RE.fullmatch(value["digest"])
+            and re.fullmatch(_DIGEST, value["digest"])
             and isinstance(value.get("resolved_at"), (int, float))
         }
 
@@ -536,7 +537,7 @@ class RegistryClient:
         return "sha256:" + hashlib.sha256(response.body).hexdigest()
 
     def _checked_digest(self, digest: str, endpoint: _Endpoint, ref: ImageReference) -> str:
-        if not _DIGEST_RE.fullmatch(digest):
+        if not re.fullmatch(_DIGEST, digest):
             raise RegistryError(
                 f"{endpoint.display_name} answered {ref.cache_key} with a malformed digest", reference=ref
             )
