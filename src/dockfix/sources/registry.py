@@ -18,12 +18,12 @@ Only the standard library is used.
 
 from __future__ import annotations
 
+import _thread  # threading.Lock is _thread.allocate_lock; threading itself takes long to import
 import contextlib
 import ipaddress
 import json
 import os
 import re
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -290,7 +290,7 @@ class DigestCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._entries: dict[str, dict] | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def get(self, key: str, *, max_age: float | None) -> str | None:
         """The cached digest for ``key`` if present and younger than ``max_age`` seconds (None: any age)."""
@@ -393,7 +393,7 @@ class RegistryClient:
 
         self._ssl_context = ssl_context
         self._opener: urllib.request.OpenerDirector | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._digests: dict[str, str] = {}
         self._missing: dict[str, TagNotFound] = {}
         self._unavailable: dict[str, RegistryUnavailable] = {}
