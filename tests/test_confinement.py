@@ -95,6 +95,9 @@ def test_an_app_entry_linked_from_outside_is_not_written(tree):
     assert (api / "Dockerfile").read_bytes() != (APP / "Dockerfile").read_bytes()
     assert_web_app_fixed(tree)
     assert result.exit_code != EXIT_ERROR, result.output
+    # ... and the run says so, once: the file was not forgotten.
+    [said] = lines_naming(result.output, "server.js is a link out of the build context")
+    assert said.startswith(f"{api / 'Dockerfile'}:") and "DF006" in said, result.output
 
 
 def test_a_folder_linked_from_outside_is_not_searched(tree):

@@ -45,3 +45,38 @@ def test_the_diff_of_the_shapes_is_what_write_writes(tmp_path, monkeypatch):
         [PATCH, "-p1", "--binary", "--silent", "--force"], input=diff.stdout_bytes, check=True, capture_output=True
     )
     assert snapshot(tmp_path / "patched") == snapshot(tmp_path / "written")
+
+
+def test_isolated_neither_reads_nor_writes_the_users_cache(tmp_path):
+    """A digest the user's cache holds pins an image offline; --isolated gives the same output on
+    any machine: it does not read the cache, so the image stays unpinned, and writes nothing there."""
+    from typer.testing import CliRunner
+
+    from dockfix.cli import app
+    from dockfix.dockerfile.imageref import ImageReference
+    from dockfix.sources.registry import DigestCache
+
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Dockerfile").write_text(
+        'FROM node:22.22.2-bookworm-slim\nWORKDIR /app\nCOPY package.json ./\nCMD ["node", "server.js"]\n'
+    )
+    (project / "package.json").write_text('{"name": "app"}')
+    cache = tmp_path / "cache"
+    digest = "sha256:" + "4" * 64
+    cached = ImageReference.parse("node:22.22.2-bookworm-slim").cache_key
+    DigestCache(cache / "dockfix" / "registry-digests.json").put(cached, digest)
+    before = snapshot(cache)
+
+    def run(*flags: str):
+        return CliRunner().invoke(
+            app,
+            ["--diff", "--offline", "--today", "2026-11-29", *flags, str(project)],
+            env={"XDG_CACHE_HOME": str(cache)},
+        )
+
+    assert f"node:22.22.2-bookworm-slim@{digest}" in run().output
+    isolated = run("--isolated")
+    assert digest not in isolated.output
+    assert "the digest of node:22.22.2-bookworm-slim is missing" in isolated.output
+    assert snapshot(cache) == before

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from dockfix.dockerfile.imageref import ImageReference, InvalidReference
+from dockfix.records import FrozenInstanceError
 
 DIGEST = "sha256:" + "a" * 64
 OTHER_DIGEST = "sha256:" + "b" * 64
@@ -168,7 +167,7 @@ def test_with_tag_and_with_digest_validate():
 
 def test_reference_is_frozen():
     ref = ImageReference.parse("node:20")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         ref.tag = "22"  # type: ignore[misc]
 
 

@@ -7,7 +7,6 @@ corpus case, both with unsafe fixes and offline.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import pickle
 import shutil
@@ -18,6 +17,7 @@ import test_rules_core as core
 from dockfix.context import Options
 from dockfix.edits import Applicability
 from dockfix.output.rule_docs import explanation
+from dockfix.records import replace
 from dockfix.rules import RULES, UnknownSelector, check_selectors, rule_by_code, select_rules
 from dockfix.rules.rule import Rule
 from dockfix.runner import Settings
@@ -168,7 +168,7 @@ def test_a_fix_of_an_undeclared_kind_is_caught(tmp_path):
     result = fix_folder(folder, select=["DF004"])
     assert [f.fix.applicability for f in result.remaining if f.fix] == [Applicability.DISPLAY_ONLY]
     assert undeclared_fixes(result) == []
-    result.remaining = [dataclasses.replace(finding, code="DF009") for finding in result.remaining]
+    result.remaining = [replace(finding, code="DF009") for finding in result.remaining]
     assert undeclared_fixes(result) == [
         f"DF009 emits a display-only fix it does not declare: {result.remaining[0].message}"
     ]

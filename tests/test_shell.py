@@ -50,3 +50,98 @@ def test_run_scripts(run, expected):
         for command in script.commands():
             start, end = script.to_source(command.name_start, command.end)
             assert doc.source[start:end] == script.text[command.name_start : command.end]
+
+
+# Scripts the grammar is spared (`shell._plain_command`) and scripts it must still read.
+PLAIN = [
+    "npm ci",
+    "  npm   run build  ",
+    "yarn install --frozen-lockfile --production=false",
+    "npm install -g npm@10.2.4 pm2@5",
+    "node ./scripts/build.js --out=dist/ 10 1.5",
+    "chown -R node:node /app",
+    "apt-get\tupdate",
+    "./configure --prefix=/usr/local",
+    "sleep 10",
+    "echo done in if",  # keywords after the first word are plain words
+]
+NOT_PLAIN = [
+    "",
+    "   ",
+    "A=1 npm ci",
+    "export NODE_ENV=production",
+    "if true; then x; fi",
+    "time npm ci",
+    "npm ci && npm run build",
+    "npm ci # comment",
+    "echo $HOME",
+    "echo ~/x",
+    "ls *.js",
+    "echo 'quoted'",
+    'echo "quoted"',
+    "npm ci > log",
+    "npm ci\nnpm test",
+    "echo a\\ b",
+    "échô x",
+    "-x y",
+    "10 x",
+]
+
+
+def grammar_reading(script: bytes):
+    """The commands, errors and shell features of `script` as the grammar reads them (no fast path)."""
+    from dockfix.dockerfile import shell
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shell, "_plain_command", lambda script: None)
+        return shell.commands_in(script), shell._tree(script).root_node.has_error, shell.uses_shell_features(script)
+
+
+@pytest.mark.parametrize("script", PLAIN)
+def test_a_plain_script_is_read_without_the_grammar_exactly_as_the_grammar_reads_it(script):
+    from dockfix.dockerfile import shell
+
+    plain = shell._plain_command(script.encode())
+    assert plain is not None
+    commands, has_error, uses_features = grammar_reading(script.encode())
+    assert ([plain], has_error, uses_features) == (commands, False, False)
+    assert shell.commands_in(script.encode()) == commands
+
+
+@pytest.mark.parametrize("script", NOT_PLAIN)
+def test_scripts_with_anything_more_go_to_the_grammar(script):
+    from dockfix.dockerfile import shell
+
+    assert shell._plain_command(script.encode()) is None
+
+
+def test_every_plain_script_of_the_corpus_reads_as_the_grammar_reads_it():
+    """Every shell script in the corpus's RUN instructions and npm scripts the fast path takes."""
+    import json
+
+    from dockfix.dockerfile import shell
+    from support.paths import corpus_cases, shapes
+
+    cases = corpus_cases() + shapes()
+    if not corpus_cases():
+        pytest.skip("the shared corpus is not next to this checkout")
+    scripts: set[bytes] = set()
+    for case in cases:
+        for path in case.iterdir():
+            if path.is_file() and path.name.startswith("Dockerfile"):
+                doc = Document.parse(path.read_bytes())
+                for inst in doc.instructions:
+                    scripts.update(script.text for script in run_scripts(doc, inst))
+        package = case / "package.json"
+        if package.is_file():
+            try:
+                npm_scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts") or {}
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(npm_scripts, dict):
+                scripts.update(text.encode() for text in npm_scripts.values() if isinstance(text, str))
+    plain = [script for script in scripts if shell._plain_command(script) is not None]
+    assert len(plain) > 100  # the fast path is taken often enough to matter
+    for script in plain:
+        commands, has_error, uses_features = grammar_reading(script)
+        assert ([shell._plain_command(script)], has_error, uses_features) == (commands, False, False), script

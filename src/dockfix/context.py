@@ -6,12 +6,12 @@ files, so a run that needs neither never imports them, and tests can hand in the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .project.build_context import Project
+from .records import dataclass, field
 from .sources.cache import user_cache_dir
 from .sources.semver import InvalidVersionError, parse_node_version
 
@@ -45,9 +45,19 @@ class Services:
     imports them, and tests can hand in a client pointed at a loopback registry.
     """
 
-    def __init__(self, options: Options, *, cache_dir: Path | None = None, docker_config: Path | None = None):
+    def __init__(
+        self,
+        options: Options,
+        *,
+        cache_dir: Path | None = None,
+        docker_config: Path | None = None,
+        use_cache: bool = True,
+    ):
         self.options = options
-        self.cache_dir = cache_dir if cache_dir is not None else user_cache_dir()
+        # `use_cache` False (--isolated): neither the registry digests nor the Node.js data
+        # `--update-data` left in the cache are read or written, so what a run says depends on
+        # nothing but the files and flags it was given; offline, no digest is known.
+        self.cache_dir = None if not use_cache else cache_dir if cache_dir is not None else user_cache_dir()
         self.docker_config = docker_config
 
     @cached_property
@@ -59,6 +69,7 @@ class Services:
             offline=self.options.offline,
             cache_dir=self.cache_dir,
             docker_config=self.docker_config,
+            disk_cache=self.cache_dir is not None,
         )
 
     @cached_property

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from .records import dataclass
 
 
 class Applicability(enum.Enum):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
 
 from .dockerfile.document import Document, Instruction, Stage
@@ -28,6 +27,7 @@ from .dockerfile.stages import (
     stage_chain,
 )
 from .project.build_context import Project
+from .records import dataclass
 from .sources.images import (
     MalformedTag,
     NodeImages,
@@ -56,7 +56,8 @@ FULL_IMAGE_TOOLS: dict[str, frozenset[str]] = {
 }
 # Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
 # anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
-_GLIBC_DOWNLOADS = re.compile(r"/tini(?!-static|-muslc)[^/]*$|phantomjs", re.IGNORECASE)
+# Compiled on first use (by `re`), like the guard itself only needed when a fix edits the file.
+_GLIBC_DOWNLOADS = r"(?i)/tini(?!-static|-muslc)[^/]*$|phantomjs"
 _GLIBC_NPM_PACKAGES = frozenset({"phantomjs", "phantomjs-prebuilt"})
 
 
@@ -269,7 +270,7 @@ def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Prob
                             problems.append(Problem(inst.line, f"Alpine {variant.release} has no package `{package}`"))
             if member is stage and inst.name == "ADD" and variant.distro == "alpine":
                 for source in inst.words[:-1]:
-                    if source.startswith(("http://", "https://")) and _GLIBC_DOWNLOADS.search(source):
+                    if source.startswith(("http://", "https://")) and re.search(_GLIBC_DOWNLOADS, source):
                         problems.append(
                             Problem(
                                 inst.line, f"`{source.rsplit('/', 1)[-1]}` is a glibc binary: it does not run on Alpine"

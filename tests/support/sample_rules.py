@@ -12,12 +12,12 @@ them in a subprocess (with `tests` on PYTHONPATH).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from dockfix import rules as rule_table
 from dockfix.context import RuleContext
 from dockfix.dockerfile.document import Document
 from dockfix.edits import Applicability, Edit, Finding, Fix
+from dockfix.records import dataclass
 from dockfix.rules.rule import Rule
 
 CRASH_MARKER = b"CRASH-ME"

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tree_sitter
 
 from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
 from dockfix.edits import Edit
+
+from ..records import dataclass, replace
 
 MODULE_SYSTEMS = ("commonjs", "esm")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import tree_sitter

@@ -18,8 +18,9 @@ import bisect
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cache, cached_property
+
+from ..records import dataclass, field
 
 BOM = b"\xef\xbb\xbf"
 

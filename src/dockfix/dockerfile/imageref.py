@@ -10,7 +10,8 @@ reads like the original one, only with a tag or digest added.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+
+from ..records import dataclass, replace
 
 DOCKER_HUB = "docker.io"
 """Canonical name of Docker Hub, whatever alias the user wrote."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
+from ..records import dataclass
 from .document import Document, Heredoc, Instruction
 
 
@@ -75,7 +75,7 @@ class Script:
 
     @property
     def has_errors(self) -> bool:
-        return _tree(self.text).root_node.has_error
+        return _plain_command(self.text) is None and _tree(self.text).root_node.has_error
 
 
 def _word_text(node, source: bytes) -> str:
@@ -111,8 +111,40 @@ def _command(node, script: bytes) -> Command | None:
     )
 
 
+# A script of plain words (`npm ci`, `yarn install --frozen-lockfile`) is one simple command,
+# told without the grammar: most one-file runs then never load tree-sitter. Plain: letters,
+# digits and `_./:@%+,-` (and `=` after the first word), no quotes, expansions, globs, operators
+# or comments; the first word not one the grammar reads otherwise (a keyword, a declaration).
+_PLAIN_WORDS = re.compile(rb"[ \t]*[A-Za-z_./][A-Za-z0-9_./:@%+,-]*(?:[ \t]+[A-Za-z0-9_./:@%+,=-]+)*[ \t]*")
+_PLAIN_WORD = re.compile(rb"[^ \t]+")
+_NOT_PLAIN_COMMANDS = frozenset(
+    "if then else elif fi case esac for select while until do done in function time coproc "  # noqa: SIM905
+    "declare typeset export readonly local unset unsetenv".split()
+)
+
+
+def _plain_command(script: bytes) -> Command | None:
+    """The one command of a script of plain words, as the grammar reads it; None for any other script."""
+    if _PLAIN_WORDS.fullmatch(script) is None:
+        return None
+    words = [
+        Word(match.group().decode("ascii"), match.group(), match.start(), match.end())
+        for match in _PLAIN_WORD.finditer(script)
+    ]
+    if words[0].text in _NOT_PLAIN_COMMANDS:
+        return None
+    name = words[0]
+    return Command(name.text, tuple(words[1:]), (), name.start, words[-1].end, name.start)
+
+
 def commands_in(script: bytes) -> list[Command]:
     """Every simple command in the script, in source order (nested ones included)."""
+    plain = _plain_command(script)
+    return [plain] if plain is not None else _parsed_commands(script)
+
+
+def _parsed_commands(script: bytes) -> list[Command]:
+    """`commands_in`, read by the grammar."""
     found: list[Command] = []
 
     def visit(node) -> None:
@@ -162,6 +194,8 @@ def and_chain(script: bytes) -> list[Command] | None:
 
 def uses_shell_features(script: bytes) -> bool:
     """True unless the script is one plain command of plain words (no &&, pipes, $, quotes that matter)."""
+    if _plain_command(script) is not None:
+        return False
     root = _tree(script).root_node
     if root.has_error:
         return True

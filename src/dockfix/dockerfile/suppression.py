@@ -22,11 +22,10 @@ from functools import cache
 from ..edits import Finding
 from .document import Document, Instruction
 
-_DOCKFIX = re.compile(
-    rb"^\s*#\s*dockfix\s*:\s*(?P<what>ignore-file|ignore)\b\s*(?:=\s*(?P<codes>[\w\s,-]*))?", re.IGNORECASE
-)
-_HADOLINT = re.compile(rb"^\s*#\s*hadolint\s+ignore\s*=\s*(?P<codes>[\w\s,]*)", re.IGNORECASE)
-_HADOLINT_CODE = re.compile(r"\bDL\d{4}\b")
+# Compiled on first use (by `re`): only files with comments need them.
+_DOCKFIX = rb"(?i)^\s*#\s*dockfix\s*:\s*(?P<what>ignore-file|ignore)\b\s*(?:=\s*(?P<codes>[\w\s,-]*))?"
+_HADOLINT = rb"(?i)^\s*#\s*hadolint\s+ignore\s*=\s*(?P<codes>[\w\s,]*)"
+_HADOLINT_CODE = r"\bDL\d{4}\b"
 EVERY_RULE = "*"
 
 
@@ -43,7 +42,7 @@ def hadolint_codes(docs: str) -> frozenset[str]:
     if not found:
         return frozenset()
     section = section.split("\n## ", 1)[0]
-    return frozenset(_HADOLINT_CODE.findall(section))
+    return frozenset(re.findall(_HADOLINT_CODE, section))
 
 
 def _comment_codes(doc: Document, inst: Instruction) -> set[str]:
@@ -54,10 +53,10 @@ def _comment_codes(doc: Document, inst: Instruction) -> set[str]:
         text = doc.line_text(number)
         if not text.lstrip().startswith(b"#"):
             break
-        match = _DOCKFIX.match(text)
+        match = re.match(_DOCKFIX, text)
         if match and match["what"].lower() == b"ignore":
             codes |= _codes(match["codes"]) or {EVERY_RULE}
-        match = _HADOLINT.match(text)
+        match = re.match(_HADOLINT, text)
         if match:
             codes |= {"hadolint:" + code for code in _codes(match["codes"])}
         number -= 1
@@ -69,7 +68,7 @@ def ignores_file(doc: Document) -> bool:
     for line in doc.lines:
         text = doc.source[line.start : line.end]
         if text.lstrip().startswith(b"#"):
-            match = _DOCKFIX.match(text)
+            match = re.match(_DOCKFIX, text)
             if match and match["what"].lower() == b"ignore-file":
                 return True
     return False

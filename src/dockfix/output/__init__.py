@@ -7,7 +7,12 @@ not UTF-8 come out as the bytes they are instead of raising or being replaced.
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 
 def _encode(text: str) -> bytes:

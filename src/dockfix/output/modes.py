@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..cli import EXIT_CHANGES_NEEDED, EXIT_CLEAN, EXIT_ERROR
 from ..pipeline import FileResult
 from ..project.discover import Discovery, discover
 from ..project.fsutil import FileChange, WriteFailed
+from ..records import dataclass
 from ..runner import Settings, changes_of, planned_changes, process_paths, write_result
 from . import Console
 from .diff import display_path, unified_diff
@@ -169,7 +169,7 @@ def _stale_data_warning(settings: Settings) -> str | None:
         return None
     from ..context import Services
 
-    services = settings.services or Services(settings.options)
+    services = settings.services or Services(settings.options, use_cache=settings.use_cache)
     return services.node_data.warn_if_stale(settings.options.today)
 
 

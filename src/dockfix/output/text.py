@@ -13,11 +13,11 @@ says why a rule left the file alone, and is not counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
+from ..records import dataclass
 from .diff import display_path
 from .style import BOLD, CYAN, RED, paint
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..records import dataclass, field, replace
 
 CONFIG_FILE = ".dockfix.toml"
 PYPROJECT = "pyproject.toml"
@@ -202,8 +203,6 @@ def resolve_settings(config: Config, settings):
     `settings` is a runner.Settings: its `cli_select`/`cli_ignore` and `cli_options` say which
     values the command line set.
     """
-    import dataclasses
-
     from .. import rules as rule_table
 
     select = settings.cli_select
@@ -224,5 +223,5 @@ def resolve_settings(config: Config, settings):
         changes["node_version"] = config.node_version
     if "registry_mirror" not in given and config.registry_mirror is not None:
         changes["registry_mirror"] = config.registry_mirror or None
-    options = dataclasses.replace(settings.options, **changes) if changes else settings.options
+    options = replace(settings.options, **changes) if changes else settings.options
     return chosen, options

@@ -35,11 +35,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..records import dataclass, field
 from .fsutil import leads_outside
-from .gitignore import IgnoreRules
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .gitignore import IgnoreRules
 
 SKIPPED_FOLDERS = frozenset(
     {
@@ -107,6 +111,8 @@ def _git_root(folder: Path) -> Path | None:
 
 def _ancestor_ignores(folder: Path) -> IgnoreRules:
     """The .gitignore rules of the folders above `folder`, up to its repository's root."""
+    from .gitignore import IgnoreRules
+
     rules = IgnoreRules()
     root = _git_root(folder)
     if root is None or root == folder:
@@ -129,6 +135,9 @@ def _walk(
     excluded: Callable[[Path], bool] | None,
 ) -> tuple[list[Path], list[Path]]:
     """Dockerfiles and compose files below `folder`."""
+    # Here: a run given only files never searches a folder, nor reads a .gitignore.
+    from .gitignore import IgnoreRules
+
     found: list[Path] = []
     compose: list[Path] = []
     absolute_start = Path(os.path.abspath(folder))
@@ -182,8 +191,6 @@ def discover(
     `excluded` says whether a path met while searching a folder is left out (the configuration's
     `exclude`); files named on the command line are always taken.
     """
-    from .compose import ComposeProblem, read_compose_builds
-
     discovery = Discovery()
     seen: dict[str, Path] = {}
 
@@ -197,6 +204,9 @@ def discover(
         if path.is_dir():
             found, compose_files = _walk(path, discovery, excluded)
             from_compose: list[tuple[Path, Path]] = []
+            if compose_files:
+                # Here: reading compose files compiles expressions a folder without one never needs.
+                from .compose import ComposeProblem, read_compose_builds
             for compose in compose_files:
                 try:
                     builds = read_compose_builds(compose)

@@ -12,22 +12,36 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+
+from ..records import dataclass
 
 
 @dataclass(frozen=True)
 class Pattern:
     text: str  # cleaned, without the `!`
     negated: bool
-    regex: re.Pattern[str] | None  # None when the pattern is malformed (Docker errors on it)
+
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        """The pattern as a regular expression; None when it is malformed (Docker errors on it)."""
+        return _translate(self.text)
+
+    @cached_property
+    def is_literal(self) -> bool:
+        """No wildcard, class or escape: the pattern names one path."""
+        return not any(special in self.text for special in "*?[\\")
 
     def matches(self, path: str) -> bool:
         """Whether the pattern matches the path or one of its parent folders."""
-        if self.regex is None:
+        if self.is_literal:
+            # What the expression would match, without compiling one (most patterns are names).
+            return path == self.text or path.startswith(self.text + "/")
+        regex = self.regex
+        if regex is None:
             return False
         parts = path.split("/")
-        return any(self.regex.fullmatch("/".join(parts[:i])) for i in range(len(parts), 0, -1))
+        return any(regex.fullmatch("/".join(parts[:i])) for i in range(len(parts), 0, -1))
 
 
 def clean(path: str) -> str:
@@ -101,7 +115,7 @@ def parse_pattern(line: str) -> Pattern | None:
         if not text:
             return None
     text = clean(text)
-    return Pattern(text, negated, _translate(text))
+    return Pattern(text, negated)
 
 
 class DockerIgnore:

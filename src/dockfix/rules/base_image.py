@@ -69,7 +69,6 @@ DL3006 (always tag the version of an image explicitly), DL3007 (using latest is 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
@@ -77,6 +76,7 @@ from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows, stage_chain
 from ..edits import Applicability, Edit, Finding, Fix
 from ..guard import stage_image
+from ..records import dataclass
 from ..sources.images import MalformedTag, NodeTag
 from .image_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .rule import Rule

@@ -169,14 +169,15 @@ def _needed_by_copy(pattern_text: str, names: tuple[str, ...], sources: list[str
         if parsed is None or parsed.text in (".", "/"):
             continue  # the whole context: leaving things out is the point
         cleaned = parsed.text
-        glob = _translate(cleaned)
-        if glob is None:
-            continue
         candidates = [cleaned]
-        if any(ch in cleaned for ch in "*?["):
-            candidates += [f for f in files if glob.fullmatch(f)]
-            if any(glob.fullmatch(name) for name in names):
-                return True
+        if not parsed.is_literal:
+            glob = _translate(cleaned)
+            if glob is None:
+                continue
+            if any(ch in cleaned for ch in "*?["):
+                candidates += [f for f in files if glob.fullmatch(f)]
+                if any(glob.fullmatch(name) for name in names):
+                    return True
         if any(pattern.matches(c) for c in candidates if not any(ch in c for ch in "*?[")):
             return True
     return False

@@ -28,7 +28,8 @@ Unsafe: it edits application code. The edit follows the file's module system, qu
 semicolons and indentation, is inserted once, and is shown in the same diff as the
 Dockerfile's changes. A file that already handles SIGTERM (or uses http-terminator,
 @godaddy/terminus, close-with-grace, stoppable, NestJS shutdown hooks) is left alone. Files
-under node_modules or outside the build context are never edited.
+under node_modules or outside the build context are never edited; an entry file that is a link
+out of the build context gets a finding saying so.
 
 ## Related hadolint rules
 None: no Dockerfile linter looks at the application's code.
@@ -111,16 +112,24 @@ def check(doc: Document, ctx: RuleContext):
             entry = entry[len(workdir.rstrip("/")) + 1 :]
         else:
             return  # outside the app folder: not a file of this project we can place
-    from ..appcode.entry import resolve_entry_source
-    from ..appcode.shutdown import plan_graceful_shutdown
-    from ..appcode.syntax import UnsupportedSourceError
+    from ..appcode.entry import entry_leads_outside, resolve_entry_source
 
     source_file = resolve_entry_source(ctx.project.root, entry)
     if source_file is None:
+        if entry_leads_outside(ctx.project.root, entry):
+            yield Finding(
+                RULE.code,
+                f"{entry} is a link out of the build context: dockfix neither checks nor edits it",
+                target.line,
+            )
         return
     source = ctx.project.read_absolute(source_file.path)
     if source is None:
         return
+    # Here, once there is a source to read: the planner loads the JavaScript grammars.
+    from ..appcode.shutdown import plan_graceful_shutdown
+    from ..appcode.syntax import UnsupportedSourceError
+
     try:
         plan = plan_graceful_shutdown(
             source, path=source_file.path, language=source_file.language, module_system=source_file.module_system

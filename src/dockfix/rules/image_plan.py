@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 
 from .. import guard
@@ -39,6 +38,7 @@ from ..dockerfile.imageref import ImageReference
 from ..dockerfile.shell import run_scripts
 from ..dockerfile.stages import insert_line_after, stage_chain
 from ..edits import Edit, apply_edits
+from ..records import dataclass
 from ..sources.images import (
     ALPINE_PACKAGE_EQUIVALENTS,
     DEBIAN_PACKAGE_EQUIVALENTS,

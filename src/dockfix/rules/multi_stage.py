@@ -93,7 +93,6 @@ None.
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 
@@ -120,6 +119,7 @@ from ..project.npmscripts import (
     script_invocation,
     start_commands_run,
 )
+from ..records import dataclass, field, replace
 from ..sources.images import MalformedTag, NodeTag
 from .rule import Rule
 
@@ -192,7 +192,7 @@ class NothingLeftBehind(Refusal):
     """A split would give the production stage the same image and the same files."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class StartProgram:
     """What the start commands run from outside the app folder (which the production stage
     copies anyway): absolute paths (`/tini`) and bare names found on the PATH."""
@@ -217,7 +217,7 @@ class StartProgram:
         return posixpath.dirname(normal) in PATH_FOLDERS and posixpath.basename(normal) in self.names
 
 
-@dataclasses.dataclass
+@dataclass
 class Step:
     """Where one instruction of the single stage goes in the split."""
 
@@ -326,7 +326,7 @@ def _is_local_spec(spec: str) -> bool:
     return spec.startswith((".", "/", "~", "file:")) or spec.endswith((".tgz", ".tar.gz", ".tar"))
 
 
-@dataclasses.dataclass
+@dataclass
 class _Reading:
     """What the split learns while it reads the stage, instruction by instruction."""
 
@@ -337,9 +337,9 @@ class _Reading:
     runtime_tools: set[str]
     workdir: str = "/"
     app_copied: bool = False
-    build_packages: set[str] = dataclasses.field(default_factory=set)
-    carried: list[str] = dataclasses.field(default_factory=list)  # what the production stage repeats
-    moved_out: list[str] = dataclasses.field(default_factory=list)  # app files the build puts outside the app folder
+    build_packages: set[str] = field(default_factory=set)
+    carried: list[str] = field(default_factory=list)  # what the production stage repeats
+    moved_out: list[str] = field(default_factory=list)  # app files the build puts outside the app folder
     start_program_in_build: bool = False  # a build step also prepares the start program
 
     def carry(self, what: str) -> None:
@@ -767,7 +767,7 @@ def _production_base(ctx: RuleContext, stage: Stage, runtime_tools: set[str]) ->
         parsed = NodeTag.parse(tag)
     except MalformedTag:
         return base
-    small = dataclasses.replace(parsed, variant=f"{parsed.variant}-slim" if parsed.variant else "slim").render()
+    small = replace(parsed, variant=f"{parsed.variant}-slim" if parsed.variant else "slim").render()
     if images.tag_exists(small, ctx.today) is not True:
         return base
     return f"{name}:{small}"

@@ -19,11 +19,13 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
+from ..records import dataclass, field
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from ..context import RuleContext

@@ -60,6 +60,8 @@ SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|PASSWD|PASS|SECRET|KEY|APIKE
 NOT_SECRET = re.compile(r"(?:^|_)(?:PUBLIC_KEY|KEY_ID|PUBLISHABLE_KEY|SITE_KEY)$", re.IGNORECASE)
 BUILD_COMMAND = "docker build --secret id=npmrc,src=.npmrc ."
 TOKEN_TEXT = re.compile(r"_authToken|_auth\b|npmAuthToken|_password", re.IGNORECASE)
+# Found in any text TOKEN_TEXT matches: a script without it, or `.npmrc`, holds nothing to move.
+_MAY_HOLD_TOKEN = re.compile(r"_auth|npmAuthToken|_password", re.IGNORECASE)
 PACKAGE_MANAGERS = ("npm", "yarn", "pnpm", "npx")
 
 
@@ -237,6 +239,8 @@ def check(doc: Document, ctx: RuleContext):
 
 def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: set[str]) -> Finding | None:
     for script in run_scripts(doc, inst):
+        if b".npmrc" not in script.text and not _MAY_HOLD_TOKEN.search(script.text.decode("utf-8", "replace")):
+            continue  # nothing written to .npmrc, no token set: no need to parse the shell
         items = _statements(script.text)
         if items is None:
             if TOKEN_TEXT.search(script.text.decode("utf-8", "replace")) and b".npmrc" in script.text:

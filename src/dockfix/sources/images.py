@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
+
+from ..records import dataclass
+from . import PACKAGED_DATA
 
 # Debian releases by codename, with the date their (long-term) security support ends: a
 # codename a new major does not have is replaced by the nearest release still supported.
@@ -405,5 +406,5 @@ def _date(value: object) -> date | None:
 
 @lru_cache(maxsize=1)
 def _packaged() -> NodeImages:
-    path = resources.files("dockfix") / "data" / "docker-node" / "versions.json"
+    path = PACKAGED_DATA / "docker-node" / "versions.json"
     return NodeImages.from_versions_json(json.loads(path.read_text(encoding="utf-8")), "the shipped versions.json")

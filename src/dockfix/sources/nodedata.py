@@ -34,11 +34,9 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
-from importlib import resources
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from dockfix.sources.semver import (
     InvalidRangeError,
@@ -49,8 +47,13 @@ from dockfix.sources.semver import (
     parse_node_version,
 )
 
+from ..records import dataclass
+from . import PACKAGED_DATA
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from importlib.abc import Traversable
+    from typing import Any
 
 __all__ = [
     "CACHE_FILE_NAME",
@@ -81,18 +84,11 @@ image's versions.json) and their dates, in one file so that replacing it is a si
 DEFAULT_PLATFORM = "linux"
 """Node.js images are Linux images, so Windows-only advisories do not apply to them."""
 
-_PACKAGED_SCHEDULE = ("Release", "schedule.json")
-_PACKAGED_VULNERABILITIES = ("security-wg", "vuln", "core", "index.json")
+_PACKAGED_SCHEDULE = PACKAGED_DATA / "Release" / "schedule.json"
+_PACKAGED_VULNERABILITIES = PACKAGED_DATA / "security-wg" / "vuln" / "core" / "index.json"
 _DOWNLOAD_LIMIT = 32 * 1024 * 1024
 _DOWNLOAD_TIMEOUT_SECONDS = 30
 _LINE_NAME_RE = re.compile(r"v(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
-
-
-def _descend(root: Traversable, parts: tuple[str, ...]) -> Traversable:
-    # Traversable.joinpath takes one name before Python 3.11.
-    for part in parts:
-        root = root.joinpath(part)
-    return root
 
 
 class NodeDataError(Exception):
@@ -154,7 +150,7 @@ class NodeData:
     def __init__(
         self,
         schedule: Mapping[str, ReleaseLine],
-        advisories: tuple[Advisory, ...],
+        advisories: tuple[Advisory, ...] | Callable[[], tuple[Advisory, ...]],
         *,
         schedule_date: date,
         vulnerabilities_date: date,
@@ -162,7 +158,7 @@ class NodeData:
     ) -> None:
         self.schedule = dict(schedule)
         """Release lines by schedule name (``v22``, ``v0.10``)."""
-        self.advisories = advisories
+        self._advisories = advisories
         self.schedule_date = schedule_date
         self.vulnerabilities_date = vulnerabilities_date
         self.origin = origin
@@ -170,6 +166,11 @@ class NodeData:
         self.data_date: date = min(schedule_date, vulnerabilities_date)
         """The date of the older of the two snapshots: nothing newer than it is known."""
         self._lines_by_major = {line.major: line for line in self.schedule.values() if line.major > 0}
+
+    @cached_property
+    def advisories(self) -> tuple[Advisory, ...]:
+        """The advisories; the packaged ones are read when first asked for (see `packaged`)."""
+        return self._advisories() if callable(self._advisories) else self._advisories
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -194,19 +195,31 @@ class NodeData:
 
     @classmethod
     def packaged(cls) -> NodeData:
-        """The copy shipped inside the package."""
-        root = resources.files("dockfix").joinpath("data")
+        """The copy shipped inside the package.
+
+        Its advisories are read when first asked for: most Dockerfiles name a Node.js major
+        (`node:22`) that no advisory is checked against, and reading the 171 advisories' version
+        ranges takes longer than checking a small Dockerfile. The packaged copy is checked by
+        the tests; a copy from the cache is read whole, so a damaged one is set aside (`load`).
+        """
         try:
-            meta = json.loads(root.joinpath("meta.json").read_text(encoding="utf-8"))
-            schedule = json.loads(_descend(root, _PACKAGED_SCHEDULE).read_text(encoding="utf-8"))
-            vulnerabilities = json.loads(_descend(root, _PACKAGED_VULNERABILITIES).read_text(encoding="utf-8"))
+            meta = json.loads((PACKAGED_DATA / "meta.json").read_text(encoding="utf-8"))
+            schedule = json.loads(_PACKAGED_SCHEDULE.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise NodeDataError(f"the packaged Node.js data is unreadable: {error}") from error
         if not isinstance(meta, dict):
             raise NodeDataError("the packaged Node.js data has a malformed meta.json")
-        return cls.from_published(
-            schedule,
-            vulnerabilities,
+
+        def read_advisories() -> tuple[Advisory, ...]:
+            try:
+                vulnerabilities = json.loads(_PACKAGED_VULNERABILITIES.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise NodeDataError(f"the packaged Node.js data is unreadable: {error}") from error
+            return _parse_advisories(vulnerabilities)
+
+        return cls(
+            _parse_schedule(schedule),
+            read_advisories,
             schedule_date=_parse_date(meta.get("schedule_date"), "meta.json schedule_date"),
             vulnerabilities_date=_parse_date(meta.get("vulnerabilities_date"), "meta.json vulnerabilities_date"),
             origin="packaged",

@@ -18,27 +18,28 @@ Only the standard library is used.
 
 from __future__ import annotations
 
-import base64
+import _thread  # threading.Lock is _thread.allocate_lock; threading itself takes long to import
 import contextlib
 import ipaddress
 import json
 import os
 import re
-import shutil
-import tempfile
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dockfix.dockerfile.imageref import ImageReference
 
-# The HTTP client, TLS, hashing and subprocess modules are imported where a request is made or a
-# credential helper run: a run that finds its digests in the cache (every offline run) never needs
-# them, and they take longer to import than a small Dockerfile takes to check.
+from ..records import dataclass
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
+
+# The HTTP client, TLS, hashing, subprocess, base64, shutil and tempfile modules are imported where
+# a request is made, a credential read or a digest cached: a run that finds its digests in the
+# cache (every offline run) never needs them, and they take longer to import than a small
+# Dockerfile takes to check.
 if TYPE_CHECKING:
     import urllib.request
     from ssl import SSLContext
@@ -62,7 +63,8 @@ _DOCKER_HUB_CONFIG_KEYS = (
     "https://index.docker.io/v1",
     "https://registry-1.docker.io",
 )
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+# Compiled on first use (by `re`): a run without a digest cache or a request never needs it.
+_DIGEST = r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}"
 # Compiled on first use (by `re`): only a registry's answer needs it, never a cached digest.
 _CHALLENGE_PARAM = r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))'
 _CACHE_FILE_NAME = "registry-digests.json"
@@ -115,6 +117,8 @@ class Credentials:
 
     def basic_header(self) -> str:
         """The value of an ``Authorization: Basic`` header."""
+        import base64
+
         raw = f"{self.username}:{self.secret}".encode()
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
@@ -202,6 +206,8 @@ class DockerCredentialStore:
     def _run_helper(self, helper: str, server: str) -> Credentials | None:
         # The docker CLI runs `docker-credential-<helper> get` with the server URL on stdin and
         # reads {"ServerURL", "Username", "Secret"} from stdout; "not found" is a non-zero exit.
+        import shutil
+
         program = shutil.which(f"docker-credential-{helper}")
         if program is None:
             self.notes[server] = f"credential helper docker-credential-{helper} is not on PATH"
@@ -259,6 +265,8 @@ def _credentials_from_auth_entry(entry: Mapping) -> Credentials | None:
         return Credentials("<token>", identity_token)
     encoded = entry.get("auth")
     if isinstance(encoded, str) and encoded:
+        import base64
+
         try:
             decoded = base64.b64decode(encoded, validate=False).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
@@ -282,7 +290,7 @@ class DigestCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._entries: dict[str, dict] | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def get(self, key: str, *, max_age: float | None) -> str | None:
         """The cached digest for ``key`` if present and younger than ``max_age`` seconds (None: any age)."""
@@ -320,11 +328,13 @@ class DigestCache:
             for key, value in entries.items()
             if isinstance(value, dict)
             and isinstance(value.get("digest"), str)
-            and _DIGEST_RE.fullmatch(value["digest"])
+            and re.fullmatch(_DIGEST, value["digest"])
             and isinstance(value.get("resolved_at"), (int, float))
         }
 
     def _write(self, entries: dict[str, dict]) -> None:
+        import tempfile
+
         payload = json.dumps({"version": _CACHE_FORMAT_VERSION, "entries": entries}, indent=1, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -366,6 +376,7 @@ class RegistryClient:
         insecure_registries: Iterable[str] = (),
         cache_max_age: float | None = 24 * 3600.0,
         ssl_context: SSLContext | None = None,
+        disk_cache: bool = True,
     ) -> None:
         self.offline = offline
         self.timeout = timeout
@@ -374,14 +385,15 @@ class RegistryClient:
         self.cache_max_age = cache_max_age
         self.insecure_registries = frozenset(insecure_registries)
         self.mirror = self._validate_mirror(mirror) if mirror else None
-        self.disk_cache = DigestCache((cache_dir or default_cache_dir()) / _CACHE_FILE_NAME)
+        # Without one (--isolated), digests are looked up anew: offline, none is known.
+        self.disk_cache = DigestCache((cache_dir or default_cache_dir()) / _CACHE_FILE_NAME) if disk_cache else None
         self.credential_store = DockerCredentialStore(docker_config)
         self.request_count = 0
         """HTTP requests attempted by this client (retries included); tests read it."""
 
         self._ssl_context = ssl_context
         self._opener: urllib.request.OpenerDirector | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._digests: dict[str, str] = {}
         self._missing: dict[str, TagNotFound] = {}
         self._unavailable: dict[str, RegistryUnavailable] = {}
@@ -409,7 +421,9 @@ class RegistryClient:
                 return self._digests[key]
             if key in self._missing:
                 raise self._missing[key]
-        cached = self.disk_cache.get(key, max_age=None if self.offline else self.cache_max_age)
+        cached = None
+        if self.disk_cache is not None:
+            cached = self.disk_cache.get(key, max_age=None if self.offline else self.cache_max_age)
         if cached is not None:
             with self._lock:
                 self._digests[key] = cached
@@ -425,7 +439,8 @@ class RegistryClient:
             raise
         with self._lock:
             self._digests[key] = digest
-        self.disk_cache.put(key, digest)
+        if self.disk_cache is not None:
+            self.disk_cache.put(key, digest)
         return digest
 
     def tag_exists(self, ref: ImageReference) -> bool:
@@ -522,7 +537,7 @@ class RegistryClient:
         return "sha256:" + hashlib.sha256(response.body).hexdigest()
 
     def _checked_digest(self, digest: str, endpoint: _Endpoint, ref: ImageReference) -> str:
-        if not _DIGEST_RE.fullmatch(digest):
+        if not re.fullmatch(_DIGEST, digest):
             raise RegistryError(
                 f"{endpoint.display_name} answered {ref.cache_key} with a malformed digest", reference=ref
             )

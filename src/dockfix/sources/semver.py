@@ -15,8 +15,9 @@ first unaffected release, simple and exact.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from ..records import dataclass
 
 
 class InvalidVersionError(ValueError):
@@ -133,9 +134,10 @@ _PARTIAL = (
     rf"v?(?P<major>{_PART})(?:\.(?P<minor>{_PART})(?:\.(?P<patch>{_PART})"
     rf"(?:-(?P<prerelease>{_IDENTIFIERS}))?(?:\+{_IDENTIFIERS})?)?)?"
 )
-_PARTIAL_RE = re.compile(_PARTIAL)
-_COMPARATOR_RE = re.compile(rf"(?P<operator><=|>=|<|>|=|~>|~|\^)?\s*{_PARTIAL}(?=\s|$)")
-_HYPHEN_RE = re.compile(r"\s*(?P<first>\S+)\s+-\s+(?P<second>\S+)\s*")
+# Compiled on first use (by `re`): a range is read for the advisories and package.json's engines,
+# which most runs never ask about, and these take longer to compile than most.
+_COMPARATOR = rf"(?P<operator><=|>=|<|>|=|~>|~|\^)?\s*{_PARTIAL}(?=\s|$)"
+_HYPHEN = r"\s*(?P<first>\S+)\s+-\s+(?P<second>\S+)\s*"
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def _comparator_interval(operator: str, bound: _Bound) -> Interval:
 def _parse_hyphen(first: str, second: str, text: str) -> Interval:
     bounds = []
     for side in (first, second):
-        match = _PARTIAL_RE.fullmatch(side)
+        match = re.fullmatch(_PARTIAL, side)
         if match is None:
             raise InvalidRangeError(f"{text!r}: {side!r} is not a version")
         bounds.append(_Bound.from_match(match, text))
@@ -224,7 +226,7 @@ def _parse_hyphen(first: str, second: str, text: str) -> Interval:
 
 
 def _parse_comparator_set(part: str, text: str) -> Interval:
-    hyphen = _HYPHEN_RE.fullmatch(part)
+    hyphen = re.fullmatch(_HYPHEN, part)
     if hyphen is not None:
         return _parse_hyphen(hyphen["first"], hyphen["second"], text)
     interval = _EVERYTHING
@@ -234,7 +236,7 @@ def _parse_comparator_set(part: str, text: str) -> Interval:
             position += 1
         if position == len(part):
             return interval
-        match = _COMPARATOR_RE.match(part, position)
+        match = re.compile(_COMPARATOR).match(part, position)
         if match is None:
             raise InvalidRangeError(f"{text!r}: cannot read {part[position:].strip()!r}")
         interval = interval.intersect(_comparator_interval(match["operator"] or "", _Bound.from_match(match, text)))
