@@ -2,12 +2,13 @@
 
 Like black's check that its output means what its input meant, the pipeline asks, after every
 pass, whether the fixes made the file name something the real images do not have: a tag the
-registry does not serve, a package manager that is not on the PATH of that major, a command or a
+registry does not serve, a package manager that is not on the PATH of that major, an npm command
+that major's npm refuses (`npm cache clean` without --force, a setting npm 9 dropped), a command or a
 package of the other distribution, node_modules with native addons carried between musl and
 glibc, a start binary that was left in another stage. Only problems the fixes introduce count:
 a file that was already broken in some way is not the fixes' doing, and is not refused for it.
 
-The facts come from `sources.images`; the checks read the document and the project only.
+The facts come from `sources.images` and `sources.npm_cli`; the checks read the document and the project only.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .sources.images import (
     bundles_yarn,
     debian_package_available,
 )
+from .sources.npm_cli import bundled_npm_major, rejected_command
 
 # Package managers a stage may run, and the commands that put them on the PATH.
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
@@ -99,6 +101,7 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
         image = stage_image(doc, stage, images, today)
         problems.extend(_tag_problems(doc, stage, images, today, seen_tags))
         problems.extend(_tool_problems(doc, stage, image))
+        problems.extend(_npm_problems(doc, stage, image))
         if image.variant is not None:
             problems.extend(_distro_problems(doc, stage, image.variant))
         problems.extend(_libc_problems(doc, stage, image, images, today, natives))
@@ -181,6 +184,20 @@ def _tool_problems(doc: Document, stage: Stage, image: StageImage) -> list[Probl
         )
         for tool, (inst, command) in missing_tools(doc, stage, image.major).items()
     ]
+
+
+def _npm_problems(doc: Document, stage: Stage, image: StageImage) -> list[Problem]:
+    """An npm command the npm of that major refuses (`npm cache clean` without --force on npm 5+)."""
+    if image.major is None:
+        return []
+    npm_major = bundled_npm_major(image.major)
+    problems = []
+    for inst in stage.instructions:
+        for argv in _commands(doc, inst):
+            why = rejected_command(argv, npm_major)
+            if why is not None:
+                problems.append(Problem(inst.line, f"{why}, and the Node.js {image.major} image has npm {npm_major}"))
+    return problems
 
 
 def missing_tools(
