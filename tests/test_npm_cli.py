@@ -88,8 +88,9 @@ def test_an_upgrade_onto_an_npm_that_refuses_the_build_is_withheld(tmp_path):
     assert result.fixed.startswith(b"FROM node:7.5.0-alpine\n"), result.fixed.decode()
     (finding,) = [f for f in result.remaining if f.code == "DF007"]
     assert "`npm cache clean` fails without `--force` since npm 5" in finding.message
-    # and `npm ci`, which npm 4 does not have, is not written either
+    # and `npm ci`, which npm 4 does not have, is not proposed there
     assert b"npm ci" not in result.fixed
+    assert not [f for f in result.initial + result.remaining if f.code == "DF002" and "npm ci" in f.message]
 
 
 def test_the_same_upgrade_goes_ahead_with_force(tmp_path):

@@ -33,6 +33,8 @@ becomes
 - On an npm 6 base (Node.js 14 and older) the rewrite writes `--production`, the flag npm 6
   reads; when DF007 moves that base to a supported Node.js in the same run, the rewrite waits for
   the move and writes `--omit=dev`, so the finding names what the file ends with.
+- On npm 4 (Node.js 7 and older), which has no `npm ci` (it came with npm 5.7), `npm install`
+  is not turned into `npm ci`.
 - Every other rewrite is unsafe: a package the app needs at run time may sit in
   devDependencies, and `npm ci` fails on a lockfile that is out of date.
 - No rewrite is offered when the start command runs a dev dependency's CLI (`vue-cli-service`
@@ -66,6 +68,7 @@ from ..dockerfile.stages import (
 )
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
+from ..sources.npm_cli import bundled_npm_major, rejected_command
 from . import node_version
 from .base_image import target_major
 from .rule import Rule
@@ -236,7 +239,9 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str])
         manager = _is_install(command)
         if manager is None or script.has_errors:
             continue  # a script the shell grammar cannot read (an open quote) is not edited
-        ci = _ci_edit(doc, ctx, stage, inst, script, command, ignore) if manager == "npm" else None
+        # npm 4 (Node.js 7 and earlier) has no `npm ci`: there, `npm install` stays.
+        has_ci = major is None or rejected_command(["npm", "ci"], bundled_npm_major(major)) is None
+        ci = _ci_edit(doc, ctx, stage, inst, script, command, ignore) if manager == "npm" and has_ci else None
         if _omits_dev(command):
             old = next(
                 (w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None
