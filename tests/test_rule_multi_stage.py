@@ -675,3 +675,27 @@ def test_production_stage_is_not_upgraded_away_from_the_major_that_built_its_nod
     build, production = stages_of(result.fixed)
     assert (build.base, production.base) == ("node:26", "node:26-slim")
     assert b"apt-get install -y python3 make g++" in result.fixed
+
+
+@pytest.mark.parametrize(
+    "runtime_library", ["libc6-compat", "openssl", "ca-certificates", "bash"], ids=lambda name: name
+)
+def test_libraries_a_running_app_may_load_are_repeated_and_the_compilers_left_behind(tmp_path, runtime_library):
+    """Prisma's engines load openssl, prebuilt glibc binaries need libc6-compat on Alpine, start
+    scripts run bash: none of them is only the build's."""
+    dockerfile = (
+        "FROM node:24-alpine\n"
+        f"RUN apk add --no-cache python3 make g++ {runtime_library}\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "RUN npm ci && npm run build\n"
+        'CMD ["node", "dist/server.js"]\n'
+    )
+    package_json = '{"name": "app", "scripts": {"build": "tsc"}, "devDependencies": {"typescript": "^5.0.0"}}'
+    folder = make_project(tmp_path, dockerfile, package_json=package_json, files={"package-lock.json": "{}"})
+    result = settle(folder, select=["DF008"])
+    build, production = stages_of(result.fixed)
+    production_text = result.fixed[production.from_instruction.start :].decode()
+    assert f"RUN apk add --no-cache {runtime_library}\n" in production_text, production_text
+    assert "g++" not in production_text and "python3" not in production_text
+    assert _introduced_problems(dockerfile.encode(), result.fixed, folder) == []

@@ -135,6 +135,9 @@ RULE = Rule(
 RUNTIME_ONLY = ("CMD", "ENTRYPOINT", "EXPOSE", "HEALTHCHECK", "STOPSIGNAL", "VOLUME", "LABEL", "MAINTAINER")
 SHARED = ("ENV", "ARG", "WORKDIR", "USER", "SHELL")
 INIT_PACKAGES = {"dumb-init", "tini"}
+# Packages only a build uses. Libraries a running app may load (libc6-compat for prebuilt glibc
+# binaries on Alpine, openssl for Prisma's engines, ca-certificates) and bash, which start
+# scripts use, are not among them: the production stage repeats them.
 BUILD_PACKAGES = {
     "python3",
     "python",
@@ -145,9 +148,6 @@ BUILD_PACKAGES = {
     "build-base",
     "build-essential",
     "git",
-    "libc6-compat",
-    "ca-certificates",
-    "openssl",
     "curl",
     "wget",
     "pkgconfig",
@@ -155,11 +155,8 @@ BUILD_PACKAGES = {
     "autoconf",
     "automake",
     "libtool",
-    "bash",
     "node-gyp",
 }
-# Packages that come along when the running app needs a tool that fetches over TLS.
-TLS_TOOLS = {"curl", "wget", "git"}
 PACKAGE_TOOLS = ("apk", "apt-get", "apt")
 PACKAGE_HOUSEKEEPING = ("update", "upgrade", "clean", "del", "autoremove", "autoclean")
 HARMLESS = ("echo", "cd", "true", "set", "ls", "cat", "printf", "test", "[", "export", "pwd", "rm")
@@ -484,8 +481,6 @@ class _Reading:
                 self.build_packages.add(package)
             else:
                 carried.append(word)
-        if carried and {_system_package(w) for w in carried} & TLS_TOOLS:
-            carried += [w for w in words if _system_package(w) == "ca-certificates" and w not in carried]
         names = sorted({_system_package(w) for w in carried} - INIT_PACKAGES)
         if names:
             self.carry(f"the system packages ({', '.join(names)})")
