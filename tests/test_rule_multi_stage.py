@@ -694,7 +694,7 @@ def test_libraries_a_running_app_may_load_are_repeated_and_the_compilers_left_be
     package_json = '{"name": "app", "scripts": {"build": "tsc"}, "devDependencies": {"typescript": "^5.0.0"}}'
     folder = make_project(tmp_path, dockerfile, package_json=package_json, files={"package-lock.json": "{}"})
     result = settle(folder, select=["DF008"])
-    build, production = stages_of(result.fixed)
+    _build, production = stages_of(result.fixed)
     production_text = result.fixed[production.from_instruction.start :].decode()
     assert f"RUN apk add --no-cache {runtime_library}\n" in production_text, production_text
     assert "g++" not in production_text and "python3" not in production_text
