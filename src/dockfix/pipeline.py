@@ -30,12 +30,6 @@ from .project.build_context import Project
 from .records import dataclass, field, replace
 from .rules.rule import Rule
 
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-
-if TYPE_CHECKING:
-    from .sources.images import NodeImages
-
 MAX_PASSES = 10
 
 
@@ -362,21 +356,17 @@ class _RealImageGuard:
         self.original = original
         self.ctx = ctx
 
-    # Both made on the first fix that edits the Dockerfile: most files never need them.
-    @cached_property
-    def images(self) -> NodeImages:
-        return self.ctx.services.node_images
-
+    # Made on the first fix that edits the Dockerfile: most files never need it.
     @cached_property
     def baseline(self) -> list[guard.Problem]:
-        return guard.check(self.original, self.ctx.project, self.images, self.ctx.today)
+        return guard.problems(self.original, self.ctx)
 
     def new_problems(self, source: bytes) -> list[guard.Problem]:
         try:
             doc = parse_for_fixing(source)
         except PipelineError:
             return []  # reported by the pass itself, with the rule that caused it
-        return guard.introduced(self.baseline, guard.check(doc, self.ctx.project, self.images, self.ctx.today))
+        return guard.introduced(self.baseline, guard.problems(doc, self.ctx))
 
     def refused(self, files: dict[Path | None, bytes], project: Project, chosen: list[Finding]) -> dict[int, str]:
         """The chosen fixes to withhold (by id of their finding), with what they would break."""
