@@ -18,7 +18,7 @@ import bisect
 import json
 import re
 from collections.abc import Iterator
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 from ..records import dataclass, field
 
@@ -286,7 +286,7 @@ class Document:
 
     @classmethod
     def parse(cls, source: bytes) -> Document:
-        return _Parser(source).parse()
+        return _parsed(source)
 
     def render(self) -> bytes:
         out = [BOM] if self.bom else []
@@ -343,6 +343,14 @@ def iter_lines(source: bytes, start: int = 0) -> Iterator[Line]:
         yield Line(offset, end, number)
         number += 1
         offset = end
+
+
+@lru_cache(maxsize=16)
+def _parsed(source: bytes) -> Document:
+    # A parsed document never changes, and a fix's result is parsed by whoever judges it (the
+    # tag planning of DF001/DF007, the real-image guard) and again as the next pass's document:
+    # the few last texts are kept. An error is raised anew each time (lru_cache keeps none).
+    return _Parser(source).parse()
 
 
 class _Parser:
