@@ -29,6 +29,7 @@ from .dockerfile.stages import (
 from .project.build_context import Project
 from .records import dataclass
 from .sources.images import (
+    FULL_IMAGE_TOOLS,
     MalformedTag,
     NodeImages,
     NodeTag,
@@ -49,17 +50,6 @@ if TYPE_CHECKING:
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
 _INIT_WRAPPERS = frozenset({"dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/tini", "--", "exec", "env"})
 _DEBIAN_ONLY = frozenset({"apt-get", "apt", "dpkg", "aptitude", "useradd", "groupadd", "usermod"})
-# Tools of the full Debian image (buildpack-deps) that the slim and alpine variants lack, with the
-# packages that bring them back; busybox gives alpine its own wget.
-FULL_IMAGE_TOOLS: dict[str, frozenset[str]] = {
-    "make": frozenset({"make", "build-essential", "build-base"}),
-    "gcc": frozenset({"gcc", "build-essential", "build-base"}),
-    "g++": frozenset({"g++", "build-essential", "build-base"}),
-    "python3": frozenset({"python3"}),
-    "git": frozenset({"git"}),
-    "curl": frozenset({"curl"}),
-    "wget": frozenset({"wget"}),
-}
 # Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
 # anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
 # Compiled on first use (by `re`), like the guard itself only needed when a fix edits the file.
