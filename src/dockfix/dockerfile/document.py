@@ -516,10 +516,9 @@ class _Parser:
             inst.reads_heredocs = inst.json_args is None
 
     def _check(self, name: str | None, args: bytes, line: int) -> None:
-        try:
-            _check_arguments(name, args, self.escape, line)
-        except DockerfileSyntaxError as error:
-            self.errors.append(error)
+        message = _argument_error(name, args, self.escape)
+        if message is not None:
+            self.errors.append(DockerfileSyntaxError(message, line))
 
     def _read_heredocs(self, inst: Instruction, i: int) -> int:
         lines = self.lines
@@ -658,30 +657,33 @@ def _maybe_json(args: bytes) -> list[str] | None:
     return None
 
 
-def _check_arguments(name: str | None, args: bytes, escape: bytes, line: int) -> None:
-    """The argument errors BuildKit's parser itself raises (the file is rejected)."""
+@lru_cache(maxsize=4096)
+def _argument_error(name: str | None, args: bytes, escape: bytes) -> str | None:
+    """The argument error BuildKit's parser itself raises (the file is rejected); None if none.
+
+    Kept by text: a fix's result, and each tag DF001/DF007 try, is parsed whole again, with
+    nearly every instruction as it was.
+    """
     if name in JSON_FORM_INSTRUCTIONS or name == "HEALTHCHECK":
         if name == "HEALTHCHECK":
             parts = _split_first_word(args)  # parseHealthConfig looks at single bytes
             args = parts[1] if len(parts) == 2 else b""
         value = _json_array(args)
         if value is not None and not all(isinstance(item, str) for item in value):
-            raise DockerfileSyntaxError("when using JSON array syntax, arrays must be comprised of strings only", line)
+            return "when using JSON array syntax, arrays must be comprised of strings only"
     elif name in ("ENV", "LABEL"):
         words = parse_words(args.decode("utf-8", "surrogateescape"), escape.decode())
         if not words:
-            return
+            return None
         if "=" not in words[0]:
             if len(COMMAND_SPLIT.split(args, 1)) < 2:
-                raise DockerfileSyntaxError(f"{name} must have two arguments", line)
-            return
+                return f"{name} must have two arguments"
+            return None
         for word in words:
             if "=" not in word:
                 shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                raise DockerfileSyntaxError(
-                    f"Syntax error - can't find = in {json.dumps(shown)}. Must be of the form: name=value",
-                    line,
-                )
+                return f"Syntax error - can't find = in {json.dumps(shown)}. Must be of the form: name=value"
+    return None
 
 
 def parse_words(rest: str, escape: str = "\\") -> list[str]:
