@@ -230,9 +230,12 @@ class Instruction(Node):
                 return self.keyword_start
             # the end of the logical line: just after the last byte it took from the source
             return self.source_offset(len(self.logical) - 1) + 1 if self.logical else self.keyword_start
-        starts = [s[0] for s in self.segments]
-        index = bisect.bisect_right(starts, logical_offset) - 1
-        logical_start, source_start = self.segments[index]
+        segments = self.segments
+        if len(segments) == 1:  # an instruction on one line, nearly all of them: nothing to look up
+            logical_start, source_start = segments[0]
+        else:
+            index = bisect.bisect_right([s[0] for s in segments], logical_offset) - 1
+            logical_start, source_start = segments[index]
         return source_start + (logical_offset - logical_start)
 
     def source_span(self, logical_start: int, logical_end: int) -> tuple[int, int]:
