@@ -483,25 +483,18 @@ class _Parser:
         return i
 
     def _split_command(self, inst: Instruction) -> None:
-        logical = inst.logical
-        lead = len(logical) - len(_lstrip_space(logical))
-        trimmed_end = lead + len(_strip_space(logical))
-        match = COMMAND_SPLIT.search(logical, lead, trimmed_end)
-        keyword_end = match.start() if match else trimmed_end
-        inst.keyword = logical[lead:keyword_end].decode("utf-8", "replace")
-        inst.keyword_start = inst.source_offset(lead)
-        inst.keyword_end = inst.source_span(lead, keyword_end)[1]
-        if not match:
-            inst.args_start = inst.args_end = trimmed_end
+        split = _split_logical(inst.logical)
+        inst.keyword = split.keyword
+        inst.keyword_start = inst.source_offset(split.lead)
+        inst.keyword_end = inst.source_span(split.lead, split.keyword_end)[1]
+        if split.flags is None:
+            inst.args_start = inst.args_end = split.args_start
             return
-        flags_start = match.end()
-        args_start, flags = _extract_flags(logical, flags_start, trimmed_end)
-        for name, value, text, start, end in flags:
+        for name, value, text, start, end in split.flags:
             source_start, source_end = inst.source_span(start, end)
             inst.flags.append(Flag(name, value, text, source_start, source_end))
-        rest = logical[args_start:trimmed_end]
-        inst.args_start = args_start + (len(rest) - len(_lstrip_space(rest)))
-        inst.args_end = inst.args_start + len(_strip_space(rest))
+        inst.args_start = split.args_start
+        inst.args_end = split.args_end
         name = inst.name
         if name == "ONBUILD":
             sub = inst.args_bytes.split(None, 1)
@@ -540,6 +533,35 @@ class _Parser:
                     inst.heredocs.append(Heredoc(name, chomp, expand, fd, body_start, line.start, line.end))
                     break
         return i
+
+
+@dataclass(frozen=True)
+class _LogicalSplit:
+    """Where a logical line's keyword, flags and arguments are, in logical offsets."""
+
+    lead: int
+    keyword: str
+    keyword_end: int
+    flags: tuple[tuple[str, str | None, str, int, int], ...] | None  # None: a keyword alone
+    args_start: int
+    args_end: int
+
+
+@lru_cache(maxsize=4096)
+def _split_logical(logical: bytes) -> _LogicalSplit:
+    # A function of the logical line alone, kept by it: a check parses nearly the same document
+    # again and again (each tag DF001/DF007 try, each pass's result).
+    lead = len(logical) - len(_lstrip_space(logical))
+    trimmed_end = lead + len(_strip_space(logical))
+    match = COMMAND_SPLIT.search(logical, lead, trimmed_end)
+    keyword_end = match.start() if match else trimmed_end
+    keyword = logical[lead:keyword_end].decode("utf-8", "replace")
+    if not match:
+        return _LogicalSplit(lead, keyword, keyword_end, None, trimmed_end, trimmed_end)
+    args_start, flags = _extract_flags(logical, match.end(), trimmed_end)
+    rest = logical[args_start:trimmed_end]
+    args_start += len(rest) - len(_lstrip_space(rest))
+    return _LogicalSplit(lead, keyword, keyword_end, tuple(flags), args_start, args_start + len(_strip_space(rest)))
 
 
 def _extract_flags(line: bytes, pos: int, end: int) -> tuple[int, list[tuple[str, str | None, str, int, int]]]:
