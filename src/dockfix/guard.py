@@ -30,6 +30,7 @@ from .dockerfile.stages import (
 from .project.build_context import Project
 from .records import dataclass
 from .sources.images import (
+    FULL_IMAGE_TOOLS,
     MalformedTag,
     NodeImages,
     NodeTag,
@@ -41,21 +42,16 @@ from .sources.images import (
 )
 from .sources.npm_cli import bundled_npm_major, rejected_command
 
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from .context import RuleContext
+
 # Package managers a stage may run, and the commands that put them on the PATH.
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
 _INIT_WRAPPERS = frozenset({"dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/tini", "--", "exec", "env"})
 _DEBIAN_ONLY = frozenset({"apt-get", "apt", "dpkg", "aptitude", "useradd", "groupadd", "usermod"})
-# Tools of the full Debian image (buildpack-deps) that the slim and alpine variants lack, with the
-# packages that bring them back; busybox gives alpine its own wget.
-FULL_IMAGE_TOOLS: dict[str, frozenset[str]] = {
-    "make": frozenset({"make", "build-essential", "build-base"}),
-    "gcc": frozenset({"gcc", "build-essential", "build-base"}),
-    "g++": frozenset({"g++", "build-essential", "build-base"}),
-    "python3": frozenset({"python3"}),
-    "git": frozenset({"git"}),
-    "curl": frozenset({"curl"}),
-    "wget": frozenset({"wget"}),
-}
 # Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
 # anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
 # Compiled on first use (by `re`), like the guard itself only needed when a fix edits the file.
@@ -110,6 +106,15 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
             problems.extend(_native_build_problems(doc, stage, image.variant, natives))
         problems.extend(_start_binary_problems(doc, stage))
     return problems
+
+
+def problems(doc: Document, ctx: RuleContext) -> list[Problem]:
+    """`check` against the check's project and images, worked out once per text of the Dockerfile."""
+    known = ctx.real_image_problems.get(doc.source)
+    if known is None:
+        known = tuple(check(doc, ctx.project, ctx.services.node_images, ctx.today))
+        ctx.real_image_problems[doc.source] = known
+    return list(known)
 
 
 def introduced(before: list[Problem], after: list[Problem]) -> list[Problem]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from . import guard
 from .appcode.syntax import language_of, parses
 from .context import Options, RuleContext
 from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
@@ -34,7 +33,7 @@ from .rules.rule import Rule
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from .sources.images import NodeImages
+    from .guard import Problem
 
 MAX_PASSES = 10
 
@@ -362,21 +361,21 @@ class _RealImageGuard:
         self.original = original
         self.ctx = ctx
 
-    # Both made on the first fix that edits the Dockerfile: most files never need them.
+    # Made on the first fix that edits the Dockerfile, as the guard is imported: most files never need it.
     @cached_property
-    def images(self) -> NodeImages:
-        return self.ctx.services.node_images
+    def baseline(self) -> list[Problem]:
+        from . import guard
 
-    @cached_property
-    def baseline(self) -> list[guard.Problem]:
-        return guard.check(self.original, self.ctx.project, self.images, self.ctx.today)
+        return guard.problems(self.original, self.ctx)
 
-    def new_problems(self, source: bytes) -> list[guard.Problem]:
+    def new_problems(self, source: bytes) -> list[Problem]:
+        from . import guard
+
         try:
             doc = parse_for_fixing(source)
         except PipelineError:
             return []  # reported by the pass itself, with the rule that caused it
-        return guard.introduced(self.baseline, guard.check(doc, self.ctx.project, self.images, self.ctx.today))
+        return guard.introduced(self.baseline, guard.problems(doc, self.ctx))
 
     def refused(self, files: dict[Path | None, bytes], project: Project, chosen: list[Finding]) -> dict[int, str]:
         """The chosen fixes to withhold (by id of their finding), with what they would break."""

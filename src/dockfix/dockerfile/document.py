@@ -18,7 +18,7 @@ import bisect
 import json
 import re
 from collections.abc import Iterator
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 from ..records import dataclass, field
 
@@ -230,9 +230,12 @@ class Instruction(Node):
                 return self.keyword_start
             # the end of the logical line: just after the last byte it took from the source
             return self.source_offset(len(self.logical) - 1) + 1 if self.logical else self.keyword_start
-        starts = [s[0] for s in self.segments]
-        index = bisect.bisect_right(starts, logical_offset) - 1
-        logical_start, source_start = self.segments[index]
+        segments = self.segments
+        if len(segments) == 1:  # an instruction on one line, nearly all of them: nothing to look up
+            logical_start, source_start = segments[0]
+        else:
+            index = bisect.bisect_right([s[0] for s in segments], logical_offset) - 1
+            logical_start, source_start = segments[index]
         return source_start + (logical_offset - logical_start)
 
     def source_span(self, logical_start: int, logical_end: int) -> tuple[int, int]:
@@ -286,7 +289,7 @@ class Document:
 
     @classmethod
     def parse(cls, source: bytes) -> Document:
-        return _Parser(source).parse()
+        return _parsed(source)
 
     def render(self) -> bytes:
         out = [BOM] if self.bom else []
@@ -343,6 +346,14 @@ def iter_lines(source: bytes, start: int = 0) -> Iterator[Line]:
         yield Line(offset, end, number)
         number += 1
         offset = end
+
+
+@lru_cache(maxsize=16)
+def _parsed(source: bytes) -> Document:
+    # A parsed document never changes, and a fix's result is parsed by whoever judges it (the
+    # tag planning of DF001/DF007, the real-image guard) and again as the next pass's document:
+    # the few last texts are kept. An error is raised anew each time (lru_cache keeps none).
+    return _Parser(source).parse()
 
 
 class _Parser:
@@ -472,25 +483,18 @@ class _Parser:
         return i
 
     def _split_command(self, inst: Instruction) -> None:
-        logical = inst.logical
-        lead = len(logical) - len(_lstrip_space(logical))
-        trimmed_end = lead + len(_strip_space(logical))
-        match = COMMAND_SPLIT.search(logical, lead, trimmed_end)
-        keyword_end = match.start() if match else trimmed_end
-        inst.keyword = logical[lead:keyword_end].decode("utf-8", "replace")
-        inst.keyword_start = inst.source_offset(lead)
-        inst.keyword_end = inst.source_span(lead, keyword_end)[1]
-        if not match:
-            inst.args_start = inst.args_end = trimmed_end
+        split = _split_logical(inst.logical)
+        inst.keyword = split.keyword
+        inst.keyword_start = inst.source_offset(split.lead)
+        inst.keyword_end = inst.source_span(split.lead, split.keyword_end)[1]
+        if split.flags is None:
+            inst.args_start = inst.args_end = split.args_start
             return
-        flags_start = match.end()
-        args_start, flags = _extract_flags(logical, flags_start, trimmed_end)
-        for name, value, text, start, end in flags:
+        for name, value, text, start, end in split.flags:
             source_start, source_end = inst.source_span(start, end)
             inst.flags.append(Flag(name, value, text, source_start, source_end))
-        rest = logical[args_start:trimmed_end]
-        inst.args_start = args_start + (len(rest) - len(_lstrip_space(rest)))
-        inst.args_end = inst.args_start + len(_strip_space(rest))
+        inst.args_start = split.args_start
+        inst.args_end = split.args_end
         name = inst.name
         if name == "ONBUILD":
             sub = inst.args_bytes.split(None, 1)
@@ -508,10 +512,9 @@ class _Parser:
             inst.reads_heredocs = inst.json_args is None
 
     def _check(self, name: str | None, args: bytes, line: int) -> None:
-        try:
-            _check_arguments(name, args, self.escape, line)
-        except DockerfileSyntaxError as error:
-            self.errors.append(error)
+        message = _argument_error(name, args, self.escape)
+        if message is not None:
+            self.errors.append(DockerfileSyntaxError(message, line))
 
     def _read_heredocs(self, inst: Instruction, i: int) -> int:
         lines = self.lines
@@ -530,6 +533,35 @@ class _Parser:
                     inst.heredocs.append(Heredoc(name, chomp, expand, fd, body_start, line.start, line.end))
                     break
         return i
+
+
+@dataclass(frozen=True)
+class _LogicalSplit:
+    """Where a logical line's keyword, flags and arguments are, in logical offsets."""
+
+    lead: int
+    keyword: str
+    keyword_end: int
+    flags: tuple[tuple[str, str | None, str, int, int], ...] | None  # None: a keyword alone
+    args_start: int
+    args_end: int
+
+
+@lru_cache(maxsize=4096)
+def _split_logical(logical: bytes) -> _LogicalSplit:
+    # A function of the logical line alone, kept by it: a check parses nearly the same document
+    # again and again (each tag DF001/DF007 try, each pass's result).
+    lead = len(logical) - len(_lstrip_space(logical))
+    trimmed_end = lead + len(_strip_space(logical))
+    match = COMMAND_SPLIT.search(logical, lead, trimmed_end)
+    keyword_end = match.start() if match else trimmed_end
+    keyword = logical[lead:keyword_end].decode("utf-8", "replace")
+    if not match:
+        return _LogicalSplit(lead, keyword, keyword_end, None, trimmed_end, trimmed_end)
+    args_start, flags = _extract_flags(logical, match.end(), trimmed_end)
+    rest = logical[args_start:trimmed_end]
+    args_start += len(rest) - len(_lstrip_space(rest))
+    return _LogicalSplit(lead, keyword, keyword_end, tuple(flags), args_start, args_start + len(_strip_space(rest)))
 
 
 def _extract_flags(line: bytes, pos: int, end: int) -> tuple[int, list[tuple[str, str | None, str, int, int]]]:
@@ -650,30 +682,33 @@ def _maybe_json(args: bytes) -> list[str] | None:
     return None
 
 
-def _check_arguments(name: str | None, args: bytes, escape: bytes, line: int) -> None:
-    """The argument errors BuildKit's parser itself raises (the file is rejected)."""
+@lru_cache(maxsize=4096)
+def _argument_error(name: str | None, args: bytes, escape: bytes) -> str | None:
+    """The argument error BuildKit's parser itself raises (the file is rejected); None if none.
+
+    Kept by text: a fix's result, and each tag DF001/DF007 try, is parsed whole again, with
+    nearly every instruction as it was.
+    """
     if name in JSON_FORM_INSTRUCTIONS or name == "HEALTHCHECK":
         if name == "HEALTHCHECK":
             parts = _split_first_word(args)  # parseHealthConfig looks at single bytes
             args = parts[1] if len(parts) == 2 else b""
         value = _json_array(args)
         if value is not None and not all(isinstance(item, str) for item in value):
-            raise DockerfileSyntaxError("when using JSON array syntax, arrays must be comprised of strings only", line)
+            return "when using JSON array syntax, arrays must be comprised of strings only"
     elif name in ("ENV", "LABEL"):
         words = parse_words(args.decode("utf-8", "surrogateescape"), escape.decode())
         if not words:
-            return
+            return None
         if "=" not in words[0]:
             if len(COMMAND_SPLIT.split(args, 1)) < 2:
-                raise DockerfileSyntaxError(f"{name} must have two arguments", line)
-            return
+                return f"{name} must have two arguments"
+            return None
         for word in words:
             if "=" not in word:
                 shown = word.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                raise DockerfileSyntaxError(
-                    f"Syntax error - can't find = in {json.dumps(shown)}. Must be of the form: name=value",
-                    line,
-                )
+                return f"Syntax error - can't find = in {json.dumps(shown)}. Must be of the form: name=value"
+    return None
 
 
 def parse_words(rest: str, escape: str = "\\") -> list[str]:

@@ -139,8 +139,15 @@ def _plain_command(script: bytes) -> Command | None:
 
 def commands_in(script: bytes) -> list[Command]:
     """Every simple command in the script, in source order (nested ones included)."""
+    return list(_commands_of(script))
+
+
+@lru_cache(maxsize=2048)
+def _commands_of(script: bytes) -> tuple[Command, ...]:
+    # The guard and the rules read the same scripts again in every document a fix is tried on
+    # (a tag planned on three variants re-reads the whole file each time): walk each tree once.
     plain = _plain_command(script)
-    return [plain] if plain is not None else _parsed_commands(script)
+    return (plain,) if plain is not None else tuple(_parsed_commands(script))
 
 
 def _parsed_commands(script: bytes) -> list[Command]:

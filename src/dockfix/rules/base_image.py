@@ -75,11 +75,15 @@ from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows, stage_chain
 from ..edits import Applicability, Edit, Finding, Fix
-from ..guard import stage_image
 from ..records import dataclass
 from ..sources.images import MalformedTag, NodeTag
-from .image_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .rule import Rule
+
+# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from .image_plan import Plan
 
 RULE = Rule(
     code="DF001",
@@ -217,6 +221,9 @@ def _short(digest: str) -> str:
 def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref: ImageReference, tag: NodeTag):
     """The finding for a floating node tag: the active LTS major, in a variant that exists and
     keeps everything the build runs."""
+    # The tag planning (and the real-image guard it asks) only for a floating tag: most files have none.
+    from .image_plan import Refusal, confirm_tag, plan_tag, split_onbuild
+
     where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
     stages = stages_on_site(doc, site)
     runtime_major = _major_built_for(doc, ctx, stages)
@@ -256,6 +263,8 @@ def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref
 def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> int | None:
     """The Node.js major of the node stages that copy from `stages`, when they name one and agree:
     what a build stage makes (node_modules, native addons) must run on the major that runs it."""
+    from ..guard import stage_image  # the real-image guard only for a floating tag, as above
+
     on_site = {stage.index for stage in stages}
     # The stages on the site and those built on them: copies between them stay on one image.
     indexes = {other.index for other in doc.stages if any(m.index in on_site for m in stage_chain(doc, other))}

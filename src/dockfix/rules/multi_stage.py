@@ -111,7 +111,6 @@ from ..dockerfile.stages import (
     start_commands,
 )
 from ..edits import Applicability, Edit, Finding, Fix
-from ..guard import FULL_IMAGE_TOOLS, stage_image
 from ..project.npmscripts import (
     commands_run,
     dev_dependency_at_start,
@@ -120,7 +119,7 @@ from ..project.npmscripts import (
     start_commands_run,
 )
 from ..records import dataclass, field, replace
-from ..sources.images import MalformedTag, NodeTag
+from ..sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
 from .rule import Rule
 
 RULE = Rule(
@@ -845,6 +844,8 @@ def _runtime_findings(doc: Document, ctx: RuleContext):
             " for it to the same major",
             runtime.from_instruction.line,
         )
+    from ..guard import stage_image  # the real-image guard only for a runtime that copies from a stage
+
     for inst, source in copied_stages(doc, runtime):
         built_on = stage_image(doc, source, services.node_images, ctx.today).major
         if built_on is not None and built_on != major:

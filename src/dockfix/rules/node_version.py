@@ -61,7 +61,6 @@ from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
 from .base_image import BaseSite, arg_default_site, base_site, target_major
-from .image_plan import Refusal, confirm_tag, plan_tag
 from .rule import Rule
 
 RULE = Rule(
@@ -209,6 +208,9 @@ def _upgrade(
     doc: Document, ctx: RuleContext, found: _VersionSite, reason: str, version: str, major: int, safe_change: bool
 ) -> Finding:
     """The finding that moves `found` to `version`, on a tag that exists and keeps the build working."""
+    # The tag planning (and the real-image guard it asks) only for a release to upgrade: most files have none.
+    from .image_plan import Refusal, confirm_tag, plan_tag
+
     site = found.site
     stages = _stages_at(doc, site)
     images = ctx.services.node_images

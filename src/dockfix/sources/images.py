@@ -62,6 +62,17 @@ LAST_MAJOR_WITH_YARN = 25
 LAST_MAJOR_WITH_COREPACK = 24
 # Old image flavours that ran hidden steps or no longer exist for any maintained major.
 RETIRED_VARIANTS = frozenset({"onbuild", "wheezy", "jessie", "stretch", "buster"})
+# Tools of the full Debian image (buildpack-deps) that the slim and alpine variants lack, with the
+# packages that bring them back; busybox gives alpine its own wget.
+FULL_IMAGE_TOOLS: dict[str, frozenset[str]] = {
+    "make": frozenset({"make", "build-essential", "build-base"}),
+    "gcc": frozenset({"gcc", "build-essential", "build-base"}),
+    "g++": frozenset({"g++", "build-essential", "build-base"}),
+    "python3": frozenset({"python3"}),
+    "git": frozenset({"git"}),
+    "curl": frozenset({"curl"}),
+    "wget": frozenset({"wget"}),
+}
 
 _VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 _ALPINE = re.compile(r"^alpine(\d+\.\d+)?$")
