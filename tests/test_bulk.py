@@ -262,12 +262,11 @@ def test_dockerfiles_sharing_or_nesting_a_context_share_a_group(tmp_path):
     assert [[index for index, _, _ in group] for group in groups] == [[0, 2, 3], [1]]
 
 
+@pytest.mark.shared
 def test_two_processes_give_exactly_the_results_of_one(tmp_path):
     from support.paths import corpus_cases, lay_out_case
 
     cases = corpus_cases()[:40]
-    if not cases:
-        pytest.skip("the shared corpus is not next to this checkout")
     for case in cases:
         lay_out_case(case, tmp_path)
     files = discover([tmp_path]).files

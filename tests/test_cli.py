@@ -707,7 +707,8 @@ def test_python_m_dockfix_on_the_naive_dockerfile_with_the_real_rules(tmp_path):
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "cases"
 
 
-@pytest.mark.skipif(not CORPUS.is_dir() or not PATCH, reason="needs the corpus and patch")
+@pytest.mark.shared
+@pytest.mark.skipif(not PATCH, reason="needs patch")
 def test_corpus_diff_is_what_write_writes_and_a_second_run_changes_nothing(tmp_path):
     """Every corpus case at once, with the real rules: the Done-when property of the command line."""
     import json

@@ -1,8 +1,8 @@
 """Every real Dockerfile of the shared corpus: byte-exact round trip, agreement with BuildKit's
 parser, and sound fixes (support.fixing.check_fix_is_sound).
 
-The corpus is other people's files and lives next to the checkout, not in it; without it this
-module is one skipped test. Our own shapes (test_shapes.py) cover the same ground everywhere.
+The corpus is other people's files and lives next to the checkout, not in it; without it these
+tests are not run, and the run says so once (conftest.py). Our own shapes (test_shapes.py) cover the same ground everywhere.
 """
 
 import pytest
@@ -13,9 +13,8 @@ from support.oracle import agrees_with_oracle
 from support.paths import corpus_cases, lay_out_case
 from support.trees import snapshot, write_tree
 
+pytestmark = pytest.mark.shared
 CASES = corpus_cases()
-if not CASES:
-    pytest.skip("the shared corpus is not next to this checkout", allow_module_level=True)
 IDS = [case.name for case in CASES]
 
 

@@ -609,7 +609,7 @@ def _stage_references(source: bytes) -> set[str]:
 MULTI_STAGE = [case for case in corpus_cases() if len(Document.parse((case / "Dockerfile").read_bytes()).stages) > 1]
 
 
-@pytest.mark.skipif(not MULTI_STAGE, reason="the shared corpus is not next to this checkout")
+@pytest.mark.shared
 @pytest.mark.parametrize("case", MULTI_STAGE, ids=[c.name for c in MULTI_STAGE])
 def test_corpus_keeps_every_stage_reference(case, tmp_path):
     folder = lay_out_case(case, tmp_path)

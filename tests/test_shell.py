@@ -115,6 +115,7 @@ def test_scripts_with_anything_more_go_to_the_grammar(script):
     assert shell._plain_command(script.encode()) is None
 
 
+@pytest.mark.shared
 def test_every_plain_script_of_the_corpus_reads_as_the_grammar_reads_it():
     """Every shell script in the corpus's RUN instructions and npm scripts the fast path takes."""
     import json
@@ -123,8 +124,6 @@ def test_every_plain_script_of_the_corpus_reads_as_the_grammar_reads_it():
     from support.paths import corpus_cases, shapes
 
     cases = corpus_cases() + shapes()
-    if not corpus_cases():
-        pytest.skip("the shared corpus is not next to this checkout")
     scripts: set[bytes] = set()
     for case in cases:
         for path in case.iterdir():
