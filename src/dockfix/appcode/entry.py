@@ -9,16 +9,11 @@ points outside the build context or into node_modules.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from dockfix.appcode.syntax import language_of, parse_source
-
-from ..records import dataclass
-
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 _SOURCE_SUFFIXES = (".ts", ".mts", ".cts", ".tsx", ".js")
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")

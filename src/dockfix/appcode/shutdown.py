@@ -23,14 +23,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-import tree_sitter
+from typing import TYPE_CHECKING
 
 from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
 from dockfix.edits import Edit
 
-from ..records import dataclass, replace
+if TYPE_CHECKING:
+    import tree_sitter
 
 MODULE_SYSTEMS = ("commonjs", "esm")
 
@@ -788,7 +789,7 @@ def plan_graceful_shutdown(source: bytes, *, path: Path, language: str, module_s
     Raises UnsupportedSourceError for an unknown language or module system.
     """
     plan = _plan(source, language, module_system)
-    return replace(plan, edits=tuple(replace(edit, path=path) for edit in plan.edits))
+    return replace(plan, edits=tuple(Edit(edit.start, edit.end, edit.content, path) for edit in plan.edits))
 
 
 def _plan(source: bytes, language: str, module_system: str) -> ShutdownPlan:

@@ -8,6 +8,7 @@ marker. Hunks are grouped by difflib with three lines of context, like `diff -u`
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -83,8 +84,6 @@ def unified_diff(old: bytes | None, new: bytes, path: Path, root: Path | None = 
         b"--- " + old_name.encode("utf-8", "surrogateescape") + b"\n",
         b"+++ " + new_name.encode("utf-8", "surrogateescape") + b"\n",
     ]
-    import difflib  # here, not at the top: only a run that shows or writes a diff needs it
-
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     for group in matcher.get_grouped_opcodes(CONTEXT_LINES):
         first, last = group[0], group[-1]

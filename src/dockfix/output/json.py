@@ -23,12 +23,42 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TypedDict
 
 from ..edits import Finding
 from ..pipeline import FileResult
 from .diff import display_path
 
 SCHEMA_VERSION = 1
+
+
+class FindingRecord(TypedDict):
+    code: str
+    rule: str | None
+    message: str
+    line: int | None
+    path: str | None
+    fix: str | None
+
+
+class ErrorRecord(TypedDict):
+    message: str
+    line: int | None
+
+
+class FileRecord(TypedDict):
+    version: int
+    path: str | None
+    repo_root: str | None
+    context: str | None
+    status: str
+    written: bool
+    changed_files: list[str | None]
+    applied: list[FindingRecord]
+    withheld: list[FindingRecord]
+    remaining: list[FindingRecord]
+    notes: list[FindingRecord]
+    error: ErrorRecord | None
 
 
 def repository_root(path: Path) -> Path | None:
@@ -44,7 +74,7 @@ def _shown(path: Path | None) -> str | None:
     return None if path is None else display_path(path).replace(os.sep, "/")
 
 
-def finding_record(finding: Finding, result: FileResult, names: dict[str, str]) -> dict:
+def finding_record(finding: Finding, result: FileResult, names: dict[str, str]) -> FindingRecord:
     """One finding as a JSON-ready dict."""
     return {
         "code": finding.code,
@@ -58,7 +88,7 @@ def finding_record(finding: Finding, result: FileResult, names: dict[str, str]) 
 
 def file_record(
     result: FileResult, *, context: Path, changed_files: list[Path], written: bool, names: dict[str, str]
-) -> dict:
+) -> FileRecord:
     """The record of one Dockerfile."""
     failed = result.error is not None
     return {
@@ -73,10 +103,10 @@ def file_record(
         "withheld": [finding_record(f, result, names) for f in result.withheld],
         "remaining": [finding_record(f, result, names) for f in result.remaining if f not in result.withheld],
         "notes": [finding_record(f, result, names) for f in result.notes],
-        "error": {"message": result.error, "line": result.error_line} if failed else None,
+        "error": ErrorRecord(message=result.error, line=result.error_line) if result.error is not None else None,
     }
 
 
-def render(records: list[dict]) -> str:
+def render(records: list[FileRecord]) -> str:
     """JSON Lines: one compact object per line."""
     return "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n" for record in records)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..edits import Applicability, Finding
@@ -24,15 +26,15 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 
 
-def _artifact(path: Path) -> dict:
+def _artifact(path: Path) -> dict[str, Any]:
     shown = display_path(path)
     if os.path.isabs(shown):
         return {"uri": Path(shown).as_uri()}
     return {"uri": shown.replace(os.sep, "/"), "uriBaseId": "%SRCROOT%"}
 
 
-def _location(path: Path, line: int | None) -> dict:
-    physical: dict = {"artifactLocation": _artifact(path)}
+def _location(path: Path, line: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": _artifact(path)}
     if line:
         physical["region"] = {"startLine": line}
     return {"physicalLocation": physical}
@@ -46,11 +48,11 @@ def _level(finding: Finding) -> str:
     return "warning"
 
 
-def rule_descriptors(rules: list[Rule]) -> list[dict]:
+def rule_descriptors(rules: list[Rule]) -> list[dict[str, Any]]:
     """The reportingDescriptor of each rule of the run, from its declaration."""
     descriptors = []
     for rule in rules:
-        descriptor: dict = {
+        descriptor: dict[str, Any] = {
             "id": rule.code,
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
@@ -66,7 +68,9 @@ def rule_descriptors(rules: list[Rule]) -> list[dict]:
     return descriptors
 
 
-def sarif_log(results: list[FileResult], rules: list[Rule], findings_of) -> dict:
+def sarif_log(
+    results: list[FileResult], rules: list[Rule], findings_of: Callable[[FileResult], list[Finding]]
+) -> dict[str, Any]:
     """The SARIF log for a run; `findings_of(result)` picks the findings to show for a file."""
     descriptors = rule_descriptors(rules)
     index = {descriptor["id"]: number for number, descriptor in enumerate(descriptors)}
@@ -83,7 +87,7 @@ def sarif_log(results: list[FileResult], rules: list[Rule], findings_of) -> dict
             )
             continue
         for finding in [*findings_of(result), *result.notes]:
-            item = {
+            item: dict[str, Any] = {
                 "ruleId": finding.code,
                 "level": _level(finding),
                 "message": {"text": finding.message},
@@ -119,6 +123,6 @@ def sarif_log(results: list[FileResult], rules: list[Rule], findings_of) -> dict
     }
 
 
-def render(log: dict) -> str:
+def render(log: dict[str, Any]) -> str:
     """The log as indented JSON text."""
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

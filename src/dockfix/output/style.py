@@ -7,6 +7,8 @@ https://no-color.org: any non-empty NO_COLOR turns colour off; TERM=dumb does to
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import TextIO
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -15,7 +17,7 @@ GREEN = "\x1b[32m"
 CYAN = "\x1b[36m"
 
 
-def wants_color(stream, environ=None) -> bool:
+def wants_color(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
     """Whether output to `stream` should be coloured."""
     environ = os.environ if environ is None else environ
     if environ.get("NO_COLOR"):

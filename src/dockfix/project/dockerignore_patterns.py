@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
-
-from ..records import dataclass
 
 
 @dataclass(frozen=True)

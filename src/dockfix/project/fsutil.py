@@ -15,11 +15,14 @@ someone changed it in the meantime the write is refused rather than losing that 
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import tempfile
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-
-from ..records import dataclass
 
 # Real Dockerfiles are a few kilobytes; anything this big is not one, and refusing it before
 # reading keeps a stray `dockfix big.iso` fast.
@@ -128,8 +131,6 @@ def _stage(change: FileChange) -> _Staged:
         # Replacing by rename would bypass a read-only mode, so honour it as an editor would.
         if not os.access(target, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
             raise FileProblem("cannot write: file is read-only")
-    import tempfile  # here, not at the top: only writes need it, and it takes long to import
-
     try:
         descriptor, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
     except OSError as error:
@@ -167,16 +168,13 @@ class WriteFailed(FileProblem):
 
 
 @contextmanager
-def _interrupts_deferred():
+def _interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the group is written or cleaned up.
 
     A signal landing between creating a temporary file and recording it (or between two
     renames of one group) would leave a temporary file behind or half a group written; blocked,
     it is delivered as soon as the group is done.
     """
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return

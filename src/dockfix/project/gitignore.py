@@ -10,9 +10,8 @@ an ignored folder is ignored whatever the patterns say (the search never enters 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-
-from ..records import dataclass
 
 MAX_GITIGNORE_SIZE = 1024 * 1024
 

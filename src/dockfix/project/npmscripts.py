@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..dockerfile.document import Document, Stage, shell_words
@@ -29,7 +30,6 @@ from ..dockerfile.stages import (
     is_development_script_name,
     test_tooling,
 )
-from ..records import dataclass
 from .build_context import Project
 
 NODE_BINARIES = ("node", "nodejs")

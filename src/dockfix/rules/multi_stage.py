@@ -118,7 +118,7 @@ from ..project.npmscripts import (
     script_invocation,
     start_commands_run,
 )
-from ..records import dataclass, field, replace
+from ..records import dataclass, field
 from ..sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
 from .rule import Rule
 
@@ -761,7 +761,9 @@ def _production_base(ctx: RuleContext, stage: Stage, runtime_tools: set[str]) ->
         parsed = NodeTag.parse(tag)
     except MalformedTag:
         return base
-    small = replace(parsed, variant=f"{parsed.variant}-slim" if parsed.variant else "slim").render()
+    small = NodeTag(
+        parsed.version, parsed.major, parsed.floating, f"{parsed.variant}-slim" if parsed.variant else "slim"
+    ).render()
     if images.tag_exists(small, ctx.today) is not True:
         return base
     return f"{name}:{small}"

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from ..records import dataclass
 from . import PACKAGED_DATA
+from .cache import NODE_DATA_FILE_NAME
 
 # Debian releases by codename, with the date their (long-term) security support ends: a
 # codename a new major does not have is replaced by the nearest release still supported.
@@ -219,10 +220,8 @@ class NodeImages:
     @classmethod
     def load(cls, cache_dir: Path | None = None) -> NodeImages:
         """The copy `--update-data` left in the cache when there is one, else the shipped one."""
-        from .nodedata import CACHE_FILE_NAME
-
         if cache_dir is not None:
-            cached = cache_dir / CACHE_FILE_NAME
+            cached = cache_dir / NODE_DATA_FILE_NAME
             try:
                 document = json.loads(cached.read_text(encoding="utf-8"))
                 images = cls.from_versions_json(document.get("image_versions"), str(cached))

@@ -29,14 +29,16 @@ Nothing here reads the clock: every date-dependent question takes ``today``.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dockfix.sources.semver import (
     InvalidRangeError,
@@ -47,13 +49,13 @@ from dockfix.sources.semver import (
     parse_node_version,
 )
 
-from ..records import dataclass
 from . import PACKAGED_DATA
+from .cache import NODE_DATA_FILE_NAME as CACHE_FILE_NAME
+from .images import NodeImages
+from .registry import NetworkProblem, http_transport
 
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from .network import UrlOpener
 
 __all__ = [
     "CACHE_FILE_NAME",
@@ -76,10 +78,6 @@ __all__ = [
 SCHEDULE_URL = "https://raw.githubusercontent.com/nodejs/Release/main/schedule.json"
 VULNERABILITIES_URL = "https://raw.githubusercontent.com/nodejs/security-wg/main/vuln/core/index.json"
 IMAGE_VERSIONS_URL = "https://raw.githubusercontent.com/nodejs/docker-node/main/versions.json"
-
-CACHE_FILE_NAME = "nodejs-data.json"
-"""The refreshed data inside the cache folder: the published files (schedule, advisories, the node
-image's versions.json) and their dates, in one file so that replacing it is a single atomic rename."""
 
 DEFAULT_PLATFORM = "linux"
 """Node.js images are Linux images, so Windows-only advisories do not apply to them."""
@@ -475,43 +473,25 @@ def _parse_advisories(document: object) -> tuple[Advisory, ...]:
 # -- refreshing -------------------------------------------------------------------------------
 
 
-def _download_json(url: str, opener: Callable[..., Any]) -> tuple[Any, date | None]:
+def _download_json(url: str, opener: UrlOpener | None) -> tuple[Any, date | None]:
     """The decoded JSON at ``url`` and the server's date for the response, if it sent one."""
-    # Imported here, not at the top: only --update-data downloads, and these modules take longer
-    # to import than a small Dockerfile takes to check.
-    import email.utils
-    import http.client
-    import urllib.error
-
     try:
-        with opener(url, timeout=_DOWNLOAD_TIMEOUT_SECONDS) as response:
-            body = response.read(_DOWNLOAD_LIMIT + 1)
-            headers = getattr(response, "headers", None)
-            served = headers.get("Date") if headers is not None else None
-    except urllib.error.HTTPError as error:
-        raise NodeDataUpdateError(f"cannot download {url}: HTTP {error.code} {error.reason}") from error
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        raise NodeDataUpdateError(f"cannot download {url}: {reason}") from error
+        body, served_date = http_transport(timeout=_DOWNLOAD_TIMEOUT_SECONDS).download(
+            url, limit=_DOWNLOAD_LIMIT, opener=opener
+        )
+    except NetworkProblem as problem:
+        raise NodeDataUpdateError(f"cannot download {url}: {problem}") from problem
     if len(body) > _DOWNLOAD_LIMIT:
         raise NodeDataUpdateError(f"refusing {url}: larger than {_DOWNLOAD_LIMIT // (1024 * 1024)} MiB")
     try:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise NodeDataUpdateError(f"refusing {url}: not valid JSON ({error})") from error
-    served_date = None
-    if served:
-        try:
-            served_date = email.utils.parsedate_to_datetime(served).astimezone(datetime.timezone.utc).date()
-        except (TypeError, ValueError):
-            served_date = None
     return document, served_date
 
 
 def _write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so readers see the old file or the new one, never half."""
-    import tempfile
-
     path.parent.mkdir(parents=True, exist_ok=True)
     temp: Path | None = None
     try:
@@ -532,7 +512,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def update_data(
     cache_dir: Path,
     *,
-    opener: Callable[..., Any] | None = None,
+    opener: UrlOpener | None = None,
     today: date | None = None,
 ) -> str:
     """Download the published schedule and vulnerability database into ``cache_dir``.
@@ -543,12 +523,6 @@ def update_data(
     packaged one is refused as truncated. The refreshed data is dated ``today`` when given,
     else by the server's ``Date`` header, else by the local clock. Return a one-line summary.
     """
-    from .images import NodeImages
-
-    if opener is None:
-        import urllib.request
-
-        opener = urllib.request.urlopen
     schedule_json, schedule_served = _download_json(SCHEDULE_URL, opener)
     vulnerabilities_json, vulnerabilities_served = _download_json(VULNERABILITIES_URL, opener)
     versions_json, _ = _download_json(IMAGE_VERSIONS_URL, opener)

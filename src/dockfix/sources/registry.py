@@ -18,31 +18,32 @@ Only the standard library is used.
 
 from __future__ import annotations
 
-import _thread  # threading.Lock is _thread.allocate_lock; threading itself takes long to import
+import base64
 import contextlib
+import hashlib
 import ipaddress
 import json
 import os
 import re
+import shutil
+import subprocess
+import tempfile
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from dockfix.dockerfile.imageref import ImageReference
 
-from ..records import dataclass
+from .cache import user_cache_dir
 
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-
-# The HTTP client, TLS, hashing, subprocess, base64, shutil and tempfile modules are imported where
-# a request is made, a credential read or a digest cached: a run that finds its digests in the
-# cache (every offline run) never needs them, and they take longer to import than a small
-# Dockerfile takes to check.
 if TYPE_CHECKING:
-    import urllib.request
     from ssl import SSLContext
+
+    from .network import Response, Transport
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -63,15 +64,19 @@ _DOCKER_HUB_CONFIG_KEYS = (
     "https://index.docker.io/v1",
     "https://registry-1.docker.io",
 )
-# Compiled on first use (by `re`): a run without a digest cache or a request never needs it.
-_DIGEST = r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}"
-# Compiled on first use (by `re`): only a registry's answer needs it, never a cached digest.
-_CHALLENGE_PARAM = r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))'
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+_CHALLENGE_PARAM = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+_ESCAPED_CHARACTER = re.compile(r"\\(.)")
 _CACHE_FILE_NAME = "registry-digests.json"
 _CACHE_FORMAT_VERSION = 1
 _DEFAULT_TOKEN_LIFETIME = 60.0
 _CREDENTIAL_HELPER_TIMEOUT = 30.0
-_USER_AGENT = "dockfix"
+USER_AGENT = "dockfix"
+
+
+class _CacheEntry(TypedDict):
+    digest: str
+    resolved_at: float  # seconds since the epoch
 
 
 class RegistryError(Exception):
@@ -103,6 +108,10 @@ class OfflineCacheMiss(RegistryError):
     """Offline mode, and no cached answer for this image."""
 
 
+class NetworkProblem(Exception):
+    """An HTTP exchange that brought no answer: ``str(problem)`` says why, in a few words."""
+
+
 @dataclass(frozen=True)
 class Credentials:
     """A username and secret for one registry; ``repr`` never shows the secret."""
@@ -117,8 +126,6 @@ class Credentials:
 
     def basic_header(self) -> str:
         """The value of an ``Authorization: Basic`` header."""
-        import base64
-
         raw = f"{self.username}:{self.secret}".encode()
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
@@ -133,24 +140,21 @@ class _Challenge:
 
 
 @dataclass(frozen=True)
-class _Response:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True)
 class _Endpoint:
     base_url: str  # scheme://host[:port], no trailing slash
     display_name: str  # what the user knows this registry as
     credential_key: str  # key of the Docker config / credential helper
 
 
-def default_cache_dir() -> Path:
-    """The user's cache folder for dockfix: ``$XDG_CACHE_HOME/dockfix`` or ``~/.cache/dockfix``."""
-    from .cache import user_cache_dir
+def http_transport(*, timeout: float, ssl_context: SSLContext | None = None) -> Transport:
+    """The HTTP layer (urllib, http.client, TLS), imported here, at the first request.
 
-    return user_cache_dir()
+    The one door of the network client: an offline run never makes a request, and these modules
+    take longer to import than a small Dockerfile takes to check.
+    """
+    from .network import Transport
+
+    return Transport(timeout=timeout, ssl_context=ssl_context)
 
 
 def default_docker_config() -> Path:
@@ -177,7 +181,7 @@ class DockerCredentialStore:
         if config_path is not None and config_path.is_dir():
             config_path = config_path / "config.json"
         self._config_path = config_path if config_path is not None else default_docker_config()
-        self._config: dict | None = None
+        self._config: dict[str, Any] | None = None  # the Docker config, as the user wrote it
         self.notes: dict[str, str] = {}
         """Why a look-up found nothing (a missing helper, say), by server key; never a secret."""
 
@@ -194,7 +198,7 @@ class DockerCredentialStore:
             return _credentials_from_auth_entry(entry)
         return None
 
-    def _load(self) -> dict:
+    def _load(self) -> dict[str, Any]:
         if self._config is None:
             try:
                 loaded = json.loads(self._config_path.read_text(encoding="utf-8"))
@@ -206,14 +210,10 @@ class DockerCredentialStore:
     def _run_helper(self, helper: str, server: str) -> Credentials | None:
         # The docker CLI runs `docker-credential-<helper> get` with the server URL on stdin and
         # reads {"ServerURL", "Username", "Secret"} from stdout; "not found" is a non-zero exit.
-        import shutil
-
         program = shutil.which(f"docker-credential-{helper}")
         if program is None:
             self.notes[server] = f"credential helper docker-credential-{helper} is not on PATH"
             return None
-        import subprocess
-
         try:
             completed = subprocess.run(
                 [program, "get"],
@@ -248,7 +248,7 @@ def _hostname_of_key(key: str) -> str:
     return key.split("/", 1)[0]
 
 
-def _match_key(table: Mapping, server: str):
+def _match_key(table: Mapping[str, object], server: str) -> object:
     if server in table:
         return table[server]
     aliases = _DOCKER_HUB_CONFIG_KEYS if server == DOCKER_HUB_CREDENTIAL_KEY else (server,)
@@ -259,14 +259,12 @@ def _match_key(table: Mapping, server: str):
     return None
 
 
-def _credentials_from_auth_entry(entry: Mapping) -> Credentials | None:
+def _credentials_from_auth_entry(entry: Mapping[str, object]) -> Credentials | None:
     identity_token = entry.get("identitytoken")
     if isinstance(identity_token, str) and identity_token:
         return Credentials("<token>", identity_token)
     encoded = entry.get("auth")
     if isinstance(encoded, str) and encoded:
-        import base64
-
         try:
             decoded = base64.b64decode(encoded, validate=False).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
@@ -289,8 +287,8 @@ class DigestCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._entries: dict[str, dict] | None = None
-        self._lock = _thread.allocate_lock()
+        self._entries: dict[str, _CacheEntry] | None = None
+        self._lock = threading.Lock()
 
     def get(self, key: str, *, max_age: float | None) -> str | None:
         """The cached digest for ``key`` if present and younger than ``max_age`` seconds (None: any age)."""
@@ -306,14 +304,14 @@ class DigestCache:
 
     def put(self, key: str, digest: str) -> None:
         """Record ``digest`` for ``key`` now, in memory and on disk."""
-        entry = {"digest": digest, "resolved_at": time.time()}
+        entry: _CacheEntry = {"digest": digest, "resolved_at": time.time()}
         with self._lock:
             merged = self._read()
             merged[key] = entry
             self._entries = merged
             self._write(merged)
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> dict[str, _CacheEntry]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -324,17 +322,15 @@ class DigestCache:
         if not isinstance(entries, dict):
             return {}
         return {
-            key: value
+            key: _CacheEntry(digest=value["digest"], resolved_at=value["resolved_at"])
             for key, value in entries.items()
             if isinstance(value, dict)
             and isinstance(value.get("digest"), str)
-            and re.fullmatch(_DIGEST, value["digest"])
+            and _DIGEST.fullmatch(value["digest"])
             and isinstance(value.get("resolved_at"), (int, float))
         }
 
-    def _write(self, entries: dict[str, dict]) -> None:
-        import tempfile
-
+    def _write(self, entries: dict[str, _CacheEntry]) -> None:
         payload = json.dumps({"version": _CACHE_FORMAT_VERSION, "entries": entries}, indent=1, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -386,14 +382,14 @@ class RegistryClient:
         self.insecure_registries = frozenset(insecure_registries)
         self.mirror = self._validate_mirror(mirror) if mirror else None
         # Without one (--isolated), digests are looked up anew: offline, none is known.
-        self.disk_cache = DigestCache((cache_dir or default_cache_dir()) / _CACHE_FILE_NAME) if disk_cache else None
+        self.disk_cache = DigestCache((cache_dir or user_cache_dir()) / _CACHE_FILE_NAME) if disk_cache else None
         self.credential_store = DockerCredentialStore(docker_config)
         self.request_count = 0
         """HTTP requests attempted by this client (retries included); tests read it."""
 
         self._ssl_context = ssl_context
-        self._opener: urllib.request.OpenerDirector | None = None
-        self._lock = _thread.allocate_lock()
+        self._transport: Transport | None = None
+        self._lock = threading.Lock()
         self._digests: dict[str, str] = {}
         self._missing: dict[str, TagNotFound] = {}
         self._unavailable: dict[str, RegistryUnavailable] = {}
@@ -532,18 +528,16 @@ class RegistryClient:
         header_digest = response.headers.get("docker-content-digest", "").strip()
         if header_digest:
             return self._checked_digest(header_digest, endpoint, ref)
-        import hashlib
-
         return "sha256:" + hashlib.sha256(response.body).hexdigest()
 
     def _checked_digest(self, digest: str, endpoint: _Endpoint, ref: ImageReference) -> str:
-        if not re.fullmatch(_DIGEST, digest):
+        if not _DIGEST.fullmatch(digest):
             raise RegistryError(
                 f"{endpoint.display_name} answered {ref.cache_key} with a malformed digest", reference=ref
             )
         return digest
 
-    def _raise_for_status(self, response: _Response, endpoint: _Endpoint, ref: ImageReference) -> None:
+    def _raise_for_status(self, response: Response, endpoint: _Endpoint, ref: ImageReference) -> None:
         status = response.status
         if 200 <= status < 300:
             return
@@ -660,7 +654,7 @@ class RegistryClient:
             query["service"] = service
 
         if credentials is not None and credentials.is_identity_token:
-            form = dict(query, grant_type="refresh_token", refresh_token=credentials.secret, client_id=_USER_AGENT)
+            form = dict(query, grant_type="refresh_token", refresh_token=credentials.secret, client_id=USER_AGENT)
             body = urllib.parse.urlencode(form).encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
             response = self._request("POST", realm, headers, None, endpoint, ref, data=body)
@@ -715,54 +709,26 @@ class RegistryClient:
         ref: ImageReference,
         *,
         data: bytes | None = None,
-    ) -> _Response:
+    ) -> Response:
         """One HTTP exchange with bounded retries on connection errors and 5xx; 4xx is returned."""
         if self.offline:  # the public methods never get here offline; this keeps the promise anyway
             raise OfflineCacheMiss(f"offline and no cached digest for {ref.cache_key}", reference=ref)
-        import urllib.error
-        import urllib.request
-        from http.client import HTTPException
-
+        if self._transport is None:
+            self._transport = http_transport(timeout=self.timeout, ssl_context=self._ssl_context)
         host = _host_of(url)
         attempts = self.retries + 1
         problem = ""
         for attempt in range(attempts):
             if attempt:
                 time.sleep(self.retry_backoff * (2 ** (attempt - 1)))
-            request = urllib.request.Request(url, data=data, method=method)
-            request.add_header("User-Agent", _USER_AGENT)
-            for name, value in headers.items():
-                request.add_header(name, value)
-            if authorization:
-                # Unredirected: a redirect (to blob storage, say) must not carry our credentials.
-                request.add_unredirected_header("Authorization", authorization)
             with self._lock:
                 self.request_count += 1
             try:
-                with self._open(request) as reply:
-                    body = reply.read() if method != "HEAD" else b""
-                    return _Response(reply.status, _lower_headers(reply.headers), body)
-            except urllib.error.HTTPError as error:
-                try:
-                    body = _read_quietly(error) if method != "HEAD" else b""
-                finally:
-                    error.close()
-                if error.code < 500:
-                    return _Response(error.code, _lower_headers(error.headers), body)
-                problem = f"answered HTTP {error.code}"
-            except urllib.error.URLError as error:
-                problem = _describe_network_problem(error.reason)
-            except (OSError, HTTPException) as error:
-                problem = _describe_network_problem(error)
+                return self._transport.exchange(method, url, headers, authorization, data)
+            except NetworkProblem as trouble:
+                problem = str(trouble)
         message = f"{endpoint.display_name} is unavailable: {host} {problem} after {attempts} attempts"
         raise RegistryUnavailable(message, reference=ref)
-
-    def _open(self, request: urllib.request.Request):
-        import urllib.request
-
-        if self._opener is None:
-            self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=self._ssl_context))
-        return self._opener.open(request, timeout=self.timeout)
 
     def _scrub(self, message: str) -> str:
         with self._lock:
@@ -780,9 +746,9 @@ def _parse_challenge(header: str) -> _Challenge | None:
     if scheme not in ("bearer", "basic"):
         return None
     params = {}
-    for match in re.finditer(_CHALLENGE_PARAM, rest):
+    for match in _CHALLENGE_PARAM.finditer(rest):
         value = match.group(2) if match.group(2) is not None else match.group(3)
-        params[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value)
+        params[match.group(1).lower()] = _ESCAPED_CHARACTER.sub(r"\1", value)
     if scheme == "bearer" and not params.get("realm"):
         return None
     return _Challenge(scheme, params)
@@ -791,31 +757,3 @@ def _parse_challenge(header: str) -> _Challenge | None:
 def _host_of(url: str) -> str:
     """``host[:port]`` of a URL, without any user information."""
     return urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
-
-
-def _lower_headers(headers) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()} if headers else {}
-
-
-def _read_quietly(response) -> bytes:
-    from http.client import HTTPException
-
-    try:
-        return response.read()
-    except (OSError, HTTPException):
-        return b""
-
-
-def _describe_network_problem(reason: object) -> str:
-    from http.client import HTTPException
-
-    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-        return "timed out"
-    if isinstance(reason, ConnectionRefusedError):
-        return "refused the connection"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    if isinstance(reason, HTTPException):
-        return f"broke the connection ({type(reason).__name__})"
-    text = str(reason).strip() or type(reason).__name__
-    return text.splitlines()[0]

@@ -15,9 +15,8 @@ first unaffected release, simple and exact.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-
-from ..records import dataclass
 
 
 class InvalidVersionError(ValueError):
