@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Pattern:
     text: str  # cleaned, without the `!`
     negated: bool
 
-    @property
+    @cached_property
     def regex(self) -> re.Pattern[str] | None:
         """The pattern as a regular expression; None when it is malformed (Docker errors on it)."""
         return _translate(self.text)
@@ -53,7 +53,6 @@ def clean(path: str) -> str:
     return cleaned
 
 
-@lru_cache(maxsize=4096)
 def _translate(pattern: str) -> re.Pattern[str] | None:
     """Go filepath.Match syntax plus `**` as a regular expression; None if malformed."""
     out = []

@@ -25,7 +25,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 from . import PACKAGED_DATA
@@ -215,7 +214,9 @@ class NodeImages:
 
     @classmethod
     def packaged(cls) -> NodeImages:
-        return _packaged()
+        """The copy shipped in `dockfix/data/docker-node` (read anew: a run's `Services` keeps the one it uses)."""
+        path = PACKAGED_DATA / "docker-node" / "versions.json"
+        return cls.from_versions_json(json.loads(path.read_text(encoding="utf-8")), "the shipped versions.json")
 
     @classmethod
     def load(cls, cache_dir: Path | None = None) -> NodeImages:
@@ -412,9 +413,3 @@ def _date(value: object) -> date | None:
         return date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
-
-
-@lru_cache(maxsize=1)
-def _packaged() -> NodeImages:
-    path = PACKAGED_DATA / "docker-node" / "versions.json"
-    return NodeImages.from_versions_json(json.loads(path.read_text(encoding="utf-8")), "the shipped versions.json")
