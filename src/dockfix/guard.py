@@ -18,7 +18,6 @@ from collections import Counter
 from datetime import date
 
 from .dockerfile.document import Document, Instruction, Stage
-from .dockerfile.shell import commands_in, run_scripts
 from .dockerfile.stages import (
     copied_stages,
     external_base,
@@ -151,11 +150,11 @@ def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
     if inst.name == "RUN":
         if inst.is_json_form:
             return [inst.words]
-        return [command.argv for script in run_scripts(doc, inst) for command in script.commands()]
+        return [command.argv for command in inst.commands]
     if inst.name in ("CMD", "ENTRYPOINT"):
         words = inst.words
         if not inst.is_json_form:
-            return [command.argv for command in commands_in(inst.args.encode())]
+            return [command.argv for command in inst.commands]
         while words and words[0] in _INIT_WRAPPERS:
             words = words[1:]
         return [words] if words else []

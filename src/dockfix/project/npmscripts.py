@@ -19,7 +19,7 @@ import re
 import shlex
 from pathlib import Path
 
-from ..dockerfile.document import Document, Stage, shell_words
+from ..dockerfile.document import Document, Stage
 from ..dockerfile.shell import Command, and_chain, commands_in, uses_shell_features
 from ..dockerfile.stages import (
     development_command,
@@ -29,6 +29,7 @@ from ..dockerfile.stages import (
     is_development_script_name,
     test_tooling,
 )
+from ..dockerfile.words import shell_words
 from ..records import dataclass
 from .build_context import Project
 

@@ -35,8 +35,8 @@ from .. import guard
 from ..context import RuleContext
 from ..dockerfile.document import DockerfileSyntaxError, Document, Stage
 from ..dockerfile.imageref import ImageReference
-from ..dockerfile.shell import run_scripts
-from ..dockerfile.stages import insert_line_after, stage_chain
+from ..dockerfile.stages import stage_chain
+from ..edit_helpers import insert_line_after
 from ..edits import Edit, apply_edits
 from ..records import dataclass
 from ..sources.images import (
@@ -272,8 +272,8 @@ def _package_renames(
         now = guard.stage_image(doc, stage, images, today).variant
         now_release = now.release if now is not None and now.distro == distro else None
         for inst in stage.instructions:
-            for script in run_scripts(doc, inst):
-                for command in script.commands():
+            for script in inst.scripts:
+                for command in script.commands:
                     argv = command.argv
                     if not argv or argv[0].rsplit("/", 1)[-1] not in tools or verb not in argv:
                         continue
