@@ -95,7 +95,11 @@ def grammar_reading(script: bytes):
     """The commands, errors and shell features of `script` as the grammar reads them (no fast path)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shell, "_plain_command", lambda script: None)
-        return shell.commands_in(script), shell.parse_bash(script).root_node.has_error, shell.uses_shell_features(script)
+        return (
+            shell.commands_in(script),
+            shell.parse_bash(script).root_node.has_error,
+            shell.uses_shell_features(script),
+        )
 
 
 @pytest.mark.parametrize("script", PLAIN)

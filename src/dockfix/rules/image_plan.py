@@ -121,7 +121,7 @@ def plan_tag(
         return Refusal(f"Node.js {major} has no `{variant}` variant, nor one like it")
     roots = {stage.index for stage in stages}
     dependents = [s for s in doc.stages if any(m.index in roots for m in stage_chain(doc, s))]
-    baseline = guard.problems(doc, ctx)
+    baseline = ctx.real_images.problems(doc)
     rejected: list[tuple[str, str]] = []  # (tag, why not)
     for candidate in candidates:
         tag = f"{version}-{candidate.variant}" if candidate.variant else version
@@ -251,7 +251,7 @@ def _new_problems(doc: Document, ctx: RuleContext, baseline: list[guard.Problem]
         return None
     if new_doc.errors:
         return None
-    return guard.introduced(baseline, guard.problems(new_doc, ctx))
+    return guard.introduced(baseline, ctx.real_images.problems(new_doc))
 
 
 def _package_renames(

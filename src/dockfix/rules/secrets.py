@@ -43,8 +43,8 @@ import re
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction
 from ..dockerfile.shell import Script, parse_bash
-from ..dockerfile.words import read_env, shell_words
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
+from ..dockerfile.words import read_env, shell_words
 from ..edits import Applicability, Edit, Finding, Fix
 from .rule import Rule
 
