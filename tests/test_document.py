@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockfix.dockerfile.document import DockerfileSyntaxError, Document, substitute_args
+from dockfix.dockerfile.document import DockerfileSyntaxError, Document
+from dockfix.dockerfile.words import extract_flags, parse_words, read_env, substitute_args
 from support.oracle import agrees_with_oracle, oracle_view
 
 ROUND_TRIP = [
@@ -149,3 +150,24 @@ def test_generated_files_round_trip_and_agree(lines, newline, final_newline):
     assert agrees_with_oracle(source)
     with contextlib.suppress(DockerfileSyntaxError):
         assert Document.parse(source).render() == source
+
+
+def test_env_is_read_with_the_files_escape_character():
+    """One reader for every ENV: both forms, values as written, the escape directive honoured."""
+    assert read_env('A=1 B="x y"', "\\").pairs == (("A", "1"), ("B", '"x y"'))
+    assert read_env("NODE_ENV production  mode", "\\") == read_env("NODE_ENV production  mode", "`")
+    assert read_env("NODE_ENV production  mode", "\\").legacy
+    assert read_env("NODE_ENV production  mode", "\\").pairs == (("NODE_ENV", "production  mode"),)
+    # With `# escape=``, a backquote joins the space to the value; a backslash is a plain character.
+    assert read_env("A=x` y", "`").pairs == (("A", "x` y"),)
+    assert read_env("A=x\\ y", "`").pairs == (("A", "x\\"), ("y", ""))
+
+
+def test_the_word_lexer_keeps_quotes_for_env_and_removes_them_for_flags():
+    line = b'--from=build --chown="a b" src dst'
+    args_start, flags = extract_flags(line, 0, len(line))
+    assert line[args_start:] == b"src dst"
+    assert [(name, value) for name, value, _, _, _ in flags] == [("from", "build"), ("chown", "a b")]
+    assert parse_words(line.decode()) == ["--from=build", '--chown="a b"', "src", "dst"]
+    # `--` ends the flags; a word that is not a flag ends them too.
+    assert extract_flags(b"-- --x", 0, 6) == (2, [])

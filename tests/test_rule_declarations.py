@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pickle
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -17,7 +18,6 @@ import test_rules_core as core
 from dockfix.context import Options
 from dockfix.edits import Applicability
 from dockfix.output.rule_docs import explanation
-from dockfix.records import replace
 from dockfix.rules import RULES, UnknownSelector, check_selectors, rule_by_code, select_rules
 from dockfix.rules.rule import Rule
 from dockfix.runner import Settings

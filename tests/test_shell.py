@@ -1,9 +1,12 @@
 """The shell a RUN runs, heredocs included: which scripts, which commands, mapped back to the source."""
 
+import json
+
 import pytest
 
+from dockfix.dockerfile import shell
 from dockfix.dockerfile.document import Document
-from dockfix.dockerfile.shell import run_scripts
+from support.paths import corpus_cases, shapes
 
 # RUN instruction -> the commands of each script it runs, (from a heredoc body, argv list).
 SCRIPTS = {
@@ -43,11 +46,11 @@ SCRIPTS = {
 def test_run_scripts(run, expected):
     doc = Document.parse(b"FROM node:22\n" + run.encode())
     inst = doc.instructions[-1]
-    scripts = list(run_scripts(doc, inst))
-    assert [(s.from_heredoc, [c.argv for c in s.commands()]) for s in scripts] == expected
+    scripts = inst.scripts
+    assert [(s.from_heredoc, [c.argv for c in s.commands]) for s in scripts] == expected
     for script in scripts:
         assert not script.has_errors
-        for command in script.commands():
+        for command in script.commands:
             start, end = script.to_source(command.name_start, command.end)
             assert doc.source[start:end] == script.text[command.name_start : command.end]
 
@@ -90,17 +93,17 @@ NOT_PLAIN = [
 
 def grammar_reading(script: bytes):
     """The commands, errors and shell features of `script` as the grammar reads them (no fast path)."""
-    from dockfix.dockerfile import shell
-
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shell, "_plain_command", lambda script: None)
-        return shell.commands_in(script), shell._tree(script).root_node.has_error, shell.uses_shell_features(script)
+        return (
+            shell.commands_in(script),
+            shell.parse_bash(script).root_node.has_error,
+            shell.uses_shell_features(script),
+        )
 
 
 @pytest.mark.parametrize("script", PLAIN)
 def test_a_plain_script_is_read_without_the_grammar_exactly_as_the_grammar_reads_it(script):
-    from dockfix.dockerfile import shell
-
     plain = shell._plain_command(script.encode())
     assert plain is not None
     commands, has_error, uses_features = grammar_reading(script.encode())
@@ -110,19 +113,12 @@ def test_a_plain_script_is_read_without_the_grammar_exactly_as_the_grammar_reads
 
 @pytest.mark.parametrize("script", NOT_PLAIN)
 def test_scripts_with_anything_more_go_to_the_grammar(script):
-    from dockfix.dockerfile import shell
-
     assert shell._plain_command(script.encode()) is None
 
 
 @pytest.mark.shared
 def test_every_plain_script_of_the_corpus_reads_as_the_grammar_reads_it():
     """Every shell script in the corpus's RUN instructions and npm scripts the fast path takes."""
-    import json
-
-    from dockfix.dockerfile import shell
-    from support.paths import corpus_cases, shapes
-
     cases = corpus_cases() + shapes()
     scripts: set[bytes] = set()
     for case in cases:
@@ -130,7 +126,7 @@ def test_every_plain_script_of_the_corpus_reads_as_the_grammar_reads_it():
             if path.is_file() and path.name.startswith("Dockerfile"):
                 doc = Document.parse(path.read_bytes())
                 for inst in doc.instructions:
-                    scripts.update(script.text for script in run_scripts(doc, inst))
+                    scripts.update(script.text for script in inst.scripts)
         package = case / "package.json"
         if package.is_file():
             try:
@@ -144,3 +140,20 @@ def test_every_plain_script_of_the_corpus_reads_as_the_grammar_reads_it():
     for script in plain:
         commands, has_error, uses_features = grammar_reading(script)
         assert ([shell._plain_command(script)], has_error, uses_features) == (commands, False, False), script
+
+
+def test_each_run_script_is_read_once_and_held_by_its_instruction(monkeypatch):
+    """However often rules ask, a RUN's scripts are parsed once each, and a new parse of the same
+    text (a fix's next pass) reads them anew: no script outlives the document that holds it."""
+    source = b"FROM node:22\n" + b"".join(b"RUN mkdir -p /srv/%d && touch /srv/%d/x\n" % (n, n) for n in range(3000))
+    parsed: list[bytes] = []
+    real_parse = shell.parse_bash
+    monkeypatch.setattr(shell, "parse_bash", lambda script: parsed.append(script) or real_parse(script))
+    for _ in range(2):
+        doc = Document.parse(source)
+        for _ in range(3):
+            commands = [command.argv for inst in doc.instructions for command in inst.commands]
+        assert commands[:2] == [["mkdir", "-p", "/srv/0"], ["touch", "/srv/0/x"]]
+        assert len(commands) == 6000
+    assert len(parsed) == 2 * 3000
+    assert len(set(parsed)) == 3000

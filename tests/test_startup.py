@@ -34,7 +34,6 @@ NOT_NEEDED = (
     "ssl",
     "tree_sitter",  # shell scripts with more than plain words; app code
     "importlib.resources",  # the shipped data is read as files (sources.PACKAGED_DATA)
-    "dockfix.guard",  # the real-image guard: a fix that edits the Dockerfile, a tag to change
     "dockfix.rules.image_plan",  # a tag to change (DF001's floating tag, DF007's upgrade)
 )
 

@@ -1,25 +1,26 @@
 """What a rule may look at besides the document: the project, the user's options, the services.
 
 The services (the registry client, the Node.js data) are made on first use and shared across
-files, so a run that needs neither never imports them, and tests can hand in their own.
+files, so a run that needs none of them never loads them, and tests can hand in their own.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .guard import RealImageJudge
 from .project.build_context import Project
-from .records import dataclass, field
 from .sources.cache import user_cache_dir
+from .sources.images import NodeImages
+from .sources.nodedata import NodeData
 from .sources.semver import InvalidVersionError, parse_node_version
 
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-
 if TYPE_CHECKING:
-    from .guard import Problem
+    from .sources.registry import RegistryClient
 
 
 @dataclass
@@ -67,7 +68,8 @@ class Services:
         self.docker_config = docker_config
 
     @cached_property
-    def registry(self):
+    def registry(self) -> RegistryClient:
+        # The network client's door: only a check that asks the registry loads it.
         from .sources.registry import RegistryClient
 
         return RegistryClient(
@@ -79,22 +81,18 @@ class Services:
         )
 
     @cached_property
-    def node_data(self):
+    def node_data(self) -> NodeData:
         return _load_node_data(self.cache_dir)
 
     @cached_property
-    def node_images(self):
+    def node_images(self) -> NodeImages:
         """The model of the official node image's tags and variants (sources.images)."""
-        from .sources.images import NodeImages
-
         return NodeImages.load(self.cache_dir)
 
 
 @lru_cache(maxsize=4)
-def _load_node_data(cache_dir: Path | None):
+def _load_node_data(cache_dir: Path | None) -> NodeData:
     # Reading 171 advisories takes tens of milliseconds: once per process, not per Dockerfile.
-    from .sources.nodedata import NodeData
-
     return NodeData.load(cache_dir)
 
 
@@ -110,11 +108,12 @@ class RuleContext:
         # The codes of the rules this run applies (None: every rule), for a rule whose fix
         # waits on another's (DF002 on an npm 6 base that DF007 moves to a newer Node.js).
         self.rule_codes: frozenset[str] | None = None
-        # The real-image guard's problems of each text of the Dockerfile this check has judged
-        # (guard.problems): the pipeline and the tag planning of DF001/DF007 ask about the same
-        # documents, the original first of all.
-        self.real_image_problems: dict[bytes, tuple[Problem, ...]] = {}
 
     @property
     def today(self) -> date:
         return self.options.today
+
+    @cached_property
+    def real_images(self) -> RealImageJudge:
+        """The real-image guard of this check, which keeps what it found for each text it judged."""
+        return RealImageJudge(self.project, self.services.node_images, self.today)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-
-from .records import dataclass
 
 
 class Applicability(enum.Enum):
@@ -28,7 +27,7 @@ class Applicability(enum.Enum):
     DISPLAY_ONLY = "display-only"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edit:
     """Replace bytes [start, end) of a file with `content`.
 
@@ -54,7 +53,7 @@ class Edit:
         return cls(start, end, b"", path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fix:
     """Edits applied together, or not at all.
 
@@ -83,7 +82,7 @@ class Fix:
         return Fix(self.edits, self.applicability, isolated=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """What a rule has to say about one place in a file."""
 

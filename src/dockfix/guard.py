@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 
 from .dockerfile.document import Document, Instruction, Stage
-from .dockerfile.shell import commands_in, run_scripts
 from .dockerfile.stages import (
     copied_stages,
     external_base,
@@ -28,7 +28,6 @@ from .dockerfile.stages import (
     stage_chain,
 )
 from .project.build_context import Project
-from .records import dataclass
 from .sources.images import (
     FULL_IMAGE_TOOLS,
     MalformedTag,
@@ -42,24 +41,17 @@ from .sources.images import (
 )
 from .sources.npm_cli import bundled_npm_major, rejected_command
 
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-
-if TYPE_CHECKING:
-    from .context import RuleContext
-
 # Package managers a stage may run, and the commands that put them on the PATH.
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
 _INIT_WRAPPERS = frozenset({"dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/tini", "--", "exec", "env"})
 _DEBIAN_ONLY = frozenset({"apt-get", "apt", "dpkg", "aptitude", "useradd", "groupadd", "usermod"})
 # Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
 # anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
-# Compiled on first use (by `re`), like the guard itself only needed when a fix edits the file.
-_GLIBC_DOWNLOADS = r"(?i)/tini(?!-static|-muslc)[^/]*$|phantomjs"
+_GLIBC_DOWNLOADS = re.compile(r"(?i)/tini(?!-static|-muslc)[^/]*$|phantomjs")
 _GLIBC_NPM_PACKAGES = frozenset({"phantomjs", "phantomjs-prebuilt"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something the real images lack. `message` names no line, so input and output compare."""
 
@@ -67,7 +59,7 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StageImage:
     """What a stage stands on, as far as the model can tell."""
 
@@ -108,13 +100,26 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
     return problems
 
 
-def problems(doc: Document, ctx: RuleContext) -> list[Problem]:
-    """`check` against the check's project and images, worked out once per text of the Dockerfile."""
-    known = ctx.real_image_problems.get(doc.source)
-    if known is None:
-        known = tuple(check(doc, ctx.project, ctx.services.node_images, ctx.today))
-        ctx.real_image_problems[doc.source] = known
-    return list(known)
+class RealImageJudge:
+    """`check` for one Dockerfile's check: its project, images and day, and the problems of each
+    text of the file it has judged.
+
+    A check owns one (RuleContext.real_images): the pipeline's passes and the tag planning of
+    DF001/DF007 ask about the same texts, the original first of all, and each is judged once.
+    """
+
+    def __init__(self, project: Project, images: NodeImages, today: date):
+        self.project = project
+        self.images = images
+        self.today = today
+        self._judged: dict[bytes, tuple[Problem, ...]] = {}
+
+    def problems(self, doc: Document) -> list[Problem]:
+        known = self._judged.get(doc.source)
+        if known is None:
+            known = tuple(check(doc, self.project, self.images, self.today))
+            self._judged[doc.source] = known
+        return list(known)
 
 
 def introduced(before: list[Problem], after: list[Problem]) -> list[Problem]:
@@ -151,11 +156,11 @@ def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
     if inst.name == "RUN":
         if inst.is_json_form:
             return [inst.words]
-        return [command.argv for script in run_scripts(doc, inst) for command in script.commands()]
+        return [command.argv for command in inst.commands]
     if inst.name in ("CMD", "ENTRYPOINT"):
         words = inst.words
         if not inst.is_json_form:
-            return [command.argv for command in commands_in(inst.args.encode())]
+            return [command.argv for command in inst.commands]
         while words and words[0] in _INIT_WRAPPERS:
             words = words[1:]
         return [words] if words else []
@@ -292,7 +297,7 @@ def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Prob
                             problems.append(Problem(inst.line, f"Alpine {variant.release} has no package `{package}`"))
             if member is stage and inst.name == "ADD" and variant.distro == "alpine":
                 for source in inst.words[:-1]:
-                    if source.startswith(("http://", "https://")) and re.search(_GLIBC_DOWNLOADS, source):
+                    if source.startswith(("http://", "https://")) and _GLIBC_DOWNLOADS.search(source):
                         problems.append(
                             Problem(
                                 inst.line, f"`{source.rsplit('/', 1)[-1]}` is a glibc binary: it does not run on Alpine"

@@ -17,6 +17,7 @@ finding stays, saying why its fix was not applied.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -25,15 +26,9 @@ from .context import Options, RuleContext
 from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
+from .guard import Problem, introduced
 from .project.build_context import Project
-from .records import dataclass, field, replace
 from .rules.rule import Rule
-
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-
-if TYPE_CHECKING:
-    from .guard import Problem
 
 MAX_PASSES = 10
 
@@ -253,7 +248,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
                 if edit.path is not None and edit.path not in originals:
                     originals[edit.path] = project.read_absolute(edit.path)
         try:
-            new_doc = parse_for_fixing(new_files[None])
+            new_doc = real_images.document(new_files[None])
         except PipelineError as error:
             culprits = _culprits(files[None], chosen)
             raise PipelineError(
@@ -360,22 +355,28 @@ class _RealImageGuard:
     def __init__(self, original: Document, ctx: RuleContext):
         self.original = original
         self.ctx = ctx
+        # The documents of the texts judged in this pass: the one the pass ends with is the
+        # next pass's document.
+        self.judged: dict[bytes, Document] = {}
 
-    # Made on the first fix that edits the Dockerfile, as the guard is imported: most files never need it.
+    # Worked out on the first fix that edits the Dockerfile: most files never need it.
     @cached_property
     def baseline(self) -> list[Problem]:
-        from . import guard
-
-        return guard.problems(self.original, self.ctx)
+        return self.ctx.real_images.problems(self.original)
 
     def new_problems(self, source: bytes) -> list[Problem]:
-        from . import guard
-
         try:
             doc = parse_for_fixing(source)
         except PipelineError:
             return []  # reported by the pass itself, with the rule that caused it
-        return guard.introduced(self.baseline, guard.problems(doc, self.ctx))
+        self.judged[source] = doc
+        return introduced(self.baseline, self.ctx.real_images.problems(doc))
+
+    def document(self, source: bytes) -> Document:
+        """The document of the text a pass ends with: the one judged, if it was; the others are let go."""
+        doc = self.judged.pop(source, None)
+        self.judged.clear()
+        return doc if doc is not None else parse_for_fixing(source)
 
     def refused(self, files: dict[Path | None, bytes], project: Project, chosen: list[Finding]) -> dict[int, str]:
         """The chosen fixes to withhold (by id of their finding), with what they would break."""

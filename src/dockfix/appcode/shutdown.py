@@ -789,7 +789,7 @@ def plan_graceful_shutdown(source: bytes, *, path: Path, language: str, module_s
     Raises UnsupportedSourceError for an unknown language or module system.
     """
     plan = _plan(source, language, module_system)
-    return replace(plan, edits=tuple(Edit(edit.start, edit.end, edit.content, path) for edit in plan.edits))
+    return replace(plan, edits=tuple(replace(edit, path=path) for edit in plan.edits))
 
 
 def _plan(source: bytes, language: str, module_system: str) -> ShutdownPlan:

@@ -18,9 +18,20 @@ import bisect
 import json
 import re
 from collections.abc import Iterator
-from functools import cache, cached_property, lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from ..records import dataclass, field
+from .shell import Command, Script, commands_in, run_scripts
+from .words import (
+    WHITESPACE,
+    Heredoc,
+    extract_flags,
+    heredocs_in,
+    parse_words,
+    shell_words,
+    split_first_word,
+    substitute_args,
+)
 
 BOM = b"\xef\xbb\xbf"
 
@@ -61,33 +72,7 @@ _UNICODE_SPACE = (
 _LEADING_SPACE = re.compile(_UNICODE_SPACE + b"*")
 _TRAILING_SPACE = re.compile(_UNICODE_SPACE + b"*\\Z")
 _DIRECTIVE = re.compile(rb"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
-COMMAND_SPLIT = re.compile(rb"[\t\v\f\r ]+")
-_HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
-# extractBuilderFlags looks at single bytes with unicode.IsSpace, so the Latin-1 spaces 0x85
-# and 0xA0 count there even when they are part of a UTF-8 sequence.
-_FLAG_SPACE_BYTES = frozenset(b" \t\n\v\f\r\x85\xa0")
-# Go's unicode.IsSpace on characters. Python's str.isspace also counts the separators
-# \x1c-\x1f, which Go does not.
-_GO_SPACES = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
-    map(chr, range(0x2000, 0x200B))
-)
-
-
-def _is_space(ch: str) -> bool:
-    return ch in _GO_SPACES
-
-
-def _split_first_word(data: bytes) -> list[bytes]:
-    """Split off the first word at a byte BuildKit's byte-wise unicode.IsSpace counts as space."""
-    for index, byte in enumerate(data):
-        if byte in _FLAG_SPACE_BYTES:
-            rest = data[index:]
-            while rest and rest[0] in _FLAG_SPACE_BYTES:
-                rest = rest[1:]
-            return [data[:index], rest] if rest else [data[:index]]
-    return [data] if data else []
-
-
+COMMAND_SPLIT = re.compile(rb"[\t\v\f\r ]+")  # BuildKit's reWhitespace
 # BuildKit reads the file with a bufio.Scanner limited to this many bytes per line (without the
 # "\n"; a BOM counts in the first line) and rejects a file with a longer one.
 MAX_LINE_LENGTH = 65535
@@ -122,7 +107,7 @@ def _is_comment(line: bytes) -> bool:
     return _lstrip_space(_trim_newline(line)).startswith(b"#")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     """One physical line: `start` to `end` includes its line ending, if it has one."""
 
@@ -131,7 +116,7 @@ class Line:
     number: int  # 1-based
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Flag:
     """A builder flag such as `--from=build`: its unquoted text and where it stands."""
 
@@ -140,19 +125,6 @@ class Flag:
     text: str
     start: int
     end: int
-
-
-@dataclass(frozen=True)
-class Heredoc:
-    """A heredoc attached to RUN/COPY/ADD: name, options, and the body's byte span."""
-
-    name: str
-    chomp: bool
-    expand: bool
-    file_descriptor: int
-    body_start: int
-    body_end: int  # the terminator line starts here
-    terminator_end: int
 
 
 @dataclass
@@ -253,6 +225,31 @@ class Instruction(Node):
     def spans_one_line(self) -> bool:
         return self.line == self.end_line
 
+    # Read once, by the instruction, when first asked: every rule and the guard read the same
+    # scripts, on every pass and in every variant of the file a fix is tried on.
+    @cached_property
+    def scripts(self) -> tuple[Script, ...]:
+        """The shell scripts a shell-form RUN executes: its line, and the heredoc bodies a shell reads."""
+        if self.name != "RUN" or self.is_json_form:
+            return ()
+        base = self.args_start
+
+        def from_args(start: int, end: int) -> tuple[int, int]:
+            return self.source_span(base + start, base + end)
+
+        return run_scripts(self.args_bytes, from_args, self.heredocs)
+
+    @cached_property
+    def commands(self) -> tuple[Command, ...]:
+        """The simple commands a shell-form RUN, CMD or ENTRYPOINT runs."""
+        if self.is_json_form:
+            return ()
+        if self.name == "RUN":
+            return tuple(command for script in self.scripts for command in script.commands)
+        if self.name in ("CMD", "ENTRYPOINT"):
+            return tuple(commands_in(self.args.encode()))
+        return ()
+
 
 @dataclass
 class Stage:
@@ -289,7 +286,7 @@ class Document:
 
     @classmethod
     def parse(cls, source: bytes) -> Document:
-        return _parsed(source)
+        return _Parser(source).parse()
 
     def render(self) -> bytes:
         out = [BOM] if self.bom else []
@@ -346,14 +343,6 @@ def iter_lines(source: bytes, start: int = 0) -> Iterator[Line]:
         yield Line(offset, end, number)
         number += 1
         offset = end
-
-
-@lru_cache(maxsize=16)
-def _parsed(source: bytes) -> Document:
-    # A parsed document never changes, and a fix's result is parsed by whoever judges it (the
-    # tag planning of DF001/DF007, the real-image guard) and again as the next pass's document:
-    # the few last texts are kept. An error is raised anew each time (lru_cache keeps none).
-    return _Parser(source).parse()
 
 
 class _Parser:
@@ -500,7 +489,7 @@ class _Parser:
             sub = inst.args_bytes.split(None, 1)
             inst.onbuild_keyword = sub[0].decode("utf-8", "replace").upper() if sub else None
             if len(sub) == 2:
-                sub_args_start = _extract_flags(sub[1], 0, len(sub[1]))[0]
+                sub_args_start = extract_flags(sub[1], 0, len(sub[1]))[0]
                 sub_args = _strip_space(sub[1][sub_args_start:])
                 self._check(inst.onbuild_keyword, sub_args, inst.line)
                 inst.reads_heredocs = inst.onbuild_keyword in HEREDOC_INSTRUCTIONS and _maybe_json(sub_args) is None
@@ -518,7 +507,7 @@ class _Parser:
 
     def _read_heredocs(self, inst: Instruction, i: int) -> int:
         lines = self.lines
-        for name, chomp, expand, fd in _heredocs_in(inst.logical):
+        for name, chomp, expand, fd in heredocs_in(inst.logical):
             terminator = name.encode("utf-8", "surrogateescape")
             body_start = lines[i].start if i < len(lines) else len(self.source)
             while True:
@@ -530,7 +519,8 @@ class _Parser:
                 if chomp:
                     candidate = candidate.lstrip(b"\t")
                 if candidate == terminator:
-                    inst.heredocs.append(Heredoc(name, chomp, expand, fd, body_start, line.start, line.end))
+                    body = self.source[body_start : line.start]
+                    inst.heredocs.append(Heredoc(name, chomp, expand, fd, body_start, line.start, line.end, body))
                     break
         return i
 
@@ -547,10 +537,7 @@ class _LogicalSplit:
     args_end: int
 
 
-@lru_cache(maxsize=4096)
 def _split_logical(logical: bytes) -> _LogicalSplit:
-    # A function of the logical line alone, kept by it: a check parses nearly the same document
-    # again and again (each tag DF001/DF007 try, each pass's result).
     lead = len(logical) - len(_lstrip_space(logical))
     trimmed_end = lead + len(_strip_space(logical))
     match = COMMAND_SPLIT.search(logical, lead, trimmed_end)
@@ -558,84 +545,10 @@ def _split_logical(logical: bytes) -> _LogicalSplit:
     keyword = logical[lead:keyword_end].decode("utf-8", "replace")
     if not match:
         return _LogicalSplit(lead, keyword, keyword_end, None, trimmed_end, trimmed_end)
-    args_start, flags = _extract_flags(logical, match.end(), trimmed_end)
+    args_start, flags = extract_flags(logical, match.end(), trimmed_end)
     rest = logical[args_start:trimmed_end]
     args_start += len(rest) - len(_lstrip_space(rest))
     return _LogicalSplit(lead, keyword, keyword_end, tuple(flags), args_start, args_start + len(_strip_space(rest)))
-
-
-def _extract_flags(line: bytes, pos: int, end: int) -> tuple[int, list[tuple[str, str | None, str, int, int]]]:
-    """BuildKit's extractBuilderFlags over line[pos:end]: (offset where arguments start, flags)."""
-    flags: list[tuple[str, str | None, str, int, int]] = []
-    word = bytearray()
-    word_start = pos
-    blank_ok = False
-    phase = "spaces"
-    quote = 0
-
-    def emit(word_end: int) -> None:
-        text = bytes(word).decode("utf-8", "replace")
-        body = text[2:] if text.startswith("--") else text
-        name, sep, value = body.partition("=")
-        flags.append((name, value if sep else None, text, word_start, word_end))
-
-    while pos <= end:
-        ch = line[pos] if pos < end else None
-        if phase == "spaces":
-            if ch is None:
-                return end, flags
-            if ch in _FLAG_SPACE_BYTES:
-                pos += 1
-                continue
-            if ch != 0x2D or pos + 1 >= end or line[pos + 1] != 0x2D:
-                return pos, flags
-            phase = "word"
-            word_start = pos
-        if ch is None:
-            if bytes(word) != b"--" and (blank_ok or word):
-                emit(pos)
-            return end, flags
-        if phase == "word":
-            if ch in _FLAG_SPACE_BYTES:
-                if bytes(word) == b"--":
-                    return pos, flags
-                if blank_ok or word:
-                    emit(pos)
-                word = bytearray()
-                blank_ok = False
-                phase = "spaces"
-                pos += 1
-                continue
-            if ch in (0x27, 0x22):
-                quote = ch
-                blank_ok = True
-                phase = "quote"
-                pos += 1
-                continue
-            if ch == 0x5C:
-                if pos + 1 >= end:
-                    pos += 1
-                    continue
-                pos += 1
-                ch = line[pos]
-            word.append(ch)
-            pos += 1
-            continue
-        # in a quote
-        if ch == quote:
-            phase = "word"
-            pos += 1
-            continue
-        if ch == 0x5C:
-            if pos + 1 >= end:
-                phase = "word"
-                pos += 1
-                continue
-            pos += 1
-            ch = line[pos]
-        word.append(ch)
-        pos += 1
-    return end, flags
 
 
 class _NotJSON(ValueError):
@@ -647,17 +560,12 @@ def _reject_constant(name: str) -> None:
 
 
 _JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-
-
-@cache
-def _lone_surrogate() -> re.Pattern[str]:
-    return re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _replace_lone_surrogates(text: str) -> str:
     """A lone surrogate escape (`"\\ud800"`) is U+FFFD for Go, and could not be written back as UTF-8."""
-    # ASCII text, nearly every instruction, has none: the pattern (slow to compile) is not needed.
-    return text if text.isascii() else _lone_surrogate().sub("\ufffd", text)
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _json_array(args: bytes) -> list | None:
@@ -682,16 +590,11 @@ def _maybe_json(args: bytes) -> list[str] | None:
     return None
 
 
-@lru_cache(maxsize=4096)
 def _argument_error(name: str | None, args: bytes, escape: bytes) -> str | None:
-    """The argument error BuildKit's parser itself raises (the file is rejected); None if none.
-
-    Kept by text: a fix's result, and each tag DF001/DF007 try, is parsed whole again, with
-    nearly every instruction as it was.
-    """
+    """The argument error BuildKit's parser itself raises (the file is rejected); None if none."""
     if name in JSON_FORM_INSTRUCTIONS or name == "HEALTHCHECK":
         if name == "HEALTHCHECK":
-            parts = _split_first_word(args)  # parseHealthConfig looks at single bytes
+            parts = split_first_word(args)  # parseHealthConfig looks at single bytes
             args = parts[1] if len(parts) == 2 else b""
         value = _json_array(args)
         if value is not None and not all(isinstance(item, str) for item in value):
@@ -711,208 +614,6 @@ def _argument_error(name: str | None, args: bytes, escape: bytes) -> str | None:
     return None
 
 
-def parse_words(rest: str, escape: str = "\\") -> list[str]:
-    """BuildKit's parseWords (ENV, LABEL, ARG): whitespace-separated, quotes kept as written."""
-    words: list[str] = []
-    word: list[str] = []
-    blank_ok = False
-    quote = ""
-    phase = "spaces"
-    i = 0
-    n = len(rest)
-    while i <= n:
-        ch = rest[i] if i < n else ""
-        if phase == "spaces":
-            if i == n:
-                break
-            if _is_space(ch):
-                i += 1
-                continue
-            phase = "word"
-        if i == n:
-            if blank_ok or word:
-                words.append("".join(word))
-            break
-        if phase == "word":
-            if _is_space(ch):
-                phase = "spaces"
-                if blank_ok or word:
-                    words.append("".join(word))
-                word = []
-                blank_ok = False
-                i += 1
-                continue
-            if ch in "'\"":
-                quote = ch
-                blank_ok = True
-                phase = "quote"
-            if ch == escape:
-                if i + 1 == n:
-                    i += 1
-                    continue
-                word.append(ch)
-                i += 1
-                ch = rest[i]
-            word.append(ch)
-            i += 1
-            continue
-        if ch == quote:
-            phase = "word"
-        if ch == escape and quote != "'":
-            if i + 1 == n:
-                phase = "word"
-                i += 1
-                continue
-            i += 1
-            word.append(ch)
-            ch = rest[i]
-        word.append(ch)
-        i += 1
-    return words
-
-
-def shell_words(text: str, raw_quotes: bool = True) -> list[str]:
-    """Split like BuildKit's shell lexer (ProcessWords) without expanding variables.
-
-    With raw_quotes the quote characters stay in the words, as BuildKit's heredoc detection
-    sees them; without, they are removed.
-    """
-    words: list[str] = []
-    word: list[str] = []
-    in_word = False
-    quote = ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-                if raw_quotes:
-                    word.append(ch)
-            elif ch == "\\" and quote == '"' and i + 1 < len(text):
-                if raw_quotes:
-                    word.append(ch)
-                i += 1
-                word.append(text[i])
-            else:
-                word.append(ch)
-            i += 1
-            continue
-        if _is_space(ch):
-            if in_word:
-                words.append("".join(word))
-                word = []
-                in_word = False
-            i += 1
-            continue
-        in_word = True
-        if ch in "'\"":
-            quote = ch
-            if raw_quotes:
-                word.append(ch)
-        elif ch == "\\":
-            if i + 1 < len(text):
-                if raw_quotes:
-                    word.append(ch)
-                i += 1
-                word.append(text[i])
-        else:
-            word.append(ch)
-        i += 1
-    if in_word:
-        words.append("".join(word))
-    return words
-
-
-_SUBSTITUTION_NAME = re.compile(r"[A-Za-z0-9_]*")
-
-
-def _lexes_cleanly(text: str) -> bool:
-    """Whether BuildKit's shell lexer reads the whole line without an error.
-
-    It fails on an open quote and on a broken `${...}` (no closing brace, `${}`, `${:x}`, an
-    unknown modifier); then it yields no words, so the line opens no heredoc. Quotes and
-    backslashes are read as shell_words reads them.
-    """
-    quote = ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote == "'":
-            if ch == "'":
-                quote = ""
-        elif ch == "\\":
-            i += 1
-        elif ch == '"':
-            quote = "" if quote else '"'
-        elif ch == "'" and not quote:
-            quote = "'"
-        elif ch == "$" and text.startswith("${", i):
-            i += 2
-            if i >= len(text) or text[i] in "{}:":
-                return False
-            name = _SUBSTITUTION_NAME.match(text, i)
-            assert name is not None  # `*`: it matches, if only the empty string
-            i = name.end()
-            if i >= len(text) or text[i] not in "}:?-+%#/":
-                return False
-            closing = text.find("}", i)
-            if closing < 0:
-                return False
-            i = closing
-        i += 1
-    return not quote
-
-
-def _heredocs_in(logical: bytes) -> list[tuple[str, bool, bool, int]]:
-    """The heredocs a RUN/COPY/ADD line opens: (name, chomp, expand, file descriptor)."""
-    text = logical.decode("utf-8", "surrogateescape")
-    if not _lexes_cleanly(text):
-        return []  # BuildKit's shell lexer fails on the line: it opens no heredoc
-    found = []
-    for word in shell_words(text, raw_quotes=True):
-        match = _HEREDOC_WORD.match(word)
-        if not match or not match.group(3):
-            continue
-        rest = match.group(3)
-        plain = shell_words(rest, raw_quotes=False)
-        raw = shell_words(rest, raw_quotes=True)
-        if len(plain) != 1 or len(raw) != 1 or not plain[0]:
-            continue  # `<<""` names no heredoc either
-        quotes = lambda w: w.count("'") + w.count('"')  # noqa: E731
-        expand = quotes(plain[0]) == quotes(raw[0])
-        fd = int(match.group(1)) if match.group(1) else 0
-        found.append((plain[0], match.group(2) == "-", expand, fd))
-    return found
-
-
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-def substitute_args(text: str, values: dict[str, str | None]) -> str | None:
-    """Expand $VAR / ${VAR} / ${VAR:-default} with ARG values; None if one is unknown."""
-    unresolved = False
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal unresolved
-        name = match.group(1) or match.group(4)
-        operator, word = match.group(2), match.group(3)
-        value = values.get(name)
-        if operator in (":-", "-"):
-            if value is None or (operator == ":-" and value == ""):
-                return word or ""
-            return value
-        if operator in (":+", "+"):
-            return (word or "") if value else ""
-        if value is None:
-            unresolved = True
-            return ""
-        return value
-
-    result = _VARIABLE.sub(replace, text)
-    return None if unresolved or "$" in result else result
-
-
 def arg_defaults(instructions: list[Instruction]) -> dict[str, str | None]:
     """Name -> default value of ARG instructions (None when declared without one)."""
     values: dict[str, str | None] = {}
@@ -923,9 +624,6 @@ def arg_defaults(instructions: list[Instruction]) -> dict[str, str | None]:
     return values
 
 
-_FROM_WORD_SPLIT = re.compile(r"[\t\v\f\r ]+")
-
-
 def _stages(doc: Document) -> list[Stage]:
     stages: list[Stage] = []
     defaults = arg_defaults(doc.global_args)
@@ -933,7 +631,7 @@ def _stages(doc: Document) -> list[Stage]:
     for inst in doc.instructions:
         if inst.name == "FROM":
             # BuildKit splits FROM's arguments on ASCII whitespace only: `a\u00a0b` is one word.
-            words = [w for w in _FROM_WORD_SPLIT.split(inst.args) if w]
+            words = [w for w in WHITESPACE.split(inst.args) if w]
             base = words[0] if words else ""
             alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
             platform_flag = inst.flag("platform")

@@ -14,28 +14,35 @@ as the inputs of the commands that open them: a body is shell only when a shell 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from functools import lru_cache
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
+from typing import TYPE_CHECKING
 
-from ..records import dataclass
-from .document import Document, Heredoc, Instruction
+from .words import Heredoc
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser, Tree
+
+# Script offsets (start, end) -> the Dockerfile's byte span.
+ToSource = Callable[[int, int], tuple[int, int]]
 
 
-@lru_cache(maxsize=1)
-def _parser():
+@cache
+def _parser() -> Parser:
+    # tree-sitter's door: the grammar is loaded only when a script is not one plain command.
     import tree_sitter_bash
     from tree_sitter import Language, Parser
 
     return Parser(Language(tree_sitter_bash.language()))
 
 
-@lru_cache(maxsize=2048)
-def _tree(script: bytes):
-    # Every rule reads the same RUN scripts on every pass of the pipeline: parse each once.
+def parse_bash(script: bytes) -> Tree:
+    """The syntax tree of a piece of shell."""
     return _parser().parse(script)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Word:
     text: str  # unquoted where the quoting is simple; as written otherwise
     raw: bytes
@@ -43,7 +50,7 @@ class Word:
     end: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Command:
     """One simple command: `NODE_ENV=x npm install --production`."""
 
@@ -62,23 +69,33 @@ class Command:
         return any(w.text in values for w in self.args)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Script:
-    """A piece of shell and the way back from its offsets to the Dockerfile's."""
+    """A piece of shell and the way back from its offsets to the Dockerfile's.
+
+    The script is read once, when first asked: its syntax tree and its commands are kept with it.
+    """
 
     text: bytes
-    to_source: Callable[[int, int], tuple[int, int]]
+    to_source: ToSource
     from_heredoc: bool = False
 
-    def commands(self) -> list[Command]:
-        return commands_in(self.text)
+    @cached_property
+    def tree(self) -> Tree:
+        return parse_bash(self.text)
+
+    @cached_property
+    def commands(self) -> tuple[Command, ...]:
+        """Every simple command in the script, in source order (nested ones included)."""
+        plain = _plain_command(self.text)
+        return (plain,) if plain is not None else tuple(_parsed_commands(self.text, self.tree))
 
     @property
     def has_errors(self) -> bool:
-        return _plain_command(self.text) is None and _tree(self.text).root_node.has_error
+        return _plain_command(self.text) is None and self.tree.root_node.has_error
 
 
-def _word_text(node, source: bytes) -> str:
+def _word_text(node: Node, source: bytes) -> str:
     raw = source[node.start_byte : node.end_byte]
     if node.type == "raw_string":
         return raw[1:-1].decode("utf-8", "replace")
@@ -87,7 +104,7 @@ def _word_text(node, source: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def _command(node, script: bytes) -> Command | None:
+def _command(node: Node, script: bytes) -> Command | None:
     """The simple command a tree-sitter `command` node is; None when it has no name."""
     name_node = node.child_by_field_name("name")
     if name_node is None:
@@ -138,23 +155,16 @@ def _plain_command(script: bytes) -> Command | None:
 
 
 def commands_in(script: bytes) -> list[Command]:
-    """Every simple command in the script, in source order (nested ones included)."""
-    return list(_commands_of(script))
-
-
-@lru_cache(maxsize=2048)
-def _commands_of(script: bytes) -> tuple[Command, ...]:
-    # The guard and the rules read the same scripts again in every document a fix is tried on
-    # (a tag planned on three variants re-reads the whole file each time): walk each tree once.
+    """Every simple command in a piece of shell, in source order (nested ones included)."""
     plain = _plain_command(script)
-    return (plain,) if plain is not None else tuple(_parsed_commands(script))
+    return [plain] if plain is not None else _parsed_commands(script, parse_bash(script))
 
 
-def _parsed_commands(script: bytes) -> list[Command]:
-    """`commands_in`, read by the grammar."""
+def _parsed_commands(script: bytes, tree: Tree) -> list[Command]:
+    """The commands of a script, read by the grammar."""
     found: list[Command] = []
 
-    def visit(node) -> None:
+    def visit(node: Node) -> None:
         if node.type == "command":
             command = _command(node, script)
             if command is not None:
@@ -162,7 +172,7 @@ def _parsed_commands(script: bytes) -> list[Command]:
         for child in node.children:
             visit(child)
 
-    visit(_tree(script).root_node)
+    visit(tree.root_node)
     return found
 
 
@@ -173,7 +183,7 @@ def and_chain(script: bytes) -> list[Command] | None:
     substitution in a command's name. In such a chain the last command is the one that ends
     the script: putting `exec` in front of it makes it replace the shell.
     """
-    root = _tree(script).root_node
+    root = parse_bash(script).root_node
     if root.has_error:
         return None
     statements = [c for c in root.children if c.is_named and c.type != "comment"]
@@ -181,7 +191,7 @@ def and_chain(script: bytes) -> list[Command] | None:
         return None
     found: list[Command] = []
 
-    def collect(node) -> bool:
+    def collect(node: Node) -> bool:
         if node.type == "list":
             operators = [c for c in node.children if not c.is_named]
             return all(op.type == "&&" for op in operators) and all(
@@ -203,7 +213,7 @@ def uses_shell_features(script: bytes) -> bool:
     """True unless the script is one plain command of plain words (no &&, pipes, $, quotes that matter)."""
     if _plain_command(script) is not None:
         return False
-    root = _tree(script).root_node
+    root = parse_bash(script).root_node
     if root.has_error:
         return True
     statements = [c for c in root.children if c.is_named and c.type != "comment"]
@@ -235,7 +245,7 @@ def _is_shell(word: str) -> bool:
     return word.rsplit("/", 1)[-1] in SHELLS
 
 
-def _openers(line: bytes, heredocs: list[Heredoc]) -> list[tuple[int, int]] | None:
+def _openers(line: bytes, heredocs: Sequence[Heredoc]) -> list[tuple[int, int]] | None:
     """The (start, end) of each heredoc's opener in the line, in order; None if they cannot be told."""
     found: list[tuple[int, int]] = []
     for match in _OPENER.finditer(line):
@@ -255,9 +265,9 @@ def _as_input_redirects(line: bytes, openers: list[tuple[int, int]]) -> bytes:
     return bytes(text)
 
 
-def _reader(line: bytes, opener_start: int) -> Command | None:
+def _reader(line: Script, opener_start: int) -> Command | None:
     """The simple command whose input the heredoc opened at `opener_start` is."""
-    node = _tree(line).root_node.descendant_for_byte_range(opener_start, opener_start + 1)
+    node = line.tree.root_node.descendant_for_byte_range(opener_start, opener_start + 1)
     while node is not None and node.type != "file_redirect":
         node = node.parent
     parent = node.parent if node is not None else None
@@ -265,7 +275,7 @@ def _reader(line: bytes, opener_start: int) -> Command | None:
         parent = parent.child_by_field_name("body")
     if parent is None or parent.type != "command":
         return None
-    return next((c for c in commands_in(line) if (c.start, c.end) == (parent.start_byte, parent.end_byte)), None)
+    return next((c for c in line.commands if (c.start, c.end) == (parent.start_byte, parent.end_byte)), None)
 
 
 def _runs_in_a_shell(body: bytes) -> bool:
@@ -278,40 +288,31 @@ def _runs_in_a_shell(body: bytes) -> bool:
     return bool(words) and _is_shell(words[0])
 
 
-def run_scripts(doc: Document, inst: Instruction) -> Iterator[Script]:
-    """The shell scripts a shell-form RUN executes: its line, and the heredoc bodies a shell reads."""
-    if inst.name != "RUN" or inst.is_json_form:
-        return
-    base = inst.args_start
+def _body_script(heredoc: Heredoc) -> Script:
+    def from_body(start: int, end: int) -> tuple[int, int]:
+        return heredoc.body_start + start, heredoc.body_start + end
 
-    def from_args(start: int, end: int) -> tuple[int, int]:
-        return inst.source_span(base + start, base + end)
+    return Script(heredoc.body, from_body, from_heredoc=True)
 
-    def body_script(heredoc: Heredoc) -> Script:
-        def from_body(start: int, end: int) -> tuple[int, int]:
-            return heredoc.body_start + start, heredoc.body_start + end
 
-        return Script(doc.source[heredoc.body_start : heredoc.body_end], from_body, from_heredoc=True)
-
-    line = inst.args_bytes
-    if not inst.heredocs:
-        yield Script(line, from_args)
-        return
-    if len(inst.heredocs) == 1 and _ONLY_OPENER.match(line):
-        body = body_script(inst.heredocs[0])
-        if _runs_in_a_shell(body.text):
-            yield body
-        return
-    openers = _openers(line, inst.heredocs)
+def run_scripts(line: bytes, from_line: ToSource, heredocs: Sequence[Heredoc]) -> tuple[Script, ...]:
+    """The shell scripts a shell-form RUN executes: its line (the arguments after the flags, whose
+    offsets `from_line` maps to the Dockerfile's), and the heredoc bodies a shell reads."""
+    if not heredocs:
+        return (Script(line, from_line),)
+    if len(heredocs) == 1 and _ONLY_OPENER.match(line):
+        body = _body_script(heredocs[0])
+        return (body,) if _runs_in_a_shell(body.text) else ()
+    openers = _openers(line, heredocs)
     if openers is None:
-        yield Script(line, from_args)  # read as it is: the grammar reports it, rules leave it alone
-        return
-    readable = _as_input_redirects(line, openers)
-    yield Script(readable, from_args)
-    for heredoc, (start, _) in zip(inst.heredocs, openers, strict=True):
+        return (Script(line, from_line),)  # read as it is: the grammar reports it, rules leave it alone
+    readable = Script(_as_input_redirects(line, openers), from_line)
+    scripts = [readable]
+    for heredoc, (start, _) in zip(heredocs, openers, strict=True):
         reader = _reader(readable, start)
         if heredoc.file_descriptor == 0 and reader is not None and _reads_script_from_input(reader):
-            yield body_script(heredoc)
+            scripts.append(_body_script(heredoc))
+    return tuple(scripts)
 
 
 def _reads_script_from_input(command: Command) -> bool:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from collections.abc import Iterator
 
-from .document import Document, Instruction, Stage, shell_words
-from .shell import SHELLS, run_scripts
+from .document import Document, Instruction, Stage
+from .shell import SHELLS, Command, Script
+from .words import shell_words
 
 _ARCH_NAMESPACES = {
     "amd64",
@@ -262,29 +264,12 @@ def copies_file(doc: Document, stage: Stage, name: str, before: Instruction | No
     return False
 
 
-def run_commands(doc: Document, stage: Stage):
+def run_commands(doc: Document, stage: Stage) -> Iterator[tuple[Instruction, Script, Command]]:
     """(instruction, script, command) for every shell command of every RUN in the stage."""
     for inst in stage.instructions:
-        for script in run_scripts(doc, inst):
-            for command in script.commands():
+        for script in inst.scripts:
+            for command in script.commands:
                 yield inst, script, command
-
-
-def insert_line_after(doc: Document, inst: Instruction, text: str):
-    """An edit that puts a new instruction line right after `inst` (keeping line endings)."""
-    from ..edits import Edit
-
-    newline = doc.newline
-    if inst.end == len(doc.source) and not doc.source.endswith(b"\n"):
-        return Edit.insert(inst.end, newline + text.encode())
-    return Edit.insert(inst.end, text.encode() + newline)
-
-
-def insert_line_before(doc: Document, inst: Instruction, text: str):
-    """An edit that puts a new instruction line right before `inst`."""
-    from ..edits import Edit
-
-    return Edit.insert(inst.start, text.encode() + doc.newline)
 
 
 _DEV_WORDS = re.compile(

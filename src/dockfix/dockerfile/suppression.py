@@ -17,16 +17,27 @@ A rule maps to the hadolint rules its documentation lists under "Related hadolin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from functools import cache
+from typing import Protocol
 
 from ..edits import Finding
 from .document import Document, Instruction
 
-# Compiled on first use (by `re`): only files with comments need them.
-_DOCKFIX = rb"(?i)^\s*#\s*dockfix\s*:\s*(?P<what>ignore-file|ignore)\b\s*(?:=\s*(?P<codes>[\w\s,-]*))?"
-_HADOLINT = rb"(?i)^\s*#\s*hadolint\s+ignore\s*=\s*(?P<codes>[\w\s,]*)"
-_HADOLINT_CODE = r"\bDL\d{4}\b"
+_DOCKFIX = re.compile(rb"(?i)^\s*#\s*dockfix\s*:\s*(?P<what>ignore-file|ignore)\b\s*(?:=\s*(?P<codes>[\w\s,-]*))?")
+_HADOLINT = re.compile(rb"(?i)^\s*#\s*hadolint\s+ignore\s*=\s*(?P<codes>[\w\s,]*)")
+_HADOLINT_CODE = re.compile(r"\bDL\d{4}\b")
 EVERY_RULE = "*"
+
+
+class DocumentedRule(Protocol):
+    """What suppression needs of a rule (rules.rule.Rule): its code and its documentation."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def docs(self) -> str | None: ...
 
 
 def _codes(text: bytes | None) -> set[str]:
@@ -42,7 +53,7 @@ def hadolint_codes(docs: str) -> frozenset[str]:
     if not found:
         return frozenset()
     section = section.split("\n## ", 1)[0]
-    return frozenset(re.findall(_HADOLINT_CODE, section))
+    return frozenset(_HADOLINT_CODE.findall(section))
 
 
 def _comment_codes(doc: Document, inst: Instruction) -> set[str]:
@@ -53,10 +64,10 @@ def _comment_codes(doc: Document, inst: Instruction) -> set[str]:
         text = doc.line_text(number)
         if not text.lstrip().startswith(b"#"):
             break
-        match = re.match(_DOCKFIX, text)
+        match = _DOCKFIX.match(text)
         if match and match["what"].lower() == b"ignore":
             codes |= _codes(match["codes"]) or {EVERY_RULE}
-        match = re.match(_HADOLINT, text)
+        match = _HADOLINT.match(text)
         if match:
             codes |= {"hadolint:" + code for code in _codes(match["codes"])}
         number -= 1
@@ -68,20 +79,20 @@ def ignores_file(doc: Document) -> bool:
     for line in doc.lines:
         text = doc.source[line.start : line.end]
         if text.lstrip().startswith(b"#"):
-            match = re.match(_DOCKFIX, text)
+            match = _DOCKFIX.match(text)
             if match and match["what"].lower() == b"ignore-file":
                 return True
     return False
 
 
-def _suppressed(finding: Finding, codes: set[str], hadolint_of) -> bool:
+def _suppressed(finding: Finding, codes: set[str], hadolint_of: Callable[[str], frozenset[str]]) -> bool:
     if EVERY_RULE in codes or any(finding.code.startswith(code) for code in codes if not code.startswith("hadolint:")):
         return True
     mapped = hadolint_of(finding.code)
     return any(("hadolint:" + code) in codes for code in mapped)
 
 
-def filter_findings(doc: Document, findings: list[Finding], rules) -> list[Finding]:
+def filter_findings(doc: Document, findings: list[Finding], rules: Iterable[DocumentedRule]) -> list[Finding]:
     """The findings that no suppression comment in `doc` silences.
 
     `rules` are the rules (rules.rule.Rule) that ran: their documentation says which hadolint

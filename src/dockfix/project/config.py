@@ -22,9 +22,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from ..records import dataclass, field, replace
+from ..records import dataclass, field
 
 CONFIG_FILE = ".dockfix.toml"
 PYPROJECT = "pyproject.toml"

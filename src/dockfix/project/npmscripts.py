@@ -20,7 +20,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dockerfile.document import Document, Stage, shell_words
+from ..dockerfile.document import Document, Stage
 from ..dockerfile.shell import Command, and_chain, commands_in, uses_shell_features
 from ..dockerfile.stages import (
     development_command,
@@ -30,6 +30,7 @@ from ..dockerfile.stages import (
     is_development_script_name,
     test_tooling,
 )
+from ..dockerfile.words import shell_words
 from .build_context import Project
 
 NODE_BINARIES = ("node", "nodejs")

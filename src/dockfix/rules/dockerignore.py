@@ -277,11 +277,9 @@ def _context_env_files(ctx: RuleContext) -> list[str]:
 
 
 def _builds_in_image(doc: Document, ctx: RuleContext) -> bool:
-    from ..dockerfile.shell import run_scripts
-
     for inst in doc.instructions:
-        for script in run_scripts(doc, inst):
-            for command in script.commands():
+        for script in inst.scripts:
+            for command in script.commands:
                 words = [w.text for w in command.args if not w.text.startswith("-")]
                 if command.name in BUILD_COMMANDS:
                     return True

@@ -35,8 +35,8 @@ from .. import guard
 from ..context import RuleContext
 from ..dockerfile.document import DockerfileSyntaxError, Document, Stage
 from ..dockerfile.imageref import ImageReference
-from ..dockerfile.shell import run_scripts
-from ..dockerfile.stages import insert_line_after, stage_chain
+from ..dockerfile.stages import stage_chain
+from ..edit_helpers import insert_line_after
 from ..edits import Edit, apply_edits
 from ..records import dataclass
 from ..sources.images import (
@@ -121,7 +121,7 @@ def plan_tag(
         return Refusal(f"Node.js {major} has no `{variant}` variant, nor one like it")
     roots = {stage.index for stage in stages}
     dependents = [s for s in doc.stages if any(m.index in roots for m in stage_chain(doc, s))]
-    baseline = guard.problems(doc, ctx)
+    baseline = ctx.real_images.problems(doc)
     rejected: list[tuple[str, str]] = []  # (tag, why not)
     for candidate in candidates:
         tag = f"{version}-{candidate.variant}" if candidate.variant else version
@@ -251,7 +251,7 @@ def _new_problems(doc: Document, ctx: RuleContext, baseline: list[guard.Problem]
         return None
     if new_doc.errors:
         return None
-    return guard.introduced(baseline, guard.problems(new_doc, ctx))
+    return guard.introduced(baseline, ctx.real_images.problems(new_doc))
 
 
 def _package_renames(
@@ -272,8 +272,8 @@ def _package_renames(
         now = guard.stage_image(doc, stage, images, today).variant
         now_release = now.release if now is not None and now.distro == distro else None
         for inst in stage.instructions:
-            for script in run_scripts(doc, inst):
-                for command in script.commands():
+            for script in inst.scripts:
+                for command in script.commands:
                     argv = command.argv
                     if not argv or argv[0].rsplit("/", 1)[-1] not in tools or verb not in argv:
                         continue

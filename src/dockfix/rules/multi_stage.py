@@ -97,8 +97,8 @@ import posixpath
 import re
 
 from ..context import RuleContext, Services
-from ..dockerfile.document import Document, Instruction, Node, Stage, parse_words
-from ..dockerfile.shell import commands_in, run_scripts
+from ..dockerfile.document import Document, Instruction, Node, Stage
+from ..dockerfile.shell import commands_in
 from ..dockerfile.stages import (
     applies_to,
     copied_stages,
@@ -110,6 +110,7 @@ from ..dockerfile.stages import (
     split_image,
     start_commands,
 )
+from ..dockerfile.words import read_env, substitute_args
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import (
     commands_run,
@@ -177,7 +178,6 @@ CREDENTIALS = (".npmrc", ".yarnrc", ".yarnrc.yml")
 BUILD_OUTPUT = ("dist", "build", "out", "lib")
 PATH_FOLDERS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts")
-_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
 class Refusal(Exception):
@@ -241,34 +241,11 @@ def _resolve(current: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(current, path))
 
 
-def _expand(text: str, env: dict[str, str]) -> str | None:
-    """`$HOME/app` with the stage's ENV values; None when a variable is not known."""
-    unknown = False
-
-    def value(match: re.Match) -> str:
-        nonlocal unknown
-        name = match.group(1) or match.group(2)
-        if name not in env:
-            unknown = True
-            return ""
-        return env[name]
-
-    expanded = _VARIABLE.sub(value, text)
-    return None if unknown or "$" in expanded else expanded
-
-
-def _env_values(inst: Instruction, env: dict[str, str]) -> None:
+def _env_values(inst: Instruction, env: dict[str, str], escape: str) -> None:
     """Record an ENV's values (both forms; a value with a variable in it is not known)."""
-    words = parse_words(inst.args)
-    if not words:
-        return
-    if "=" not in words[0]:
-        pairs = [(words[0], inst.args.split(None, 1)[1].strip() if len(inst.args.split(None, 1)) > 1 else "")]
-    else:
-        pairs = [(name, value) for name, _, value in (word.partition("=") for word in words)]
-    for name, value in pairs:
+    for name, value in read_env(inst.args, escape).pairs:
         value = value.strip("\"'")
-        known = _expand(value, env)
+        known = substitute_args(value, env)
         if known is None:
             env.pop(name, None)
         else:
@@ -288,7 +265,7 @@ def _copy_folder(inst: Instruction, workdir: str, env: dict[str, str]) -> str | 
     """The folder a COPY of app files fills: its destination when it is a folder (`COPY . /app`,
     `COPY package.json /app/`), else the folder of the file it names."""
     words = _argv(inst)
-    target = _expand(words[-1], env)
+    target = substitute_args(words[-1], env)
     if target is None:
         return None
     sources = words[:-1]
@@ -352,7 +329,7 @@ class _Reading:
         if inst.flag("from") is not None:
             raise Refusal(f"line {inst.line}: files copied from another image")
         argv = _argv(inst)
-        target = _expand(argv[-1], env) if len(argv) >= 2 else None
+        target = substitute_args(argv[-1], env) if len(argv) >= 2 else None
         if inst.heredocs or target is None:
             raise Refusal(f"line {inst.line}: files copied outside the app folder")
         destination = _resolve(self.workdir, target)
@@ -378,10 +355,10 @@ class _Reading:
         after_app = False
         updated = stale = False
         cwd = self.workdir
-        for script in run_scripts(self.doc, inst):
+        for script in inst.scripts:
             if script.has_errors:
                 raise Refusal(f"line {inst.line}: a RUN whose shell could not be read")
-            for command in script.commands():
+            for command in script.commands:
                 words = [w.text for w in command.args]
                 positional = [w for w in words if not w.startswith("-")]
                 name = command.name
@@ -608,16 +585,16 @@ def _build_commands(doc: Document, ctx: RuleContext, stage: Stage) -> list[list[
     """Every command the stage's RUN instructions run, through the package.json scripts they call."""
     found = []
     for inst in stage.instructions:
-        for script in run_scripts(doc, inst):
-            for command in script.commands():
+        for script in inst.scripts:
+            for command in script.commands:
                 found += commands_run(ctx.project, command.argv)
     return found
 
 
 def _runs_build(doc: Document, stage) -> bool:
     for inst in stage.instructions:
-        for script in run_scripts(doc, inst):
-            for command in script.commands():
+        for script in inst.scripts:
+            for command in script.commands:
                 positional = [w.text for w in command.args if not w.text.startswith("-")]
                 if command.name == "tsc" or (command.name == "npx" and positional[:1] == ["tsc"]):
                     return True
@@ -664,8 +641,8 @@ def _installs(doc: Document, stage) -> list[tuple[str, bool]]:
     """(package manager, leaves dev dependencies out) for each project install of the stage."""
     found = []
     for inst in stage.instructions:
-        for script in run_scripts(doc, inst):
-            for command in script.commands():
+        for script in inst.scripts:
+            for command in script.commands:
                 words = [w.text for w in command.args]
                 positional = [w for w in words if not w.startswith("-")]
                 if any(w in ("-g", "--global") for w in words):
@@ -774,8 +751,8 @@ def _app_owner(doc: Document, stage: Stage, steps_after_copy: list[Instruction],
     folder (its files keep it across stages, the folder itself would not), or the user that runs."""
     owner = None
     for inst in steps_after_copy:
-        for script in run_scripts(doc, inst):
-            for command in script.commands():
+        for script in inst.scripts:
+            for command in script.commands:
                 words = [w.text for w in command.args]
                 positional = [w for w in words if not w.startswith("-")]
                 recursive = any(w.startswith("-") and not w.startswith("--") and "R" in w for w in words)
@@ -860,7 +837,7 @@ def _runtime_findings(doc: Document, ctx: RuleContext):
             )
 
 
-def _app_folder(groups: list[tuple[list[Node], Instruction]]) -> str:
+def _app_folder(groups: list[tuple[list[Node], Instruction]], escape: str) -> str:
     """The folder that holds the app: the last WORKDIR and where package.json is copied (a parent
     of the WORKDIR when the dependencies are installed above it, as in `/node` and `/node/app`)."""
     env: dict[str, str] = {}
@@ -869,9 +846,9 @@ def _app_folder(groups: list[tuple[list[Node], Instruction]]) -> str:
     package_folders = []
     for _, inst in groups:
         if inst.name == "ENV":
-            _env_values(inst, env)
+            _env_values(inst, env, escape)
         elif inst.name == "WORKDIR":
-            value = _expand(inst.args.strip().strip("\"'"), env)
+            value = substitute_args(inst.args.strip().strip("\"'"), env)
             if value is None:
                 raise Refusal(f"line {inst.line}: a WORKDIR with a variable the file does not set")
             workdir, named = _resolve(workdir, value), True
@@ -893,7 +870,7 @@ def _split(doc: Document, ctx: RuleContext, stage: Stage, installs) -> tuple[Fix
     if not from_inst.spans_one_line or any(i.name == "ONBUILD" for i in stage.instructions):
         raise Refusal("a FROM over several lines or an ONBUILD")
     groups, trailing = _groups(doc, stage)
-    app_dir = _app_folder(groups)
+    app_dir = _app_folder(groups, doc.escape.decode())
     runtime_tools = _tools_at_run_time(ctx, stage)
     reading = _Reading(doc, ctx, app_dir, StartProgram.of(stage, app_dir), runtime_tools)
     env: dict[str, str] = {}
@@ -904,10 +881,10 @@ def _split(doc: Document, ctx: RuleContext, stage: Stage, installs) -> tuple[Fix
         if reading.app_copied and inst.name == "RUN":
             steps_after_copy.append(inst)
         if inst.name == "WORKDIR":
-            reading.workdir = _resolve(reading.workdir, _expand(inst.args.strip().strip("\"'"), env) or "/")
+            reading.workdir = _resolve(reading.workdir, substitute_args(inst.args.strip().strip("\"'"), env) or "/")
             steps.append(Step(production=True))
         elif inst.name == "ENV":
-            _env_values(inst, env)
+            _env_values(inst, env, doc.escape.decode())
             steps.append(Step(production=True))
         elif inst.name in ("COPY", "ADD"):
             steps.append(reading.read_copy(inst, env))

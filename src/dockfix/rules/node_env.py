@@ -46,14 +46,15 @@ import json
 import re
 
 from ..context import RuleContext
-from ..dockerfile.document import COMMAND_SPLIT, Document, Instruction, parse_words
+from ..dockerfile.document import COMMAND_SPLIT, Document, Instruction
 from ..dockerfile.stages import (
     applies_to,
-    insert_line_after,
     runtime_boundary,
     runtime_stage,
     stage_chain,
 )
+from ..dockerfile.words import read_env
+from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import dev_dependency_at_start, development_reason, install_at_start
 from .rule import Rule
@@ -71,10 +72,8 @@ _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.\-:/,@%+$]+$")
 
 def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
     """(name, value as written) of an ENV; None for the legacy `ENV key value` form."""
-    words = parse_words(inst.args, escape)
-    if not words or "=" not in words[0]:
-        return None
-    return [(name, value) for name, _, value in (word.partition("=") for word in words)]
+    env = read_env(inst.args, escape)
+    return None if env.legacy or not env.pairs else list(env.pairs)
 
 
 def check(doc: Document, ctx: RuleContext):

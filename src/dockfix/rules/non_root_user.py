@@ -74,8 +74,6 @@ from ..dockerfile.stages import (
     applies_to,
     copies_app_files,
     effective_user,
-    insert_line_after,
-    insert_line_before,
     is_root,
     privileged_ports,
     runtime_boundary,
@@ -83,6 +81,7 @@ from ..dockerfile.stages import (
     stage_chain,
     start_instructions,
 )
+from ..edit_helpers import insert_line_after, insert_line_before
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_context import Project
 from ..project.npmscripts import development_reason, install_at_start, script_invocation, start_commands_run

@@ -41,9 +41,10 @@ import posixpath
 import re
 
 from ..context import RuleContext
-from ..dockerfile.document import Document, Instruction, parse_words, shell_words
-from ..dockerfile.shell import Script, _parser, run_scripts
+from ..dockerfile.document import Document, Instruction
+from ..dockerfile.shell import Script, parse_bash
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
+from ..dockerfile.words import read_env, shell_words
 from ..edits import Applicability, Edit, Finding, Fix
 from .rule import Rule
 
@@ -73,12 +74,7 @@ def declared_names(inst: Instruction, escape: str) -> list[str]:
     """Variable names an ENV or ARG instruction declares."""
     if inst.name == "ARG":
         return [w.split("=", 1)[0] for w in shell_words(inst.args, raw_quotes=False)]
-    words = parse_words(inst.args, escape)
-    if not words:
-        return []
-    if "=" not in words[0]:
-        return [words[0]]  # legacy `ENV key value`
-    return [w.split("=", 1)[0] for w in words]
+    return [name for name, _ in read_env(inst.args, escape).pairs]
 
 
 def _flatten(node, items: list, operators: list) -> bool:
@@ -99,7 +95,7 @@ def _flatten(node, items: list, operators: list) -> bool:
 
 
 def _statements(text: bytes):
-    root = _parser().parse(text).root_node
+    root = parse_bash(text).root_node
     if root.has_error:
         return None
     items: list = []
@@ -238,7 +234,7 @@ def check(doc: Document, ctx: RuleContext):
 
 
 def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: set[str]) -> Finding | None:
-    for script in run_scripts(doc, inst):
+    for script in inst.scripts:
         if b".npmrc" not in script.text and not _MAY_HOLD_TOKEN.search(script.text.decode("utf-8", "replace")):
             continue  # nothing written to .npmrc, no token set: no need to parse the shell
         items = _statements(script.text)

@@ -63,13 +63,12 @@ from __future__ import annotations
 import json
 
 from ..context import RuleContext
-from ..dockerfile.document import Document, Instruction, Stage, parse_words, shell_words
+from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.shell import uses_shell_features
 from ..dockerfile.stages import (
     applies_to,
     effective_user,
     family,
-    insert_line_after,
     is_development_image,
     is_root,
     run_commands,
@@ -77,6 +76,8 @@ from ..dockerfile.stages import (
     stage_chain,
     start_instructions,
 )
+from ..dockerfile.words import read_env, shell_words
+from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix, apply_edits
 from ..project.npmscripts import development_reason, exec_chain, resolve_script
 from .rule import Rule
@@ -272,9 +273,9 @@ def _env_values(doc: Document, stage: Stage) -> dict[str, str]:
     values: dict[str, str] = {}
     for member in reversed(stage_chain(doc, stage)):
         for inst in member.instructions:
-            words = parse_words(inst.args, doc.escape.decode()) if inst.name == "ENV" else []
-            if words and "=" in words[0]:
-                values.update(word.partition("=")[::2] for word in words)
+            env = read_env(inst.args, doc.escape.decode()) if inst.name == "ENV" else None
+            if env is not None and not env.legacy:
+                values.update(env.pairs)
     return values
 
 
