@@ -26,7 +26,7 @@ from .output.emitters import Presentation
 from .output.rule_docs import explanation
 from .output.style import wants_color
 from .project.discover import read_path_list
-from .run import EXIT_CLEAN, EXIT_ERROR, Request, UsageProblem, guarded, run
+from .run import EXIT_CLEAN, Request, UsageProblem, guarded, run
 from .server import serve
 from .sources.cache import user_cache_dir
 from .sources.nodedata import NodeDataUpdateError, update_data
@@ -280,11 +280,20 @@ class _Commands(TyperGroup):
     usage errors), so a path is never taken for a subcommand's name, except the two names.
     """
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         arguments = list(sys.argv[1:] if args is None else args)
         if arguments and arguments[0] in self.commands:
-            return super().main(arguments, prog_name, **extra)
-        return typer.main.get_command(fixer).main(arguments, prog_name, **extra)
+            return super().main(arguments, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        command = typer.main.get_command(fixer)
+        return command.main(arguments, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
 
 
 app = typer.Typer(

@@ -46,7 +46,7 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,12 +54,6 @@ from typing import TYPE_CHECKING
 from . import rules as rule_table
 from .changes import changes_of, planned_changes
 from .context import Options, RuleContext, Services, checked_node_version
-from .pipeline import FileResult, fix_document
-from .project.build_context import Project
-from .project.config import Config, ConfigFinder, ConfigProblem
-from .project.discover import Discovery, discover
-from .project.fsutil import FileChange, FileProblem, WriteFailed, leads_outside, read_dockerfile, write_together
-from .rules.rule import Rule
 from .output import Console
 from .output.diff import display_path, unified_diff
 from .output.emitters import EMITTERS, Presentation, RunResults
@@ -76,6 +70,12 @@ from .output.text import (
     run_breakdown,
     write_summary,
 )
+from .pipeline import FileResult, fix_document
+from .project.build_context import Project
+from .project.config import Config, ConfigFinder, ConfigProblem
+from .project.discover import Discovery, discover
+from .project.fsutil import FileChange, FileProblem, WriteFailed, leads_outside, read_dockerfile, write_together
+from .rules.rule import Rule
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
@@ -228,14 +228,21 @@ def rules_and_options(config: Config, settings: Settings) -> tuple[list[Rule], O
         chosen = settings.rules
     else:
         chosen = rule_table.select_rules(select or None, ignore or None)
-    options = settings.options
+    flags = settings.options
     given = settings.cli_options
-    if "unsafe_fixes" not in given and config.unsafe_fixes is not None:
-        options = replace(options, unsafe_fixes=config.unsafe_fixes)
-    if "node_version" not in given and config.node_version is not None:
-        options = replace(options, node_version=config.node_version)
-    if "registry_mirror" not in given and config.registry_mirror is not None:
-        options = replace(options, registry_mirror=config.registry_mirror or None)
+    options = Options(
+        unsafe_fixes=flags.unsafe_fixes
+        if "unsafe_fixes" in given or config.unsafe_fixes is None
+        else config.unsafe_fixes,
+        offline=flags.offline,
+        node_version=flags.node_version
+        if "node_version" in given or config.node_version is None
+        else config.node_version,
+        registry_mirror=flags.registry_mirror
+        if "registry_mirror" in given or config.registry_mirror is None
+        else config.registry_mirror or None,
+        today=flags.today,
+    )
     return chosen, options
 
 
