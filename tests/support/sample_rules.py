@@ -133,13 +133,25 @@ _CHECKS: dict[str, Callable[[Document, RuleContext], Iterable[Finding]]] = {}
 class SampleRule(Rule):
     """A rule declared here, whose check is one of the functions above instead of a module's `check`."""
 
+    def __init__(
+        self,
+        code: str,
+        name: str,
+        summary: str,
+        fix_safety: dict[Applicability, str],
+        docs: str | None,
+        module: str,
+        run: Callable[[Document, RuleContext], Iterable[Finding]],
+    ) -> None:
+        super().__init__(code, name, summary, fix_safety, docs, module)
+        _CHECKS[code] = run
+
     def check(self, doc: Document, ctx: RuleContext) -> Iterable[Finding]:
         return _CHECKS[self.code](doc, ctx)
 
 
 def _sample(code: str, name: str, run, summary: str, fix_safety: dict[Applicability, str]) -> SampleRule:
-    _CHECKS[code] = run
-    return SampleRule(code, name, summary, fix_safety, run.__doc__, __name__)
+    return SampleRule(code, name, summary, fix_safety, run.__doc__, __name__, run)
 
 
 SAMPLE_RULES = (
