@@ -18,7 +18,7 @@ from dockfix.context import Options
 from dockfix.project.compose import parse_builds
 from dockfix.project.discover import discover, read_path_list
 from dockfix.rules import RULES
-from dockfix.runner import Settings, group_by_context, process_paths
+from dockfix.run import Settings, group_by_context, process_paths
 from support.paths import REPO
 
 GIT = shutil.which("git")

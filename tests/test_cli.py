@@ -24,7 +24,7 @@ from dockfix import __version__
 from dockfix.cli import app
 from dockfix.context import Options
 from dockfix.project.fsutil import TEMP_SUFFIX
-from dockfix.runner import Settings, process_paths
+from dockfix.run import Settings, process_paths
 from support import sample_rules
 
 NAIVE = b'FROM node\nMAINTAINER me\nRUN npm install\nCMD ["node", "server.js"]\n'
@@ -655,7 +655,7 @@ def test_read_only_file_is_not_replaced(open_tmp):
     assert not (open_tmp / ".dockerignore").exists()  # nothing written for that file
 
 
-# -- the runner ------------------------------------------------------------------------------------
+# -- the run of many files ----------------------------------------------------------------------------
 
 
 def test_results_are_picklable_records(project):

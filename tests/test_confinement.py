@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dockfix.cli import EXIT_ERROR, app
+from dockfix.cli import app
 from dockfix.project.discover import discover
+from dockfix.run import EXIT_ERROR
 from support.paths import FIXTURES
 from support.trees import snapshot, write_tree
 

@@ -174,3 +174,46 @@ def test_the_body_is_made_from_the_json_report(tmp_path):
         assert f"**{finding['code']}** {finding['rule']}" in body
     held_back = body.split("### Held back: unsafe fixes", 1)[1]
     assert held_back.count("\n- `Dockerfile`: ") == len(records[0]["withheld"])
+
+
+def test_dockfix_fleet_is_the_same_command(tmp_path):
+    repository = make_repository(tmp_path / "app", ARTICLE, branch=BRANCH)
+    done = subprocess.run(
+        [sys.executable, "-m", "dockfix", "fleet", "--commit", *OFFLINE],
+        cwd=repository,
+        env=environment(repository.parent, REPOSITORY="acme/app"),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "acme/app: 2 files changed" in done.stderr
+    assert len(commits(repository)) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--chek",), "No such option: --chek"),
+        (("--diff",), "--write cannot be combined with --diff or --check"),
+        (("--select", "DF999"), "--select: unknown rule code or name: DF999"),
+    ],
+)
+def test_dockfix_arguments_it_cannot_use_are_one_line_and_skip(tmp_path, args, message):
+    repository = make_repository(tmp_path / "app", ARTICLE, branch=BRANCH)
+    done = fleet(repository, *args, *OFFLINE)
+    assert done.returncode == 2
+    assert done.stderr.startswith("dockfix.fleet: error: acme/app: ") and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert git(repository, "status", "--porcelain") == ""
+
+
+def test_the_fleet_command_has_its_own_help():
+    done = subprocess.run(
+        [sys.executable, "-m", "dockfix.fleet", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0
+    assert "Usage: dockfix fleet [OPTIONS]" in done.stdout
+    for flag in ("--config", "--commit", "--title", "--body-file", "--allow-errors"):
+        assert flag in done.stdout

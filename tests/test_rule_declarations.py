@@ -20,7 +20,7 @@ from dockfix.edits import Applicability
 from dockfix.output.rule_docs import explanation
 from dockfix.rules import RULES, UnknownSelector, check_selectors, rule_by_code, select_rules
 from dockfix.rules.rule import Rule
-from dockfix.runner import Settings
+from dockfix.run import Settings
 from support.fixing import fix_folder, make_project, undeclared_fixes
 from support.paths import FIXTURES
 

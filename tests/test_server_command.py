@@ -43,10 +43,31 @@ def test_without_pygls_the_server_says_what_to_install_in_one_line():
 def test_the_server_has_its_own_help_and_usage_errors():
     helped = run("server", "--help")
     assert helped.returncode == 0
-    assert "--network" in helped.stdout and "usage: dockfix server" in helped.stdout
+    assert "Usage: dockfix server [OPTIONS]" in helped.stdout and "--network" in helped.stdout
+    assert "--today" not in helped.stdout  # hidden, for tests
     wrong = run("server", "--write")
     assert wrong.returncode == 2
-    assert "unrecognized arguments: --write" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert "No such option: --write" in wrong.stderr and "Traceback" not in wrong.stderr
+    bad_day = run("server", "--today", "tomorrow")
+    assert bad_day.returncode == 2
+    assert "not a date in the form YYYY-MM-DD: tomorrow" in bad_day.stderr and "Traceback" not in bad_day.stderr
+
+
+def test_a_path_named_like_no_subcommand_is_a_path(tmp_path):
+    """Only `server` and `fleet` are subcommands: any other first argument is the run's."""
+    folder = tmp_path / "serve"
+    folder.mkdir()
+    (folder / "Dockerfile").write_bytes(NO_RUN)
+    done = subprocess.run(
+        [sys.executable, "-m", "dockfix", "--check", "--offline", "serve"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "would fix serve/.dockerignore" in done.stderr
 
 
 def test_a_plain_run_does_not_load_the_language_server(tmp_path):
@@ -55,4 +76,4 @@ def test_a_plain_run_does_not_load_the_language_server(tmp_path):
     assert code == "1"
     assert "dockfix.pipeline" in modules
     assert sorted(name for name in modules if name.split(".")[0] in ("pygls", "lsprotocol", "cattrs")) == []
-    assert "dockfix.server" not in modules
+    assert "dockfix.server.lsp" not in modules

@@ -98,6 +98,9 @@ class Finding:
     # would leave behind), so a user can tell "nothing to do" from "chose not to". A note has
     # no fix, is never counted as a finding and never fails --check.
     note: bool = False
+    # An image left unpinned because its digest could not be resolved (offline, no registry
+    # answer): the run warns about each such image once it is done, where a user looks.
+    digest_unresolved: bool = False
 
     @property
     def fixable(self) -> bool:

@@ -7,12 +7,7 @@ not UTF-8 come out as the bytes they are instead of raising or being replaced.
 from __future__ import annotations
 
 import sys
-
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-
-if TYPE_CHECKING:
-    from typing import BinaryIO
+from typing import BinaryIO
 
 
 def _encode(text: str) -> bytes:

@@ -2,27 +2,26 @@
 
 An emitter writes a finished run's findings (and, except for text, its errors) to stdout, in
 its format. What a mode prints besides (the diff, `would fix` lines, the summary on stderr) is
-the business of the modes (modes.py).
+the business of the run (run.py).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 from .. import rules as rule_table
+from ..changes import changes_of
 from ..edits import Finding
 from ..pipeline import FileResult
-from ..records import dataclass, field
 from ..rules.rule import Rule
-from ..runner import changes_of
-from . import Console
+from . import Console, github, sarif
+from . import json as json_output
 from .text import finding_line, statistics_lines
-
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
 
 
 @dataclass
@@ -68,12 +67,9 @@ class RunResults:
         return self.context or self.contexts.get(result.path) or Path(os.path.abspath(result.path)).parent
 
 
-if TYPE_CHECKING:
-    from typing import Protocol
-
-    class Emitter(Protocol):
-        def emit(self, console: Console, run: RunResults, shown: Presentation) -> None:
-            """Write the run's results to stdout."""
+class Emitter(Protocol):
+    def emit(self, console: Console, run: RunResults, shown: Presentation) -> None:
+        """Write the run's results to stdout."""
 
 
 class TextEmitter:
@@ -105,8 +101,6 @@ class JsonEmitter:
     """JSON Lines: one record per Dockerfile (output/json.py)."""
 
     def emit(self, console: Console, run: RunResults, shown: Presentation) -> None:
-        from . import json as json_output
-
         records = []
         for number, result in enumerate(run.results):
             failed = number in run.failed_writes
@@ -126,8 +120,6 @@ class SarifEmitter:
     """One SARIF 2.1.0 log (output/sarif.py)."""
 
     def emit(self, console: Console, run: RunResults, shown: Presentation) -> None:
-        from . import sarif
-
         log = sarif.sarif_log(run.results, run.rules, run.findings_of)
         console.out(sarif.render(log).encode("utf-8", "surrogateescape"))
 
@@ -136,8 +128,6 @@ class GithubEmitter:
     """GitHub Actions workflow commands: one annotation per finding or error (output/github.py)."""
 
     def emit(self, console: Console, run: RunResults, shown: Presentation) -> None:
-        from . import github
-
         for result in run.results:
             if result.error is not None:
                 console.out(github.error_annotation(result.path, result.error, result.error_line))

@@ -13,11 +13,13 @@ says why a rule left the file alone, and is not counted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
-from ..records import dataclass
+from ..project.discover import Discovery
 from .diff import display_path
 from .style import BOLD, CYAN, RED, paint
 
@@ -135,12 +137,29 @@ def write_summary(tally: Tally, remaining: int) -> str:
 
 
 def unresolved_digests(result: FileResult) -> list[Finding]:
-    """DF001's findings that an image could not be pinned because its digest is unknown."""
-    return [
-        finding
-        for finding in result.remaining
-        if finding.code == "DF001" and finding.fix is None and "not pinned by digest" in finding.message
-    ]
+    """The findings that an image could not be pinned because its digest is unknown."""
+    return [finding for finding in result.remaining if finding.digest_unresolved]
+
+
+def discovery_lines(discovery: Discovery, warnings: bool = True) -> Iterator[str]:
+    """Paths that are missing or unreadable (errors), then, with `warnings`, folders without Dockerfiles."""
+    for missing in discovery.missing:
+        yield f"dockfix: error: {display_path(missing)}: no such file or directory"
+    for folder, reason in discovery.unreadable_folders:
+        yield f"dockfix: error: {display_path(folder)}: cannot read folder: {reason}"
+    if warnings:
+        for folder in discovery.empty_folders:
+            yield f"dockfix: warning: {display_path(folder)}: no Dockerfile found"
+        for warning in discovery.warnings:
+            yield f"dockfix: warning: {warning}"
+
+
+def next_step_lines(results: Iterable[FileResult]) -> Iterator[str]:
+    """Fixes that need the user to do something next: `path:line: CODE next step: what`."""
+    for result in results:
+        for finding in result.applied:
+            if finding.action:
+                yield f"{display_path(result.path)}:{finding.line}: {finding.code} next step: {finding.action}"
 
 
 def run_breakdown(
@@ -177,17 +196,20 @@ def statistics_lines(findings: list[tuple[Finding, str]], unsafe_fixes: bool) ->
 
     `findings` pairs each finding with its rule's name.
     """
-    counts: dict[str, list] = {}
+    counts: dict[str, int] = {}
+    names: dict[str, str] = {}
+    fixable: set[str] = set()
     for finding, name in findings:
-        entry = counts.setdefault(finding.code, [0, name, False])
-        entry[0] += 1
-        entry[2] = entry[2] or fix_marker(finding, unsafe_fixes) == SAFE_MARKER
+        counts[finding.code] = counts.get(finding.code, 0) + 1
+        names.setdefault(finding.code, name)
+        if fix_marker(finding, unsafe_fixes) == SAFE_MARKER:
+            fixable.add(finding.code)
     if not counts:
         return []
-    width = max(len(str(count)) for count, _, _ in counts.values())
+    width = max(len(str(count)) for count in counts.values())
     code_width = max(len(code) for code in counts)
-    ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return [
-        f"{count:>{width}}\t{code:<{code_width}}\t{'[*]' if fixable else '[ ]'} {name}"
-        for code, (count, name, fixable) in ordered
+        f"{count:>{width}}\t{code:<{code_width}}\t{'[*]' if code in fixable else '[ ]'} {names[code]}"
+        for code, count in ordered
     ]

@@ -12,7 +12,7 @@ the search). Keys, as ruff spells them:
     registry-mirror = "https://mirror.example.com"
     exclude = ["legacy/**", "*.dev.Dockerfile"]   # globs, relative to the configuration's folder
 
-Flags on the command line win over the file. A file that is not valid TOML, or a key or value
+Flags on the command line win over the file (run.py merges the two). A file that is not valid TOML, or a key or value
 that makes no sense (checked as the command line checks its flags), is a ConfigProblem: each
 Dockerfile it applies to fails with one line (exit code 2), the others are still processed.
 """
@@ -22,10 +22,16 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..records import dataclass, field
+from ..context import checked_node_version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 CONFIG_FILE = ".dockfix.toml"
 PYPROJECT = "pyproject.toml"
@@ -72,11 +78,8 @@ class Config:
         return False
 
 
-def _load_toml(path: Path) -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+def load_toml(path: Path) -> dict[str, Any]:
+    """The TOML file at `path`; raises ConfigProblem when it cannot be read or parsed."""
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -86,7 +89,7 @@ def _load_toml(path: Path) -> dict:
         raise ConfigProblem(f"{path}: not valid TOML: {error}") from None
 
 
-def _strings(path: Path, key: str, value) -> tuple[str, ...]:
+def _strings(path: Path, key: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -94,7 +97,7 @@ def _strings(path: Path, key: str, value) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _string(path: Path, key: str, value) -> str:
+def _string(path: Path, key: str, value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -102,16 +105,14 @@ def _string(path: Path, key: str, value) -> str:
     return value
 
 
-def _node_version(path: Path, value) -> str:
-    from ..context import checked_node_version
-
+def _node_version(path: Path, value: object) -> str:
     try:
         return checked_node_version(_string(path, "node-version", value))
     except ValueError as error:
         raise ConfigProblem(f"{path}: node-version: {error}") from None
 
 
-def parse_config(table: dict, path: Path) -> Config:
+def parse_config(table: dict[str, Any], path: Path) -> Config:
     """Check a `[tool.dockfix]` table and turn it into a Config."""
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
@@ -134,7 +135,7 @@ def parse_config(table: dict, path: Path) -> Config:
 
 def load_config_file(path: Path) -> Config | None:
     """The Config of one file; None for a pyproject.toml without `[tool.dockfix]`."""
-    data = _load_toml(path)
+    data = load_toml(path)
     tool = data.get("tool", {})
     table = tool.get("dockfix") if isinstance(tool, dict) else None
     if path.name == CONFIG_FILE and table is None:
@@ -187,42 +188,3 @@ class ConfigFinder:
                 if config is not None:
                     return config
         return None
-
-
-def _check_selectors(config: Config, key: str, selectors: tuple[str, ...]) -> list[str]:
-    from .. import rules as rule_table
-
-    try:
-        return rule_table.check_selectors(selectors)
-    except rule_table.UnknownSelector as error:
-        raise ConfigProblem(f"{config.path}: {key}: {error}") from None
-
-
-def resolve_settings(config: Config, settings):
-    """(rules, options) for a file under `config`: the file's values where no flag was given.
-
-    `settings` is a runner.Settings: its `cli_select`/`cli_ignore` and `cli_options` say which
-    values the command line set.
-    """
-    from .. import rules as rule_table
-
-    select = settings.cli_select
-    if select is None and config.select is not None:
-        select = _check_selectors(config, "select", config.select)
-    ignore = settings.cli_ignore
-    if ignore is None and config.ignore is not None:
-        ignore = _check_selectors(config, "ignore", config.ignore)
-    if select is settings.cli_select and ignore is settings.cli_ignore:
-        chosen = settings.rules
-    else:
-        chosen = rule_table.select_rules(select or None, ignore or None)
-    changes: dict[str, object] = {}
-    given = settings.cli_options
-    if "unsafe_fixes" not in given and config.unsafe_fixes is not None:
-        changes["unsafe_fixes"] = config.unsafe_fixes
-    if "node_version" not in given and config.node_version is not None:
-        changes["node_version"] = config.node_version
-    if "registry_mirror" not in given and config.registry_mirror is not None:
-        changes["registry_mirror"] = config.registry_mirror or None
-    options = replace(settings.options, **changes) if changes else settings.options
-    return chosen, options

@@ -321,7 +321,8 @@ def check(doc: Document, ctx: RuleContext):
         explicit = ref if ref.tag is not None else ref.with_tag("latest")
         digest, problem = resolve(ctx, explicit)
         if digest is None:
-            yield Finding(RULE.code, f"`{site.text}`{where} is not pinned by digest; {problem}", site.line)
+            message = f"`{site.text}`{where} is not pinned by digest; {problem}"
+            yield Finding(RULE.code, message, site.line, digest_unresolved=True)
             continue
         pinned = explicit.with_digest(digest)
         yield Finding(

@@ -70,6 +70,7 @@ RULE = Rule(
     fix_safety={Applicability.SAFE: "a patched release of the same major", Applicability.UNSAFE: "a new major"},
     docs=__doc__,
     module=__name__,
+    needs_fresh_node_data=True,
 )
 
 _VERSION_ARG_TAG = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(-.*)?$")

@@ -51,6 +51,9 @@ class Rule:
     fix_safety: Mapping[Applicability, str] = field(hash=False)
     docs: str | None
     module: str
+    # The rule judges Node.js versions by the shipped release data: a run with it warns once
+    # when that data is old.
+    needs_fresh_node_data: bool = False
 
     def __post_init__(self) -> None:
         if not _CODE.fullmatch(self.code):

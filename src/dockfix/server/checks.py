@@ -1,6 +1,6 @@
 """What the language server asks of dockfix: the check of one open Dockerfile, as the CLI does it.
 
-A check is the run `dockfix PATH` makes for one file (runner.prepare_file and the pipeline), on
+A check is the run `dockfix PATH` makes for one file (run.prepare_file and the pipeline), on
 the editor's text of the Dockerfile instead of the file on disk; everything else (the build
 context, the configuration files) is read from disk. Nothing here speaks LSP: lsp.py turns
 checks into diagnostics and code actions.
@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .. import rules as rule_table
-from ..context import Options, RuleContext, Services
+from ..context import RuleContext, Services
 from ..edits import Finding
 from ..pipeline import FileResult, fix_document, parse_for_fixing, withheld_alone
 from ..project.compose import ComposeProblem, read_compose_builds
 from ..project.config import ConfigFinder, ConfigProblem
 from ..project.discover import COMPOSE_NAMES
 from ..rules.rule import Rule
-from ..runner import Settings, Worker, prepare_file
+from ..run import Request, ServicesKey, Settings, Worker, prepare_file, settings_for
 
 REGISTRY_MIRROR_VARIABLE = "DOCKFIX_REGISTRY_MIRROR"
 
@@ -52,23 +51,15 @@ class Checker:
     def __init__(self, *, network: bool = False, today: date | None = None):
         self.network = network
         self.today = today
-        self._services: dict[tuple, Services] = {}
+        self._services: dict[ServicesKey, Services] = {}
 
     def settings(self) -> Settings:
-        """The settings of `dockfix PATH`: every rule, then the configuration file's choices."""
+        """The settings of `dockfix PATH`: every rule, then the configuration file's choices.
+
+        As on the command line, the environment's registry mirror wins over the configuration's.
+        """
         mirror = os.environ.get(REGISTRY_MIRROR_VARIABLE) or None
-        options = Options(
-            offline=not self.network,
-            registry_mirror=mirror,
-            today=self.today or date.today(),
-        )
-        return Settings(
-            rules=rule_table.select_rules(None, None),
-            options=options,
-            use_config=True,
-            # As on the command line, the environment's mirror wins over the configuration's.
-            cli_options=frozenset({"registry_mirror"} if mirror else ()),
-        )
+        return settings_for(Request(offline=not self.network, registry_mirror=mirror, today=self.today))
 
     def _prepare(
         self, path: Path, source: bytes, roots: list[Path]
@@ -76,7 +67,7 @@ class Checker:
         settings = self.settings()
         worker = Worker(settings, self._services)
         try:
-            return prepare_file(path, settings, context=compose_context(path, roots), worker=worker, source=source)
+            return prepare_file(path, worker, context=compose_context(path, roots), source=source)
         except Exception as error:  # a bug must cost a diagnostic, never the server
             return FileResult(path=path, original=source, error=f"internal error: {type(error).__name__}: {error}")
 

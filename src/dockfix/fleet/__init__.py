@@ -1,15 +1,16 @@
-"""`python -m dockfix.fleet`: fix one repository for a fleet tool, and say what changed for a pull request.
+"""`dockfix fleet`: fix one repository for a fleet tool, and say what changed for a pull request.
 
 Run in a clone of a repository (multi-gitter runs it in each one it clones; a CI matrix job or
 the GitHub Action in its checkout):
 
-    python -m dockfix.fleet [--config ORG.toml] [--commit] [--title TITLE] [--body-file FILE]
-                            [--allow-errors] [DOCKFIX ARGUMENTS...]
+    dockfix fleet [--config ORG.toml] [--commit] [--title TITLE] [--body-file FILE]
+                  [--allow-errors] [DOCKFIX ARGUMENTS...]
 
-It runs `dockfix --write --output-format json` on the repository (or on the paths and with the
-flags given: every argument that is not one of the above goes to dockfix as it is), then builds
-the pull request's body from the JSON report: the fixes applied, file by file; the unsafe fixes
-held back; the findings left for a person; the files that could not be processed.
+(`python -m dockfix.fleet ...` is the same command.) It runs `dockfix --write --output-format json`
+on the repository (or on the paths and with the flags given: every argument that is not one of
+the above is read as dockfix reads it), then builds the pull request's body from the JSON report:
+the fixes applied, file by file; the unsafe fixes held back; the findings left for a person; the
+files that could not be processed.
 
 --config ORG.toml   the organisation's settings (a `.dockfix.toml`): each key it sets is passed
                     as the matching flag, so it wins over a repository's own configuration, and
@@ -29,60 +30,54 @@ anything changed; anything else: skip the repository and log why):
      not count as a failure: the body lists them
   2  a Dockerfile could not be processed (without --allow-errors), a bad --config, or git failed
 The body goes to standard output as well, so a fleet tool's log (and a dry run) shows it.
+The command's flags are read by cli.py; the run is run.py's.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
-import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-EXIT_OK = 0
-EXIT_ERROR = 2
+from ..output import Console
+from ..project.config import ConfigProblem, load_config_file, load_toml, parse_config
+from ..run import EXIT_CHANGES_NEEDED, EXIT_CLEAN, EXIT_ERROR, Request, UsageProblem, guarded, run
+
 DEFAULT_TITLE = "Production-grade Dockerfiles (dockfix)"
-# Flags of this script that take a value; the others are switches.
-_VALUED = ("--config", "--title", "--body-file")
-_SWITCHES = ("--commit", "--allow-errors")
+# What a fleet run is: it writes, and reads the JSON report for the body.
+RUN_FLAGS = ("--write", "--output-format", "json", "--quiet")
+
+Record = dict[str, Any]  # one Dockerfile's record of the JSON report (output/json.py)
 
 
 class FleetProblem(Exception):
     """A usage or configuration problem: one line, exit code 2."""
 
 
-def parse_arguments(args: list[str]) -> tuple[dict[str, object], list[str]]:
-    """This script's own options, and the arguments left for dockfix."""
-    options: dict[str, object] = {"title": DEFAULT_TITLE}
-    rest: list[str] = []
-    remaining = iter(args)
-    for arg in remaining:
-        flag, equals, value = arg.partition("=")
-        if flag in _VALUED:
-            if not equals:
-                value = next(remaining, "")
-            if not value:
-                raise FleetProblem(f"{flag} needs a value")
-            options[flag[2:].replace("-", "_")] = value
-        elif arg in _SWITCHES:
-            options[arg[2:].replace("-", "_")] = True
-        elif arg in ("-h", "--help"):
-            options["help"] = True
-        else:
-            rest.append(arg)
-    return options, rest
+@dataclass(frozen=True)
+class FleetOptions:
+    """The fleet command's own options (see the module's docstring)."""
+
+    config: Path | None = None
+    commit: bool = False
+    title: str = DEFAULT_TITLE
+    body_file: Path | None = None
+    allow_errors: bool = False
 
 
 def organisation_flags(path: Path) -> list[str]:
     """The dockfix flags that carry the settings of the organisation's configuration file."""
-    from .project.config import ConfigProblem, _load_toml, load_config_file, parse_config
-
     if not path.is_file():
         raise FleetProblem(f"--config: no such file: {path}")
     try:
         # Whatever its name, the file is read as a .dockfix.toml: its keys at the top level, or
         # under [tool.dockfix].
-        config = load_config_file(path) or parse_config(_load_toml(path), path)
+        config = load_config_file(path) or parse_config(load_toml(path), path)
     except ConfigProblem as problem:
         raise FleetProblem(f"--config: {problem}") from None
     if config.exclude:
@@ -103,19 +98,17 @@ def organisation_flags(path: Path) -> list[str]:
     return flags
 
 
-def run_dockfix(arguments: list[str]) -> tuple[int, list[dict], str]:
-    """`dockfix --write --output-format json ARGUMENTS` here: exit code, JSON records, stderr."""
-    # Without a path among the arguments dockfix works on the current folder: the repository.
-    command = [sys.executable, "-m", "dockfix", "--write", "--output-format", "json", "--quiet", *arguments]
-    done = subprocess.run(command, capture_output=True, text=True, errors="surrogateescape", stdin=subprocess.DEVNULL)
-    records = []
-    for line in done.stdout.splitlines():
-        if line.strip():
-            records.append(json.loads(line))
-    return done.returncode, records, done.stderr
+def run_dockfix(request: Request) -> tuple[int, list[Record], str]:
+    """Run dockfix here as `request` asks: its exit code, the records of its JSON report, what it said on stderr."""
+    stdout, stderr = io.BytesIO(), io.BytesIO()
+    console = Console(stdout, stderr)
+    code = guarded(console, lambda: run(request, console))
+    report = stdout.getvalue().decode("utf-8", "surrogateescape")
+    records = [json.loads(line) for line in report.splitlines() if line.strip()]
+    return code, records, stderr.getvalue().decode("utf-8", "surrogateescape")
 
 
-def _finding_text(finding: dict, dockerfile: str) -> str:
+def _finding_text(finding: Record, dockerfile: str) -> str:
     """`**DF005** exec-form-init (line 5): message`; the file is named when it is not the Dockerfile."""
     path = finding.get("path")
     where = f"line {finding['line']}" if finding.get("line") else "the whole file"
@@ -129,7 +122,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def pull_request_body(records: list[dict]) -> str:
+def pull_request_body(records: list[Record]) -> str:
     """The Markdown body of the pull request, from the JSON records of `dockfix --write`."""
     changed = [r for r in records if r["status"] == "changed" and r["written"]]
     applied = sum(len(r["applied"]) for r in changed)
@@ -182,39 +175,42 @@ def commit(files: list[str], title: str, body: str) -> None:
     _git("commit", "--quiet", "--message", title, "--message", body.rstrip("\n"), "--", *files)
 
 
-def main(args: list[str] | None = None) -> int:
-    from .output import Console
+def fix_repository(
+    arguments: Sequence[str],
+    options: FleetOptions,
+    request_for: Callable[[Sequence[str]], Request],
+    console: Console,
+) -> int:
+    """Fix the repository in the current folder and say what changed; the exit code.
 
-    console = Console()
+    `arguments` are dockfix's (paths and flags), read by `request_for` as the command line reads
+    them, after the flags a fleet run always has and those of the organisation's configuration.
+    """
     repository = os.environ.get("REPOSITORY") or os.path.basename(os.getcwd())
     try:
-        options, rest = parse_arguments(sys.argv[1:] if args is None else args)
-        if options.get("help"):
-            console.out((__doc__ or "").strip())
-            return EXIT_OK
-        flags = organisation_flags(Path(str(options["config"]))) if "config" in options else []
-        code, records, errors = run_dockfix([*flags, *rest])
-        if code not in (0, 1, 2) or (code == 2 and not records):
+        flags = organisation_flags(options.config) if options.config is not None else []
+        try:
+            request = request_for([*RUN_FLAGS, *flags, *arguments])
+        except UsageProblem as problem:
+            raise FleetProblem(f"dockfix: {problem}") from None
+        code, records, errors = run_dockfix(request)
+        if code not in (EXIT_CLEAN, EXIT_CHANGES_NEEDED, EXIT_ERROR) or (code == EXIT_ERROR and not records):
             # A usage error, or a crash: nothing was processed.
             raise FleetProblem(f"dockfix failed (exit {code}): {_one_line(errors) or 'no output'}")
         failed = [r for r in records if r["status"] == "failed"]
-        if (code == 2 or failed) and not options.get("allow_errors"):
+        if (code == EXIT_ERROR or failed) and not options.allow_errors:
             for record in failed:
                 console.err(f"{repository}: {record['path']}: {_one_line(record['error']['message'])}")
             raise FleetProblem("some Dockerfiles could not be processed: repository skipped (see --allow-errors)")
         body = pull_request_body(records)
         files = sorted({path for r in records if r["written"] for path in r["changed_files"]})
-        if "body_file" in options:
-            Path(str(options["body_file"])).write_text(body, encoding="utf-8")
-        if files and options.get("commit"):
-            commit(files, str(options["title"]), body)
+        if options.body_file is not None:
+            options.body_file.write_text(body, encoding="utf-8")
+        if files and options.commit:
+            commit(files, options.title, body)
         console.out(body)
         console.err(f"{repository}: {len(files)} file{'s' if len(files) != 1 else ''} changed")
-        return EXIT_OK
+        return EXIT_CLEAN
     except FleetProblem as problem:
         console.err(f"dockfix.fleet: error: {repository}: {problem}")
         return EXIT_ERROR
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
