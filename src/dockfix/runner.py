@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .context import Options, RuleContext, Services
+from .dockerfile.imageref import use_registry_mirror
 from .pipeline import FileResult, fix_document
 from .project.build_context import Project
 from .project.fsutil import FileChange, FileProblem, leads_outside, read_dockerfile, write_together
@@ -130,6 +131,7 @@ def prepare_file(
             source = read_dockerfile(path)
         except FileProblem as problem:
             return FileResult(path=path, original=b"", error=problem.message)
+    use_registry_mirror(options.registry_mirror)  # the mirror's `host/node` is the official image too
     absolute = _absolute(path)
     chosen_context = settings.context or context
     root = _absolute(chosen_context) if chosen_context is not None else absolute.parent
