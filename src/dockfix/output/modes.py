@@ -90,6 +90,8 @@ def _report_discovery(discovery: Discovery, console: Console, shown: Presentatio
             console.err(f"dockfix: warning: {display_path(folder)}: no Dockerfile found")
         for warning in discovery.warnings:
             console.err(f"dockfix: warning: {warning}")
+        for note in discovery.notes:
+            console.err(f"dockfix: note: {note}")
     return errors
 
 
@@ -272,6 +274,7 @@ def run(
         unsafe_fixes=settings.options.unsafe_fixes,
         context=settings.context,
         contexts=discovery.contexts,
+        context_sources=discovery.context_sources,
     )
     tally = Tally()
     for result in results:

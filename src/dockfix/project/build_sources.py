@@ -177,10 +177,19 @@ def makefile_sites(path: Path) -> list[BuildSite]:
     except OSError:
         return []
     sites = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("\t"):
-            recipe = line.lstrip("\t").lstrip("@-+ ")
-            sites += docker_build_sites(recipe, path.parent, path, f"line {number}", "script")
+    lines = text.splitlines()
+    number = 0
+    while number < len(lines):
+        start = number
+        recipe = lines[number]
+        # A recipe line ending in a backslash goes on in the next line (make passes both to the shell).
+        while recipe.endswith("\\") and number + 1 < len(lines):
+            number += 1
+            recipe = recipe[:-1] + " " + lines[number].lstrip("\t")
+        number += 1
+        if recipe.startswith("\t"):
+            command = recipe.lstrip("\t").lstrip("@-+ ")
+            sites += docker_build_sites(command, path.parent, path, f"line {start + 1}", "script")
     return sites
 
 
