@@ -353,3 +353,8 @@ def test_build_graph_api_on_its_own(repo):
     graph = build_graph(root, [root / "docker" / "Dockerfile"], BuildFiles(compose=[root / "compose.yaml"]))
     assert graph.dockerfiles[root / "docker" / "Dockerfile"].choice.context == root
     assert graph.problems == []
+
+
+def test_a_dockerfile_that_does_not_parse_keeps_its_own_folder(tmp_path):
+    (tmp_path / "Dockerfile").write_bytes(b"FROM node\x00\x01\n")
+    assert nearest_context(tmp_path / "Dockerfile", tmp_path).context == tmp_path

@@ -25,7 +25,7 @@ import glob
 import os
 from pathlib import Path
 
-from ..dockerfile.document import Document
+from ..dockerfile.document import Document, DockerfileSyntaxError
 from ..records import dataclass, field
 from .build_sources import (
     BuildSite,
@@ -169,7 +169,8 @@ def nearest_context(dockerfile: Path, root: Path) -> ContextChoice:
     try:
         with open(dockerfile, "rb") as handle:
             sources = copy_sources(handle.read(MAX_DOCKERFILE))
-    except OSError:
+    except (OSError, DockerfileSyntaxError):
+        # Processing the file reports why it cannot be read; its folder is as good as any here.
         return ContextChoice(own, "the Dockerfile's folder")
     if not sources:
         return ContextChoice(own, "the Dockerfile's folder (it copies nothing from its context)")
