@@ -25,7 +25,7 @@ import glob
 import os
 from pathlib import Path
 
-from ..dockerfile.document import Document, DockerfileSyntaxError
+from ..dockerfile.document import DockerfileSyntaxError, Document
 from ..records import dataclass, field
 from .build_sources import (
     BuildSite,
