@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import contextvars
+from datetime import date
+
 import pytest
 
-from dockfix.dockerfile.imageref import ImageReference, InvalidReference
+from dockfix.context import Options
+from dockfix.dockerfile.imageref import (
+    ImageReference,
+    InvalidReference,
+    is_official_image_named,
+    mirror_host,
+    use_registry_mirror,
+)
 from dockfix.records import FrozenInstanceError
+from dockfix.rules import RULES
+from dockfix.runner import Settings, process_file
 
 DIGEST = "sha256:" + "a" * 64
 OTHER_DIGEST = "sha256:" + "b" * 64
@@ -188,3 +200,102 @@ def test_sha256_digest_detection():
     assert ImageReference.parse(f"node@{DIGEST}").has_sha256_digest
     assert not ImageReference.parse("node:20").has_sha256_digest
     assert not ImageReference.parse("node@sha512:" + "c" * 128).has_sha256_digest
+
+
+# -- the official image under every name -----------------------------------------------------------
+
+OFFICIAL_NODE_NAMES = [
+    "node",
+    "node:lts-alpine",
+    f"node:22@{DIGEST}",
+    "docker.io/node:lts-alpine",
+    "docker.io/library/node:22",
+    "index.docker.io/library/node",
+    "index.docker.io/node:20",
+    "registry-1.docker.io/library/node:20-slim",
+    "library/node:lts",
+    "arm64v8/node:22",
+    "mirror.example.com/library/node:22",
+    "${REGISTRY}/node:22",
+    "$REGISTRY/library/node",
+    "DOCKER.IO/node",
+]
+NOT_OFFICIAL_NODE = [
+    "nodejs",
+    "bitnami/node:18",
+    "ghcr.io/owner/node:1",
+    "docker.io/bitnami/node",
+    "docker.io/library/nodejs",
+    "docker.io/arm64v8/extra/node",
+    "mirror.example.com/node:22",  # a mirror only when it is the run's mirror
+    "localhost:5000/node",
+    "circleci/node:18",
+]
+
+
+@pytest.mark.parametrize("text", OFFICIAL_NODE_NAMES)
+def test_every_name_of_the_official_image_is_the_official_image(text):
+    assert is_official_image_named(text, "node", mirrors=frozenset())
+
+
+@pytest.mark.parametrize("text", NOT_OFFICIAL_NODE)
+def test_look_alikes_are_not(text):
+    assert not is_official_image_named(text, "node", mirrors=frozenset())
+
+
+def test_the_runs_mirror_serves_the_official_image_under_its_own_host():
+    assert is_official_image_named("mirror.example.com/node:22", "node", mirrors=frozenset({"mirror.example.com"}))
+    assert is_official_image_named(
+        "mirror.example.com:5000/library/node", "node", frozenset({"mirror.example.com:5000"})
+    )
+    assert not is_official_image_named("other.example.com/node:22", "node", mirrors=frozenset({"mirror.example.com"}))
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://mirror.example.com", "mirror.example.com"),
+        ("https://Mirror.Example.com:5000/", "mirror.example.com:5000"),
+        ("http://127.0.0.1:5000", "127.0.0.1:5000"),
+        ("mirror.example.com", "mirror.example.com"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_mirror_host_of_a_url(url, host):
+    assert mirror_host(url) == host
+
+
+def test_use_registry_mirror_sets_the_mirror_of_the_checks_that_follow():
+    def check() -> bool:
+        use_registry_mirror("https://mirror.example.com")
+        return is_official_image_named("mirror.example.com/node:22", "node")
+
+    # A fresh context, so the setting does not leak into other tests.
+    assert contextvars.copy_context().run(check)
+    assert not is_official_image_named("mirror.example.com/node:22", "node")
+
+
+@pytest.mark.parametrize("spelling", ["docker.io/node", "docker.io/library/node", "index.docker.io/library/node"])
+def test_the_same_file_gets_the_same_findings_whatever_the_spelling_of_node(tmp_path, spelling):
+    """`FROM docker.io/node:lts-alpine` (the form Nx writes) is the official image, as `node:` is."""
+
+    def findings(name: str) -> list[tuple[str, int, str, str | None]]:
+        folder = tmp_path / name.replace("/", "_")
+        folder.mkdir()
+        (folder / "Dockerfile").write_text(
+            f'FROM {name}:lts-alpine\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
+        )
+        (folder / "package.json").write_text('{"scripts": {"start": "node server.js"}}\n')
+        (folder / "package-lock.json").write_text('{"lockfileVersion": 3, "packages": {}}\n')
+        options = Options(unsafe_fixes=True, offline=True, today=date(2026, 12, 6))
+        result = process_file(folder / "Dockerfile", Settings(rules=list(RULES), options=options))
+        assert result.error is None
+        return [
+            (f.code, f.line, f.message.replace(name, "node"), f.fix.applicability.value if f.fix else None)
+            for f in result.initial
+        ]
+
+    expected = findings("node")
+    assert {code for code, *_ in expected} >= {"DF001", "DF003", "DF004"}
+    assert findings(spelling) == expected

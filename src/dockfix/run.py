@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 from . import rules as rule_table
 from .changes import changes_of, planned_changes
 from .context import Options, RuleContext, Services, checked_node_version
+from .dockerfile.imageref import use_registry_mirror
 from .output import Console
 from .output.diff import display_path, unified_diff
 from .output.emitters import EMITTERS, Presentation, RunResults
@@ -309,6 +310,7 @@ def prepare_file(
             source = read_dockerfile(path)
         except FileProblem as problem:
             return FileResult(path=path, original=b"", error=problem.message)
+    use_registry_mirror(options.registry_mirror)  # the mirror's `host/node` is the official image too
     absolute = _absolute(path)
     chosen_context = settings.context or context
     root = _absolute(chosen_context) if chosen_context is not None else absolute.parent
@@ -710,6 +712,7 @@ def fix_paths(
         unsafe_fixes=settings.options.unsafe_fixes,
         context=settings.context,
         contexts=discovery.contexts,
+        context_sources=discovery.context_sources,
     )
     tally = Tally()
     for result in results:

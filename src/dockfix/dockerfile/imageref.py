@@ -10,8 +10,9 @@ reads like the original one, only with a tag or digest added.
 from __future__ import annotations
 
 import re
-
-from ..records import dataclass, replace
+import urllib.parse
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 
 DOCKER_HUB = "docker.io"
 """Canonical name of Docker Hub, whatever alias the user wrote."""
@@ -160,3 +161,61 @@ def _split_domain(name: str) -> tuple[str | None, str]:
     if looks_like_host:
         return first, rest
     return None, name
+
+
+# -- the official images under every name ----------------------------------------------------------
+
+# Docker Hub's official images are also published per architecture (`arm64v8/node`); `library/`
+# is the namespace every official image lives in.
+OFFICIAL_NAMESPACES = frozenset(
+    {"library", "amd64", "arm32v5", "arm32v6", "arm32v7", "arm64v8", "i386", "ppc64le", "s390x", "riscv64"}
+)
+
+# The registry mirrors of this run (`--registry-mirror`, or `registry-mirror` in the configuration):
+# a pull-through mirror serves Docker Hub's images under its own host name, so `mirror.example/node`
+# is the official image too. Held in a context variable because the rules ask about an image text
+# deep inside code that knows nothing of the run's options; the runner sets it for each file.
+_MIRROR_HOSTS: ContextVar[frozenset[str]] = ContextVar("mirror_hosts", default=frozenset())
+
+
+def mirror_host(mirror: str | None) -> str | None:
+    """The host (and port) of a mirror URL such as ``https://mirror.example:5000/``; None without one."""
+    if not mirror:
+        return None
+    text = mirror.strip()
+    netloc = urllib.parse.urlsplit(text if "://" in text else f"//{text}").netloc
+    return netloc.lower() or None
+
+
+def use_registry_mirror(mirror: str | None) -> None:
+    """Make the mirror's host name the official images' too, for the checks that follow in this context."""
+    host = mirror_host(mirror)
+    _MIRROR_HOSTS.set(frozenset({host}) if host else frozenset())
+
+
+def is_official_image_named(text: str, repository: str, mirrors: frozenset[str] | None = None) -> bool:
+    """True when `text` names Docker Hub's official `repository` image under any of its names.
+
+    `node`, `docker.io/node`, `docker.io/library/node`, `index.docker.io/library/node`,
+    `registry-1.docker.io/library/node`, the per-architecture `arm64v8/node`, the same names on
+    a registry mirror (`mirrors`, by default the run's `--registry-mirror`), and any registry's
+    `.../library/node` (a pull-through cache keeps Docker Hub's path). A name whose registry or
+    namespace is a build variable (`${REGISTRY}/node`) counts too: its default is the official image
+    in every Dockerfile that uses the pattern. Tag and digest do not matter.
+    """
+    hosts = _MIRROR_HOSTS.get() if mirrors is None else mirrors
+    name = text.split("@", 1)[0].lower()
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        name = name[:colon]
+    parts = name.split("/")
+    if parts[-1] != repository:
+        return False
+    if len(parts) == 1:
+        return True
+    domain, path = _split_domain("/".join(parts))
+    if domain is not None and (domain in DOCKER_HUB_ALIASES or domain in hosts):
+        namespaces = path.split("/")[:-1]
+        return not namespaces or (len(namespaces) == 1 and namespaces[0] in OFFICIAL_NAMESPACES)
+    namespace = parts[-2]
+    return namespace in OFFICIAL_NAMESPACES or namespace.startswith("$")

@@ -14,21 +14,10 @@ import re
 from collections.abc import Iterator
 
 from .document import Document, Instruction, Stage
+from .imageref import is_official_image_named
 from .shell import SHELLS, Command, Script
 from .words import shell_words
 
-_ARCH_NAMESPACES = {
-    "amd64",
-    "arm32v5",
-    "arm32v6",
-    "arm32v7",
-    "arm64v8",
-    "i386",
-    "ppc64le",
-    "s390x",
-    "riscv64",
-    "library",
-}
 _DEBIAN_CODENAMES = ("trixie", "bookworm", "bullseye", "buster", "stretch", "jessie", "slim")
 _WINDOWS_MARKERS = ("windowsservercore", "nanoserver", "windows")
 ROOT_USERS = {"root", "0", "0:0", "root:root"}
@@ -46,14 +35,7 @@ def split_image(text: str) -> tuple[str, str | None]:
 
 def is_node_image(text: str) -> bool:
     """The official Node.js image, under any of its names or a mirror's `.../library/node`."""
-    name, _ = split_image(text.lower())
-    parts = name.split("/")
-    if parts[-1] != "node":
-        return False
-    if len(parts) == 1:
-        return True
-    namespace = parts[-2]
-    return namespace in _ARCH_NAMESPACES or namespace.startswith("$") or namespace.startswith("${")
+    return is_official_image_named(text, "node")
 
 
 _DISTROLESS_NODE = re.compile(r"(?:^|/)distroless/nodejs(\d+)?(?:-[a-z0-9]+)*$")

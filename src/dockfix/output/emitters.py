@@ -44,7 +44,8 @@ class RunResults:
     rules: list[Rule]  # the rules that ran
     unsafe_fixes: bool
     context: Path | None = None  # `--context`, the build context of every file
-    contexts: dict[Path, Path] = field(default_factory=dict)  # build contexts compose files give
+    contexts: dict[Path, Path] = field(default_factory=dict)  # build contexts the build graph gives
+    context_sources: dict[Path, str] = field(default_factory=dict)  # where each file's context came from
     failed_writes: set[int] = field(default_factory=set)  # indexes of the results --write could not write
 
     @cached_property
@@ -65,6 +66,12 @@ class RunResults:
     def context_of(self, result: FileResult) -> Path:
         """The build context a file was fixed in."""
         return self.context or self.contexts.get(result.path) or Path(os.path.abspath(result.path)).parent
+
+    def context_source_of(self, result: FileResult) -> str:
+        """Where the build context a file was fixed in came from."""
+        if self.context is not None:
+            return "--context"
+        return self.context_sources.get(result.path, "the Dockerfile's folder")
 
 
 class Emitter(Protocol):
@@ -108,6 +115,7 @@ class JsonEmitter:
                 json_output.file_record(
                     result,
                     context=run.context_of(result),
+                    context_source=run.context_source_of(result),
                     changed_files=[] if failed else [change.path for change in changes_of(result)],
                     written=run.mode == "write" and not failed,
                     names=run.names,

@@ -6,6 +6,7 @@ concatenating them. Every record has the same keys:
     {"path": "api/Dockerfile",            # as given or found, relative to the current folder
      "repo_root": "api" | null,           # the folder holding .git above the file, if any
      "context": "api",                    # the build context used
+     "context_source": "compose.yaml service api: context api",  # where that context came from
      "status": "changed" | "unchanged" | "failed",
      "written": true | false,             # --write wrote the file's changes
      "changed_files": ["api/Dockerfile", "api/.dockerignore"],
@@ -51,6 +52,7 @@ class FileRecord(TypedDict):
     path: str | None
     repo_root: str | None
     context: str | None
+    context_source: str
     status: str
     written: bool
     changed_files: list[str | None]
@@ -87,7 +89,13 @@ def finding_record(finding: Finding, result: FileResult, names: dict[str, str]) 
 
 
 def file_record(
-    result: FileResult, *, context: Path, changed_files: list[Path], written: bool, names: dict[str, str]
+    result: FileResult,
+    *,
+    context: Path,
+    changed_files: list[Path],
+    written: bool,
+    names: dict[str, str],
+    context_source: str = "the Dockerfile's folder",
 ) -> FileRecord:
     """The record of one Dockerfile."""
     failed = result.error is not None
@@ -96,6 +104,7 @@ def file_record(
         "path": _shown(result.path),
         "repo_root": _shown(repository_root(result.path)),
         "context": _shown(context),
+        "context_source": context_source,
         "status": "failed" if failed else "changed" if changed_files else "unchanged",
         "written": written and not failed and bool(changed_files),
         "changed_files": [_shown(path) for path in changed_files],

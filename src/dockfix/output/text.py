@@ -152,6 +152,8 @@ def discovery_lines(discovery: Discovery, warnings: bool = True) -> Iterator[str
             yield f"dockfix: warning: {display_path(folder)}: no Dockerfile found"
         for warning in discovery.warnings:
             yield f"dockfix: warning: {warning}"
+        for note in discovery.notes:
+            yield f"dockfix: note: {note}"
 
 
 def next_step_lines(results: Iterable[FileResult]) -> Iterator[str]:

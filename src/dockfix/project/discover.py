@@ -1,17 +1,24 @@
 """Finding the Dockerfiles under the paths given on the command line, with their build contexts.
 
-A file named on the command line is always processed, whatever its name. A folder is searched
-recursively for the names Docker tools use: `Dockerfile`, `Containerfile`, `*.Dockerfile`,
-`Dockerfile.*` and `Containerfile.*` (matched without regard to case, so `dockerfile` and
-`app.dockerfile` count). Names that only look alike are left out: BuildKit's per-Dockerfile
-ignore files (`Dockerfile.dockerignore`) and the leftovers of editors and `patch`
-(`.orig`, `.rej`, `.bak`, `.swp`, `~`).
+A folder is searched recursively for the names Docker tools use: `Dockerfile`, `Containerfile`,
+`*.Dockerfile`, `Dockerfile.*` and `Containerfile.*` (matched without regard to case, so
+`dockerfile` and `app.dockerfile` count). Names that only look alike are left out: BuildKit's
+per-Dockerfile ignore files (`Dockerfile.dockerignore`), the leftovers of editors and `patch`
+(`.orig`, `.rej`, `.bak`, `.swp`, `~`), and source, documentation and template files
+(SOURCE_EXTENSIONS: a vendored editor mode `mode/dockerfile/dockerfile.js`, `Dockerfile.md`,
+`dockerfile.ts`, `Dockerfile.j2`). A file whose name is not plainly `Dockerfile` or
+`Containerfile` must also read as a Dockerfile (`not_a_dockerfile`: its first line that is not a
+comment starts with an instruction); one that does not is a note on that file, not an error, and
+is not processed. Exit code 2 stays for a real Dockerfile BuildKit rejects. A file named on the
+command line is processed whatever its name, as long as it reads as a Dockerfile.
 
-Compose files met on the way (`compose.yaml`, `compose.yml`, `docker-compose.yml`,
-`docker-compose.yaml`) name Dockerfiles too: `build: DIR` or `build: {context, dockerfile}` under
-each service. Those Dockerfiles are processed with the build context the compose file gives
-(`docker/Dockerfile` built from the repository root sees the root's package.json), whatever their
-name. The compose file is read by compose.py's small reader of that subset of YAML.
+Each folder searched gets a build graph (build_graph.py): the compose files, GitHub workflows,
+Tiltfiles, skaffold files and package.json or Makefile scripts met on the way say which
+Dockerfiles are built from which context. Those Dockerfiles are processed with that context
+(`docker/Dockerfile` built from the repository root sees the root's package.json), whatever
+their name; the others with the nearest folder holding their COPY sources. Where each context
+came from is kept in `context_sources`, for the reports. A file named on the command line is
+fixed in its own folder.
 
 Folders that hold version control data, dependencies, vendored code or caches are skipped
 (SKIPPED_FOLDERS): `.git` and `node_modules` above all. Other dot-folders are searched, because
@@ -24,7 +31,7 @@ the run, and a link must not lead the run out of the tree it was given); a link 
 outside that tree gets a warning, so the user knows it was not searched. Links to files are
 followed; the runner refuses one that leads out of its folder and build context. A Dockerfile a
 compose file names outside the folder searched (`build: ../other`, or through a link) is left
-out with a warning too.
+out with a warning too, and a build context outside it is never used.
 
 A folder with no Dockerfile is a warning, not an error, as in ruff: the run goes on with the
 other paths and that folder alone does not change the exit code. A path that does not exist
@@ -34,16 +41,15 @@ is an error (exit code 2), and the other paths are still processed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..records import dataclass, field
+from .build_graph import BuildFiles, BuildGraph, inside, read_graph
+from .build_sources import COMPOSE_FILE, MAKEFILE_NAMES, SKAFFOLD_NAMES, TILTFILE_NAMES
 from .fsutil import leads_outside
-
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from .gitignore import IgnoreRules
+from .gitignore import IgnoreRules
 
 SKIPPED_FOLDERS = frozenset(
     {
@@ -60,6 +66,9 @@ SKIPPED_FOLDERS = frozenset(
         "vendor",
         "third_party",
         "third-party",
+        "vendors",
+        "Pods",
+        ".bundle",
         ".venv",
         ".tox",
         ".nox",
@@ -75,10 +84,32 @@ SKIPPED_FOLDERS = frozenset(
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 _IGNORED_SUFFIXES = (".dockerignore", ".orig", ".rej", ".bak", ".swp", "~")
 _BASE_NAMES = ("dockerfile", "containerfile")
+# `Dockerfile.*` names that are source, documentation, data or templates, never a file Docker
+# builds: a vendored editor mode `mode/dockerfile/dockerfile.js`, `Dockerfile.md`, `dockerfile.ts`.
+SOURCE_EXTENSIONS = frozenset(
+    {
+        "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "map", "d.ts",
+        "md", "markdown", "mdx", "rst", "txt", "adoc", "html", "htm", "css", "scss", "svg", "png",
+        "json", "yaml", "yml", "toml", "xml", "ini", "lock", "log", "snap",
+        "sh", "bash", "zsh", "ps1", "bat", "cmd", "py", "rb", "go", "rs", "java", "kt", "php", "pl", "lua", "vim", "el",
+        "j2", "jinja", "jinja2", "tmpl", "tpl", "template", "erb", "mustache", "hbs", "ejs", "in", "gotmpl",
+        "orig", "rej", "bak", "swp", "tmp", "old", "dockerignore",
+    }
+)  # fmt: skip
+# The instructions BuildKit knows: a Dockerfile's first line that is not a comment starts with one.
+INSTRUCTIONS = frozenset(
+    {
+        "from", "run", "cmd", "label", "maintainer", "expose", "env", "add", "copy", "entrypoint", "volume",
+        "user", "workdir", "arg", "onbuild", "stopsignal", "healthcheck", "shell",
+    }
+)  # fmt: skip
+_FIRST_WORD = re.compile(rb"[^\s\[]*")
+_UPPER_WORD = re.compile(rb"[A-Z]+")
+SNIFF_BYTES = 64 * 1024
 
 
 def is_dockerfile_name(name: str) -> bool:
-    """True for the file names a folder search picks up."""
+    """True for the file names a folder search picks up: Docker's own naming, never a source file."""
     lower = name.lower()
     if lower.endswith(_IGNORED_SUFFIXES):
         return False
@@ -86,7 +117,51 @@ def is_dockerfile_name(name: str) -> bool:
         return True
     if lower.endswith(".dockerfile") and len(lower) > len(".dockerfile"):
         return True
-    return any(lower.startswith(base + ".") and len(lower) > len(base) + 1 for base in _BASE_NAMES)
+    for base in _BASE_NAMES:
+        if lower.startswith(base + ".") and len(lower) > len(base) + 1:
+            return lower.rsplit(".", 1)[1] not in SOURCE_EXTENSIONS
+    return False
+
+
+def not_a_dockerfile(head: bytes) -> str | None:
+    """Why a file named like a Dockerfile does not read as one; None when it does.
+
+    It reads as a Dockerfile when its first line that is not blank or a comment (parser
+    directives are comments) starts with an instruction keyword, in any case, or with a word in
+    capitals (`FORM node`: a Dockerfile with a mistyped instruction, which BuildKit's error then
+    names). A file with no such line (empty, or comments only) is left to BuildKit's judgement
+    too. Text that starts otherwise (`// CodeMirror mode`, `# Title` then prose, `import x`) or
+    that is not text at all (a NUL byte, not UTF-8) is something else that merely shares the name.
+    """
+    if b"\0" in head:
+        return "it is a binary file"
+    try:
+        head.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not merely a character cut at the end of the sample
+            return "it is not UTF-8 text"
+    for line in head.removeprefix(b"\xef\xbb\xbf").splitlines():
+        text = line.strip()
+        if not text or text.startswith(b"#"):
+            continue
+        word = _FIRST_WORD.match(text)
+        first = word.group() if word else b""
+        if first.lower().decode("ascii", "replace") in INSTRUCTIONS or _UPPER_WORD.fullmatch(first):
+            return None
+        shown = first[:30].decode("utf-8", "replace")
+        return f"its first line that is not a comment starts with `{shown}`, not an instruction"
+    return None
+
+
+def _sniffed_out(path: Path) -> str | None:
+    """`not_a_dockerfile` for a file: only names other than `Dockerfile` and `Containerfile` are doubted."""
+    if path.name.lower() in _BASE_NAMES:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return not_a_dockerfile(handle.read(SNIFF_BYTES))
+    except OSError:
+        return None  # reading it again reports the problem by name
 
 
 @dataclass
@@ -97,9 +172,21 @@ class Discovery:
     missing: list[Path] = field(default_factory=list)  # paths that do not exist
     empty_folders: list[Path] = field(default_factory=list)  # folders with no Dockerfile
     unreadable_folders: list[tuple[Path, str]] = field(default_factory=list)
-    # Build contexts that are not the Dockerfile's own folder (from compose files), by file.
+    # Build contexts that are not the Dockerfile's own folder (from the build graph), by file.
     contexts: dict[Path, Path] = field(default_factory=dict)
+    # Where each file's build context came from (`compose.yaml service api: context .`), by file.
+    context_sources: dict[Path, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # e.g. a compose file that cannot be read
+    # Files named like Dockerfiles that do not read as one: not processed, and not an error.
+    not_dockerfiles: list[tuple[Path, str]] = field(default_factory=list)
+    graphs: list[BuildGraph] = field(default_factory=list)  # one per folder searched
+
+    @property
+    def notes(self) -> list[str]:
+        """One line for each file left out because it does not read as a Dockerfile."""
+        return [
+            f"{path}: named like a Dockerfile, but {reason}; not processed" for path, reason in self.not_dockerfiles
+        ]
 
 
 def _git_root(folder: Path) -> Path | None:
@@ -111,7 +198,6 @@ def _git_root(folder: Path) -> Path | None:
 
 def _ancestor_ignores(folder: Path) -> IgnoreRules:
     """The .gitignore rules of the folders above `folder`, up to its repository's root."""
-    from .gitignore import IgnoreRules
 
     rules = IgnoreRules()
     root = _git_root(folder)
@@ -133,13 +219,12 @@ def _walk(
     folder: Path,
     discovery: Discovery,
     excluded: Callable[[Path], bool] | None,
-) -> tuple[list[Path], list[Path]]:
-    """Dockerfiles and compose files below `folder`."""
+) -> tuple[list[Path], BuildFiles]:
+    """Dockerfiles, and the files that say how images are built, below `folder`."""
     # Here: a run given only files never searches a folder, nor reads a .gitignore.
-    from .gitignore import IgnoreRules
 
     found: list[Path] = []
-    compose: list[Path] = []
+    build_files = BuildFiles()
     absolute_start = Path(os.path.abspath(folder))
     rules_by_folder: dict[str, IgnoreRules] = {
         str(absolute_start): _ancestor_ignores(absolute_start).with_file(absolute_start)
@@ -176,9 +261,27 @@ def _walk(
                 continue
             if is_dockerfile_name(name):
                 found.append(path)
-            elif name in COMPOSE_NAMES:
-                compose.append(path)
-    return found, compose
+            else:
+                _note_build_file(path, absolute_start, build_files)
+    return found, build_files
+
+
+def _note_build_file(path: Path, start: Path, files: BuildFiles) -> None:
+    """Keep `path` in `files` if it is one of the files that say how images are built."""
+
+    name = path.name
+    if COMPOSE_FILE.match(name):
+        files.compose.append(path)
+    elif name in SKAFFOLD_NAMES:
+        files.skaffold.append(path)
+    elif name in TILTFILE_NAMES:
+        files.tiltfiles.append(path)
+    elif name == "package.json":
+        files.package_json.append(path)
+    elif name in MAKEFILE_NAMES:
+        files.makefiles.append(path)
+    elif name.endswith((".yml", ".yaml")) and os.path.abspath(path.parent) == str(start / ".github" / "workflows"):
+        files.workflows.append(path)
 
 
 def discover(
@@ -194,55 +297,72 @@ def discover(
     discovery = Discovery()
     seen: dict[str, Path] = {}
 
-    def add(path: Path) -> None:
+    def add(path: Path) -> Path:
+        """Take the file once; the path it was first met by."""
         key = os.path.realpath(path)
         if key not in seen:
             seen[key] = path
             discovery.files.append(path)
+        return seen[key]
 
     for path in paths:
         if path.is_dir():
-            found, compose_files = _walk(path, discovery, excluded)
-            from_compose: list[tuple[Path, Path]] = []
-            if compose_files:
-                # Here: reading compose files compiles expressions a folder without one never needs.
-                from .compose import ComposeProblem, read_compose_builds
-            for compose in compose_files:
-                try:
-                    builds = read_compose_builds(compose)
-                except ComposeProblem as problem:
-                    discovery.warnings.append(
-                        f"{compose}: cannot read the compose file: {problem}; its Dockerfiles are searched as usual"
-                    )
-                    continue
-                for build in builds:
-                    outside = leads_outside(build.dockerfile, [path])
-                    if outside is not None:
-                        discovery.warnings.append(
-                            f"{compose}: service {build.service}: its Dockerfile {outside} is outside {path}; "
-                            f"not processed"
-                        )
-                    elif build.dockerfile.is_file():
-                        from_compose.append((build.dockerfile, build.context))
-                    else:
-                        discovery.warnings.append(
-                            f"{compose}: service {build.service}: no Dockerfile at {build.dockerfile}"
-                        )
-            if not found and not from_compose:
-                discovery.empty_folders.append(path)
-            for file in found:
-                add(file)
-            for file, context in from_compose:
-                add(file)
-                key = os.path.realpath(file)
-                if os.path.realpath(context) != os.path.dirname(key):
-                    discovery.contexts[seen[key]] = context
+            _discover_folder(path, discovery, excluded, add)
         elif path.exists() or path.is_symlink():
             # A dangling link is passed on too: reading it then reports the problem by name.
+            reason = _sniffed_out(path) if path.is_file() else None
+            if reason is not None:
+                discovery.not_dockerfiles.append((path, reason))
+                continue
             add(path)
+            discovery.context_sources.setdefault(path, "the Dockerfile's folder (a file named on the command line)")
         else:
             discovery.missing.append(path)
     return discovery
+
+
+def _discover_folder(
+    path: Path, discovery: Discovery, excluded: Callable[[Path], bool] | None, add: Callable[[Path], Path]
+) -> None:
+    """The Dockerfiles of one folder searched, and their build contexts from its build graph."""
+
+    found, build_files = _walk(path, discovery, excluded)
+    graph = read_graph(path, build_files)
+    discovery.graphs.append(graph)
+    discovery.warnings.extend(graph.problems)
+    named: list[Path] = []
+    for site in graph.sites:
+        if site.kind != "compose":
+            if inside(site.dockerfile, path) and site.dockerfile.is_file():
+                named.append(site.dockerfile)
+            continue
+        # Compose files name their Dockerfiles; say so when one cannot be processed.
+        outside = leads_outside(site.dockerfile, [path])
+        if outside is not None:
+            discovery.warnings.append(
+                f"{site.source}: service {site.service}: its Dockerfile {outside} is outside {path}; not processed"
+            )
+        elif site.dockerfile.is_file():
+            named.append(site.dockerfile)
+        else:
+            discovery.warnings.append(f"{site.source}: service {site.service}: no Dockerfile at {site.dockerfile}")
+    kept = []
+    for file in found:
+        reason = _sniffed_out(file)
+        if reason is None:
+            kept.append(file)
+        elif not any(os.path.realpath(file) == os.path.realpath(other) for other in named):
+            discovery.not_dockerfiles.append((file, reason))
+    if not kept and not named:
+        discovery.empty_folders.append(path)
+    for file in [*kept, *named]:
+        shown = add(file)
+        if shown in graph.dockerfiles:
+            continue
+        choice = graph.place(shown).choice
+        discovery.context_sources[shown] = choice.reason
+        if os.path.realpath(choice.context) != os.path.dirname(os.path.realpath(shown)):
+            discovery.contexts[shown] = choice.context
 
 
 def read_path_list(text: str, base: Path) -> list[Path]:

@@ -1,0 +1,185 @@
+"""dockfix on whole repositories: Dockerfiles found, build contexts, files written, errors, checks.
+
+Extracts the repositories of `repos.tar.xz` (next to the checkout, in ../shared/repos, or the
+folder given with `--repos`) into a temporary folder and, for each repository, runs dockfix as
+the command line does (`--offline --isolated --output-format json`) with `--write`, once safe
+only and once with `--unsafe-fixes`, each on its own copy, then a second `--write
+--unsafe-fixes` on the unsafe copy. It reports per repository:
+
+- the Dockerfiles found, each build context and where it came from (the build graph);
+- the files written, safe and unsafe;
+- the errors (exit code 2) and their lines;
+- the checks: no error comes from a file that is not a Dockerfile; every `.dockerignore`
+  written is in a build context some Dockerfile of the repository is built from; the second
+  `--write --unsafe-fixes` changes nothing.
+
+    python benchmarks/repos_report.py [--repos DIR] [--only NAME ...] [--details]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from dockfix.project.discover import Discovery, discover, not_a_dockerfile  # noqa: E402
+
+FLAGS = ["--offline", "--isolated", "--today", "2026-12-06", "--output-format", "json", "-j", "1"]
+
+
+def run_dockfix(folder: Path, *flags: str) -> tuple[int, list[dict]]:
+    """dockfix as the command line runs it, in `folder` on `.`: the exit code and the JSON records."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run(
+        [sys.executable, "-m", "dockfix", *FLAGS, *flags, "."],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return done.returncode, records
+
+
+def written_files(records: list[dict]) -> set[str]:
+    return {path for record in records if record["written"] for path in record["changed_files"]}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    files = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            files[str(path.relative_to(folder))] = path.read_bytes()
+    return files
+
+
+def contexts_of(found: Discovery, root: Path) -> dict[str, tuple[str, str]]:
+    """Each Dockerfile (relative to the repository) -> (its context, where that came from)."""
+    shown = {}
+    for path in found.files:
+        context = found.contexts.get(path, path.parent)
+        shown[os.path.relpath(path, root)] = (os.path.relpath(context, root), found.context_sources.get(path, "?"))
+    return shown
+
+
+def is_real_dockerfile(root: Path, relative: str) -> bool:
+    path = root / relative
+    try:
+        return not_a_dockerfile(path.read_bytes()[: 64 * 1024]) is None
+    except OSError:
+        return False
+
+
+def report_repository(source: Path, work: Path) -> dict:
+    """Everything the report says about one repository."""
+    safe, unsafe = work / "safe", work / "unsafe"
+    shutil.copytree(source, safe, symlinks=True)
+    shutil.copytree(source, unsafe, symlinks=True)
+    found = discover([safe])
+    contexts = contexts_of(found, safe)
+    context_folders = {os.path.normpath(context) for context, _ in contexts.values()}
+    safe_code, safe_records = run_dockfix(safe, "--write")
+    unsafe_code, unsafe_records = run_dockfix(unsafe, "--write", "--unsafe-fixes")
+    before = snapshot(unsafe)
+    _again_code, again_records = run_dockfix(unsafe, "--write", "--unsafe-fixes")
+    changed_again = sorted(name for name, data in snapshot(unsafe).items() if before.get(name) != data)
+    errors = [
+        (record["path"], record["error"]["line"], record["error"]["message"])
+        for record in safe_records + unsafe_records
+        if record["error"] is not None
+    ]
+    written = written_files(safe_records) | written_files(unsafe_records)
+    ignores = {path for path in written if path.endswith(".dockerignore")}
+    return {
+        "name": source.name,
+        "dockerfiles": contexts,
+        "not_dockerfiles": [(os.path.relpath(path, safe), reason) for path, reason in found.not_dockerfiles],
+        "written_safe": sorted(written_files(safe_records)),
+        "written_unsafe": sorted(written_files(unsafe_records)),
+        "exit": (safe_code, unsafe_code),
+        "errors": sorted(set(errors)),
+        "error_on_non_dockerfile": [path for path, _, _ in errors if not is_real_dockerfile(safe, path)],
+        "ignore_outside_context": sorted(
+            p for p in ignores if os.path.normpath(os.path.dirname(p)) not in context_folders
+        ),
+        "second_run_changes": changed_again or sorted(written_files(again_records)),
+    }
+
+
+def _kinds(contexts: dict[str, tuple[str, str]]) -> str:
+    counts: dict[str, int] = {}
+    for _context, reason in contexts.values():
+        kind = reason.split(":", 1)[0].split(" ", 1)[0] if ":" in reason else reason.split(" (", 1)[0]
+        kind = "own folder" if kind.startswith("the Dockerfile") else kind
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))
+
+
+def print_table(reports: list[dict], details: bool) -> None:
+    print("| repository | Dockerfiles | not Dockerfiles | contexts from | written safe/unsafe | exit 2 | checks |")
+    print("|---|---|---|---|---|---|---|")
+    for report in reports:
+        checks = []
+        checks.append("no-error-from-non-Dockerfile " + ("ok" if not report["error_on_non_dockerfile"] else "FAIL"))
+        checks.append(".dockerignore-in-context " + ("ok" if not report["ignore_outside_context"] else "FAIL"))
+        checks.append("second-run " + ("ok" if not report["second_run_changes"] else "FAIL"))
+        print(
+            f"| {report['name']} | {len(report['dockerfiles'])} | {len(report['not_dockerfiles'])} "
+            f"| {_kinds(report['dockerfiles'])} | {len(report['written_safe'])}/{len(report['written_unsafe'])} "
+            f"| {len(report['errors'])} | {'; '.join(checks)} |"
+        )
+    if not details:
+        return
+    for report in reports:
+        print(f"\n## {report['name']} (exit safe {report['exit'][0]}, unsafe {report['exit'][1]})")
+        for path, (context, reason) in sorted(report["dockerfiles"].items()):
+            print(f"- {path}: context {context} <- {reason}")
+        for path, reason in report["not_dockerfiles"]:
+            print(f"- not a Dockerfile: {path}: {reason}")
+        for path, line, message in report["errors"]:
+            print(f"- error: {path}:{line}: {message}")
+        for key in ("ignore_outside_context", "second_run_changes", "error_on_non_dockerfile"):
+            if report[key]:
+                print(f"- {key}: {', '.join(report[key])}")
+        print(f"- written safe: {', '.join(report['written_safe']) or '-'}")
+        print(f"- written unsafe: {', '.join(report['written_unsafe']) or '-'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repos", type=Path, default=REPO.parent / "shared" / "repos")
+    parser.add_argument("--only", nargs="*", default=None, help="only these repositories (folder names)")
+    parser.add_argument("--details", action="store_true", help="each Dockerfile's context and each file written")
+    arguments = parser.parse_args()
+    archive = arguments.repos / "repos.tar.xz"
+    if not archive.is_file():
+        print(f"no {archive}: nothing to measure", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="dockfix-repos-") as temporary:
+        extracted = Path(temporary) / "repos"
+        with tarfile.open(archive) as tar:
+            tar.extractall(extracted, filter="data")
+        reports = []
+        for source in sorted(path for path in extracted.iterdir() if path.is_dir()):
+            if arguments.only and source.name not in arguments.only:
+                continue
+            work = Path(temporary) / "work" / source.name
+            reports.append(report_repository(source, work))
+            shutil.rmtree(work, ignore_errors=True)
+            print(f"done {source.name}", file=sys.stderr)
+    print_table(reports, arguments.details)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
