@@ -69,9 +69,9 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
-from support.paths import REPO
 from support.registry import OCI_INDEX, OCI_MANIFEST, RunningRegistry, push_blob, push_manifest
 
 from .harness import HarnessError, machine_arch
@@ -140,14 +140,8 @@ _ARCH_NAMES = {
 
 
 def versions_data() -> dict[str, dict]:
-    """nodejs/docker-node's versions.json: the shared reference copy, else the one dockfix ships.
-
-    Both are byte-for-byte copies of the same upstream file; the shared one is preferred because
-    it is the reference data and not dockfix's own.
-    """
-    shared = REPO.parent / "shared" / "data" / "docker-node" / "versions.json"
-    packaged = REPO / "src" / "dockfix" / "data" / "docker-node" / "versions.json"
-    return json.loads((shared if shared.is_file() else packaged).read_text())
+    """nodejs/docker-node's versions.json, as dockfix ships it (a byte-for-byte copy of upstream's)."""
+    return json.loads((resources.files("dockfix") / "data" / "docker-node" / "versions.json").read_text())
 
 
 def is_alpine(variant: str) -> bool:

@@ -30,10 +30,11 @@ one stage (its ``next`` a stand-in package from a ``file:`` tarball: ``next buil
 ``next start`` serves it; the split's production stage must hold ``.next``, ``public``, the config,
 ``package.json`` and ``node_modules`` and no sources), an app started by a tool installed globally
 from a tarball of the app folder (as ``pm2-runtime``; the split must install it where the app
-runs), and three real Dockerfiles of the corpus (single stage, npm). The corpus keeps only the Dockerfile and package.json of each
-project, so their apps are stood in for: the project's own Dockerfile and .dockerignore, a
-package.json with the project's name and start script but the stand-in's dependencies (one
-runtime, one dev), its lockfile, and the stand-in server at the path their CMD starts.
+runs), and three single-stage npm apps written as real projects commonly are: one laid out as
+Express's generator lays an app out (``bin/www`` starting ``app.js``) and run by ``node`` itself
+on an ended major's Alpine tag, the same app started by ``npm start`` on an ended major, and one
+installed with ``npm ci --only=production`` on the moving ``lts`` tag. Their naive Dockerfiles
+keep the quirks real ones have (a trailing space, a blank last line, no final newline).
 
 Three more apps must keep doing what they did before the fix, each checked on its own terms at
 the end of this module: a development image whose CMD is `npm run dev` (a dev server from
@@ -61,8 +62,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from support.paths import CORPUS, lay_out_case
 
 from .harness import (
     BuildResult,
@@ -102,17 +101,18 @@ GRACEFUL = "graceful"
 # -- the apps ---------------------------------------------------------------------------------
 
 
-def _own_app(name: str) -> Callable[[Path], None]:
+def _own_app(name: str, *, ladder_server: bool = True) -> Callable[[Path], None]:
     """Lay out ``apps/<name>``: its app folder, with ``naive.Dockerfile`` as the Dockerfile.
 
     An app folder without a ``server.js`` (those that differ from the ladder only in their
-    package manager) gets the ladder's.
+    package manager) gets the ladder's, unless ``ladder_server`` is false (an app that brings its
+    own server under another name).
     """
 
     def lay_out(destination: Path) -> None:
         shutil.copytree(APPS / name / "app", destination)
         shutil.copy(APPS / name / "naive.Dockerfile", destination / "Dockerfile")
-        if not (destination / "server.js").exists():
+        if ladder_server and not (destination / "server.js").exists():
             shutil.copy(APPS / "ladder" / "app" / "server.js", destination / "server.js")
 
     return lay_out
@@ -173,37 +173,6 @@ def _app_with_vendored_tool(name: str) -> Callable[[Path], None]:
         lock = {"name": package["name"], "version": package["version"], "lockfileVersion": 3, "requires": True}
         lock["packages"] = packages
         (destination / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
-
-    return lay_out
-
-
-def _corpus_app(case_name: str, server_path: str) -> Callable[[Path], None]:
-    """Lay out a corpus case with the stand-in app in place of the project's own code.
-
-    Keeps the project's Dockerfile, .dockerignore and package.json name and start script; the
-    dependencies, lockfile and server are the ladder app's, the server at ``server_path`` (what
-    the project's CMD or start script runs).
-    """
-
-    def lay_out(destination: Path) -> None:
-        case = CORPUS / case_name
-        if not (case / "Dockerfile").is_file():
-            pytest.skip(f"the corpus (case {case_name}) is not next to this checkout")
-        laid_out = lay_out_case(case, destination.parent / "corpus")
-        shutil.copytree(laid_out, destination)
-        original = json.loads((case / "package.json").read_text())
-        standin = json.loads((APPS / "ladder" / "app" / "package.json").read_text())
-        standin["name"] = original["name"]
-        standin["description"] = f"stand-in for corpus case {case_name}"
-        standin["scripts"] = {"start": original["scripts"]["start"]}
-        standin.pop("main", None)
-        (destination / "package.json").write_text(json.dumps(standin, indent=2) + "\n")
-        lock = json.loads((APPS / "ladder" / "app" / "package-lock.json").read_text())
-        lock["name"] = lock["packages"][""]["name"] = original["name"]
-        (destination / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
-        server = destination / server_path
-        server.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(APPS / "ladder" / "app" / "server.js", server)
 
     return lay_out
 
@@ -299,15 +268,28 @@ CASES = [
     # pnpm-lock.yaml, `RUN corepack enable && pnpm install --frozen-lockfile` on node:20; its
     # packageManager carries pnpm's hash as `corepack use` writes it (see standins.py on why)
     AppCase("pnpm-corepack", _own_app("pnpm-corepack"), ("ms",), ("is-number",), naive_stop=ABANDONED),
-    # BretFisher/docker-mastery-for-nodejs sample-02: node:10-alpine, CMD ["node", "./bin/www"]
-    AppCase("corpus-0015", _corpus_app("0015", "bin/www"), ("ms",), ("is-number",), naive_stop=GRACEFUL),
-    # BretFisher/dockercon19: node:12, CMD ["npm", "start"] with start `node ./bin/www`
-    AppCase("corpus-0034", _corpus_app("0034", "bin/www"), ("ms",), ("is-number",), naive_stop=DROPPED),
-    # PacktPublishing/The-Ultimate-Docker-Container-Book ch19: node:lts, `npm ci
-    # --only=production` (which npm still honours: no devDependency), CMD ["node", "server.js"]
+    # bin/www starting app.js, with a .dockerignore: node:10-alpine, `npm install && npm cache
+    # clean --force`, CMD [ "node", "./bin/www" ]
     AppCase(
-        "corpus-0089",
-        _corpus_app("0089", "server.js"),
+        "bin-www-alpine",
+        _own_app("bin-www-alpine", ladder_server=False),
+        ("ms",),
+        ("is-number",),
+        naive_stop=GRACEFUL,
+    ),
+    # the same app on node:12, CMD ["npm", "start"] with start `node ./bin/www`
+    AppCase(
+        "bin-www-npm-start",
+        _own_app("bin-www-npm-start", ladder_server=False),
+        ("ms",),
+        ("is-number",),
+        naive_stop=DROPPED,
+    ),
+    # node:lts, `npm ci --only=production` (which npm still honours: no devDependency),
+    # CMD ["node", "server.js"]
+    AppCase(
+        "npm-ci-only-production",
+        _own_app("npm-ci-only-production"),
         ("ms",),
         ("is-number",),
         naive_stop=GRACEFUL,
@@ -380,11 +362,7 @@ def published_bases(node_standins, e2e_registry, node_bases) -> dict[str, Publis
     versions = versions_data()
     archived = {}
     for case in CASES:
-        if case.name.startswith("corpus-"):
-            dockerfile = CORPUS / case.name.removeprefix("corpus-") / "Dockerfile"
-        else:
-            dockerfile = APPS / case.name / "naive.Dockerfile"
-        for tag in node_image_tags(dockerfile.read_text()) if dockerfile.is_file() else ():
+        for tag in node_image_tags((APPS / case.name / "naive.Dockerfile").read_text()):
             image = archived_tag_image(tag, versions)
             if tag not in node_bases and image is not None:
                 archived[tag] = image
