@@ -28,7 +28,7 @@ from dockfix.project.compose import ComposeProblem, parse_builds, read_compose_b
 from dockfix.project.discover import discover, is_dockerfile_name, not_a_dockerfile
 from dockfix.project.yamlfile import MAX_ALIASES, YamlProblem, load_yaml_text
 from dockfix.rules import RULES
-from dockfix.runner import Settings, process_paths
+from dockfix.run import Settings, process_paths
 from support.paths import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "repos"
