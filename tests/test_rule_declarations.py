@@ -44,7 +44,7 @@ def _declaration(**changes) -> Rule:
         "summary": "Do the thing",
         "fix_safety": {Applicability.UNSAFE: "changing it", Applicability.SAFE: "rewording it"},
         "docs": "The thing, done.\n\n## What it does\nIt.\n",
-        "module": "dockfix.rules.node_env",
+        "module": "dockfix.rules.node_env_production",
     }
     return Rule(**{**fields, **changes})
 

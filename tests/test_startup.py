@@ -40,7 +40,7 @@ NOT_NEEDED = (
     "importlib.resources",  # the shipped data is read as files (sources.PACKAGED_DATA)
     "tempfile",  # writes only
     "dockfix.guard",  # the real-image guard: a fix that edits the Dockerfile, a tag to change
-    "dockfix.rules.image_plan",  # a tag to change (DF001's floating tag, DF007's upgrade)
+    "dockfix.rules.node_tag_plan",  # a tag to change (DF001's floating tag, DF007's upgrade)
 )
 
 _LIST_IMPORTS = """
@@ -87,7 +87,7 @@ def test_a_plain_run_imports_neither_typer_nor_the_network_nor_the_shell_parser(
     (tmp_path / "package.json").write_text('{"name": "app"}')
     code, modules = imported_modules(tmp_path, "--check", "--offline", "Dockerfile")
     assert code == "1"  # it did run: a fix is due (.dockerignore)
-    assert "dockfix.pipeline" in modules and "dockfix.rules.base_image" in modules
+    assert "dockfix.pipeline" in modules and "dockfix.rules.explicit_base_image" in modules
     assert sorted(name for name in NOT_NEEDED if name in modules) == []
 
 

@@ -83,7 +83,7 @@ from .rule import Rule
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from .image_plan import Plan
+    from .node_tag_plan import Plan
 
 RULE = Rule(
     code="DF001",
@@ -222,7 +222,7 @@ def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref
     """The finding for a floating node tag: the active LTS major, in a variant that exists and
     keeps everything the build runs."""
     # The tag planning (and the real-image guard it asks) only for a floating tag: most files have none.
-    from .image_plan import Refusal, confirm_tag, plan_tag, split_onbuild
+    from .node_tag_plan import Refusal, confirm_tag, plan_tag, split_onbuild
 
     where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
     stages = stages_on_site(doc, site)

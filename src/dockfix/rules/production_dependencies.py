@@ -69,8 +69,8 @@ from ..dockerfile.stages import (
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
 from ..sources.npm_cli import bundled_npm_major, rejected_command
-from . import node_version
-from .base_image import target_major
+from . import supported_node_version
+from .explicit_base_image import target_major
 from .rule import Rule
 
 RULE = Rule(
@@ -307,9 +307,9 @@ def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
 
 def _moves_to_modern_npm(doc: Document, ctx: RuleContext, stage) -> bool:
     """Whether DF007, in this run, moves the stage's npm 6 base to a Node.js whose npm reads `--omit=dev`."""
-    if ctx.rule_codes is not None and node_version.RULE.code not in ctx.rule_codes:
+    if ctx.rule_codes is not None and supported_node_version.RULE.code not in ctx.rule_codes:
         return False
-    upgrade = node_version.upgrade_of(doc, ctx, stage)
+    upgrade = supported_node_version.upgrade_of(doc, ctx, stage)
     return upgrade is not None and upgrade.fix is not None and target_major(ctx) >= 15
 
 

@@ -60,7 +60,7 @@ from ..dockerfile.stages import is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
-from .base_image import BaseSite, arg_default_site, base_site, target_major
+from .explicit_base_image import BaseSite, arg_default_site, base_site, target_major
 from .rule import Rule
 
 RULE = Rule(
@@ -209,7 +209,7 @@ def _upgrade(
 ) -> Finding:
     """The finding that moves `found` to `version`, on a tag that exists and keeps the build working."""
     # The tag planning (and the real-image guard it asks) only for a release to upgrade: most files have none.
-    from .image_plan import Refusal, confirm_tag, plan_tag
+    from .node_tag_plan import Refusal, confirm_tag, plan_tag
 
     site = found.site
     stages = _stages_at(doc, site)

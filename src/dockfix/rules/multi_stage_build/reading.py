@@ -96,10 +96,10 @@ from __future__ import annotations
 import posixpath
 import re
 
-from ..context import RuleContext, Services
-from ..dockerfile.document import Document, Instruction, Node, Stage, parse_words
-from ..dockerfile.shell import commands_in, run_scripts
-from ..dockerfile.stages import (
+from ...context import RuleContext, Services
+from ...dockerfile.document import Document, Instruction, Node, Stage, parse_words
+from ...dockerfile.shell import commands_in, run_scripts
+from ...dockerfile.stages import (
     applies_to,
     copied_stages,
     effective_user,
@@ -110,17 +110,17 @@ from ..dockerfile.stages import (
     split_image,
     start_commands,
 )
-from ..edits import Applicability, Edit, Finding, Fix
-from ..project.npmscripts import (
+from ...edits import Applicability, Edit, Finding, Fix
+from ...project.npmscripts import (
     commands_run,
     dev_dependency_at_start,
     development_reason,
     script_invocation,
     start_commands_run,
 )
-from ..records import dataclass, field, replace
-from ..sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
-from .rule import Rule
+from ...records import dataclass, field, replace
+from ...sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
+from ..rule import Rule
 
 RULE = Rule(
     code="DF008",
@@ -844,7 +844,7 @@ def _runtime_findings(doc: Document, ctx: RuleContext):
             " for it to the same major",
             runtime.from_instruction.line,
         )
-    from ..guard import stage_image  # the real-image guard only for a runtime that copies from a stage
+    from ...guard import stage_image  # the real-image guard only for a runtime that copies from a stage
 
     for inst, source in copied_stages(doc, runtime):
         built_on = stage_image(doc, source, services.node_images, ctx.today).major

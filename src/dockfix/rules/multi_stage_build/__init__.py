@@ -1,0 +1,5 @@
+"""DF008 multi-stage-build."""
+
+from .reading import RULE, check
+
+__all__ = ["RULE", "check"]
