@@ -110,9 +110,7 @@ def _explain(console: Console, code: str) -> int:
     if rule is None:
         console.err(f"dockfix: error: --explain: unknown rule code or name: {code}")
         return EXIT_ERROR
-    from .output.rule_docs import explanation
-
-    console.out(explanation(rule))
+    console.out(rule.explanation)
     return EXIT_CLEAN
 
 

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..context import RuleContext
@@ -59,15 +60,6 @@ from ..edits import Applicability, Edit, Finding, Fix
 from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
 from ..project.npmscripts import start_commands_run
 from .rule import Rule
-
-RULE = Rule(
-    code="DF009",
-    name="dockerignore",
-    summary="Keep node_modules, .git, .npmrc and .env out of the build context with .dockerignore",
-    fix_safety={Applicability.SAFE: "adding patterns nothing the Dockerfile copies needs"},
-    docs=__doc__,
-    module=__name__,
-)
 
 # (pattern, names it stands for): the names are what a COPY source glob is checked against.
 NEW_FILE_PATTERNS = (
@@ -357,7 +349,7 @@ def _token_finding(path: Path) -> Finding:
     )
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     project = ctx.project
     stages = doc.stages
     if not stages or not (project.has_package_json or any(applies_to(doc, s) for s in stages)):
@@ -430,3 +422,13 @@ def check(doc: Document, ctx: RuleContext):
         )
     if tokens:
         yield _token_finding(path)
+
+
+RULE = Rule(
+    code="DF009",
+    name="dockerignore",
+    summary="Keep node_modules, .git, .npmrc and .env out of the build context with .dockerignore",
+    fix_safety={Applicability.SAFE: "adding patterns nothing the Dockerfile copies needs"},
+    docs=__doc__,
+    check=check,
+)

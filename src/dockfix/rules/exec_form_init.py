@@ -61,6 +61,7 @@ DL3025 (use JSON notation for CMD and ENTRYPOINT arguments).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage, parse_words, shell_words
@@ -81,17 +82,6 @@ from ..edits import Applicability, Edit, Finding, Fix, apply_edits
 from ..project.npmscripts import development_reason, exec_chain, resolve_script
 from .rule import Rule
 
-RULE = Rule(
-    code="DF005",
-    name="exec-form-init",
-    summary="Start the app in exec form under dumb-init so it receives SIGTERM",
-    fix_safety={
-        Applicability.SAFE: "exec form of a plain command",
-        Applicability.UNSAFE: "resolving a package script, exec in a command chain, adding dumb-init",
-    },
-    docs=__doc__,
-    module=__name__,
-)
 INITS = ("dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/usr/local/bin/dumb-init", "/tini", "catatonit")
 INSTALL = {
     "alpine": "RUN apk add --no-cache dumb-init",
@@ -124,7 +114,7 @@ def _has_init(argv: list[str] | None) -> bool:
     return argv[0] in INITS or argv[0].rsplit("/", 1)[-1] in ("dumb-init", "tini")
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return
@@ -260,6 +250,19 @@ def check(doc: Document, ctx: RuleContext):
         target.line,
         Fix.unsafe(*edits),
     )
+
+
+RULE = Rule(
+    code="DF005",
+    name="exec-form-init",
+    summary="Start the app in exec form under dumb-init so it receives SIGTERM",
+    fix_safety={
+        Applicability.SAFE: "exec form of a plain command",
+        Applicability.UNSAFE: "resolving a package script, exec in a command chain, adding dumb-init",
+    },
+    docs=__doc__,
+    check=check,
+)
 
 
 def _sets_shell(doc: Document, stage: Stage) -> bool:

@@ -69,6 +69,7 @@ DL3006 (always tag the version of an image explicitly), DL3007 (using latest is 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
@@ -85,17 +86,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .node_tag_plan import Plan
 
-RULE = Rule(
-    code="DF001",
-    name="explicit-base-image",
-    summary="Use an explicit Node.js LTS tag and pin every base image by digest",
-    fix_safety={
-        Applicability.SAFE: "pinning the digest of the tag already named",
-        Applicability.UNSAFE: "a new tag, major or variant",
-    },
-    docs=__doc__,
-    module=__name__,
-)
 
 _WHOLE_VARIABLE = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
 
@@ -283,7 +273,7 @@ def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> in
     return major
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     seen_sites: set[tuple[int, int]] = set()
     images = ctx.services.node_images
     for stage in doc.stages:
@@ -330,3 +320,16 @@ def check(doc: Document, ctx: RuleContext):
             site.line,
             Fix.safe(Edit(site.start, site.end, str(pinned).encode())),
         )
+
+
+RULE = Rule(
+    code="DF001",
+    name="explicit-base-image",
+    summary="Use an explicit Node.js LTS tag and pin every base image by digest",
+    fix_safety={
+        Applicability.SAFE: "pinning the digest of the tag already named",
+        Applicability.UNSAFE: "a new tag, major or variant",
+    },
+    docs=__doc__,
+    check=check,
+)

@@ -37,6 +37,8 @@ None: no Dockerfile linter looks at the application's code.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_instructions, workdir_at
@@ -44,14 +46,6 @@ from ..edits import Applicability, Finding, Fix
 from ..project.npmscripts import resolve_script
 from .rule import Rule
 
-RULE = Rule(
-    code="DF006",
-    name="graceful-shutdown",
-    summary="Handle SIGTERM in the app: close the server, let requests finish, then exit",
-    fix_safety={Applicability.UNSAFE: "edits application code"},
-    docs=__doc__,
-    module=__name__,
-)
 _NODE_OPTIONS_WITH_VALUE = (
     "-r",
     "--require",
@@ -87,7 +81,7 @@ def _entry_of(argv: list[str]) -> str | None:
     return None
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return
@@ -148,3 +142,13 @@ def check(doc: Document, ctx: RuleContext):
         target.line,
         Fix.unsafe(*plan.edits),
     )
+
+
+RULE = Rule(
+    code="DF006",
+    name="graceful-shutdown",
+    summary="Handle SIGTERM in the app: close the server, let requests finish, then exit",
+    fix_safety={Applicability.UNSAFE: "edits application code"},
+    docs=__doc__,
+    check=check,
+)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, parse_words, shell_words
@@ -46,15 +47,6 @@ from ..dockerfile.shell import Script, _parser, run_scripts
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
 from ..edits import Applicability, Edit, Finding, Fix
 from .rule import Rule
-
-RULE = Rule(
-    code="DF010",
-    name="mounted-secrets",
-    summary="Mount registry tokens as build secrets instead of ENV/ARG or a written .npmrc",
-    fix_safety={Applicability.UNSAFE: "the build then needs --secret"},
-    docs=__doc__,
-    module=__name__,
-)
 
 SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|PASSWD|PASS|SECRET|KEY|APIKEY|AUTH|CREDENTIALS?)$", re.IGNORECASE)
 NOT_SECRET = re.compile(r"(?:^|_)(?:PUBLIC_KEY|KEY_ID|PUBLISHABLE_KEY|SITE_KEY)$", re.IGNORECASE)
@@ -205,7 +197,7 @@ def _deletions(script: Script, items: list, removed: set[int]) -> list[tuple[int
     return [script.to_source(a, b) for a, b in ranges]
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     escape = doc.escape.decode()
     rewritten_vars: set[str] = set()
     handled: set[int] = set()
@@ -235,6 +227,16 @@ def check(doc: Document, ctx: RuleContext):
                     f"`{name}` looks like a secret and a {inst.name} value is {where}; pass it as a build secret (`RUN --mount=type=secret,...`) instead, and rotate it if it was committed",
                     inst.line,
                 )
+
+
+RULE = Rule(
+    code="DF010",
+    name="mounted-secrets",
+    summary="Mount registry tokens as build secrets instead of ENV/ARG or a written .npmrc",
+    fix_safety={Applicability.UNSAFE: "the build then needs --secret"},
+    docs=__doc__,
+    check=check,
+)
 
 
 def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: set[str]) -> Finding | None:

@@ -53,6 +53,7 @@ DL3016 (pin versions in npm), DL3060 (yarn cache clean).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
@@ -72,18 +73,6 @@ from ..sources.npm_cli import bundled_npm_major, rejected_command
 from . import supported_node_version
 from .explicit_base_image import target_major
 from .rule import Rule
-
-RULE = Rule(
-    code="DF002",
-    name="production-dependencies",
-    summary="Install only production dependencies (npm ci --omit=dev, yarn --production, pnpm --prod)",
-    fix_safety={
-        Applicability.SAFE: "--production to --omit=dev on npm 7+",
-        Applicability.UNSAFE: "every other rewrite",
-    },
-    docs=__doc__,
-    module=__name__,
-)
 
 NPM_INSTALL = ("install", "i", "add", "isntall", "in")
 PROD_FLAGS = ("--production", "--only=production", "--only=prod", "--prod")
@@ -187,7 +176,7 @@ def _append(script: Script, command: Command, text: str) -> Edit:
     return Edit.insert(position, (" " + text).encode())
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     """The findings, one per instruction and message: a RUN with four installs is one finding."""
     merged: dict[tuple[int, str, object], Finding] = {}
     for finding in _check(doc, ctx):
@@ -199,6 +188,19 @@ def check(doc: Document, ctx: RuleContext):
         elif earlier is None:
             merged[key] = finding
     yield from merged.values()
+
+
+RULE = Rule(
+    code="DF002",
+    name="production-dependencies",
+    summary="Install only production dependencies (npm ci --omit=dev, yarn --production, pnpm --prod)",
+    fix_safety={
+        Applicability.SAFE: "--production to --omit=dev on npm 7+",
+        Applicability.UNSAFE: "every other rewrite",
+    },
+    docs=__doc__,
+    check=check,
+)
 
 
 def _check(doc: Document, ctx: RuleContext):

@@ -52,6 +52,7 @@ None.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
@@ -62,15 +63,6 @@ from ..sources.images import MalformedTag, NodeTag
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
 from .explicit_base_image import BaseSite, arg_default_site, base_site, target_major
 from .rule import Rule
-
-RULE = Rule(
-    code="DF007",
-    name="supported-node-version",
-    summary="Upgrade an end-of-life or vulnerable Node.js version",
-    fix_safety={Applicability.SAFE: "a patched release of the same major", Applicability.UNSAFE: "a new major"},
-    docs=__doc__,
-    module=__name__,
-)
 
 _VERSION_ARG_TAG = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(-.*)?$")
 _ADVISORIES_SHOWN = 5
@@ -147,7 +139,7 @@ def _judged(written: str, released: Version) -> str:
     return written if written.lstrip("v") == str(released) else f"{written} (its newest known release, {released})"
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple[int, int]] = set()
     for stage in doc.stages:
         found = None if is_windows(doc, stage) else _version_site(doc, stage)
@@ -157,6 +149,16 @@ def check(doc: Document, ctx: RuleContext):
         finding = _site_finding(doc, ctx, found)
         if finding is not None:
             yield finding
+
+
+RULE = Rule(
+    code="DF007",
+    name="supported-node-version",
+    summary="Upgrade an end-of-life or vulnerable Node.js version",
+    fix_safety={Applicability.SAFE: "a patched release of the same major", Applicability.UNSAFE: "a new major"},
+    docs=__doc__,
+    check=check,
+)
 
 
 def upgrade_of(doc: Document, ctx: RuleContext, stage: Stage) -> Finding | None:
