@@ -46,6 +46,7 @@ from ..dockerfile.document import Document, Instruction, parse_words, shell_word
 from ..dockerfile.shell import Script, _parser, run_scripts
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.node_tooling import PACKAGE_MANAGERS
 from .rule import Rule
 
 SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|PASSWD|PASS|SECRET|KEY|APIKEY|AUTH|CREDENTIALS?)$", re.IGNORECASE)
@@ -54,7 +55,8 @@ BUILD_COMMAND = "docker build --secret id=npmrc,src=.npmrc ."
 TOKEN_TEXT = re.compile(r"_authToken|_auth\b|npmAuthToken|_password", re.IGNORECASE)
 # Found in any text TOKEN_TEXT matches: a script without it, or `.npmrc`, holds nothing to move.
 _MAY_HOLD_TOKEN = re.compile(r"_auth|npmAuthToken|_password", re.IGNORECASE)
-PACKAGE_MANAGERS = ("npm", "yarn", "pnpm", "npx")
+# Commands that read the `.npmrc` a secret mount provides.
+NPMRC_READERS = (*PACKAGE_MANAGERS, "npx")
 
 
 def is_secret_name(name: str) -> bool:
@@ -148,7 +150,7 @@ def classify(node, text: bytes) -> str:
         ["pnpm", "config", "set"],
     ) and TOKEN_TEXT.search(raw):
         return "config"
-    if words and words[0] in PACKAGE_MANAGERS and words[1:2] != ["config"]:
+    if words and words[0] in NPMRC_READERS and words[1:2] != ["config"]:
         return "install"
     return "other"
 

@@ -68,41 +68,25 @@ from ..dockerfile.stages import (
     start_commands,
 )
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.node_tooling import (
+    BUILD_TOOLS,
+    DEPRECATED_OMIT_DEV_FLAGS,
+    NPM_INSTALL_VERBS,
+    NPM_LOCKFILES,
+    omits_dev,
+)
 from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
 from ..sources.npm_cli import bundled_npm_major, rejected_command
 from . import supported_node_version
 from .explicit_base_image import target_major
 from .rule import Rule
 
-NPM_INSTALL = ("install", "i", "add", "isntall", "in")
-PROD_FLAGS = ("--production", "--only=production", "--only=prod", "--prod")
 LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "prepublish")
-BUILD_TOOLS = (
-    "tsc",
-    "webpack",
-    "vite",
-    "rollup",
-    "esbuild",
-    "babel",
-    "nest",
-    "next",
-    "ng",
-    "gulp",
-    "grunt",
-    "parcel",
-    "swc",
-    "tsup",
-    "vue-cli-service",
-    "react-scripts",
-    "npx",
-)
 
 
 def _omits_dev(command: Command) -> bool:
     args = [w.text for w in command.args]
-    return any(a in PROD_FLAGS or a == "--omit=dev" or a == "--production=true" for a in args) or (
-        "--omit" in args and args.index("--omit") + 1 < len(args) and args[args.index("--omit") + 1] == "dev"
-    )
+    return omits_dev(args)
 
 
 def _is_install(command: Command) -> str | None:
@@ -111,7 +95,7 @@ def _is_install(command: Command) -> str | None:
     positional = [w for w in words if not w.startswith("-")]
     if any(w in ("-g", "--global", "--location=global") for w in words):
         return None
-    if command.name == "npm" and positional[:1] and positional[0] in (*NPM_INSTALL, "ci"):
+    if command.name == "npm" and positional[:1] and positional[0] in (*NPM_INSTALL_VERBS, "ci"):
         return "npm" if len(positional) == 1 else None
     if command.name == "yarn" and (not positional or positional == ["install"]):
         return "yarn"
@@ -122,7 +106,7 @@ def _is_install(command: Command) -> str | None:
 
 def _is_build_step(command: Command, ctx: RuleContext) -> bool:
     words = [w.text for w in command.args if not w.text.startswith("-")]
-    if command.name in BUILD_TOOLS:
+    if command.name in BUILD_TOOLS or command.name == "npx":
         return True
     if command.name in ("npm", "pnpm") and words[:1] in (["run"], ["run-script"]) and len(words) >= 2:
         return words[1] not in ("start",)
@@ -245,9 +229,7 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str])
         has_ci = major is None or rejected_command(["npm", "ci"], bundled_npm_major(major)) is None
         ci = _ci_edit(doc, ctx, stage, inst, script, command, ignore) if manager == "npm" and has_ci else None
         if _omits_dev(command):
-            old = next(
-                (w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None
-            )
+            old = next((w for w in command.args if w.text in DEPRECATED_OMIT_DEV_FLAGS), None)
             if manager == "npm" and old is not None and modern_npm:
                 yield Finding(
                     RULE.code,
@@ -287,7 +269,7 @@ def _ci_edit(doc, ctx, stage, inst, script, command, ignore) -> tuple[Edit, str,
     verb = next((w for w in command.args if not w.text.startswith("-")), None)
     if verb is None or verb.text == "ci":
         return None
-    lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("package-lock.json", "npm-shrinkwrap.json"), ignore)
+    lockfile = _lockfile_in_image(doc, ctx, stage, inst, NPM_LOCKFILES, ignore)
     if lockfile is None:
         return None
     return _word_edit(script, verb.start, verb.end, "ci"), verb.text, lockfile
@@ -330,7 +312,7 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
         return
     if manager == "npm":
         omit = "--omit=dev" if modern_npm or node_major(doc, stage) is None else "--production"
-        lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("package-lock.json", "npm-shrinkwrap.json"), ignore)
+        lockfile = _lockfile_in_image(doc, ctx, stage, inst, NPM_LOCKFILES, ignore)
         if verb is not None and verb.text != "ci" and lockfile:
             edits = [_word_edit(script, verb.start, verb.end, "ci"), _append(script, command, omit)]
             message = f"`npm {verb.text}` installs dev dependencies and may drift from {lockfile}: use `npm ci {omit}`"
