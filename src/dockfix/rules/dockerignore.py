@@ -55,6 +55,7 @@ from pathlib import Path
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
+from ..dockerfile.shell import run_scripts
 from ..dockerfile.stages import applies_to, copies_file, run_commands, runtime_stage, start_commands
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
@@ -269,8 +270,6 @@ def _context_env_files(ctx: RuleContext) -> list[str]:
 
 
 def _builds_in_image(doc: Document, ctx: RuleContext) -> bool:
-    from ..dockerfile.shell import run_scripts
-
     for inst in doc.instructions:
         for script in run_scripts(doc, inst):
             for command in script.commands():

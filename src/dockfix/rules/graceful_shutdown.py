@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..appcode.entry import entry_leads_outside, resolve_entry_source
+from ..appcode.syntax import UnsupportedSourceError
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_instructions, workdir_at
@@ -106,8 +108,6 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
             entry = entry[len(workdir.rstrip("/")) + 1 :]
         else:
             return  # outside the app folder: not a file of this project we can place
-    from ..appcode.entry import entry_leads_outside, resolve_entry_source
-
     source_file = resolve_entry_source(ctx.project.root, entry)
     if source_file is None:
         if entry_leads_outside(ctx.project.root, entry):
@@ -120,9 +120,8 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     source = ctx.project.read_absolute(source_file.path)
     if source is None:
         return
-    # Here, once there is a source to read: the planner loads the JavaScript grammars.
+    # Here, once there is a source to read: the planner loads tree-sitter and the JavaScript grammars.
     from ..appcode.shutdown import plan_graceful_shutdown
-    from ..appcode.syntax import UnsupportedSourceError
 
     try:
         plan = plan_graceful_shutdown(

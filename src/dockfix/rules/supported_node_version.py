@@ -62,6 +62,7 @@ from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
 from .explicit_base_image import BaseSite, arg_default_site, base_site, target_major
+from .node_tag_plan import Refusal, confirm_tag, plan_tag
 from .rule import Rule
 
 _VERSION_ARG_TAG = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(-.*)?$")
@@ -211,8 +212,6 @@ def _upgrade(
 ) -> Finding:
     """The finding that moves `found` to `version`, on a tag that exists and keeps the build working."""
     # The tag planning (and the real-image guard it asks) only for a release to upgrade: most files have none.
-    from .node_tag_plan import Refusal, confirm_tag, plan_tag
-
     site = found.site
     stages = _stages_at(doc, site)
     images = ctx.services.node_images
