@@ -201,7 +201,9 @@ def _short(digest: str) -> str:
     return digest[:19] + "…"
 
 
-def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref: ImageReference, tag: NodeTag):
+def _floating(
+    doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref: ImageReference, tag: NodeTag
+) -> Finding:
     """The finding for a floating node tag: the active LTS major, in a variant that exists and
     keeps everything the build runs."""
     # The tag planning (and the real-image guard it asks) only for a floating tag: most files have none.

@@ -40,14 +40,18 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..context import RuleContext
-from ..dockerfile.document import Document, Instruction, parse_words, shell_words
+from ..dockerfile.document import Document, Instruction, Stage, parse_words, shell_words
 from ..dockerfile.shell import Script, _parser, run_scripts
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.node_tooling import PACKAGE_MANAGERS
 from .rule import Rule
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|PASSWD|PASS|SECRET|KEY|APIKEY|AUTH|CREDENTIALS?)$", re.IGNORECASE)
 NOT_SECRET = re.compile(r"(?:^|_)(?:PUBLIC_KEY|KEY_ID|PUBLISHABLE_KEY|SITE_KEY)$", re.IGNORECASE)
@@ -75,7 +79,7 @@ def declared_names(inst: Instruction, escape: str) -> list[str]:
     return [w.split("=", 1)[0] for w in words]
 
 
-def _flatten(node, items: list, operators: list) -> bool:
+def _flatten(node: Node, items: list[Node], operators: list[str]) -> bool:
     """The statements of an `a && b; c` chain in order; False if it uses anything else."""
     if node.type == "list":
         for child in node.children:
@@ -92,12 +96,12 @@ def _flatten(node, items: list, operators: list) -> bool:
     return False
 
 
-def _statements(text: bytes):
+def _statements(text: bytes) -> list[Node] | None:
     root = _parser().parse(text).root_node
     if root.has_error:
         return None
-    items: list = []
-    operators: list = []
+    items: list[Node] = []
+    operators: list[str] = []
     for child in root.children:
         if not child.is_named:
             if child.type != ";":
@@ -108,7 +112,7 @@ def _statements(text: bytes):
     return items
 
 
-def _command_words(node, text: bytes) -> list[str]:
+def _command_words(node: Node, text: bytes) -> list[str]:
     command = node if node.type == "command" else next((c for c in node.children if c.type == "command"), None)
     if command is None:
         return []
@@ -119,7 +123,7 @@ def _command_words(node, text: bytes) -> list[str]:
     ]
 
 
-def _redirect_target(node, text: bytes) -> str | None:
+def _redirect_target(node: Node, text: bytes) -> str | None:
     if node.type != "redirected_statement":
         return None
     for child in node.children:
@@ -134,7 +138,7 @@ def _is_npmrc(path: str | None) -> bool:
     return path is not None and posixpath.basename(path) == ".npmrc"
 
 
-def classify(node, text: bytes) -> str:
+def classify(node: Node, text: bytes) -> str:
     """ "write" (token into .npmrc), "remove" (rm .npmrc), "config" (config set token), "install", "other"."""
     words = _command_words(node, text)
     raw = text[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -159,7 +163,7 @@ def _variables(text: str) -> set[str]:
     return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
-def _mount_target(doc: Document, stage, inst: Instruction, written: str) -> str | None:
+def _mount_target(doc: Document, stage: Stage, inst: Instruction, written: str) -> str | None:
     if written.startswith(("~/", "$HOME/", "${HOME}/")):
         user = effective_user(doc, stage, inst)
         home = "/root" if is_root(user) else ("/home/node" if user and user.split(":")[0] in ("node", "1000") else None)
@@ -241,7 +245,9 @@ RULE = Rule(
 )
 
 
-def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: set[str]) -> Finding | None:
+def _check_run(
+    doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction, escape: str, rewritten_vars: set[str]
+) -> Finding | None:
     for script in run_scripts(doc, inst):
         if b".npmrc" not in script.text and not _MAY_HOLD_TOKEN.search(script.text.decode("utf-8", "replace")):
             continue  # nothing written to .npmrc, no token set: no need to parse the shell
@@ -276,7 +282,16 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
     return None
 
 
-def _rewrite(doc, stage, inst, script, items, kinds, escape, rewritten_vars) -> Fix | None:
+def _rewrite(
+    doc: Document,
+    stage: Stage,
+    inst: Instruction,
+    script: Script,
+    items: list[Node],
+    kinds: list[str],
+    escape: str,
+    rewritten_vars: set[str],
+) -> Fix | None:
     if script.from_heredoc or inst.heredocs or "install" not in kinds:
         return None
     removed = {i for i, kind in enumerate(kinds) if kind in ("write", "config", "remove")}
@@ -315,7 +330,7 @@ def _rewrite(doc, stage, inst, script, items, kinds, escape, rewritten_vars) -> 
     return Fix.unsafe(*edits)
 
 
-def _declarations(doc: Document, stage, name: str, escape: str) -> list[Instruction] | None:
+def _declarations(doc: Document, stage: Stage, name: str, escape: str) -> list[Instruction] | None:
     """ENV/ARG instructions declaring only `name` (stage chain and global ARGs); None if mixed."""
     found = []
     members = stage_chain(doc, stage)

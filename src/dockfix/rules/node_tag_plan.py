@@ -245,7 +245,9 @@ def _copies_across_libc(doc: Document, dependents: list[Stage], images: NodeImag
     return None
 
 
-def _new_problems(doc: Document, ctx: RuleContext, baseline: list[guard.Problem], edits: list[Edit]):
+def _new_problems(
+    doc: Document, ctx: RuleContext, baseline: list[guard.Problem], edits: list[Edit]
+) -> list[guard.Problem] | None:
     try:
         new_doc = Document.parse(apply_edits(doc.source, edits))
     except (DockerfileSyntaxError, ValueError):

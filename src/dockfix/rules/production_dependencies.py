@@ -53,10 +53,10 @@ DL3016 (pin versions in npm), DL3060 (yarn cache clean).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..context import RuleContext
-from ..dockerfile.document import Document
+from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.shell import Command, Script
 from ..dockerfile.stages import (
     applies_to,
@@ -127,7 +127,7 @@ def _calls_dev_dependency(script: str, dev: set[str]) -> bool:
     return any(re.search(rf"(?<![\w@/.-]){re.escape(name.split('/')[-1])}(?![\w-])", script) for name in dev)
 
 
-def _scripts_needing_dev(ctx: RuleContext, stage, doc: Document) -> str | None:
+def _scripts_needing_dev(ctx: RuleContext, stage: Stage, doc: Document) -> str | None:
     """Why dev dependencies are needed: an install lifecycle script, or the start, calls a dev tool."""
     dev = set(ctx.project.dev_dependencies)
     if not dev:
@@ -187,7 +187,7 @@ RULE = Rule(
 )
 
 
-def _check(doc: Document, ctx: RuleContext):
+def _check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     runtime = runtime_stage(doc)
     ignore = (ctx.project.read(".dockerignore") or b"").decode("utf-8", "replace").splitlines()
     for stage in doc.stages:
@@ -199,7 +199,7 @@ def _check(doc: Document, ctx: RuleContext):
             yield from _build_installs(doc, ctx, stage, ignore)
 
 
-def _build_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
+def _build_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[str]) -> Iterator[Finding]:
     """A stage that does not run the app keeps its dev dependencies, but installs the lockfile."""
     for inst, script, command in run_commands(doc, stage):
         if _is_install(command) == "npm" and not script.has_errors:
@@ -214,7 +214,7 @@ def _build_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
                 )
 
 
-def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
+def _runtime_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[str]) -> Iterator[Finding]:
     # Development, test, CI and base images keep their dev dependencies; only the deprecated
     # flag is modernised there (and the lockfile followed), which means the same.
     development = development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
@@ -264,7 +264,15 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str])
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
 
 
-def _ci_edit(doc, ctx, stage, inst, script, command, ignore) -> tuple[Edit, str, str] | None:
+def _ci_edit(
+    doc: Document,
+    ctx: RuleContext,
+    stage: Stage,
+    inst: Instruction,
+    script: Script,
+    command: Command,
+    ignore: list[str],
+) -> tuple[Edit, str, str] | None:
     """`npm install` -> `npm ci` when the lockfile is copied in: (the edit, the old verb, the lockfile)."""
     verb = next((w for w in command.args if not w.text.startswith("-")), None)
     if verb is None or verb.text == "ci":
@@ -275,13 +283,15 @@ def _ci_edit(doc, ctx, stage, inst, script, command, ignore) -> tuple[Edit, str,
     return _word_edit(script, verb.start, verb.end, "ci"), verb.text, lockfile
 
 
-def _lockfile_finding(inst, ci: tuple[Edit, str, str], why: str) -> Finding:
+def _lockfile_finding(inst: Instruction, ci: tuple[Edit, str, str], why: str) -> Finding:
     edit, verb, lockfile = ci
     message = f"`npm {verb}` may resolve other versions than {lockfile}: use `npm ci`"
     return Finding(RULE.code, f"{why}; {message}" if why else message, inst.line, Fix.unsafe(edit))
 
 
-def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
+def _lockfile_in_image(
+    doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction, names: Sequence[str], ignore: list[str]
+) -> str | None:
     for name in names:
         ignored = name in (line.strip().lstrip("/") for line in ignore)
         if ctx.project.exists(name) and not ignored and copies_file(doc, stage, name, inst):
@@ -289,7 +299,7 @@ def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
     return None
 
 
-def _moves_to_modern_npm(doc: Document, ctx: RuleContext, stage) -> bool:
+def _moves_to_modern_npm(doc: Document, ctx: RuleContext, stage: Stage) -> bool:
     """Whether DF007, in this run, moves the stage's npm 6 base to a Node.js whose npm reads `--omit=dev`."""
     if ctx.rule_codes is not None and supported_node_version.RULE.code not in ctx.rule_codes:
         return False
@@ -297,7 +307,17 @@ def _moves_to_modern_npm(doc: Document, ctx: RuleContext, stage) -> bool:
     return upgrade is not None and upgrade.fix is not None and target_major(ctx) >= 15
 
 
-def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore):
+def _production_fix(
+    doc: Document,
+    ctx: RuleContext,
+    stage: Stage,
+    inst: Instruction,
+    script: Script,
+    command: Command,
+    manager: str,
+    modern_npm: bool,
+    ignore: list[str],
+) -> Iterator[Finding]:
     verb = next((w for w in command.args if not w.text.startswith("-")), None)
     old_npm = manager == "npm" and not modern_npm and node_major(doc, stage) is not None
     if old_npm and _moves_to_modern_npm(doc, ctx, stage):

@@ -52,7 +52,7 @@ None.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
@@ -60,6 +60,7 @@ from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
+from ..sources.nodedata import Advisory
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
 from .explicit_base_image import BaseSite, arg_default_site, base_site, target_major
 from .node_tag_plan import Refusal, confirm_tag, plan_tag
@@ -127,7 +128,7 @@ def _stages_at(doc: Document, site: BaseSite) -> list[tuple[Stage, _VersionSite]
     return found
 
 
-def _advisory_list(advisories) -> str:
+def _advisory_list(advisories: Sequence[Advisory]) -> str:
     names = []
     for advisory in advisories[:_ADVISORIES_SHOWN]:
         names.append(", ".join(advisory.cves) if advisory.cves else f"advisory {advisory.id}")
