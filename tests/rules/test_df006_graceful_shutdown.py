@@ -1,4 +1,4 @@
-"""Practice 6: a graceful-shutdown handler inserted into the application's entry file.
+"""DF006 graceful-shutdown (practice 6): a graceful-shutdown handler inserted into the application's entry file.
 
 Sample apps live in tests/fixtures/apps/<app>/, the file the planner must produce in
 tests/fixtures/apps/_expected/<app>/<same path>. Every edited file must parse (tree-sitter, and
