@@ -40,7 +40,7 @@ _CODE = re.compile(r"DF\d{3}")
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Rule:
     """A rule's code, name, one-line summary, the kinds of fix it proposes, its documentation and its check.
 
