@@ -34,13 +34,9 @@ NOT_NEEDED = (
     "ssl",
     "subprocess",  # docker credential helpers only
     "difflib",  # --diff and --write only
-    "dataclasses",  # compiles code for every class: dockfix.records instead
-    "typing",  # annotations only (TYPE_CHECKING = False)
     "tree_sitter",  # shell scripts with more than plain words; app code
     "importlib.resources",  # the shipped data is read as files (sources.PACKAGED_DATA)
     "tempfile",  # writes only
-    "dockfix.guard",  # the real-image guard: a fix that edits the Dockerfile, a tag to change
-    "dockfix.rules.node_tag_plan",  # a tag to change (DF001's floating tag, DF007's upgrade)
 )
 
 _LIST_IMPORTS = """

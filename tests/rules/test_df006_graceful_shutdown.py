@@ -23,7 +23,7 @@ from support.nodeapps import (
     sigterm_during_slow_request,
 )
 
-APPS = Path(__file__).parent / "fixtures" / "apps"
+APPS = Path(__file__).parents[1] / "fixtures" / "apps"
 EXPECTED = APPS / "_expected"
 
 # Where the small snippets below claim to come from: the planner's edits are edits of this file.
