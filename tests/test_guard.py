@@ -14,8 +14,8 @@ from dockfix.dockerfile.document import Document
 from dockfix.edits import Applicability, Edit, Finding, Fix
 from dockfix.pipeline import fix_document
 from dockfix.project.build_context import Project
+from dockfix.rules.rule import Rule
 from dockfix.sources.images import NodeImages
-from support.sample_rules import SampleRule
 
 TODAY = date(2026, 11, 29)
 IMAGES = NodeImages.packaged()
@@ -198,8 +198,8 @@ def _add_label(doc, ctx):
 
 
 GUARDED_RULES = [
-    SampleRule("DF911", "sample-bad-tag", "Bad tag", {Applicability.UNSAFE: ""}, _bad_tag.__doc__, __name__, _bad_tag),
-    SampleRule("DF912", "sample-label", "Label", {Applicability.SAFE: ""}, _add_label.__doc__, __name__, _add_label),
+    Rule("DF911", "sample-bad-tag", "Bad tag", {Applicability.UNSAFE: ""}, _bad_tag.__doc__, _bad_tag),
+    Rule("DF912", "sample-label", "Label", {Applicability.SAFE: ""}, _add_label.__doc__, _add_label),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from dataclasses import FrozenInstanceError
 from datetime import date
 
 import pytest
@@ -15,7 +16,6 @@ from dockfix.dockerfile.imageref import (
     mirror_host,
     use_registry_mirror,
 )
-from dockfix.records import FrozenInstanceError
 from dockfix.rules import RULES
 from dockfix.runner import Settings, process_file
 

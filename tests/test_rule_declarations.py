@@ -1,7 +1,7 @@
 """Each rule declares itself once (rules/rule.py), and what it declares is what it does.
 
 The fixes a rule emits must be of the kinds its declaration names: checked here on the test
-fixtures (the article, the sample apps, the core rules' tables) and in test_corpus.py on every
+fixtures (the article, the sample apps, the tables of DF002-DF005) and in test_corpus.py on every
 corpus case, both with unsafe fixes and offline.
 """
 
@@ -14,26 +14,29 @@ from dataclasses import replace
 
 import pytest
 
-import test_rules_core as core
 from dockfix.context import Options
 from dockfix.edits import Applicability
-from dockfix.output.rule_docs import explanation
-from dockfix.rules import RULES, UnknownSelector, check_selectors, rule_by_code, select_rules
+from dockfix.rules import RULES, UnknownSelector, check_selectors, node_env_production, rule_by_code, select_rules
 from dockfix.rules.rule import Rule
 from dockfix.run import Settings
+from rules.test_df002_production_dependencies import PRODUCTION_DEPENDENCIES, PRODUCTION_DEPENDENCIES_UNTOUCHED
+from rules.test_df003_node_env_production import NODE_ENV, NODE_ENV_UNTOUCHED
+from rules.test_df004_non_root_user_tables import NON_ROOT, NON_ROOT_UNTOUCHED
+from rules.test_df005_exec_form_init_tables import SIGNALS, SIGNALS_UNTOUCHED
 from support.fixing import fix_folder, make_project, undeclared_fixes
 from support.paths import FIXTURES
+from support.rule_runs import LOCK, PKG
 
 APPS = sorted(path for path in (FIXTURES / "apps").iterdir() if path.is_dir() and not path.name.startswith("_"))
 CORE_SOURCES = [
-    *(before for before, _after in core.PRODUCTION_DEPENDENCIES),
-    *core.PRODUCTION_DEPENDENCIES_UNTOUCHED,
-    *(before for before, _after in core.NODE_ENV),
-    *core.NODE_ENV_UNTOUCHED,
-    *(before for before, _after in core.NON_ROOT),
-    *core.NON_ROOT_UNTOUCHED,
-    *(before for before, _unsafe, _after in core.SIGNALS),
-    *core.SIGNALS_UNTOUCHED,
+    *(before for before, _after in PRODUCTION_DEPENDENCIES),
+    *PRODUCTION_DEPENDENCIES_UNTOUCHED,
+    *(before for before, _after in NODE_ENV),
+    *NODE_ENV_UNTOUCHED,
+    *(before for before, _after in NON_ROOT),
+    *NON_ROOT_UNTOUCHED,
+    *(before for before, _unsafe, _after in SIGNALS),
+    *SIGNALS_UNTOUCHED,
 ]
 
 
@@ -44,7 +47,7 @@ def _declaration(**changes) -> Rule:
         "summary": "Do the thing",
         "fix_safety": {Applicability.UNSAFE: "changing it", Applicability.SAFE: "rewording it"},
         "docs": "The thing, done.\n\n## What it does\nIt.\n",
-        "module": "dockfix.rules.node_env",
+        "check": node_env_production.check,
     }
     return Rule(**{**fields, **changes})
 
@@ -69,7 +72,7 @@ def test_the_table_keeps_the_order_fixes_are_applied_in():
 def test_each_rule_is_declared_once_by_the_module_that_checks_it(rule):
     module = importlib.import_module(rule.module)
     assert module.RULE is rule
-    assert callable(module.check)
+    assert rule.check is module.check
     assert rule.docs is module.__doc__ and rule.summary
     assert rule.fix_safety or "## Fix safety\nNo fixes." in rule.docs, "a rule without fixes says so"
     assert not {"CODE", "NAME", "SUMMARY", "FIX_SAFETY"} & set(vars(module)), "declared twice"
@@ -109,10 +112,10 @@ def test_a_malformed_declaration_is_refused(changes, message):
 
 def test_explain_titles_the_documentation_and_names_the_module_file():
     rule = rule_by_code("node-env-production")
-    text = explanation(rule)
+    text = rule.explanation
     assert text.startswith(f"DF003 node-env-production: {rule.title}\n\n## What it does\n")
     assert text.endswith("\nSource: " + str(rule.source_path))
-    assert rule.source_path.name == "node_env.py" and rule.source_path.is_file()
+    assert rule.source_path.name == "node_env_production.py" and rule.source_path.is_file()
 
 
 @pytest.mark.parametrize(
@@ -157,7 +160,7 @@ def test_each_sample_app_under_the_articles_dockerfile_gets_only_declared_fixes(
 
 @pytest.mark.parametrize("source", CORE_SOURCES)
 def test_the_core_tables_get_only_declared_fixes(source, tmp_path):
-    folder = make_project(tmp_path, source, package_json=core.PKG, files=core.LOCK)
+    folder = make_project(tmp_path, source, package_json=PKG, files=LOCK)
     _assert_declared(fix_folder(folder), source)
 
 

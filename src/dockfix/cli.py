@@ -23,7 +23,6 @@ from . import __version__, fleet
 from . import rules as rule_table
 from .output import Console
 from .output.emitters import Presentation
-from .output.rule_docs import explanation
 from .output.style import wants_color
 from .project.discover import read_path_list
 from .run import EXIT_CLEAN, Request, UsageProblem, guarded, run
@@ -58,7 +57,7 @@ def _explain(console: Console, code: str) -> int:
     rule = rule_table.rule_by_code(code.strip())
     if rule is None:
         raise UsageProblem(f"--explain: unknown rule code or name: {code}")
-    console.out(explanation(rule))
+    console.out(rule.explanation)
     return EXIT_CLEAN
 
 

@@ -11,13 +11,11 @@ them in a subprocess (with `tests` on PYTHONPATH).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from dockfix import rules as rule_table
 from dockfix.context import RuleContext
 from dockfix.dockerfile.document import Document
 from dockfix.edits import Applicability, Edit, Finding, Fix
-from dockfix.rules.rule import Rule
+from dockfix.rules.rule import Check, Rule
 
 CRASH_MARKER = b"CRASH-ME"
 
@@ -126,32 +124,9 @@ def _multiply_at_line_start(doc: Document, ctx: RuleContext):
             yield Finding("DF910", "multiply at the start of line 2", 2, Fix.safe(Edit.insert(start, b"*", path)))
 
 
-# The check of each sample rule, by code.
-_CHECKS: dict[str, Callable[[Document, RuleContext], Iterable[Finding]]] = {}
-
-
-class SampleRule(Rule):
-    """A rule declared here, whose check is one of the functions above instead of a module's `check`."""
-
-    def __init__(
-        self,
-        code: str,
-        name: str,
-        summary: str,
-        fix_safety: dict[Applicability, str],
-        docs: str | None,
-        module: str,
-        run: Callable[[Document, RuleContext], Iterable[Finding]],
-    ) -> None:
-        super().__init__(code, name, summary, fix_safety, docs, module)
-        _CHECKS[code] = run
-
-    def check(self, doc: Document, ctx: RuleContext) -> Iterable[Finding]:
-        return _CHECKS[self.code](doc, ctx)
-
-
-def _sample(code: str, name: str, run, summary: str, fix_safety: dict[Applicability, str]) -> SampleRule:
-    return SampleRule(code, name, summary, fix_safety, run.__doc__, __name__, run)
+def _sample(code: str, name: str, run: Check, summary: str, fix_safety: dict[Applicability, str]) -> Rule:
+    """A rule declared here, whose check is one of the functions above."""
+    return Rule(code, name, summary, fix_safety, run.__doc__, run)
 
 
 SAMPLE_RULES = (

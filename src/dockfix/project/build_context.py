@@ -11,14 +11,8 @@ import json
 from functools import cached_property
 from pathlib import Path
 
-LOCKFILES = {
-    "package-lock.json": "npm",
-    "npm-shrinkwrap.json": "npm",
-    "yarn.lock": "yarn",
-    "pnpm-lock.yaml": "pnpm",
-    "bun.lockb": "bun",
-    "bun.lock": "bun",
-}
+from .node_tooling import LOCKFILES
+
 MAX_PROJECT_FILE = 5 * 1024 * 1024
 
 # Packages with native addons (compiled or prebuilt for one libc): known by name, for projects

@@ -12,32 +12,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import (
-    base_image,
     dockerignore,
+    exec_form_init,
+    explicit_base_image,
     graceful_shutdown,
     image_purpose,
-    multi_stage,
-    node_env,
-    node_version,
+    mounted_secrets,
+    multi_stage_build,
+    node_env_production,
     non_root_user,
     production_dependencies,
-    secrets,
-    signals,
+    supported_node_version,
 )
 from .rule import Rule
 
 # The order is the order fixes are applied in when they would touch the same bytes.
 RULES: tuple[Rule, ...] = (
     image_purpose.RULE,
-    base_image.RULE,
-    node_version.RULE,
-    signals.RULE,
+    explicit_base_image.RULE,
+    supported_node_version.RULE,
+    exec_form_init.RULE,
     production_dependencies.RULE,
-    node_env.RULE,
+    node_env_production.RULE,
     non_root_user.RULE,
     graceful_shutdown.RULE,
-    secrets.RULE,
-    multi_stage.RULE,
+    mounted_secrets.RULE,
+    multi_stage_build.RULE,
     dockerignore.RULE,
 )
 

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..context import RuleContext
@@ -57,17 +58,9 @@ from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, copies_file, run_commands, runtime_stage, start_commands
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
+from ..project.node_tooling import BUILD_TOOLS, PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ..project.npmscripts import start_commands_run
 from .rule import Rule
-
-RULE = Rule(
-    code="DF009",
-    name="dockerignore",
-    summary="Keep node_modules, .git, .npmrc and .env out of the build context with .dockerignore",
-    fix_safety={Applicability.SAFE: "adding patterns nothing the Dockerfile copies needs"},
-    docs=__doc__,
-    module=__name__,
-)
 
 # (pattern, names it stands for): the names are what a COPY source glob is checked against.
 NEW_FILE_PATTERNS = (
@@ -86,7 +79,6 @@ NEW_FILE_PATTERNS = (
     ("coverage", ("coverage",)),
 )
 REQUIRED = ("node_modules", ".git", ".npmrc", ".env")
-BUILD_COMMANDS = ("tsc", "webpack", "vite", "rollup", "esbuild", "babel", "nest", "next", "ng", "parcel", "tsup", "swc")
 MAX_LISTED_FILES = 2000
 MAX_SCANNED_SOURCES = 300
 # Packages that load `.env` into process.env, and frameworks that load `.env` and `.env.<mode>`
@@ -116,7 +108,7 @@ DOTENV_IN_SOURCE = re.compile(rb"""(?:require\(\s*|from\s+|import\s+)['"](?:dote
 TOKEN_SETTINGS = re.compile(rb"(?m)^\s*(?://[^\s=]*:)?(?:_authToken|_auth|_password)\s*=")
 SOURCE_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
 # Commands that read the project's `.npmrc` in the folder they run in.
-PACKAGE_MANAGERS = ("npm", "npx", "yarn", "pnpm", "pnpx")
+NPMRC_READERS = (*PACKAGE_MANAGERS, *PACKAGE_RUNNERS)
 
 
 def ignore_file(ctx: RuleContext) -> Path:
@@ -196,7 +188,7 @@ def _run_reading(doc: Document, name: str) -> str | None:
     """
     for stage in doc.stages:
         for inst, _, command in run_commands(doc, stage):
-            if command.name in PACKAGE_MANAGERS and copies_file(doc, stage, name, inst):
+            if command.name in NPMRC_READERS and copies_file(doc, stage, name, inst):
                 return " ".join(command.argv[:2])
     return None
 
@@ -207,7 +199,7 @@ def _start_reading(doc: Document, ctx: RuleContext, name: str) -> str | None:
     if stage is None or not copies_file(doc, stage, name, None):
         return None
     for argv in [*start_commands(stage), *start_commands_run(ctx.project, doc, stage)]:
-        if argv and argv[0].rsplit("/", 1)[-1] in PACKAGE_MANAGERS:
+        if argv and argv[0].rsplit("/", 1)[-1] in NPMRC_READERS:
             return " ".join(argv[:2])
     return None
 
@@ -281,7 +273,7 @@ def _builds_in_image(doc: Document, ctx: RuleContext) -> bool:
         for script in inst.scripts:
             for command in script.commands:
                 words = [w.text for w in command.args if not w.text.startswith("-")]
-                if command.name in BUILD_COMMANDS:
+                if command.name in BUILD_TOOLS:
                     return True
                 if command.name in ("npm", "pnpm") and words[:2] in (["run", "build"], ["run-script", "build"]):
                     return True
@@ -355,7 +347,7 @@ def _token_finding(path: Path) -> Finding:
     )
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     project = ctx.project
     stages = doc.stages
     if not stages or not (project.has_package_json or any(applies_to(doc, s) for s in stages)):
@@ -428,3 +420,13 @@ def check(doc: Document, ctx: RuleContext):
         )
     if tokens:
         yield _token_finding(path)
+
+
+RULE = Rule(
+    code="DF009",
+    name="dockerignore",
+    summary="Keep node_modules, .git, .npmrc and .env out of the build context with .dockerignore",
+    fix_safety={Applicability.SAFE: "adding patterns nothing the Dockerfile copies needs"},
+    docs=__doc__,
+    check=check,
+)

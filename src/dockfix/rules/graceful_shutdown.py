@@ -37,6 +37,10 @@ None: no Dockerfile linter looks at the application's code.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from ..appcode.entry import entry_leads_outside, resolve_entry_source
+from ..appcode.syntax import UnsupportedSourceError
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_instructions, workdir_at
@@ -44,14 +48,6 @@ from ..edits import Applicability, Finding, Fix
 from ..project.npmscripts import resolve_script
 from .rule import Rule
 
-RULE = Rule(
-    code="DF006",
-    name="graceful-shutdown",
-    summary="Handle SIGTERM in the app: close the server, let requests finish, then exit",
-    fix_safety={Applicability.UNSAFE: "edits application code"},
-    docs=__doc__,
-    module=__name__,
-)
 _NODE_OPTIONS_WITH_VALUE = (
     "-r",
     "--require",
@@ -87,7 +83,7 @@ def _entry_of(argv: list[str]) -> str | None:
     return None
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return
@@ -112,8 +108,6 @@ def check(doc: Document, ctx: RuleContext):
             entry = entry[len(workdir.rstrip("/")) + 1 :]
         else:
             return  # outside the app folder: not a file of this project we can place
-    from ..appcode.entry import entry_leads_outside, resolve_entry_source
-
     source_file = resolve_entry_source(ctx.project.root, entry)
     if source_file is None:
         if entry_leads_outside(ctx.project.root, entry):
@@ -126,9 +120,8 @@ def check(doc: Document, ctx: RuleContext):
     source = ctx.project.read_absolute(source_file.path)
     if source is None:
         return
-    # Here, once there is a source to read: the planner loads the JavaScript grammars.
+    # Here, once there is a source to read: the planner loads tree-sitter and the JavaScript grammars.
     from ..appcode.shutdown import plan_graceful_shutdown
-    from ..appcode.syntax import UnsupportedSourceError
 
     try:
         plan = plan_graceful_shutdown(
@@ -148,3 +141,13 @@ def check(doc: Document, ctx: RuleContext):
         target.line,
         Fix.unsafe(*plan.edits),
     )
+
+
+RULE = Rule(
+    code="DF006",
+    name="graceful-shutdown",
+    summary="Handle SIGTERM in the app: close the server, let requests finish, then exit",
+    fix_safety={Applicability.UNSAFE: "edits application code"},
+    docs=__doc__,
+    check=check,
+)

@@ -36,6 +36,8 @@ None.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage
@@ -43,17 +45,8 @@ from ..edits import Finding
 from ..project.npmscripts import development_reason
 from .rule import Rule
 
-RULE = Rule(
-    code="DF000",
-    name="image-purpose",
-    summary="Say when the final stage is a development, test, CI or base image that production practices leave alone",
-    fix_safety={},
-    docs=__doc__,
-    module=__name__,
-)
 
-
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return
@@ -65,3 +58,13 @@ def check(doc: Document, ctx: RuleContext):
             stage.from_instruction.line,
             note=True,
         )
+
+
+RULE = Rule(
+    code="DF000",
+    name="image-purpose",
+    summary="Say when the final stage is a development, test, CI or base image that production practices leave alone",
+    fix_safety={},
+    docs=__doc__,
+    check=check,
+)

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
@@ -86,18 +87,6 @@ from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_context import Project
 from ..project.npmscripts import development_reason, install_at_start, script_invocation, start_commands_run
 from .rule import Rule
-
-RULE = Rule(
-    code="DF004",
-    name="non-root-user",
-    summary="Run the app as the unprivileged node user (USER node, COPY --chown=node:node)",
-    fix_safety={
-        Applicability.UNSAFE: "switching to the node user",
-        Applicability.DISPLAY_ONLY: "a stage with a VOLUME or a port below 1024",
-    },
-    docs=__doc__,
-    module=__name__,
-)
 
 # Commands that write into the app folder or node_modules when they run: binary -> the first
 # positional words that make them do it (empty: whatever they are asked).
@@ -206,7 +195,7 @@ def _copies_next_folder(stage: Stage) -> bool:
     )
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return
@@ -283,3 +272,16 @@ def check(doc: Document, ctx: RuleContext):
     if given:
         message += f", and give it only the folders it writes: {', '.join(given)}"
     yield Finding(RULE.code, message, anchor.line, Fix.unsafe(*edits))
+
+
+RULE = Rule(
+    code="DF004",
+    name="non-root-user",
+    summary="Run the app as the unprivileged node user (USER node, COPY --chown=node:node)",
+    fix_safety={
+        Applicability.UNSAFE: "switching to the node user",
+        Applicability.DISPLAY_ONLY: "a stage with a VOLUME or a port below 1024",
+    },
+    docs=__doc__,
+    check=check,
+)

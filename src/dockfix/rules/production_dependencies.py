@@ -53,9 +53,10 @@ DL3016 (pin versions in npm), DL3060 (yarn cache clean).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 
 from ..context import RuleContext
-from ..dockerfile.document import Document
+from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.shell import Command, Script
 from ..dockerfile.stages import (
     applies_to,
@@ -67,53 +68,25 @@ from ..dockerfile.stages import (
     start_commands,
 )
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.node_tooling import (
+    BUILD_TOOLS,
+    DEPRECATED_OMIT_DEV_FLAGS,
+    NPM_INSTALL_VERBS,
+    NPM_LOCKFILES,
+    omits_dev,
+)
 from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
 from ..sources.npm_cli import bundled_npm_major, rejected_command
-from . import node_version
-from .base_image import target_major
+from . import supported_node_version
+from .explicit_base_image import target_major
 from .rule import Rule
 
-RULE = Rule(
-    code="DF002",
-    name="production-dependencies",
-    summary="Install only production dependencies (npm ci --omit=dev, yarn --production, pnpm --prod)",
-    fix_safety={
-        Applicability.SAFE: "--production to --omit=dev on npm 7+",
-        Applicability.UNSAFE: "every other rewrite",
-    },
-    docs=__doc__,
-    module=__name__,
-)
-
-NPM_INSTALL = ("install", "i", "add", "isntall", "in")
-PROD_FLAGS = ("--production", "--only=production", "--only=prod", "--prod")
 LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "prepublish")
-BUILD_TOOLS = (
-    "tsc",
-    "webpack",
-    "vite",
-    "rollup",
-    "esbuild",
-    "babel",
-    "nest",
-    "next",
-    "ng",
-    "gulp",
-    "grunt",
-    "parcel",
-    "swc",
-    "tsup",
-    "vue-cli-service",
-    "react-scripts",
-    "npx",
-)
 
 
 def _omits_dev(command: Command) -> bool:
     args = [w.text for w in command.args]
-    return any(a in PROD_FLAGS or a == "--omit=dev" or a == "--production=true" for a in args) or (
-        "--omit" in args and args.index("--omit") + 1 < len(args) and args[args.index("--omit") + 1] == "dev"
-    )
+    return omits_dev(args)
 
 
 def _is_install(command: Command) -> str | None:
@@ -122,7 +95,7 @@ def _is_install(command: Command) -> str | None:
     positional = [w for w in words if not w.startswith("-")]
     if any(w in ("-g", "--global", "--location=global") for w in words):
         return None
-    if command.name == "npm" and positional[:1] and positional[0] in (*NPM_INSTALL, "ci"):
+    if command.name == "npm" and positional[:1] and positional[0] in (*NPM_INSTALL_VERBS, "ci"):
         return "npm" if len(positional) == 1 else None
     if command.name == "yarn" and (not positional or positional == ["install"]):
         return "yarn"
@@ -133,7 +106,7 @@ def _is_install(command: Command) -> str | None:
 
 def _is_build_step(command: Command, ctx: RuleContext) -> bool:
     words = [w.text for w in command.args if not w.text.startswith("-")]
-    if command.name in BUILD_TOOLS:
+    if command.name in BUILD_TOOLS or command.name == "npx":
         return True
     if command.name in ("npm", "pnpm") and words[:1] in (["run"], ["run-script"]) and len(words) >= 2:
         return words[1] not in ("start",)
@@ -154,7 +127,7 @@ def _calls_dev_dependency(script: str, dev: set[str]) -> bool:
     return any(re.search(rf"(?<![\w@/.-]){re.escape(name.split('/')[-1])}(?![\w-])", script) for name in dev)
 
 
-def _scripts_needing_dev(ctx: RuleContext, stage, doc: Document) -> str | None:
+def _scripts_needing_dev(ctx: RuleContext, stage: Stage, doc: Document) -> str | None:
     """Why dev dependencies are needed: an install lifecycle script, or the start, calls a dev tool."""
     dev = set(ctx.project.dev_dependencies)
     if not dev:
@@ -187,7 +160,7 @@ def _append(script: Script, command: Command, text: str) -> Edit:
     return Edit.insert(position, (" " + text).encode())
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     """The findings, one per instruction and message: a RUN with four installs is one finding."""
     merged: dict[tuple[int, str, object], Finding] = {}
     for finding in _check(doc, ctx):
@@ -201,7 +174,20 @@ def check(doc: Document, ctx: RuleContext):
     yield from merged.values()
 
 
-def _check(doc: Document, ctx: RuleContext):
+RULE = Rule(
+    code="DF002",
+    name="production-dependencies",
+    summary="Install only production dependencies (npm ci --omit=dev, yarn --production, pnpm --prod)",
+    fix_safety={
+        Applicability.SAFE: "--production to --omit=dev on npm 7+",
+        Applicability.UNSAFE: "every other rewrite",
+    },
+    docs=__doc__,
+    check=check,
+)
+
+
+def _check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     runtime = runtime_stage(doc)
     ignore = (ctx.project.read(".dockerignore") or b"").decode("utf-8", "replace").splitlines()
     for stage in doc.stages:
@@ -213,7 +199,7 @@ def _check(doc: Document, ctx: RuleContext):
             yield from _build_installs(doc, ctx, stage, ignore)
 
 
-def _build_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
+def _build_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[str]) -> Iterator[Finding]:
     """A stage that does not run the app keeps its dev dependencies, but installs the lockfile."""
     for inst, script, command in run_commands(doc, stage):
         if _is_install(command) == "npm" and not script.has_errors:
@@ -228,7 +214,7 @@ def _build_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
                 )
 
 
-def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str]):
+def _runtime_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[str]) -> Iterator[Finding]:
     # Development, test, CI and base images keep their dev dependencies; only the deprecated
     # flag is modernised there (and the lockfile followed), which means the same.
     development = development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
@@ -243,9 +229,7 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str])
         has_ci = major is None or rejected_command(["npm", "ci"], bundled_npm_major(major)) is None
         ci = _ci_edit(doc, ctx, stage, inst, script, command, ignore) if manager == "npm" and has_ci else None
         if _omits_dev(command):
-            old = next(
-                (w for w in command.args if w.text in ("--production", "--only=production", "--only=prod")), None
-            )
+            old = next((w for w in command.args if w.text in DEPRECATED_OMIT_DEV_FLAGS), None)
             if manager == "npm" and old is not None and modern_npm:
                 yield Finding(
                     RULE.code,
@@ -280,24 +264,34 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage, ignore: list[str])
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
 
 
-def _ci_edit(doc, ctx, stage, inst, script, command, ignore) -> tuple[Edit, str, str] | None:
+def _ci_edit(
+    doc: Document,
+    ctx: RuleContext,
+    stage: Stage,
+    inst: Instruction,
+    script: Script,
+    command: Command,
+    ignore: list[str],
+) -> tuple[Edit, str, str] | None:
     """`npm install` -> `npm ci` when the lockfile is copied in: (the edit, the old verb, the lockfile)."""
     verb = next((w for w in command.args if not w.text.startswith("-")), None)
     if verb is None or verb.text == "ci":
         return None
-    lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("package-lock.json", "npm-shrinkwrap.json"), ignore)
+    lockfile = _lockfile_in_image(doc, ctx, stage, inst, NPM_LOCKFILES, ignore)
     if lockfile is None:
         return None
     return _word_edit(script, verb.start, verb.end, "ci"), verb.text, lockfile
 
 
-def _lockfile_finding(inst, ci: tuple[Edit, str, str], why: str) -> Finding:
+def _lockfile_finding(inst: Instruction, ci: tuple[Edit, str, str], why: str) -> Finding:
     edit, verb, lockfile = ci
     message = f"`npm {verb}` may resolve other versions than {lockfile}: use `npm ci`"
     return Finding(RULE.code, f"{why}; {message}" if why else message, inst.line, Fix.unsafe(edit))
 
 
-def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
+def _lockfile_in_image(
+    doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction, names: Sequence[str], ignore: list[str]
+) -> str | None:
     for name in names:
         ignored = name in (line.strip().lstrip("/") for line in ignore)
         if ctx.project.exists(name) and not ignored and copies_file(doc, stage, name, inst):
@@ -305,15 +299,25 @@ def _lockfile_in_image(doc, ctx, stage, inst, names, ignore) -> str | None:
     return None
 
 
-def _moves_to_modern_npm(doc: Document, ctx: RuleContext, stage) -> bool:
+def _moves_to_modern_npm(doc: Document, ctx: RuleContext, stage: Stage) -> bool:
     """Whether DF007, in this run, moves the stage's npm 6 base to a Node.js whose npm reads `--omit=dev`."""
-    if ctx.rule_codes is not None and node_version.RULE.code not in ctx.rule_codes:
+    if ctx.rule_codes is not None and supported_node_version.RULE.code not in ctx.rule_codes:
         return False
-    upgrade = node_version.upgrade_of(doc, ctx, stage)
+    upgrade = supported_node_version.upgrade_of(doc, ctx, stage)
     return upgrade is not None and upgrade.fix is not None and target_major(ctx) >= 15
 
 
-def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore):
+def _production_fix(
+    doc: Document,
+    ctx: RuleContext,
+    stage: Stage,
+    inst: Instruction,
+    script: Script,
+    command: Command,
+    manager: str,
+    modern_npm: bool,
+    ignore: list[str],
+) -> Iterator[Finding]:
     verb = next((w for w in command.args if not w.text.startswith("-")), None)
     old_npm = manager == "npm" and not modern_npm and node_major(doc, stage) is not None
     if old_npm and _moves_to_modern_npm(doc, ctx, stage):
@@ -328,7 +332,7 @@ def _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm,
         return
     if manager == "npm":
         omit = "--omit=dev" if modern_npm or node_major(doc, stage) is None else "--production"
-        lockfile = _lockfile_in_image(doc, ctx, stage, inst, ("package-lock.json", "npm-shrinkwrap.json"), ignore)
+        lockfile = _lockfile_in_image(doc, ctx, stage, inst, NPM_LOCKFILES, ignore)
         if verb is not None and verb.text != "ci" and lockfile:
             edits = [_word_edit(script, verb.start, verb.end, "ci"), _append(script, command, omit)]
             message = f"`npm {verb.text}` installs dev dependencies and may drift from {lockfile}: use `npm ci {omit}`"

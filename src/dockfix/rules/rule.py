@@ -1,4 +1,7 @@
-"""What a rule declares about itself, once, near the top of its module.
+"""What a rule declares about itself, once, right after its check.
+
+    def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
+        ...
 
     RULE = Rule(
         code="DF003",
@@ -6,30 +9,32 @@
         summary="Set ENV NODE_ENV=production in the stage that runs the app",
         fix_safety={Applicability.SAFE: "rewriting the legacy form", Applicability.UNSAFE: "adding it"},
         docs=__doc__,
-        module=__name__,
+        check=check,
     )
 
 Everything the user reads about a rule (`--list-rules`, `--explain`, the SARIF rule descriptors,
-docs/rules/) is made from this declaration, and the pipeline runs `check(doc, ctx)` of the module
-it names. A Rule is plain data, so the rules chosen for a run can be sent to worker processes.
+docs/rules/) is made from this declaration, and the pipeline calls the `check` it holds. A Rule
+is plain data whose check is a module-level function (pickled by reference), so the rules chosen
+for a run can be sent to worker processes.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
-from ..records import dataclass, field
-
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from ..context import RuleContext
     from ..dockerfile.document import Document
+
+Check = Callable[["Document", "RuleContext"], Iterable[Finding]]
+"""What a rule runs on one document: `check(doc, ctx)`, yielding its findings."""
 
 _CODE = re.compile(r"DF\d{3}")
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -37,12 +42,12 @@ _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule's code, name, one-line summary, the kinds of fix it proposes, and its documentation.
+    """A rule's code, name, one-line summary, the kinds of fix it proposes, its documentation and its check.
 
     `fix_safety` maps each applicability the rule's fixes may have to when it has it; a rule
     whose findings never carry a fix declares none. `docs` is the module's docstring, with the
-    headings What it does / Why / Example / Fix safety / Related hadolint rules. `module` is the
-    module that holds `check(doc, ctx)`.
+    headings What it does / Why / Example / Fix safety / Related hadolint rules. `check` is the
+    module-level function that finds the rule's problems in one document.
     """
 
     code: str
@@ -50,7 +55,7 @@ class Rule:
     summary: str
     fix_safety: Mapping[Applicability, str] = field(hash=False)
     docs: str | None
-    module: str
+    check: Check
     # The rule judges Node.js versions by the shipped release data: a run with it warns once
     # when that data is old.
     needs_fresh_node_data: bool = False
@@ -89,10 +94,21 @@ class Rule:
         return self.documentation.partition("\n")[0]
 
     @property
+    def module(self) -> str:
+        """The name of the module that holds the rule's check (and declares the rule)."""
+        return self.check.__module__
+
+    @property
     def source_path(self) -> Path:
         """The file of the module that declares the rule."""
-        return Path(str(importlib.import_module(self.module).__file__))
+        return Path(str(sys.modules[self.module].__file__))
 
-    def check(self, doc: Document, ctx: RuleContext) -> Iterable[Finding]:
-        """The findings of the rule on one document: its module's `check(doc, ctx)`."""
-        return importlib.import_module(self.module).check(doc, ctx)
+    @property
+    def explanation(self) -> str:
+        """What `dockfix --explain CODE` prints: the documentation, titled, and the file of its module."""
+        lines = [f"{self.code} {self.name}: {self.title or self.summary}"]
+        body = self.documentation.partition("\n")[2].strip("\n")
+        if body:
+            lines += ["", body]
+        lines += ["", f"Source: {self.source_path}"]
+        return "\n".join(lines)

@@ -69,38 +69,25 @@ DL3006 (always tag the version of an image explicitly), DL3007 (using latest is 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows, stage_chain
 from ..edits import Applicability, Edit, Finding, Fix
-from ..records import dataclass
+from ..guard import stage_image
 from ..sources.images import MalformedTag, NodeTag
+from ..sources.registry import OfflineCacheMiss, RegistryError
+from ..sources.semver import InvalidVersionError, parse_node_version
+from .node_tag_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .rule import Rule
-
-# typing.TYPE_CHECKING without importing typing, which takes a one-file run 5% of its start-up.
-TYPE_CHECKING = False
-
-if TYPE_CHECKING:
-    from .image_plan import Plan
-
-RULE = Rule(
-    code="DF001",
-    name="explicit-base-image",
-    summary="Use an explicit Node.js LTS tag and pin every base image by digest",
-    fix_safety={
-        Applicability.SAFE: "pinning the digest of the tag already named",
-        Applicability.UNSAFE: "a new tag, major or variant",
-    },
-    docs=__doc__,
-    module=__name__,
-)
 
 _WHOLE_VARIABLE = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BaseSite:
     """Where a stage's external image reference is written and can be edited.
 
@@ -181,8 +168,6 @@ def stages_on_site(doc: Document, site: BaseSite) -> list[Stage]:
 def target_major(ctx: RuleContext) -> int:
     """The major to move to: `--node-version`, else the active LTS line on the run date."""
     if ctx.options.node_version:
-        from ..sources.semver import InvalidVersionError, parse_node_version
-
         try:
             return parse_node_version(ctx.options.node_version.strip()).major
         except InvalidVersionError:
@@ -192,8 +177,6 @@ def target_major(ctx: RuleContext) -> int:
 
 def resolve(ctx: RuleContext, ref: ImageReference) -> tuple[str | None, str | None]:
     """(digest, problem): the digest the registry serves for `ref`, or why there is none."""
-    from ..sources.registry import OfflineCacheMiss, RegistryError
-
     try:
         return ctx.services.registry.resolve_digest(ref), None
     except OfflineCacheMiss:
@@ -218,12 +201,12 @@ def _short(digest: str) -> str:
     return digest[:19] + "…"
 
 
-def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref: ImageReference, tag: NodeTag):
+def _floating(
+    doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref: ImageReference, tag: NodeTag
+) -> Finding:
     """The finding for a floating node tag: the active LTS major, in a variant that exists and
     keeps everything the build runs."""
     # The tag planning (and the real-image guard it asks) only for a floating tag: most files have none.
-    from .image_plan import Refusal, confirm_tag, plan_tag, split_onbuild
-
     where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
     stages = stages_on_site(doc, site)
     runtime_major = _major_built_for(doc, ctx, stages)
@@ -263,8 +246,6 @@ def _floating(doc: Document, ctx: RuleContext, stage: Stage, site: BaseSite, ref
 def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> int | None:
     """The Node.js major of the node stages that copy from `stages`, when they name one and agree:
     what a build stage makes (node_modules, native addons) must run on the major that runs it."""
-    from ..guard import stage_image  # the real-image guard only for a floating tag, as above
-
     on_site = {stage.index for stage in stages}
     # The stages on the site and those built on them: copies between them stay on one image.
     indexes = {other.index for other in doc.stages if any(m.index in on_site for m in stage_chain(doc, other))}
@@ -283,7 +264,7 @@ def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> in
     return major
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     seen_sites: set[tuple[int, int]] = set()
     images = ctx.services.node_images
     for stage in doc.stages:
@@ -331,3 +312,16 @@ def check(doc: Document, ctx: RuleContext):
             site.line,
             Fix.safe(Edit(site.start, site.end, str(pinned).encode())),
         )
+
+
+RULE = Rule(
+    code="DF001",
+    name="explicit-base-image",
+    summary="Use an explicit Node.js LTS tag and pin every base image by digest",
+    fix_safety={
+        Applicability.SAFE: "pinning the digest of the tag already named",
+        Applicability.UNSAFE: "a new tag, major or variant",
+    },
+    docs=__doc__,
+    check=check,
+)

@@ -61,6 +61,8 @@ DL3025 (use JSON notation for CMD and ENTRYPOINT arguments).
 from __future__ import annotations
 
 import json
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
@@ -79,20 +81,9 @@ from ..dockerfile.stages import (
 from ..dockerfile.words import read_env, shell_words
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix, apply_edits
-from ..project.npmscripts import development_reason, exec_chain, resolve_script
+from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script
 from .rule import Rule
 
-RULE = Rule(
-    code="DF005",
-    name="exec-form-init",
-    summary="Start the app in exec form under dumb-init so it receives SIGTERM",
-    fix_safety={
-        Applicability.SAFE: "exec form of a plain command",
-        Applicability.UNSAFE: "resolving a package script, exec in a command chain, adding dumb-init",
-    },
-    docs=__doc__,
-    module=__name__,
-)
 INITS = ("dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/usr/local/bin/dumb-init", "/tini", "catatonit")
 INSTALL = {
     "alpine": "RUN apk add --no-cache dumb-init",
@@ -125,7 +116,7 @@ def _has_init(argv: list[str] | None) -> bool:
     return argv[0] in INITS or argv[0].rsplit("/", 1)[-1] in ("dumb-init", "tini")
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return
@@ -138,37 +129,8 @@ def check(doc: Document, ctx: RuleContext):
     argv = _current_argv(target)
     if argv == []:
         return  # `CMD []`: no command of the app's to put under an init
-    what = target.name
     if argv is None:
-        if target.is_json_form is False and target.args_bytes.startswith(b"["):
-            yield Finding(
-                RULE.code,
-                f"{what} looks like exec form but is not valid JSON, so Docker runs it through /bin/sh",
-                target.line,
-            )
-            return
-        script, why_not = (
-            (None, None) if _sets_shell(doc, stage) else exec_chain(ctx.project, target.args, in_npm=False)
-        )
-        if script is not None and _hides_development_image(
-            doc, ctx, stage, _replace_args(target, ["/bin/sh", "-c", script])
-        ):
-            script, why_not = exec_chain(ctx.project, target.args, in_npm=False, resolve=False)
-        if script is None:
-            yield Finding(
-                RULE.code,
-                f"shell-form {what} uses shell features: /bin/sh stays PID 1 and swallows SIGTERM; move the logic into a script that ends with `exec node ...`",
-                target.line,
-            )
-            return
-        # Docker runs a shell-form command as `/bin/sh -c <line>`: the same, written out, with
-        # the last command replacing the shell.
-        yield Finding(
-            RULE.code,
-            f"shell-form {what} chains commands: /bin/sh stays PID 1 and swallows SIGTERM; run the chain with `sh -c` and let the last command replace the shell with `exec`",
-            target.line,
-            Fix.unsafe(_replace_args(target, ["/bin/sh", "-c", script])),
-        )
+        yield from _shell_features(doc, ctx, stage, target)
         return
     if not target.is_json_form:
         if entrypoint is not None and target is entrypoint and cmd is not None:
@@ -180,63 +142,131 @@ def check(doc: Document, ctx: RuleContext):
             return
         yield Finding(
             RULE.code,
-            f"shell-form {what}: /bin/sh runs as PID 1 and does not forward SIGTERM; use exec form",
+            f"shell-form {target.name}: /bin/sh runs as PID 1 and does not forward SIGTERM; use exec form",
             target.line,
             Fix.safe(_replace_args(target, argv)),
         )
     init = [argv[0]] if _has_init(argv) else []
     call_argv = argv[len(init) :]
-    if (
-        len(call_argv) >= 3
-        and call_argv[0].rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash")
-        and call_argv[1] == "-c"
-    ):
-        script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False)
-        if script is not None and _hides_development_image(
-            doc, ctx, stage, _replace_args(target, [*init, *call_argv[:2], script, *call_argv[3:]])
-        ):
-            script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False, resolve=False)
-        if script is not None and script != call_argv[2]:
-            yield Finding(
-                RULE.code,
-                f"`{call_argv[0]} -c` stays between the init and the app: let the last command replace the shell with `exec`",
-                target.line,
-                Fix.unsafe(_replace_args(target, [*init, *call_argv[:2], script, *call_argv[3:]])),
-            )
-            return
-        if why_not is not None:
-            yield Finding(
-                RULE.code,
-                f"`{call_argv[2]}` keeps npm/yarn between the init and the app: its last command {why_not}",
-                target.line,
-            )
-    resolved = resolve_script(ctx.project, call_argv)
-    if resolved is not None:
-        why_not = resolved.why_not or _resolution_problem(doc, ctx, stage, target, entrypoint, cmd, init, resolved)
-        if why_not:
-            yield Finding(
-                RULE.code,
-                f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {why_not}",
-                target.line,
-            )
-        else:
-            edits = [_replace_args(target, init + resolved.argv)]
-            set_here = _env_values(doc, stage)
-            pairs = [f"{key}={_env_value(value)}" for key, value in resolved.env if set_here.get(key) != value]
-            if pairs:
-                edits.append(Edit.insert(target.start, f"ENV {' '.join(pairs)}".encode() + doc.newline))
-            runs = "node" if resolved.argv[0] == "node" else "the command"
-            yield Finding(
-                RULE.code,
-                f"`{' '.join(call_argv)}` runs `{' '.join(resolved.argv)}` (package.json script `{resolved.script_name}`): start {runs} directly so it gets the signals",
-                target.line,
-                Fix.unsafe(*edits),
-            )
-            return  # dumb-init is proposed on the resolved command in the next pass
+    if (yield from _shell_wrapper(doc, ctx, stage, target, init, call_argv)):
+        return
+    start = _Start(target, entrypoint, cmd, init)
+    if (yield from _script_call(doc, ctx, stage, start, call_argv)):
+        return  # dumb-init is proposed on the resolved command in the next pass
     # The start command is the ENTRYPOINT when there is one: an init in front of it covers the
     # CMD too. A shell form gets exec form first (above) and the init in the next pass.
     if _has_init(argv) or not target.is_json_form:
         return
+    yield from _no_init(doc, stage, target, argv)
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """The instruction that starts the app, the ENTRYPOINT and CMD it is one of, and the init in front of it."""
+
+    target: Instruction
+    entrypoint: Instruction | None
+    cmd: Instruction | None
+    init: list[str]
+
+
+def _shell_features(doc: Document, ctx: RuleContext, stage: Stage, target: Instruction) -> Iterator[Finding]:
+    """A shell-form start command that is more than one plain command (or not valid exec form)."""
+    what = target.name
+    if target.is_json_form is False and target.args_bytes.startswith(b"["):
+        yield Finding(
+            RULE.code,
+            f"{what} looks like exec form but is not valid JSON, so Docker runs it through /bin/sh",
+            target.line,
+        )
+        return
+    script, _why_not = (None, None) if _sets_shell(doc, stage) else exec_chain(ctx.project, target.args, in_npm=False)
+    if script is not None and _hides_development_image(
+        doc, ctx, stage, _replace_args(target, ["/bin/sh", "-c", script])
+    ):
+        script, _why_not = exec_chain(ctx.project, target.args, in_npm=False, resolve=False)
+    if script is None:
+        yield Finding(
+            RULE.code,
+            f"shell-form {what} uses shell features: /bin/sh stays PID 1 and swallows SIGTERM; move the logic into a script that ends with `exec node ...`",
+            target.line,
+        )
+        return
+    # Docker runs a shell-form command as `/bin/sh -c <line>`: the same, written out, with
+    # the last command replacing the shell.
+    yield Finding(
+        RULE.code,
+        f"shell-form {what} chains commands: /bin/sh stays PID 1 and swallows SIGTERM; run the chain with `sh -c` and let the last command replace the shell with `exec`",
+        target.line,
+        Fix.unsafe(_replace_args(target, ["/bin/sh", "-c", script])),
+    )
+
+
+def _shell_wrapper(
+    doc: Document, ctx: RuleContext, stage: Stage, target: Instruction, init: list[str], call_argv: list[str]
+) -> Generator[Finding, None, bool]:
+    """`sh -c "... && node server.js"` between the init and the app; True when it is fixed."""
+    if not (
+        len(call_argv) >= 3
+        and call_argv[0].rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash")
+        and call_argv[1] == "-c"
+    ):
+        return False
+    script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False)
+    if script is not None and _hides_development_image(
+        doc, ctx, stage, _replace_args(target, [*init, *call_argv[:2], script, *call_argv[3:]])
+    ):
+        script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False, resolve=False)
+    if script is not None and script != call_argv[2]:
+        yield Finding(
+            RULE.code,
+            f"`{call_argv[0]} -c` stays between the init and the app: let the last command replace the shell with `exec`",
+            target.line,
+            Fix.unsafe(_replace_args(target, [*init, *call_argv[:2], script, *call_argv[3:]])),
+        )
+        return True
+    if why_not is not None:
+        yield Finding(
+            RULE.code,
+            f"`{call_argv[2]}` keeps npm/yarn between the init and the app: its last command {why_not}",
+            target.line,
+        )
+    return False
+
+
+def _script_call(
+    doc: Document, ctx: RuleContext, stage: Stage, start: _Start, call_argv: list[str]
+) -> Generator[Finding, None, bool]:
+    """`npm start` and the like, resolved to the command the script runs; True when it is fixed."""
+    resolved = resolve_script(ctx.project, call_argv)
+    if resolved is None:
+        return False
+    target = start.target
+    why_not = resolved.why_not or _resolution_problem(doc, ctx, stage, start, resolved)
+    if why_not:
+        yield Finding(
+            RULE.code,
+            f"`{' '.join(call_argv)}` keeps npm/yarn between the init and node: {why_not}",
+            target.line,
+        )
+        return False
+    edits = [_replace_args(target, start.init + resolved.argv)]
+    set_here = _env_values(doc, stage)
+    pairs = [f"{key}={_env_value(value)}" for key, value in resolved.env if set_here.get(key) != value]
+    if pairs:
+        edits.append(Edit.insert(target.start, f"ENV {' '.join(pairs)}".encode() + doc.newline))
+    runs = "node" if resolved.argv[0] == "node" else "the command"
+    yield Finding(
+        RULE.code,
+        f"`{' '.join(call_argv)}` runs `{' '.join(resolved.argv)}` (package.json script `{resolved.script_name}`): start {runs} directly so it gets the signals",
+        target.line,
+        Fix.unsafe(*edits),
+    )
+    return True
+
+
+def _no_init(doc: Document, stage: Stage, target: Instruction, argv: list[str]) -> Iterator[Finding]:
+    """An exec-form start command with no init in front of it: dumb-init, installed when missing."""
     install = INSTALL.get(family(doc, stage) or "")
     edits = [_replace_args(target, ["dumb-init", *argv])]
     if install is None:
@@ -263,6 +293,19 @@ def check(doc: Document, ctx: RuleContext):
     )
 
 
+RULE = Rule(
+    code="DF005",
+    name="exec-form-init",
+    summary="Start the app in exec form under dumb-init so it receives SIGTERM",
+    fix_safety={
+        Applicability.SAFE: "exec form of a plain command",
+        Applicability.UNSAFE: "resolving a package script, exec in a command chain, adding dumb-init",
+    },
+    docs=__doc__,
+    check=check,
+)
+
+
 def _sets_shell(doc: Document, stage: Stage) -> bool:
     """Whether a SHELL instruction changes what runs a shell-form command."""
     return any(inst.name == "SHELL" for member in stage_chain(doc, stage) for inst in member.instructions)
@@ -279,15 +322,18 @@ def _env_values(doc: Document, stage: Stage) -> dict[str, str]:
     return values
 
 
-def _resolution_problem(doc, ctx, stage, target, entrypoint, cmd, init, resolved) -> str | None:
+def _resolution_problem(
+    doc: Document, ctx: RuleContext, stage: Stage, start: _Start, resolved: ResolvedScript
+) -> str | None:
     """Why the resolved script cannot replace the script call, though it resolves."""
-    if resolved.argv[0] == "sh" and target is entrypoint and cmd is not None:
+    target = start.target
+    if resolved.argv[0] == "sh" and target is start.entrypoint and start.cmd is not None:
         return "the script runs through `sh -c`, which would not pass the CMD on to the app"
     set_here = _env_values(doc, stage)
     for key, value in resolved.env:
         if key in set_here and set_here[key] != value:
             return f"the `{resolved.script_name}` script sets {key}={value} for the app, and the image sets {key}={set_here[key]}"
-    return _hides_development_image(doc, ctx, stage, _replace_args(target, init + resolved.argv))
+    return _hides_development_image(doc, ctx, stage, _replace_args(target, start.init + resolved.argv))
 
 
 def _hides_development_image(doc: Document, ctx: RuleContext, stage: Stage, edit: Edit) -> str | None:
@@ -312,7 +358,7 @@ def _hides_development_image(doc: Document, ctx: RuleContext, stage: Stage, edit
     return f"{reason}, and the command the script runs would not say so: the other rules would then treat the image as a production one"
 
 
-def _installs_dumb_init(doc: Document, stage) -> bool:
+def _installs_dumb_init(doc: Document, stage: Stage) -> bool:
     for _, _, command in run_commands(doc, stage):
         if command.name in ("apk", "apt-get", "apt") and command.has_arg("dumb-init"):
             return True

@@ -1,6 +1,6 @@
 """DF005: start commands that run a package's binary or a chain of commands, as before/after
 tables, each beside the shapes that must stay as they are (with the reason they are reported).
-The plain shapes (exec form, `npm start` -> node, dumb-init) are in test_rules_core.py.
+The plain shapes (exec form, `npm start` -> node, dumb-init) are in test_df005_exec_form_init_tables.py.
 Every output is checked to parse with BuildKit's parser, to pass the real-image guard and to be
 a fixpoint."""
 

@@ -39,23 +39,20 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..context import RuleContext
-from ..dockerfile.document import Document, Instruction
+from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.shell import Script, parse_bash
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
 from ..dockerfile.words import read_env, shell_words
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.node_tooling import PACKAGE_MANAGERS
 from .rule import Rule
 
-RULE = Rule(
-    code="DF010",
-    name="mounted-secrets",
-    summary="Mount registry tokens as build secrets instead of ENV/ARG or a written .npmrc",
-    fix_safety={Applicability.UNSAFE: "the build then needs --secret"},
-    docs=__doc__,
-    module=__name__,
-)
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|PASSWORD|PASSWD|PASS|SECRET|KEY|APIKEY|AUTH|CREDENTIALS?)$", re.IGNORECASE)
 NOT_SECRET = re.compile(r"(?:^|_)(?:PUBLIC_KEY|KEY_ID|PUBLISHABLE_KEY|SITE_KEY)$", re.IGNORECASE)
@@ -63,7 +60,8 @@ BUILD_COMMAND = "docker build --secret id=npmrc,src=.npmrc ."
 TOKEN_TEXT = re.compile(r"_authToken|_auth\b|npmAuthToken|_password", re.IGNORECASE)
 # Found in any text TOKEN_TEXT matches: a script without it, or `.npmrc`, holds nothing to move.
 _MAY_HOLD_TOKEN = re.compile(r"_auth|npmAuthToken|_password", re.IGNORECASE)
-PACKAGE_MANAGERS = ("npm", "yarn", "pnpm", "npx")
+# Commands that read the `.npmrc` a secret mount provides.
+NPMRC_READERS = (*PACKAGE_MANAGERS, "npx")
 
 
 def is_secret_name(name: str) -> bool:
@@ -77,7 +75,7 @@ def declared_names(inst: Instruction, escape: str) -> list[str]:
     return [name for name, _ in read_env(inst.args, escape).pairs]
 
 
-def _flatten(node, items: list, operators: list) -> bool:
+def _flatten(node: Node, items: list[Node], operators: list[str]) -> bool:
     """The statements of an `a && b; c` chain in order; False if it uses anything else."""
     if node.type == "list":
         for child in node.children:
@@ -94,12 +92,12 @@ def _flatten(node, items: list, operators: list) -> bool:
     return False
 
 
-def _statements(text: bytes):
+def _statements(text: bytes) -> list[Node] | None:
     root = parse_bash(text).root_node
     if root.has_error:
         return None
-    items: list = []
-    operators: list = []
+    items: list[Node] = []
+    operators: list[str] = []
     for child in root.children:
         if not child.is_named:
             if child.type != ";":
@@ -110,7 +108,7 @@ def _statements(text: bytes):
     return items
 
 
-def _command_words(node, text: bytes) -> list[str]:
+def _command_words(node: Node, text: bytes) -> list[str]:
     command = node if node.type == "command" else next((c for c in node.children if c.type == "command"), None)
     if command is None:
         return []
@@ -121,7 +119,7 @@ def _command_words(node, text: bytes) -> list[str]:
     ]
 
 
-def _redirect_target(node, text: bytes) -> str | None:
+def _redirect_target(node: Node, text: bytes) -> str | None:
     if node.type != "redirected_statement":
         return None
     for child in node.children:
@@ -136,7 +134,7 @@ def _is_npmrc(path: str | None) -> bool:
     return path is not None and posixpath.basename(path) == ".npmrc"
 
 
-def classify(node, text: bytes) -> str:
+def classify(node: Node, text: bytes) -> str:
     """ "write" (token into .npmrc), "remove" (rm .npmrc), "config" (config set token), "install", "other"."""
     words = _command_words(node, text)
     raw = text[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -152,7 +150,7 @@ def classify(node, text: bytes) -> str:
         ["pnpm", "config", "set"],
     ) and TOKEN_TEXT.search(raw):
         return "config"
-    if words and words[0] in PACKAGE_MANAGERS and words[1:2] != ["config"]:
+    if words and words[0] in NPMRC_READERS and words[1:2] != ["config"]:
         return "install"
     return "other"
 
@@ -161,7 +159,7 @@ def _variables(text: str) -> set[str]:
     return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
-def _mount_target(doc: Document, stage, inst: Instruction, written: str) -> str | None:
+def _mount_target(doc: Document, stage: Stage, inst: Instruction, written: str) -> str | None:
     if written.startswith(("~/", "$HOME/", "${HOME}/")):
         user = effective_user(doc, stage, inst)
         home = "/root" if is_root(user) else ("/home/node" if user and user.split(":")[0] in ("node", "1000") else None)
@@ -201,7 +199,7 @@ def _deletions(script: Script, items: list, removed: set[int]) -> list[tuple[int
     return [script.to_source(a, b) for a, b in ranges]
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     escape = doc.escape.decode()
     rewritten_vars: set[str] = set()
     handled: set[int] = set()
@@ -233,7 +231,19 @@ def check(doc: Document, ctx: RuleContext):
                 )
 
 
-def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: set[str]) -> Finding | None:
+RULE = Rule(
+    code="DF010",
+    name="mounted-secrets",
+    summary="Mount registry tokens as build secrets instead of ENV/ARG or a written .npmrc",
+    fix_safety={Applicability.UNSAFE: "the build then needs --secret"},
+    docs=__doc__,
+    check=check,
+)
+
+
+def _check_run(
+    doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction, escape: str, rewritten_vars: set[str]
+) -> Finding | None:
     for script in inst.scripts:
         if b".npmrc" not in script.text and not _MAY_HOLD_TOKEN.search(script.text.decode("utf-8", "replace")):
             continue  # nothing written to .npmrc, no token set: no need to parse the shell
@@ -268,7 +278,16 @@ def _check_run(doc, ctx, stage, inst: Instruction, escape: str, rewritten_vars: 
     return None
 
 
-def _rewrite(doc, stage, inst, script, items, kinds, escape, rewritten_vars) -> Fix | None:
+def _rewrite(
+    doc: Document,
+    stage: Stage,
+    inst: Instruction,
+    script: Script,
+    items: list[Node],
+    kinds: list[str],
+    escape: str,
+    rewritten_vars: set[str],
+) -> Fix | None:
     if script.from_heredoc or inst.heredocs or "install" not in kinds:
         return None
     removed = {i for i, kind in enumerate(kinds) if kind in ("write", "config", "remove")}
@@ -307,7 +326,7 @@ def _rewrite(doc, stage, inst, script, items, kinds, escape, rewritten_vars) -> 
     return Fix.unsafe(*edits)
 
 
-def _declarations(doc: Document, stage, name: str, escape: str) -> list[Instruction] | None:
+def _declarations(doc: Document, stage: Stage, name: str, escape: str) -> list[Instruction] | None:
     """ENV/ARG instructions declaring only `name` (stage chain and global ARGs); None if mixed."""
     found = []
     members = stage_chain(doc, stage)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from .. import guard
@@ -38,7 +39,6 @@ from ..dockerfile.imageref import ImageReference
 from ..dockerfile.stages import stage_chain
 from ..edit_helpers import insert_line_after
 from ..edits import Edit, apply_edits
-from ..records import dataclass
 from ..sources.images import (
     ALPINE_PACKAGE_EQUIVALENTS,
     DEBIAN_PACKAGE_EQUIVALENTS,
@@ -49,6 +49,7 @@ from ..sources.images import (
     debian_package_available,
     parse_variant,
 )
+from ..sources.registry import OfflineCacheMiss, RegistryError, TagNotFound
 
 ONBUILD_STEPS = (
     "# What the retired node:onbuild image ran when a stage was built on it",
@@ -63,7 +64,7 @@ ONBUILD_CMD = 'CMD ["npm", "start"]'
 _YARN_1 = re.compile(r"^1\.\d+\.\d+$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A tag to write, the edits it needs besides the reference itself, and what the message
     should say about them."""
@@ -74,14 +75,14 @@ class Plan:
     notes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """Why no tag of the new major keeps the build working."""
 
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     variant: str
     why: str  # what the message says about the variant ("" when it is the file's own)
@@ -244,7 +245,9 @@ def _copies_across_libc(doc: Document, dependents: list[Stage], images: NodeImag
     return None
 
 
-def _new_problems(doc: Document, ctx: RuleContext, baseline: list[guard.Problem], edits: list[Edit]):
+def _new_problems(
+    doc: Document, ctx: RuleContext, baseline: list[guard.Problem], edits: list[Edit]
+) -> list[guard.Problem] | None:
     try:
         new_doc = Document.parse(apply_edits(doc.source, edits))
     except (DockerfileSyntaxError, ValueError):
@@ -364,8 +367,6 @@ def _install_note(ctx: RuleContext, needed: set[str], major: int, install: str) 
 def confirm_tag(ctx: RuleContext, ref: ImageReference) -> tuple[bool, str | None, str | None]:
     """(may propose, digest, note): online, the tag must be served; its digest pins it. Offline,
     or with a registry that cannot answer, the model of the image has already said it exists."""
-    from ..sources.registry import OfflineCacheMiss, RegistryError, TagNotFound
-
     try:
         return True, ctx.services.registry.resolve_digest(ref), None
     except OfflineCacheMiss:

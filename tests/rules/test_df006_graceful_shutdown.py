@@ -1,4 +1,4 @@
-"""Practice 6: a graceful-shutdown handler inserted into the application's entry file.
+"""DF006 graceful-shutdown (practice 6): a graceful-shutdown handler inserted into the application's entry file.
 
 Sample apps live in tests/fixtures/apps/<app>/, the file the planner must produce in
 tests/fixtures/apps/_expected/<app>/<same path>. Every edited file must parse (tree-sitter, and
@@ -23,7 +23,7 @@ from support.nodeapps import (
     sigterm_during_slow_request,
 )
 
-APPS = Path(__file__).parent / "fixtures" / "apps"
+APPS = Path(__file__).parents[1] / "fixtures" / "apps"
 EXPECTED = APPS / "_expected"
 
 # Where the small snippets below claim to come from: the planner's edits are edits of this file.

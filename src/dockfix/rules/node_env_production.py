@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 from ..context import RuleContext
 from ..dockerfile.document import COMMAND_SPLIT, Document, Instruction
@@ -59,14 +60,6 @@ from ..edits import Applicability, Edit, Finding, Fix
 from ..project.npmscripts import dev_dependency_at_start, development_reason, install_at_start
 from .rule import Rule
 
-RULE = Rule(
-    code="DF003",
-    name="node-env-production",
-    summary="Set ENV NODE_ENV=production in the stage that runs the app",
-    fix_safety={Applicability.SAFE: "rewriting the legacy form", Applicability.UNSAFE: "adding it"},
-    docs=__doc__,
-    module=__name__,
-)
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.\-:/,@%+$]+$")
 
 
@@ -76,7 +69,7 @@ def _env_pairs(inst: Instruction, escape: str) -> list[tuple[str, str]] | None:
     return None if env.legacy or not env.pairs else list(env.pairs)
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return
@@ -140,3 +133,13 @@ def check(doc: Document, ctx: RuleContext):
         anchor.line,
         Fix.unsafe(insert_line_after(doc, anchor, "ENV NODE_ENV=production")),
     )
+
+
+RULE = Rule(
+    code="DF003",
+    name="node-env-production",
+    summary="Set ENV NODE_ENV=production in the stage that runs the app",
+    fix_safety={Applicability.SAFE: "rewriting the legacy form", Applicability.UNSAFE: "adding it"},
+    docs=__doc__,
+    check=check,
+)

@@ -1,6 +1,6 @@
 """DF004: the node user gets the folders of the volumes the image declares, and a port below 1024
 is left as a suggestion that says how to move it. The basic switch (USER node, COPY --chown) is
-in test_rules_core.py. Every output is checked to parse with BuildKit's parser and to be a
+in test_df004_non_root_user_tables.py. Every output is checked to parse with BuildKit's parser and to be a
 fixpoint."""
 
 import json

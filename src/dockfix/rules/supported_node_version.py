@@ -52,6 +52,7 @@ None.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
@@ -59,19 +60,11 @@ from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
+from ..sources.nodedata import Advisory
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
-from .base_image import BaseSite, arg_default_site, base_site, target_major
+from .explicit_base_image import BaseSite, arg_default_site, base_site, target_major
+from .node_tag_plan import Refusal, confirm_tag, plan_tag
 from .rule import Rule
-
-RULE = Rule(
-    code="DF007",
-    name="supported-node-version",
-    summary="Upgrade an end-of-life or vulnerable Node.js version",
-    fix_safety={Applicability.SAFE: "a patched release of the same major", Applicability.UNSAFE: "a new major"},
-    docs=__doc__,
-    module=__name__,
-    needs_fresh_node_data=True,
-)
 
 _VERSION_ARG_TAG = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(-.*)?$")
 _ADVISORIES_SHOWN = 5
@@ -135,7 +128,7 @@ def _stages_at(doc: Document, site: BaseSite) -> list[tuple[Stage, _VersionSite]
     return found
 
 
-def _advisory_list(advisories) -> str:
+def _advisory_list(advisories: Sequence[Advisory]) -> str:
     names = []
     for advisory in advisories[:_ADVISORIES_SHOWN]:
         names.append(", ".join(advisory.cves) if advisory.cves else f"advisory {advisory.id}")
@@ -148,7 +141,7 @@ def _judged(written: str, released: Version) -> str:
     return written if written.lstrip("v") == str(released) else f"{written} (its newest known release, {released})"
 
 
-def check(doc: Document, ctx: RuleContext):
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple[int, int]] = set()
     for stage in doc.stages:
         found = None if is_windows(doc, stage) else _version_site(doc, stage)
@@ -158,6 +151,17 @@ def check(doc: Document, ctx: RuleContext):
         finding = _site_finding(doc, ctx, found)
         if finding is not None:
             yield finding
+
+
+RULE = Rule(
+    code="DF007",
+    name="supported-node-version",
+    summary="Upgrade an end-of-life or vulnerable Node.js version",
+    fix_safety={Applicability.SAFE: "a patched release of the same major", Applicability.UNSAFE: "a new major"},
+    docs=__doc__,
+    check=check,
+    needs_fresh_node_data=True,
+)
 
 
 def upgrade_of(doc: Document, ctx: RuleContext, stage: Stage) -> Finding | None:
@@ -210,8 +214,6 @@ def _upgrade(
 ) -> Finding:
     """The finding that moves `found` to `version`, on a tag that exists and keeps the build working."""
     # The tag planning (and the real-image guard it asks) only for a release to upgrade: most files have none.
-    from .image_plan import Refusal, confirm_tag, plan_tag
-
     site = found.site
     stages = _stages_at(doc, site)
     images = ctx.services.node_images
