@@ -259,7 +259,7 @@ def test_dockerfiles_sharing_or_nesting_a_context_share_a_group(tmp_path):
     ]
     settings = Settings(rules=[], options=Options())
     groups = group_by_context(paths, settings, {})
-    assert [[index for index, _, _ in group] for group in groups] == [[0, 2, 3], [1]]
+    assert [[index for index, *_ in group] for group in groups] == [[0, 2, 3], [1]]
 
 
 @pytest.mark.shared

@@ -17,7 +17,7 @@ from dockfix.dockerfile.imageref import (
     use_registry_mirror,
 )
 from dockfix.rules import RULES
-from dockfix.runner import Settings, process_file
+from dockfix.run import Settings, Worker, process_file
 
 DIGEST = "sha256:" + "a" * 64
 OTHER_DIGEST = "sha256:" + "b" * 64
@@ -289,7 +289,7 @@ def test_the_same_file_gets_the_same_findings_whatever_the_spelling_of_node(tmp_
         (folder / "package.json").write_text('{"scripts": {"start": "node server.js"}}\n')
         (folder / "package-lock.json").write_text('{"lockfileVersion": 3, "packages": {}}\n')
         options = Options(unsafe_fixes=True, offline=True, today=date(2026, 12, 6))
-        result = process_file(folder / "Dockerfile", Settings(rules=list(RULES), options=options))
+        result = process_file(folder / "Dockerfile", Worker(Settings(rules=list(RULES), options=options)))
         assert result.error is None
         return [
             (f.code, f.line, f.message.replace(name, "node"), f.fix.applicability.value if f.fix else None)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .guard import RealImageJudge
 from .project.build_context import Project
+from .project.build_graph import DockerfileBuilds
 from .sources.cache import user_cache_dir
 from .sources.images import NodeImages
 from .sources.nodedata import NodeData
@@ -99,10 +100,20 @@ def _load_node_data(cache_dir: Path | None) -> NodeData:
 class RuleContext:
     """Everything a rule may look at besides the document."""
 
-    def __init__(self, dockerfile: Path, project: Project, options: Options, services: Services | None = None):
+    def __init__(
+        self,
+        dockerfile: Path,
+        project: Project,
+        options: Options,
+        services: Services | None = None,
+        builds: DockerfileBuilds | None = None,
+    ):
         self.dockerfile = dockerfile
         self.project = project
         self.options = options
+        # How the repository builds and runs this Dockerfile (compose, workflows, Tilt, skaffold,
+        # scripts) and which other Dockerfiles share its build context; None where nothing says.
+        self.builds = builds
         # Made here when none is handed in, so a rule can always reach one.
         self.services = services if services is not None else Services(options)
         # The codes of the rules this run applies (None: every rule), for a rule whose fix

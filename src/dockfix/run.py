@@ -73,6 +73,7 @@ from .output.text import (
 )
 from .pipeline import FileResult, fix_document
 from .project.build_context import Project
+from .project.build_graph import DockerfileBuilds
 from .project.config import Config, ConfigFinder, ConfigProblem
 from .project.discover import Discovery, discover
 from .project.fsutil import FileChange, FileProblem, WriteFailed, leads_outside, read_dockerfile, write_together
@@ -291,12 +292,14 @@ def prepare_file(
     *,
     pending: dict[Path, bytes] | None = None,
     context: Path | None = None,
+    builds: DockerfileBuilds | None = None,
     source: bytes | None = None,
 ) -> tuple[bytes, list[Rule], RuleContext] | FileResult:
     """What fixing one Dockerfile takes: its bytes, its rules and its RuleContext; or a FileResult with the error.
 
     `pending` holds other files' bytes as earlier Dockerfiles' fixes left them; `context` is the
-    build context a compose file gives the file (the settings' context wins over it); `source` is
+    build context the build graph gives the file (the settings' context wins over it); `builds`
+    how the repository builds and runs it, for the rules that must honour that; `source` is
     the Dockerfile's text when it is not the file on disk (an editor's unsaved text): the build
     context is read from disk all the same.
     """
@@ -326,6 +329,7 @@ def prepare_file(
         project=Project(root=root, overlay=dict(pending or {})),
         options=options,
         services=worker.services_for(options),
+        builds=builds,
     )
     return source, rules, ctx
 
@@ -336,10 +340,11 @@ def process_file(
     *,
     pending: dict[Path, bytes] | None = None,
     context: Path | None = None,
+    builds: DockerfileBuilds | None = None,
     source: bytes | None = None,
 ) -> FileResult:
     """Read and fix one Dockerfile (see `prepare_file`). Never raises: every problem becomes the result's error."""
-    prepared = prepare_file(path, worker, pending=pending, context=context, source=source)
+    prepared = prepare_file(path, worker, pending=pending, context=context, builds=builds, source=source)
     if isinstance(prepared, FileResult):
         return prepared
     text, rules, ctx = prepared
@@ -352,22 +357,29 @@ def process_file(
 # -- many files -----------------------------------------------------------------------------------
 
 # A Dockerfile to fix: its index among the run's files, its path, the context a compose file gives it.
-Item = tuple[int, Path, Path | None]
+# A file to fix: its index in the run, its path, the build context the build graph chose for it
+# (None: its own folder) and how the repository builds and runs it (None: nothing says).
+Item = tuple[int, Path, Path | None, DockerfileBuilds | None]
 
 
 def _process_group(items: list[Item], worker: Worker) -> list[tuple[int, FileResult]]:
     """Fix files that share build contexts, in order, each seeing the others' pending changes."""
     out = []
     pending: dict[Path, bytes] = {}
-    for index, path, context in items:
-        result = process_file(path, worker, pending=pending, context=context)
+    for index, path, context, builds in items:
+        result = process_file(path, worker, pending=pending, context=context, builds=builds)
         for other, (_old, new) in result.other_files.items():
             pending[other] = new
         out.append((index, result))
     return out
 
 
-def group_by_context(paths: list[Path], settings: Settings, contexts: dict[Path, Path]) -> list[list[Item]]:
+def group_by_context(
+    paths: list[Path],
+    settings: Settings,
+    contexts: dict[Path, Path],
+    builds: dict[Path, DockerfileBuilds] | None = None,
+) -> list[list[Item]]:
     """Split the files into groups that must run in one process, in the order first met.
 
     Files share a group when their build contexts are the same folder or one lies inside the
@@ -388,7 +400,7 @@ def group_by_context(paths: list[Path], settings: Settings, contexts: dict[Path,
         roots[key] = root
     groups: dict[str, list[Item]] = {}
     for index, (path, key) in enumerate(zip(paths, keys, strict=True)):
-        groups.setdefault(roots[key], []).append((index, path, contexts.get(path)))
+        groups.setdefault(roots[key], []).append((index, path, contexts.get(path), (builds or {}).get(path)))
     return list(groups.values())
 
 
@@ -437,15 +449,17 @@ def process_paths(
     settings: Settings,
     *,
     contexts: dict[Path, Path] | None = None,
+    builds: dict[Path, DockerfileBuilds] | None = None,
     jobs: int = 1,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
     """Fix every Dockerfile in `paths` (already discovered); results in the same order.
 
-    `contexts` gives the build context of files whose context is not their folder; `jobs` is
-    the number of processes (1: all in this one); `on_result` is called as each file is done.
+    `contexts` gives the build context of files whose context is not their folder; `builds`
+    how the repository builds and runs each file (discovery's build graph); `jobs` is the
+    number of processes (1: all in this one); `on_result` is called as each file is done.
     """
-    groups = group_by_context(paths, settings, contexts or {})
+    groups = group_by_context(paths, settings, contexts or {}, builds)
     results: list[FileResult | None] = [None] * len(paths)
 
     def done(index: int, result: FileResult) -> None:
@@ -490,7 +504,7 @@ def _process_in_pool(
                 finished = [
                     (index, FileResult(path=path, original=b"", error=message))
                     for group in futures[future]
-                    for index, path, _context in group
+                    for index, path, _context, _builds in group
                 ]
             for index, result in finished:
                 done(index, result)
@@ -615,7 +629,7 @@ def _process(
     """Fix every Dockerfile found, with a progress bar on long runs."""
     progress = _progress(console, len(discovery.files), shown)
     if progress is None:
-        return process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=jobs)
+        return process_paths(discovery.files, settings, contexts=discovery.contexts, builds=discovery.builds, jobs=jobs)
     task = progress.add_task("fixing", total=len(discovery.files))
 
     def advance(_result: FileResult) -> None:
@@ -623,7 +637,14 @@ def _process(
         progress.refresh()
 
     with progress:
-        return process_paths(discovery.files, settings, contexts=discovery.contexts, jobs=jobs, on_result=advance)
+        return process_paths(
+            discovery.files,
+            settings,
+            contexts=discovery.contexts,
+            builds=discovery.builds,
+            jobs=jobs,
+            on_result=advance,
+        )
 
 
 def _excluder(settings: Settings) -> Callable[[Path], bool] | None:

@@ -36,7 +36,7 @@ from .build_sources import (
     tiltfile_sites,
     workflow_sites,
 )
-from .compose import ComposeProblem
+from .compose import ComposeProblem, ServiceRuntime
 
 KIND_ORDER = ("compose", "skaffold", "tilt", "workflow", "script")
 MAX_DOCKERFILE = 1024 * 1024
@@ -71,6 +71,19 @@ class DockerfileBuilds:
     sites: list[BuildSite]
     choice: ContextChoice
     outside: list[BuildSite] = field(default_factory=list)  # sites whose context leaves the tree
+    # The other Dockerfiles of the tree built from the same context: a change to that context's
+    # .dockerignore concerns them too.
+    siblings: tuple[Path, ...] = ()
+
+    @property
+    def runtimes(self) -> list[ServiceRuntime]:
+        """How the compose services built from this Dockerfile run it."""
+        return [site.runtime for site in self.sites if site.runtime is not None]
+
+    @property
+    def build_args(self) -> list[tuple[str, str | None]]:
+        """Every build argument any build site passes (`NODE_ENV=development`), in site order."""
+        return [pair for site in self.sites for pair in site.args]
 
 
 @dataclass

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build_graph import BuildFiles, BuildGraph, inside, read_graph
+from .build_graph import BuildFiles, BuildGraph, DockerfileBuilds, inside, read_graph
 from .build_sources import COMPOSE_FILE, MAKEFILE_NAMES, SKAFFOLD_NAMES, TILTFILE_NAMES
 from .fsutil import leads_outside
 from .gitignore import IgnoreRules
@@ -180,6 +180,8 @@ class Discovery:
     # Files named like Dockerfiles that do not read as one: not processed, and not an error.
     not_dockerfiles: list[tuple[Path, str]] = field(default_factory=list)
     graphs: list[BuildGraph] = field(default_factory=list)  # one per folder searched
+    # How the repository builds and runs each file found by a folder search, by file.
+    builds: dict[Path, DockerfileBuilds] = field(default_factory=dict)
 
     @property
     def notes(self) -> list[str]:
@@ -355,14 +357,21 @@ def _discover_folder(
             discovery.not_dockerfiles.append((file, reason))
     if not kept and not named:
         discovery.empty_folders.append(path)
+    placed = []
     for file in [*kept, *named]:
         shown = add(file)
         if shown in graph.dockerfiles:
             continue
         choice = graph.place(shown).choice
+        placed.append(shown)
         discovery.context_sources[shown] = choice.reason
         if os.path.realpath(choice.context) != os.path.dirname(os.path.realpath(shown)):
             discovery.contexts[shown] = choice.context
+    for shown in placed:
+        builds = graph.dockerfiles[shown]
+        others = graph.sharing_context(builds.choice.context)
+        builds.siblings = tuple(other for other in others if other != shown)
+        discovery.builds[shown] = builds
 
 
 def read_path_list(text: str, base: Path) -> list[Path]:
