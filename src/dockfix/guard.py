@@ -27,6 +27,7 @@ from .dockerfile.stages import (
     split_image,
     stage_chain,
 )
+from .dockerfile.wrappers import commands_run
 from .project.build_context import Project
 from .sources.images import (
     FULL_IMAGE_TOOLS,
@@ -43,7 +44,6 @@ from .sources.npm_cli import bundled_npm_major, rejected_command
 
 # Package managers a stage may run, and the commands that put them on the PATH.
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
-_INIT_WRAPPERS = frozenset({"dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/tini", "--", "exec", "env"})
 _DEBIAN_ONLY = frozenset({"apt-get", "apt", "dpkg", "aptitude", "useradd", "groupadd", "usermod"})
 # Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
 # anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
@@ -153,20 +153,14 @@ def _tag_problems(doc: Document, stage: Stage, images: NodeImages, today: date, 
 
 
 def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
-    if inst.name == "RUN":
-        if inst.is_json_form:
-            return [inst.words]
-        return [command.argv for command in inst.commands]
-    if inst.name in ("CMD", "ENTRYPOINT"):
-        words = inst.words
-        if not inst.is_json_form:
-            return [command.argv for command in inst.commands]
-        while words and words[0] in _INIT_WRAPPERS:
-            words = words[1:]
-        return [words] if words else []
+    """Every command the instruction runs, read through the wrappers that run it (`gosu node
+    yarn`, `su -c '...'`, `sh -c '...'`, `dumb-init --`): the wrapper and what it runs."""
     if inst.name == "SHELL" and inst.is_json_form:
         return [inst.words[:1]]
-    return []
+    if inst.name not in ("RUN", "CMD", "ENTRYPOINT"):
+        return []
+    written = [inst.words] if inst.is_json_form else [command.argv for command in inst.commands]
+    return [argv for command in written for argv in commands_run(command)]
 
 
 def _global_installs(argv: list[str]) -> set[str]:
