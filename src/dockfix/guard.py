@@ -30,6 +30,7 @@ from .dockerfile.stages import (
 from .dockerfile.wrappers import commands_run
 from .project.build_context import Project
 from .sources.images import (
+    DEBIAN_RELEASES,
     FULL_IMAGE_TOOLS,
     MalformedTag,
     NodeImages,
@@ -38,9 +39,11 @@ from .sources.images import (
     alpine_package_available,
     bundles_corepack,
     bundles_yarn,
+    debian_command_dropped,
     debian_package_available,
+    debian_repositories_archived,
 )
-from .sources.npm_cli import bundled_npm_major, rejected_command
+from .sources.npm_cli import bundled_npm_major, native_builds, rejected_command, unbuilt_version
 
 # Package managers a stage may run, and the commands that put them on the PATH.
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
@@ -92,6 +95,8 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
         problems.extend(_npm_problems(doc, stage, image))
         if image.variant is not None:
             problems.extend(_distro_problems(doc, stage, image.variant))
+            problems.extend(_debian_release_problems(doc, stage, image.variant, today))
+        problems.extend(_native_package_problems(doc, stage, image, project))
         problems.extend(_libc_problems(doc, stage, image, images, today, natives))
         problems.extend(_major_problems(doc, stage, image, images, today))
         if image.variant is not None and not image.variant.has_build_tools and natives:
@@ -298,6 +303,78 @@ def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Prob
                             )
                         )
     return problems
+
+
+def _debian_release_problems(doc: Document, stage: Stage, variant: Variant, today: date) -> list[Problem]:
+    """What a Debian release can no longer do: fetch packages once its repositories are archived
+    (unless the file points apt at archive.debian.org), run a command the release dropped."""
+    if variant.distro != "debian" or variant.release is None:
+        return []
+    archived = debian_repositories_archived(variant.release, today)
+    problems = []
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            if archived and inst.name == "RUN" and "archive.debian.org" in inst.args:
+                archived = False
+            if member is not stage:
+                continue
+            for argv in _commands(doc, inst):
+                name = argv[0].rsplit("/", 1)[-1]
+                dropped = debian_command_dropped(name, variant.release)
+                if dropped is not None:
+                    number = DEBIAN_RELEASES[dropped][0]
+                    problems.append(
+                        Problem(inst.line, f"`{name}` is not in Debian {variant.release} (Debian {number} removed it)")
+                    )
+                step = next((word for word in argv[1:] if word in ("update", "install")), None)
+                if archived and name in ("apt-get", "apt") and step is not None:
+                    problems.append(
+                        Problem(
+                            inst.line,
+                            f"`{name} {step}` fails on Debian {variant.release}: its repositories moved to"
+                            " archive.debian.org",
+                        )
+                    )
+    return problems
+
+
+def _native_package_problems(doc: Document, stage: Stage, image: StageImage, project: Project) -> list[Problem]:
+    """Native packages the stage installs in a version with no build for its Node.js major."""
+    if image.major is None or not any(_runs_install(argv) for argv in _stage_commands(doc, stage)):
+        return []
+    line = next(inst.line for inst in stage.instructions if any(_runs_install(a) for a in _commands(doc, inst)))
+    declared = {
+        **project.dev_dependencies,
+        **project.dependencies("optionalDependencies"),
+        **project.dependencies(),
+    }
+    problems = []
+    for name, entry in native_builds().items():
+        found = unbuilt_version(name, image.major, _locked_versions(project, name), declared.get(name))
+        if found is None:
+            continue
+        version, first = found
+        why = f"its first version with one is {first}" if first is not None else f"no version has one: {entry.instead}"
+        problems.append(Problem(line, f"`{name}@{version}` has no build for Node.js {image.major} ({why})"))
+    return problems
+
+
+def _stage_commands(doc: Document, stage: Stage) -> list[list[str]]:
+    return [argv for inst in stage.instructions for argv in _commands(doc, inst)]
+
+
+def _runs_install(argv: list[str]) -> bool:
+    return tuple(argv[:2]) in _INSTALLS or argv == ["yarn"]
+
+
+def _locked_versions(project: Project, name: str) -> list[str]:
+    """The versions of `name` package-lock.json (or npm-shrinkwrap.json) installs, at any depth."""
+    suffix = f"node_modules/{name}"
+    return [
+        str(entry["version"])
+        for key, entry in project._lockfile_packages.items()
+        if (key == suffix or key.endswith(f"/{suffix}")) and isinstance(entry, dict) and "version" in entry
+    ]
 
 
 def _installed_packages(argv: list[str]) -> list[str]:

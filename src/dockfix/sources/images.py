@@ -16,7 +16,9 @@ What the templates and the Node.js project say, as of the shipped data:
   node-gyp needs to compile an addon; `-slim` and alpine variants do not.
 
 Tags of a major the image no longer builds (`node:14-buster`) existed once and are still served;
-the model cannot list them, so it answers "unknown" (None) for them rather than "absent".
+the model cannot list them, so it answers "unknown" (None) for them rather than "absent". What
+their short tags were built on is known from docker-node's history (`RETIRED_DEBIAN_DEFAULTS`):
+`node:10` is Debian stretch, whose repositories are archived.
 """
 
 from __future__ import annotations
@@ -43,6 +45,41 @@ DEBIAN_RELEASES: dict[str, tuple[int, date]] = {
     "forky": (14, date(2032, 6, 30)),
 }
 FLOATING_TAGS = frozenset({"latest", "current", "lts"})
+# Releases whose package repositories left deb.debian.org for archive.debian.org, with a day by
+# which they had (data/SOURCES.md): there `apt-get update` fails (404 on the release's index) and
+# `apt-get install` finds nothing, unless the file points apt at archive.debian.org itself.
+DEBIAN_ARCHIVED: dict[str, date] = {
+    "wheezy": date(2019, 6, 30),
+    "jessie": date(2020, 7, 31),
+    "stretch": date(2023, 4, 30),
+    "buster": date(2025, 7, 15),
+}
+# Commands a release no longer has, with the release that dropped them: `apt-key` went with
+# APT 3.0, the APT of Debian 13 (trixie), the base of the Node.js 26 images (data/SOURCES.md).
+DEBIAN_COMMANDS_DROPPED: dict[str, str] = {"apt-key": "trixie"}
+# The Debian release the short tags (`node:10`, `node:10-slim`) of each major the image no longer
+# builds pointed at when its last image was published: docker-node's `versions.json` (or, before
+# it, `config`'s default_variant) in the commit before the major's folder was removed.
+RETIRED_DEBIAN_DEFAULTS: dict[int, str] = {
+    4: "jessie",
+    6: "stretch",
+    8: "stretch",
+    9: "jessie",
+    10: "stretch",
+    11: "stretch",
+    12: "stretch",
+    13: "stretch",
+    14: "buster",
+    15: "stretch",
+    16: "buster",
+    17: "bullseye",
+    18: "bookworm",
+    19: "bullseye",
+    20: "bookworm",
+    21: "bookworm",
+    23: "bookworm",
+    25: "bookworm",
+}
 # LTS codenames of Node.js release lines (the `codename` field of the schedule), oldest first.
 NODE_CODENAMES: dict[str, int] = {
     "argon": 4,
@@ -280,6 +317,8 @@ class NodeImages:
         major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
         release = self.release(major)
         concrete = release.concrete(parsed.variant) if release is not None else None
+        if release is None and major in RETIRED_DEBIAN_DEFAULTS and parsed.variant in ("", "slim"):
+            concrete = RETIRED_DEBIAN_DEFAULTS[major] + ("-slim" if parsed.variant else "")
         return parse_variant(concrete if concrete is not None else parsed.variant)
 
     def variant_on(self, major: int, variant: str, today: date) -> str | None:
@@ -392,6 +431,20 @@ def debian_package_available(package: str, release: str | None) -> bool | None:
     if dropped is None:
         return True
     return DEBIAN_RELEASES[release][0] < DEBIAN_RELEASES[dropped][0]
+
+
+def debian_repositories_archived(release: str | None, today: date) -> bool:
+    """Whether `release`'s repositories had moved to archive.debian.org by `today`."""
+    moved = DEBIAN_ARCHIVED.get(release or "")
+    return moved is not None and moved <= today
+
+
+def debian_command_dropped(command: str, release: str | None) -> str | None:
+    """The release that dropped `command` when `release` is it or newer; None otherwise."""
+    dropped = DEBIAN_COMMANDS_DROPPED.get(command)
+    if dropped is None or release not in DEBIAN_RELEASES:
+        return None
+    return dropped if DEBIAN_RELEASES[release][0] >= DEBIAN_RELEASES[dropped][0] else None
 
 
 def alpine_package_available(package: str, release: str | None) -> bool | None:
