@@ -94,6 +94,71 @@ BROKEN = [
 ]
 
 
+# A tool run through a wrapper is run: the guard reads through each of them.
+WRAPPED_YARN = [
+    "gosu node yarn install",
+    "su-exec node yarn install",
+    "su -c 'cd /app && yarn install' node",
+    "su node -c 'yarn install'",
+    "sudo -u node yarn install",
+    "runuser -u node -- yarn install",
+    "env CI=1 yarn install",
+    "nice -n 10 yarn install",
+    "echo . | xargs yarn install --cwd",
+    "sh -c 'yarn install'",
+    "bash -ec 'gosu node yarn install'",
+]
+BROKEN += [
+    (f"FROM node:24\nRUN {command}\n", f"FROM node:26\nRUN {command}\n", "`yarn` is not on the PATH of the Node.js 26")
+    for command in WRAPPED_YARN
+]
+BROKEN += [
+    # what each npm major refuses
+    (
+        "FROM node:10\nCMD npm config set cache-min 9999999 && npm start\n",
+        'FROM node:24\nCMD ["dumb-init", "/bin/sh", "-c", "npm config set cache-min 9999999 && npm start"]\n',
+        "`npm config set cache-min` fails since npm 9",
+    ),
+    (
+        "FROM node:16\nRUN export PATH=$(npm bin):$PATH && webpack\n",
+        "FROM node:24\nRUN export PATH=$(npm bin):$PATH && webpack\n",
+        "`npm bin` was removed in npm 9",
+    ),
+    (
+        "FROM node:16\nRUN npm set-script start x\n",
+        "FROM node:24\nRUN npm set-script start x\n",
+        "`npm set-script` was removed",
+    ),
+    # a tool the Debian release dropped
+    (
+        "FROM node:22\nRUN apt-key adv --keyserver keyserver.ubuntu.com --recv-keys ABC\n",
+        "FROM node:26\nRUN apt-key adv --keyserver keyserver.ubuntu.com --recv-keys ABC\n",
+        "`apt-key` is not in Debian trixie (Debian 13 removed it)",
+    ),
+    (
+        "FROM node:22-bookworm-slim\nRUN curl -s https://x/key | apt-key add -\n",
+        "FROM node:22-trixie-slim\nRUN curl -s https://x/key | apt-key add -\n",
+        "`apt-key` is not in Debian trixie",
+    ),
+    # an install step added where the release's repositories are archived
+    (
+        "FROM node:10\nCMD node server.js\n",
+        "FROM node:10\nRUN apt-get update && apt-get install -y --no-install-recommends dumb-init\nCMD node server.js\n",
+        "`apt-get update` fails on Debian stretch: its repositories moved to archive.debian.org",
+    ),
+    (
+        "FROM node:14-buster-slim\nCMD node server.js\n",
+        "FROM node:14-buster-slim\nRUN apt-get update && apt-get install -y dumb-init\nCMD node server.js\n",
+        "`apt-get update` fails on Debian buster",
+    ),
+    (
+        "FROM node:8-jessie\nRUN apt-get update\n",
+        "FROM node:8-jessie\nRUN apt-get update\nRUN apt-get update && apt-get install -y tini\n",
+        "`apt-get update` fails on Debian jessie",
+    ),
+]
+
+
 @pytest.mark.parametrize(("before", "after", "message"), BROKEN, ids=[b[2][:40] for b in BROKEN])
 def test_what_a_fix_must_not_introduce(before, after, message, project):
     found = introduced(before, after, project)
@@ -125,6 +190,25 @@ FINE = [
     ("ARG BASE\nFROM ${BASE}\nRUN yarn\n", "ARG BASE\nFROM ${BASE}\nRUN yarn\nUSER node\n"),
     # not the node image
     ("FROM python:3.12\nRUN apt-get install -y python\n", "FROM python:3.12\nRUN apt-get install -y python\n"),
+]
+
+
+FINE += [
+    # the tool is installed before the wrapper runs it
+    ("FROM node:24\nRUN gosu node yarn\n", "FROM node:26\nRUN npm install --global yarn@1 && gosu node yarn\n"),
+    # Debian 12 still has apt-key
+    ("FROM node:20\nRUN apt-key add key.asc\n", "FROM node:24\nRUN apt-key add key.asc\n"),
+    # apt pointed at archive.debian.org first
+    (
+        "FROM node:10\nCMD node server.js\n",
+        "FROM node:10\nRUN sed -i s/deb.debian.org/archive.debian.org/g /etc/apt/sources.list"
+        " && apt-get update && apt-get install -y dumb-init\nCMD node server.js\n",
+    ),
+    # bullseye's repositories are still on the mirrors; bookworm's too
+    ("FROM node:16-bullseye\nCMD node s.js\n", "FROM node:16-bullseye\nRUN apt-get update\nCMD node s.js\n"),
+    ("FROM node:10\nRUN apt-get update\n", "FROM node:24\nRUN apt-get update\n"),
+    # npm keys and commands every npm accepts
+    ("FROM node:16\nRUN npm config set fund false\n", "FROM node:24\nRUN npm config set fund false\n"),
 ]
 
 
@@ -170,6 +254,93 @@ def test_native_addons_from_the_lockfile(tmp_path):
         )
     )
     assert Project(tmp_path).native_addons() == ["@esbuild/linux-x64", "@scope/addon"]
+
+
+def _lock(folder, versions: dict[str, str]) -> None:
+    packages = {"": {}} | {f"node_modules/{name}": {"version": version} for name, version in versions.items()}
+    (folder / "package-lock.json").write_text(json.dumps({"lockfileVersion": 3, "packages": packages}))
+
+
+NATIVE = [
+    # (package.json dependencies, lockfile versions, major before, major after, what the guard says)
+    (
+        {"node-sass": "^4.12.0"},
+        {"node-sass": "4.14.1"},
+        14,
+        16,
+        "`node-sass@4.14.1` has no build for Node.js 16 (its first version with one is 6.0.0)",
+    ),
+    (
+        {"node-sass": "^4.13.0"},
+        {},
+        14,
+        24,
+        "`node-sass@^4.13.0` has no build for Node.js 24 (no version has one: the `sass` package",
+    ),
+    ({"node-sass": "^9.0.0"}, {}, 20, 22, "`node-sass@^9.0.0` has no build for Node.js 22 (no version has one"),
+    (
+        {"grpc": "^1.24.3"},
+        {},
+        14,
+        18,
+        "`grpc@^1.24.3` has no build for Node.js 18 (no version has one: `@grpc/grpc-js` replaces it)",
+    ),
+    (
+        {"firebase-admin": "^8"},
+        {"grpc": "1.22.2"},
+        12,
+        14,
+        "`grpc@1.22.2` has no build for Node.js 14 (its first version with one is 1.24.4)",
+    ),
+    (
+        {"bcrypt": "^3.0.0"},
+        {"bcrypt": "3.0.2"},
+        10,
+        12,
+        "`bcrypt@3.0.2` has no build for Node.js 12 (its first version with one is 3.0.6)",
+    ),
+    (
+        {"sqlite3": "^4.1.1"},
+        {},
+        14,
+        16,
+        "`sqlite3@^4.1.1` has no build for Node.js 16 (its first version with one is 5.0.0)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("declared", "locked", "old", "new", "message"), NATIVE, ids=[n[4][:30] for n in NATIVE])
+def test_native_packages_with_no_build_for_the_new_major(tmp_path, declared, locked, old, new, message):
+    (tmp_path / "package.json").write_text(json.dumps({"dependencies": declared}))
+    if locked:
+        _lock(tmp_path, locked)
+    text = "FROM node:{}\nCOPY . .\nRUN npm ci\nCMD node server.js\n"
+    found = introduced(text.format(old), text.format(new), Project(tmp_path))
+    assert any(message in m for m in found), found
+
+
+NATIVE_FINE = [
+    ({"node-sass": "^4.13.0"}, {}, 12, 14),  # the range admits 4.14, which builds for 14
+    ({"bcrypt": "^5.0.0"}, {}, 14, 26),  # N-API
+    ({"sqlite3": "^5.1.6"}, {"sqlite3": "5.1.7"}, 16, 24),
+    ({"grpc": "^1.24.11"}, {}, 14, 16),
+    ({"node-sass": "^4.13.0"}, {"node-sass": "4.14.1"}, 14, 14),
+]
+
+
+@pytest.mark.parametrize(("declared", "locked", "old", "new"), NATIVE_FINE)
+def test_native_packages_that_build(tmp_path, declared, locked, old, new):
+    (tmp_path / "package.json").write_text(json.dumps({"dependencies": declared}))
+    if locked:
+        _lock(tmp_path, locked)
+    text = "FROM node:{}\nCOPY . .\nRUN npm ci\nCMD node server.js\n"
+    assert introduced(text.format(old), text.format(new), Project(tmp_path)) == []
+
+
+def test_native_packages_count_only_where_the_stage_installs(tmp_path):
+    (tmp_path / "package.json").write_text(json.dumps({"dependencies": {"node-sass": "^4.13.0"}}))
+    before = "FROM node:14\nCOPY node_modules node_modules\nCMD node server.js\n"
+    assert introduced(before, before.replace("node:14", "node:24"), Project(tmp_path)) == []
 
 
 def test_problems_name_no_line_so_input_and_output_compare(project):
