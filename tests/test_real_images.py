@@ -336,3 +336,37 @@ def test_a_pinned_reference_is_upgraded_with_a_pin(tmp_path, token_registry, pus
     old = pushed["14-bullseye"].digest
     result = fix_online(tmp_path, f"FROM node:14-bullseye@{old}\n", token_registry.url)
     assert result.fixed.decode() == f"FROM node:26-bullseye@{pushed['26-bullseye'].digest}\n"
+
+
+# Files whose build the guard now reads further: whatever major and variant DF001/DF007 choose,
+# the output keeps building (a variant the tool is still in, an install of the tool, or no upgrade).
+READ_FURTHER = [
+    ("yarn under gosu", "FROM node:18\nRUN gosu node yarn install\n", {}, "yarn"),
+    ("yarn under su -c", "FROM node:18-alpine\nRUN su node -c 'yarn install --frozen-lockfile'\n", {}, "yarn"),
+    ("apt-key", "FROM node:20-slim\nRUN apt-key adv --recv-keys ABC && apt-get update\n", {}, "apt-key"),
+    (
+        "cache-min in a start command",
+        "FROM node:10-alpine\nCMD npm config set cache-min 9999999 && npm start\n",
+        {},
+        "cache-min",
+    ),
+    (
+        "node-sass 4",
+        "FROM node:14\nCOPY . .\nRUN npm ci\nCMD node server.js\n",
+        {"package.json": '{"dependencies": {"node-sass": "^4.14.1"}}'},
+        "node-sass",
+    ),
+    (
+        "grpc",
+        "FROM node:12\nCOPY . .\nRUN npm ci\nCMD node server.js\n",
+        {"package.json": '{"dependencies": {"grpc": "^1.24.2"}}'},
+        "grpc",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "dockerfile", "files", "fact"), READ_FURTHER, ids=[c[0] for c in READ_FURTHER])
+def test_upgrades_keep_building_through_what_the_guard_reads(tmp_path, name, dockerfile, files, fact):
+    folder = make_project(tmp_path, dockerfile, files=files)
+    result = fix(folder)
+    assert_sound(folder, dockerfile.encode(), result.fixed)
