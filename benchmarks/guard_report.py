@@ -49,6 +49,10 @@ REASONS = (
     ("Node.js major across stages", re.compile(r"stage that runs Node\.js")),
     ("native addons across libc", re.compile(r"copied into a")),
     ("start binary", re.compile(r"start binary")),
+    ("npm command the npm refuses", re.compile(r"since npm \d|removed in npm")),
+    ("native package without a build", re.compile(r"has no build for Node\.js")),
+    ("command the Debian release dropped", re.compile(r"is not in Debian")),
+    ("archived Debian repositories", re.compile(r"archive\.debian\.org")),
 )
 
 
