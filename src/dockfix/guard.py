@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -340,41 +341,39 @@ def _debian_release_problems(doc: Document, stage: Stage, variant: Variant, toda
 
 def _native_package_problems(doc: Document, stage: Stage, image: StageImage, project: Project) -> list[Problem]:
     """Native packages the stage installs in a version with no build for its Node.js major."""
-    if image.major is None or not any(_runs_install(argv) for argv in _stage_commands(doc, stage)):
+    install = next((inst for inst in stage.instructions if any(map(_runs_install, _commands(doc, inst)))), None)
+    if image.major is None or install is None:
         return []
-    line = next(inst.line for inst in stage.instructions if any(_runs_install(a) for a in _commands(doc, inst)))
     declared = {
         **project.dev_dependencies,
         **project.dependencies("optionalDependencies"),
         **project.dependencies(),
     }
+    locked = _locked_versions(project, native_builds().keys())
     problems = []
     for name, entry in native_builds().items():
-        found = unbuilt_version(name, image.major, _locked_versions(project, name), declared.get(name))
+        found = unbuilt_version(name, image.major, locked.get(name, []), declared.get(name))
         if found is None:
             continue
         version, first = found
         why = f"its first version with one is {first}" if first is not None else f"no version has one: {entry.instead}"
-        problems.append(Problem(line, f"`{name}@{version}` has no build for Node.js {image.major} ({why})"))
+        problems.append(Problem(install.line, f"`{name}@{version}` has no build for Node.js {image.major} ({why})"))
     return problems
-
-
-def _stage_commands(doc: Document, stage: Stage) -> list[list[str]]:
-    return [argv for inst in stage.instructions for argv in _commands(doc, inst)]
 
 
 def _runs_install(argv: list[str]) -> bool:
     return tuple(argv[:2]) in _INSTALLS or argv == ["yarn"]
 
 
-def _locked_versions(project: Project, name: str) -> list[str]:
-    """The versions of `name` package-lock.json (or npm-shrinkwrap.json) installs, at any depth."""
-    suffix = f"node_modules/{name}"
-    return [
-        str(entry["version"])
-        for key, entry in project._lockfile_packages.items()
-        if (key == suffix or key.endswith(f"/{suffix}")) and isinstance(entry, dict) and "version" in entry
-    ]
+def _locked_versions(project: Project, names: Iterable[str]) -> dict[str, list[str]]:
+    """The versions of each of `names` that package-lock.json (or npm-shrinkwrap.json) installs, at any depth."""
+    wanted = set(names)
+    found: dict[str, list[str]] = {}
+    for key, entry in project._lockfile_packages.items():
+        name = key.rpartition("node_modules/")[2]
+        if name in wanted and isinstance(entry, dict) and "version" in entry:
+            found.setdefault(name, []).append(str(entry["version"]))
+    return found
 
 
 def _installed_packages(argv: list[str]) -> list[str]:
