@@ -20,6 +20,7 @@ RUNS = [
     (["xargs", "-n", "1", "npm", "i", "-g"], [["npm", "i", "-g"]]),
     (["sh", "-c", "npm config set cache-min 1 && npm i"], [["npm", "config", "set", "cache-min", "1"], ["npm", "i"]]),
     (["/bin/bash", "-ec", "gosu node yarn"], [["gosu", "node", "yarn"], ["yarn"]]),
+    (["bash", "-o", "pipefail", "-c", "yarn | tee log"], [["yarn"], ["tee", "log"]]),
     (["tini", "--", "yarn", "start"], [["yarn", "start"]]),
     (["dumb-init", "--single-child", "yarn"], [["yarn"]]),
     (["--", "yarn"], [["yarn"]]),

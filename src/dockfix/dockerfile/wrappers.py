@@ -117,10 +117,13 @@ def _su_commands(argv: list[str]) -> list[list[str]]:
 def _shell_script(argv: list[str]) -> str | None:
     """The script of `sh -c SCRIPT` (also `bash -ec SCRIPT`, `sh -x -c SCRIPT`); None without `-c`."""
     has_c = False
-    for word in argv[1:]:
+    words = iter(argv[1:])
+    for word in words:
         if has_c and not word.startswith("-"):
             return word
-        if word.startswith("-") and not word.startswith("--") and "c" in word[1:]:
+        if word in ("-o", "+o", "-O", "+O"):
+            next(words, None)  # the option's name: `bash -o pipefail -c SCRIPT`
+        elif word.startswith("-") and not word.startswith("--") and "c" in word[1:]:
             has_c = True
         elif not word.startswith(("-", "+")):
             return None  # a script file: `sh ./start.sh`
