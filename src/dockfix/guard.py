@@ -3,12 +3,18 @@
 Like black's check that its output means what its input meant, the pipeline asks, after every
 pass, whether the fixes made the file name something the real images do not have: a tag the
 registry does not serve, a package manager that is not on the PATH of that major, an npm command
-that major's npm refuses (`npm cache clean` without --force, a setting npm 9 dropped), a command or a
-package of the other distribution, node_modules with native addons carried between musl and
-glibc, a start binary that was left in another stage. Only problems the fixes introduce count:
-a file that was already broken in some way is not the fixes' doing, and is not refused for it.
+that major's npm refuses (`npm cache clean` without --force, a setting npm 9 dropped, `npm bin`), a
+native package whose version has no build for that major (node-sass 4, grpc), a command or a
+package of the other distribution, a command the Debian release dropped (`apt-key` in trixie),
+`apt-get` on a release whose repositories are archived, node_modules with native addons carried
+between musl and glibc, a start binary that was left in another stage. Commands are read through
+the wrappers that run them (`gosu node yarn`, `su -c '...'`, `sh -c '...'`: dockerfile.wrappers).
+Only problems the fixes introduce count: a file that was already broken in some way is not the
+fixes' doing, and is not refused for it; a fix that adds a second `apt-get update` to an archived
+release adds a problem, and is.
 
-The facts come from `sources.images` and `sources.npm_cli`; the checks read the document and the project only.
+The facts come from `sources.images` and `sources.npm_cli` (and the tables of data/SOURCES.md);
+the checks read the document and the project only.
 """
 
 from __future__ import annotations
