@@ -418,8 +418,8 @@ def pnpm_native_packages(text: str) -> dict[str, Platforms]:
 
     def close() -> None:
         if current is not None and native and not dev:
-            platforms = (tuple(lists.get(key, ())) for key in _PNPM_PLATFORM_FIELDS)
-            found[current] = Platforms(*platforms, compiled=compiled)
+            os_list, cpu_list, libc_list = (tuple(lists.get(key, ())) for key in _PNPM_PLATFORM_FIELDS)
+            found[current] = Platforms(os_list, cpu_list, libc_list, compiled=compiled)
 
     for line in text.splitlines():
         if line and not line[0].isspace():
