@@ -381,3 +381,25 @@ def test_a_runner_entrypoint_without_a_script_is_no_script_call(tmp_path):
         "no init process: PID 1 is `pnpm`, which does not reap zombies or handle signals as an init; start it under"
         " dumb-init"
     ]
+
+
+def test_a_package_binary_is_not_run_from_node_modules_the_image_lacks(tmp_path):
+    # The app's package.json and its build are copied from a build stage, its server installed globally.
+    web = json.dumps(
+        {
+            "name": "web",
+            "scripts": {"serve": "http-server build -p 4200"},
+            "devDependencies": {"http-server": "^0.13.0"},
+        }
+    )
+    dockerfile = (
+        "FROM node:22-alpine AS build\nWORKDIR /src\nCOPY . .\nRUN npm ci && npm run build --workspace web\n"
+        "FROM node:22-alpine\nRUN npm install -g http-server\nWORKDIR /app\n"
+        "COPY --from=build /src/apps/web/build /app/build\nCOPY --from=build /src/apps/web/package.json /app/package.json\n"
+        'CMD ["npm", "run", "serve"]\n'
+    )
+    messages = df005(tmp_path, dockerfile, ROOT_PACKAGE, {"apps/web/package.json": web})
+    assert messages[0] == (
+        "`npm run serve` keeps npm/yarn between the init and node: the `serve` script would run"
+        " `node_modules/.bin/http-server`, and the image neither installs nor copies node_modules into its WORKDIR"
+    )

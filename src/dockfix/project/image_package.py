@@ -86,3 +86,52 @@ def _landings(inst: Instruction, workdir: str, folder: str) -> list[str]:
             if landed == posixpath.join(folder, "package.json"):
                 found.append(posixpath.dirname(source) or ".")
     return found
+
+
+_INSTALLS = (("npm", "install"), ("npm", "i"), ("npm", "ci"), ("yarn", "install"), ("pnpm", "install"), ("pnpm", "i"))
+
+
+def may_have_node_modules(doc: Document, stage: Stage) -> bool:
+    """Whether the stage may have node_modules in its working directory: it runs a package
+    install, or copies a whole folder (or a node_modules) there or above it. False only when
+    the stage puts the app together file by file (package.json among them) and no instruction
+    can have brought node_modules (its tools installed globally)."""
+    workdir = _final_workdir(doc, stage)
+    if workdir is None:
+        return True
+    current: str | None = "/"
+    copies_manifest = False
+    for member in reversed(stage_chain(doc, stage)):
+        for inst in member.instructions:
+            current = next_workdir(current, inst)
+            if inst.name == "RUN" and any(_is_install(command.argv) for s in inst.scripts for command in s.commands):
+                return True
+            if inst.name in ("COPY", "ADD"):
+                if current is None or _copies_folder_over(inst, current, workdir):
+                    return True
+                copies_manifest = copies_manifest or any(
+                    fnmatch.fnmatchcase("package.json", posixpath.basename(w)) for w in inst.words[:-1]
+                )
+    return not copies_manifest
+
+
+def _is_install(argv: list[str]) -> bool:
+    positional = [word for word in argv if not word.startswith("-")]
+    if any(word in ("-g", "--global") for word in argv):
+        return False
+    return tuple(positional[:2]) in _INSTALLS or positional == ["yarn"]
+
+
+def _copies_folder_over(inst: Instruction, current: str, workdir: str) -> bool:
+    words = inst.words
+    if len(words) < 2 or "$" in words[-1]:
+        return True
+    destination = posixpath.normpath(posixpath.join(current, words[-1]))
+    for source in words[:-1]:
+        name = posixpath.basename(source.rstrip("/"))
+        if name == "node_modules":
+            return True
+        folder = source.endswith("/") or source in (".", "./") or "." not in name or "*" in name
+        if folder and (workdir + "/").startswith(destination.rstrip("/") + "/"):
+            return True
+    return False

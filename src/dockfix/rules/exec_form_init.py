@@ -61,6 +61,7 @@ DL3025 (use JSON notation for CMD and ENTRYPOINT arguments).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
@@ -82,11 +83,13 @@ from ..dockerfile.words import read_env, shell_words
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix, apply_edits
 from ..project.build_context import Project
-from ..project.image_package import image_project
+from ..project.image_package import image_project, may_have_node_modules
 from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script, script_invocation
 from .rule import Rule
 
 INITS = ("dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/usr/local/bin/dumb-init", "/tini", "catatonit")
+# A package binary as a resolved script runs it, outside npm.
+_PACKAGE_BINARY = re.compile(r"node_modules/\.bin/[^\s'\"]+")
 INSTALL = {
     "alpine": "RUN apk add --no-cache dumb-init",
     "debian": "RUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*",
@@ -366,6 +369,13 @@ def _resolution_problem(
     target = start.target
     if resolved.argv[0] == "sh" and target is start.entrypoint and start.cmd is not None:
         return "the script runs through `sh -c`, which would not pass the CMD on to the app"
+    binary = _PACKAGE_BINARY.search(" ".join(resolved.argv))
+    if binary is not None and not may_have_node_modules(doc, stage):
+        # The tool is then found on npm's PATH elsewhere (a global install), not in node_modules.
+        return (
+            f"the `{resolved.script_name}` script would run `{binary.group(0)}`, and the image neither installs "
+            "nor copies node_modules into its WORKDIR"
+        )
     set_here = _env_values(doc, stage)
     for key, value in resolved.env:
         if key in set_here and set_here[key] != value:
