@@ -93,7 +93,6 @@ def stage_image(doc: Document, stage: Stage, images: NodeImages, today: date) ->
 def check(doc: Document, project: Project, images: NodeImages, today: date) -> list[Problem]:
     """Every problem of the document against the model of the real images."""
     problems: list[Problem] = []
-    natives = project.native_addons()
     seen_tags: set[int] = set()
     for stage in doc.stages:
         image = stage_image(doc, stage, images, today)
@@ -104,10 +103,12 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
             problems.extend(_distro_problems(doc, stage, image.variant))
             problems.extend(_debian_release_problems(doc, stage, image.variant, today))
         problems.extend(_native_package_problems(doc, stage, image, project))
-        problems.extend(_libc_problems(doc, stage, image, images, today, natives))
+        problems.extend(_libc_problems(doc, stage, image, images, today, project))
         problems.extend(_major_problems(doc, stage, image, images, today))
-        if image.variant is not None and not image.variant.has_build_tools and natives:
-            problems.extend(_native_build_problems(doc, stage, image.variant, natives))
+        if image.variant is not None and not image.variant.has_build_tools:
+            compiled = project.native_addons(image.variant.libc, compiled=True)
+            if compiled:
+                problems.extend(_native_build_problems(doc, stage, image.variant, compiled))
         problems.extend(_start_binary_problems(doc, stage))
     return problems
 
@@ -395,15 +396,19 @@ def _installed_packages(argv: list[str]) -> list[str]:
 
 
 def _libc_problems(
-    doc: Document, stage: Stage, image: StageImage, images: NodeImages, today: date, natives: list[str]
+    doc: Document, stage: Stage, image: StageImage, images: NodeImages, today: date, project: Project
 ) -> list[Problem]:
     """node_modules with native addons copied between a musl and a glibc stage."""
-    if image.variant is None or not natives:
+    if image.variant is None:
         return []
     problems = []
     for inst, source in copied_stages(doc, stage):
         other = stage_image(doc, source, images, today)
         if other.variant is None or other.variant.libc == image.variant.libc:
+            continue
+        # What npm installed where they were built: a prebuilt binary for another libc is skipped.
+        natives = project.native_addons(other.variant.libc)
+        if not natives:
             continue
         problems.append(
             Problem(

@@ -280,3 +280,79 @@ def test_other_fixes_see_the_new_family(tmp_path):
     assert result.fixed.startswith(b"FROM node:26-alpine\n")
     assert b"apt-get" not in result.fixed
     assert_buildkit_accepts_and_settled(folder, result.fixed)
+
+
+# Prebuilt platform packages (esbuild, swc, sharp) are native addons only where npm installs them.
+
+PLATFORM_LOCK = {
+    "lockfileVersion": 3,
+    "packages": {
+        "": {"dependencies": {"esbuild": "0.20.0"}},
+        "node_modules/esbuild": {"version": "0.20.0"},
+        "node_modules/@esbuild/android-arm64": {"version": "0.20.0", "optional": True, "os": ["android"]},
+        "node_modules/@esbuild/win32-x64": {"version": "0.20.0", "optional": True, "os": ["win32"], "cpu": ["x64"]},
+        "node_modules/@esbuild/linux-ia32": {"version": "0.20.0", "optional": True, "os": ["linux"], "cpu": ["ia32"]},
+        "node_modules/@esbuild/linux-x64": {"version": "0.20.0", "optional": True, "os": ["linux"], "cpu": ["x64"]},
+        "node_modules/@img/sharp-linuxmusl-x64": {
+            "version": "0.33.0",
+            "optional": True,
+            "os": ["linux"],
+            "cpu": ["x64"],
+            "libc": ["musl"],
+        },
+        "node_modules/@img/sharp-linux-x64": {
+            "version": "0.33.0",
+            "optional": True,
+            "os": ["linux"],
+            "cpu": ["x64"],
+            "libc": ["glibc"],
+        },
+    },
+}
+
+
+def test_prebuilt_packages_for_other_platforms_are_no_native_addons(tmp_path):
+    dockerfile = 'FROM node\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "a.js"]\n'
+    folder = make_project(
+        tmp_path,
+        dockerfile,
+        package_json='{"dependencies": {"esbuild": "0.20.0"}}',
+        files={"package-lock.json": json.dumps(PLATFORM_LOCK)},
+    )
+    project = Project(folder)
+    assert project.native_addons() == ["@esbuild/linux-x64", "@img/sharp-linux-x64", "@img/sharp-linuxmusl-x64"]
+    assert project.native_addons("glibc") == ["@esbuild/linux-x64", "@img/sharp-linux-x64"]
+    assert project.native_addons("musl") == ["@esbuild/linux-x64", "@img/sharp-linuxmusl-x64"]
+    assert project.native_addons(compiled=True) == []
+    # The shape reported: `os: [android]` packages were named as native addons that kept the Debian
+    # image; the binaries for glibc alone are those that keep it.
+    assert "the project has native addons (@img/sharp-linux-x64) built for glibc, not Alpine's musl" in (
+        df001(fix_folder(folder, select=["DF001"]))[0].message
+    )
+    (folder / "package-lock.json").write_text(
+        json.dumps(
+            {
+                **PLATFORM_LOCK,
+                "packages": {k: v for k, v in PLATFORM_LOCK["packages"].items() if "sharp-linux-" not in k},
+            }
+        )
+    )
+    assert [f.message for f in df001(fix_folder(folder, select=["DF001"]))] == [
+        "`node` is a floating tag: use the active LTS major 26, the small alpine variant (nothing the build runs "
+        "needs Debian): `node:26-alpine`; the digest of node:26-alpine is missing (offline, and not in the cache): "
+        "run online once to pin it"
+    ]
+
+
+def test_pnpm_platform_lists_are_read(tmp_path):
+    lock = (
+        "lockfileVersion: '9.0'\n\npackages:\n\n"
+        "  '@swc/core-android-arm64@1.4.0':\n    resolution: {integrity: x}\n    cpu: [arm64]\n    os: [android]\n\n"
+        "  '@swc/core-linux-x64-musl@1.4.0':\n    resolution: {integrity: x}\n    cpu: [x64]\n    os: [linux]\n"
+        "    libc:\n      - musl\n\n"
+        "  bcrypt@5.1.0:\n    requiresBuild: true\n"
+    )
+    project = Project(make_project(tmp_path, "FROM node\n", files={"pnpm-lock.yaml": lock}))
+    assert project.native_addons() == ["@swc/core-linux-x64-musl", "bcrypt"]
+    assert project.native_addons("glibc") == ["bcrypt"]
+    assert project.native_addons(compiled=True) == ["bcrypt"]

@@ -329,3 +329,77 @@ def test_development_image_stays_one_for_every_rule(tmp_path, scripts, dependenc
     fixed = check_fix_is_sound(folder).fixed.decode()
     assert fixed.count("FROM ") == 1 and "RUN npm install\n" in fixed and "USER" not in fixed, fixed
     assert fixed.endswith(f"CMD {start}\n")
+
+
+# The scripts read are those of the package.json the image has in its WORKDIR ------------------
+
+ROOT_PACKAGE = json.dumps({"name": "root", "private": True, "workspaces": ["packages/*"]})
+API_PACKAGE = json.dumps({"name": "api", "scripts": {"start:prod": "node dist/main.js"}})
+
+
+def df005(tmp_path, dockerfile, package_json, files=None):
+    folder = make_project(tmp_path, dockerfile, package_json=package_json, files=files)
+    return [f.message for f in fix_folder(folder, unsafe=False, select=["DF005"]).initial]
+
+
+@pytest.mark.parametrize(
+    "copies",
+    [
+        "WORKDIR /app\nCOPY packages/api/package.json ./\nRUN npm install\nCOPY packages/api/ ./\n",
+        # the package copied whole from a build stage that copied the repository
+        "WORKDIR /app\nCOPY --from=build /src/packages/api ./\n",
+    ],
+)
+def test_monorepo_package_scripts_are_read_from_the_package_the_image_has(tmp_path, copies):
+    # The shape reported: "package.json has no `start:prod` script", read from the root package.json.
+    build = "FROM node:22-alpine AS build\nWORKDIR /src\nCOPY . .\nRUN npm ci\n"
+    dockerfile = build + "FROM node:22-alpine\n" + copies + 'CMD ["npm", "run", "start:prod"]\n'
+    messages = df005(tmp_path, dockerfile, ROOT_PACKAGE, {"packages/api/package.json": API_PACKAGE})
+    assert messages == [
+        "`npm run start:prod` runs `node dist/main.js` (package.json script `start:prod`): start node directly so it"
+        " gets the signals"
+    ]
+
+
+def test_a_runner_entrypoint_is_read_with_the_script_its_cmd_names(tmp_path):
+    # The shape reported: "`pnpm run` ... package.json has no `run` script".
+    dockerfile = (
+        'FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nRUN pnpm install\nENTRYPOINT ["pnpm", "run"]\nCMD ["start"]\n'
+    )
+    messages = df005(tmp_path, dockerfile, package({"start": "node server.js"}))
+    assert messages == [
+        "`pnpm run start` (ENTRYPOINT and CMD) runs `node server.js` (package.json script `start`): start it directly"
+        " so it gets the signals; not rewritten, as the command is split between ENTRYPOINT and CMD",
+        "no init process: PID 1 is `pnpm`, which does not reap zombies or handle signals as an init; start it under"
+        " dumb-init",
+    ]
+
+
+def test_a_runner_entrypoint_without_a_script_is_no_script_call(tmp_path):
+    dockerfile = 'FROM node:22-alpine\nWORKDIR /app\nCOPY . .\nRUN pnpm install\nENTRYPOINT ["pnpm", "run"]\n'
+    assert df005(tmp_path, dockerfile, package({"start": "node server.js"})) == [
+        "no init process: PID 1 is `pnpm`, which does not reap zombies or handle signals as an init; start it under"
+        " dumb-init"
+    ]
+
+
+def test_a_package_binary_is_not_run_from_node_modules_the_image_lacks(tmp_path):
+    # The app's package.json and its build are copied from a build stage, its server installed globally.
+    web = json.dumps(
+        {
+            "name": "web",
+            "scripts": {"serve": "http-server build -p 4200"},
+            "devDependencies": {"http-server": "^0.13.0"},
+        }
+    )
+    dockerfile = (
+        "FROM node:22-alpine AS build\nWORKDIR /src\nCOPY . .\nRUN npm ci && npm run build --workspace web\n"
+        "FROM node:22-alpine\nRUN npm install -g http-server\nWORKDIR /app\n"
+        "COPY --from=build /src/apps/web/build /app/build\nCOPY --from=build /src/apps/web/package.json /app/package.json\n"
+        'CMD ["npm", "run", "serve"]\n'
+    )
+    messages = df005(tmp_path, dockerfile, ROOT_PACKAGE, {"apps/web/package.json": web})
+    assert messages[0] == (
+        "`npm run serve` keeps npm/yarn between the init and node: the `serve` script would run"
+        " `node_modules/.bin/http-server`, and the image neither installs nor copies node_modules into its WORKDIR"
+    )

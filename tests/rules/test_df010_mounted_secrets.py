@@ -126,9 +126,9 @@ def test_npmrc_without_credentials_is_not_a_secret(tmp_path):
 
 def test_copied_npmrc_and_secret_names_are_reported(tmp_path):
     dockerfile = 'FROM node:22\nWORKDIR /app\nARG DB_PASSWORD=hunter2\nENV PUBLIC_KEY=abc\nCOPY .npmrc package.json ./\nRUN npm ci\nCMD ["node", "a.js"]\n'
-    result = fixed(tmp_path, dockerfile)
+    result = fixed(tmp_path, dockerfile, files={".npmrc": "//npm.pkg.github.com/:_authToken=${NPM_TOKEN}\n"})
     messages = [f.message for f in result.initial]
-    assert any("`.npmrc` is copied" in m for m in messages)
+    assert any("`.npmrc` is copied into the image and holds a registry credential" in m for m in messages)
     assert any("DB_PASSWORD" in m for m in messages)
     assert not any("PUBLIC_KEY" in m for m in messages)
     assert "hunter2" not in " ".join(messages)
@@ -156,3 +156,32 @@ def test_write_tells_the_next_build_command(tmp_path):
     next_steps = [line for line in result.stderr.splitlines() if "next step" in line]
     assert len(next_steps) == 1 and "docker build --secret id=npmrc,src=.npmrc ." in next_steps[0]
     assert TOKEN not in result.stderr + result.stdout
+
+
+COPIED_NPMRC = 'FROM node:22\nWORKDIR /app\nCOPY .npmrc package.json ./\nRUN npm ci\nCMD ["node", "a.js"]\n'
+
+
+def test_copied_npmrc_with_settings_only_holds_no_token(tmp_path):
+    # The shape of a pnpm monorepo: its .npmrc sets install options, no credential.
+    settings = "auto-install-peers=true\nstrict-peer-dependencies=false\n# _authToken goes in CI\n"
+    assert fixed(tmp_path, COPIED_NPMRC, files={".npmrc": settings}).initial == []
+
+
+def test_copied_npmrc_with_a_secret_variable_is_reported(tmp_path):
+    npmrc = "@acme:registry=https://npm.acme.dev/\n//npm.acme.dev/:always-auth=true\ntoken=${ACME_NPM_TOKEN}\n"
+    messages = [f.message for f in fixed(tmp_path, COPIED_NPMRC, files={".npmrc": npmrc}).initial]
+    assert messages == [
+        "`.npmrc` is copied into the image and holds a registry credential: it stays in that layer even if removed "
+        "later; mount it with `RUN --mount=type=secret,id=npmrc,target=...` and build with "
+        "`docker build --secret id=npmrc,src=.npmrc .`"
+    ]
+
+
+def test_copied_npmrc_missing_from_the_context_is_unchecked(tmp_path):
+    # A local-only (gitignored) .npmrc: what it holds cannot be read here.
+    messages = [f.message for f in fixed(tmp_path, COPIED_NPMRC).initial]
+    assert messages == [
+        "`.npmrc` is copied into the image but is not in the build context here (a local-only or gitignored file), "
+        "so whether it holds a token could not be checked; if it does, the token stays in that layer: mount it with "
+        "`RUN --mount=type=secret,id=npmrc,target=...` and build with `docker build --secret id=npmrc,src=.npmrc .`"
+    ]

@@ -81,7 +81,7 @@ def _normalise_entry(entry: str) -> PurePosixPath | None:
     return path
 
 
-def _inside(root: Path, candidate: Path) -> Path | None:
+def inside_context(root: Path, candidate: Path) -> Path | None:
     """The real path of ``candidate`` if it is a file inside ``root`` and not in node_modules."""
     try:
         real = candidate.resolve(strict=True)
@@ -105,7 +105,7 @@ def _entry_candidates(root: Path, relative: PurePosixPath) -> list[Path]:
 
 def _existing_entry(root: Path, relative: PurePosixPath) -> Path | None:
     for candidate in _entry_candidates(root, relative):
-        found = _inside(root, candidate)
+        found = inside_context(root, candidate)
         if found is not None:
             return found
     return None
@@ -157,7 +157,7 @@ def _source_file(root: Path, stem: PurePosixPath, built_suffix: str) -> Path | N
     stems = [stem, stem / "index"]
     for candidate_stem in stems:
         for suffix in (*preferred, *_SOURCE_SUFFIXES, ".mjs", ".cjs"):
-            found = _inside(root, root / candidate_stem.parent / (candidate_stem.name + suffix))
+            found = inside_context(root, root / candidate_stem.parent / (candidate_stem.name + suffix))
             if found is not None:
                 return found
     return None
@@ -190,7 +190,7 @@ def _unique(paths: list[PurePosixPath]) -> list[PurePosixPath]:
 
 def _tsconfig_options(path: Path, root: Path, depth: int = 0) -> dict[str, PurePosixPath]:
     """``outDir``/``rootDir`` of a tsconfig, relative to the root, with local ``extends`` applied."""
-    real = _inside(root, path)
+    real = inside_context(root, path)
     if real is None or depth > _MAX_EXTENDS_DEPTH:
         return {}
     try:

@@ -178,7 +178,7 @@ class _Import:
     name: str  # "default", "*" or the exported name
 
 
-class _FileFacts:
+class FileFacts:
     """Imports, names and calls of one parsed file, gathered in a single walk."""
 
     def __init__(self, root: tree_sitter.Node) -> None:
@@ -190,6 +190,7 @@ class _FileFacts:
         self.declarators: list[tree_sitter.Node] = []
         self.strings: list[tree_sitter.Node] = []
         self.statements: list[tree_sitter.Node] = []
+        self.dynamic_imports = 0  # require(name) or import(name) of a computed name
         for node in _walk(root):
             kind = node.type
             if kind in (
@@ -220,6 +221,10 @@ class _FileFacts:
             module = _literal_string(args[0]) if args else None
         if module is not None:
             self.modules.add(module)
+        elif function is not None and (
+            function.type == "import" or (function.type == "identifier" and _text(function) == "require")
+        ):
+            self.dynamic_imports += 1
 
     def _note_require_binding(self, declarator: tree_sitter.Node) -> None:
         name = declarator.child_by_field_name("name")
@@ -311,7 +316,7 @@ class _Style:
     newline: str
 
 
-def _detect_style(source: bytes, facts: _FileFacts) -> _Style:
+def _detect_style(source: bytes, facts: FileFacts) -> _Style:
     quotes = Counter(chr(source[node.start_byte]) for node in facts.strings if node.type == "string")
     quote = '"' if quotes['"'] > quotes["'"] else "'"
     endings = Counter(
@@ -433,7 +438,7 @@ def _fresh_name(preferred: tuple[str, ...], taken: set[str]) -> str:
 # What the file already does
 
 
-def _signal_listeners(facts: _FileFacts) -> tuple[set[str], bool]:
+def _signal_listeners(facts: FileFacts) -> tuple[set[str], bool]:
     """Signals with a ``process.on``-style listener, and whether some listener's signal is computed."""
     signals: set[str] = set()
     computed = False
@@ -455,7 +460,13 @@ def _signal_listeners(facts: _FileFacts) -> tuple[set[str], bool]:
     return signals, computed
 
 
-def _existing_shutdown(facts: _FileFacts) -> str | None:
+def file_facts(tree: tree_sitter.Tree) -> FileFacts:
+    """The imports, names and calls of a parsed file."""
+    return FileFacts(tree.root_node)
+
+
+def existing_shutdown(facts: FileFacts) -> str | None:
+    """How the file already handles SIGTERM (a listener, a shutdown library, NestJS's hooks), if it does."""
     signals, computed = _signal_listeners(facts)
     if "SIGTERM" in signals:
         return "the file already listens for SIGTERM (process.on/once)"
@@ -526,7 +537,7 @@ def _same_block_statement_after(node: tree_sitter.Node, block_statement: tree_si
 class _ServerFinder:
     """Locates the one server (or framework instance) whose shutdown the handler manages."""
 
-    def __init__(self, facts: _FileFacts) -> None:
+    def __init__(self, facts: FileFacts) -> None:
         self.facts = facts
         self.apps: dict[str, str] = {}  # name -> express | koa
         self.fastify: list[tuple[str, tree_sitter.Node]] = []
@@ -798,9 +809,9 @@ def _plan(source: bytes, language: str, module_system: str) -> ShutdownPlan:
     tree = parse_source(source, language)
     if has_syntax_errors(tree):
         return ShutdownPlan(None, False, (), "the entry file does not parse; nothing was changed")
-    facts = _FileFacts(tree.root_node)
+    facts = FileFacts(tree.root_node)
     finder = _ServerFinder(facts)
-    handled = _existing_shutdown(facts)
+    handled = existing_shutdown(facts)
     if handled is not None:
         framework = _framework_hint(finder)
         return ShutdownPlan(framework, True, (), f"graceful shutdown: {handled}; nothing to change")
@@ -892,7 +903,7 @@ def _insert_after_single(source: bytes, anchor: tree_sitter.Node, text: str, sty
 
 def _plan_http_server(
     source: bytes,
-    facts: _FileFacts,
+    facts: FileFacts,
     server: _Server,
     handler: str,
     signals: list[str],

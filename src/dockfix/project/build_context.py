@@ -8,6 +8,8 @@ as it will be written.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -39,6 +41,51 @@ NATIVE_ADDON_PACKAGES = frozenset(
         "ibm_db",
     }
 )
+
+# What the official node images run on: Linux, on these CPUs (npm's names), with glibc (the
+# Debian variants) or musl (Alpine).
+NODE_IMAGE_CPUS = ("x64", "arm64", "arm", "ppc64", "s390x")
+NODE_IMAGE_LIBCS = ("glibc", "musl")
+
+
+@dataclass(frozen=True, slots=True)
+class Platforms:
+    """The `os`, `cpu` and `libc` a lockfile entry restricts its package to (empty: any), and
+    whether the package compiles at install (else it is a prebuilt binary)."""
+
+    os: tuple[str, ...] = ()
+    cpu: tuple[str, ...] = ()
+    libc: tuple[str, ...] = ()
+    compiled: bool = True
+
+    def installs_on_node_image(self, libc: str | None = None) -> bool:
+        """Whether npm or pnpm installs the package on a node image (on `libc` when given): a
+        prebuilt binary for Android, Windows, macOS or another libc is skipped, not installed."""
+        return (
+            _allows(self.os, ("linux",))
+            and _allows(self.cpu, NODE_IMAGE_CPUS)
+            and _allows(self.libc, (libc,) if libc else NODE_IMAGE_LIBCS)
+        )
+
+
+def _allows(values: tuple[str, ...], candidates: Iterable[str]) -> bool:
+    """npm's reading of an `os`/`cpu`/`libc` list (`["linux"]`, `["!win32"]`) for any of `candidates`."""
+    if not values:
+        return True
+    allowed = [v for v in values if not v.startswith("!")]
+    return any((not allowed or c in allowed) and f"!{c}" not in values for c in candidates)
+
+
+def _platforms_of(entry: dict) -> Platforms:
+    """The platforms of a package-lock.json entry."""
+
+    def listed(key: str) -> tuple[str, ...]:
+        value = entry.get(key)
+        if isinstance(value, str):
+            return (value,)
+        return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+    return Platforms(listed("os"), listed("cpu"), listed("libc"), compiled=entry.get("hasInstallScript") is True)
 
 
 # The package that ships a command-line tool, for common CLIs whose binary is not named after
@@ -194,21 +241,29 @@ class Project:
         data = self.read("yarn.lock") or b""
         return b"__metadata:" in data[:4096]
 
-    def native_addons(self) -> list[str]:
-        """Packages with native code, from the lockfile where it says so, else known by name.
+    def native_addons(self, libc: str | None = None, *, compiled: bool = False) -> list[str]:
+        """Packages with native code that install on a node image (with `libc`, "glibc" or
+        "musl", when given), from the lockfile where it says so, else known by name; with
+        `compiled`, only those that compile at install (a prebuilt binary needs no compiler).
 
         package-lock.json (v2/v3) marks packages that compile at install (`hasInstallScript`) and
         the platform packages of prebuilt binaries (`os`/`cpu`/`libc`), and tells production
         from development ones; pnpm-lock.yaml marks them `requiresBuild: true` (and `os`/`cpu`/
-        `libc`). yarn.lock has no such marker: its packages are matched against the packages known
-        to carry native addons, less those package.json's `dependenciesMeta` says are not built.
+        `libc`). A platform package for another system (`os: [android]`, `cpu: [ia32]`, or a
+        `libc` other than the image's) is one npm and pnpm skip there, so it is not counted.
+        yarn.lock has no such marker: its packages are matched against the packages known to
+        carry native addons, less those package.json's `dependenciesMeta` says are not built.
         The dependencies in package.json are matched against the known packages in every case.
         """
-        return list(self._native_addons)
+        return sorted(
+            name
+            for name, platforms in self._native_addons.items()
+            if platforms.installs_on_node_image(libc) and (platforms.compiled or not compiled)
+        )
 
     @cached_property
-    def _native_addons(self) -> tuple[str, ...]:
-        found: set[str] = set()
+    def _native_addons(self) -> dict[str, Platforms]:
+        found: dict[str, Platforms] = {}
         lock = self._json_file("package-lock.json") or self._json_file("npm-shrinkwrap.json")
         packages = lock.get("packages") if lock else None
         if isinstance(packages, dict):
@@ -216,21 +271,21 @@ class Project:
                 if not key or not isinstance(entry, dict) or entry.get("dev") is True:
                     continue
                 if entry.get("hasInstallScript") is True or any(k in entry for k in ("os", "cpu", "libc")):
-                    found.add(key.rsplit("node_modules/", 1)[-1])
+                    found[key.rsplit("node_modules/", 1)[-1]] = _platforms_of(entry)
         pnpm_lock = self.read("pnpm-lock.yaml")
         if pnpm_lock:
             found.update(pnpm_native_packages(pnpm_lock.decode("utf-8", "replace")))
         yarn_lock = self.read("yarn.lock")
         if yarn_lock:
             not_built = self._not_built()
-            found.update(
-                name
-                for name in yarn_lock_packages(yarn_lock.decode("utf-8", "replace"))
-                if name in NATIVE_ADDON_PACKAGES and name not in not_built
-            )
+            for name in yarn_lock_packages(yarn_lock.decode("utf-8", "replace")):
+                if name in NATIVE_ADDON_PACKAGES and name not in not_built:
+                    found.setdefault(name, Platforms())
         for kind in ("dependencies", "optionalDependencies"):
-            found.update(name for name in self.dependencies(kind) if name in NATIVE_ADDON_PACKAGES)
-        return tuple(sorted(found))
+            for name in self.dependencies(kind):
+                if name in NATIVE_ADDON_PACKAGES:
+                    found.setdefault(name, Platforms())
+        return found
 
     def _not_built(self) -> set[str]:
         """Packages whose install scripts Yarn is told not to run (`dependenciesMeta.<name>.built: false`)."""
@@ -342,29 +397,34 @@ def yarn_lock_packages(text: str) -> set[str]:
     return names
 
 
-_PNPM_PLATFORM_FIELDS = ("os:", "cpu:", "libc:")
+_PNPM_PLATFORM_FIELDS = ("os", "cpu", "libc")
 
 
-def pnpm_native_packages(text: str) -> set[str]:
+def pnpm_native_packages(text: str) -> dict[str, Platforms]:
     """Packages pnpm-lock.yaml marks as built at install (`requiresBuild: true`) or platform-bound
-    (`os`/`cpu`/`libc`), other than those only development needs (`dev: true`).
+    (`os`/`cpu`/`libc`), other than those only development needs (`dev: true`), with the
+    platforms they are bound to.
 
     Read line by line: entries of the `packages:` section are the keys indented by two spaces,
-    `/name/1.0.0` (lockfile v5), `/name@1.0.0` (v6) or `name@1.0.0` (v9), their fields by four.
+    `/name/1.0.0` (lockfile v5), `/name@1.0.0` (v6) or `name@1.0.0` (v9), their fields by four,
+    the platform lists written in flow style (`os: [linux]`) or as `- item` lines below.
     """
-    found: set[str] = set()
+    found: dict[str, Platforms] = {}
     section = None
     current: str | None = None
-    native = dev = False
+    native = dev = compiled = False
+    lists: dict[str, list[str]] = {}
+    open_list: list[str] | None = None
 
     def close() -> None:
         if current is not None and native and not dev:
-            found.add(current)
+            os_list, cpu_list, libc_list = (tuple(lists.get(key, ())) for key in _PNPM_PLATFORM_FIELDS)
+            found[current] = Platforms(os_list, cpu_list, libc_list, compiled=compiled)
 
     for line in text.splitlines():
         if line and not line[0].isspace():
             close()
-            current, native, dev = None, False, False
+            current, native, dev, compiled, lists, open_list = None, False, False, False, {}, None
             section = line.rstrip()
             continue
         if section != "packages:" or not line.strip():
@@ -373,14 +433,28 @@ def pnpm_native_packages(text: str) -> set[str]:
         field = line.strip()
         if indent == 2 and field.endswith(":"):
             close()
-            current, native, dev = _pnpm_key_name(field[:-1]), False, False
+            current, native, dev, compiled, lists, open_list = _pnpm_key_name(field[:-1]), False, False, False, {}, None
         elif indent == 4 and current is not None:
-            if field == "requiresBuild: true" or field.startswith(_PNPM_PLATFORM_FIELDS):
+            key, _, value = field.partition(":")
+            open_list = None
+            if field == "requiresBuild: true":
+                native = compiled = True
+            elif key in _PNPM_PLATFORM_FIELDS:
                 native = True
+                open_list = lists.setdefault(key, [])
+                open_list.extend(_yaml_items(value))
             elif field == "dev: true":
                 dev = True
+        elif indent > 4 and open_list is not None and field.startswith("- "):
+            open_list.extend(_yaml_items(field[2:]))
     close()
     return found
+
+
+def _yaml_items(value: str) -> list[str]:
+    """`[linux, darwin]`, `linux` or `'!win32'` -> the strings listed."""
+    value = value.strip().removeprefix("[").removesuffix("]")
+    return [item.strip().strip("\"'") for item in value.split(",") if item.strip()]
 
 
 def _pnpm_key_name(key: str) -> str | None:

@@ -63,8 +63,9 @@ def script_invocation(argv: list[str]) -> tuple[str, list[str]] | None:
         return None  # flags such as --prefix or --silent change how the script runs
     if words[0] in ("start", "restart", "test") and len(words) == 1:
         return words[0], extra
-    if words[0] in ("run", "run-script") and len(words) == 2:
-        return words[1], extra
+    if words[0] in ("run", "run-script"):
+        # `npm run` alone lists the scripts: the script name may come later (a CMD after an ENTRYPOINT).
+        return (words[1], extra) if len(words) == 2 else None
     if tool in ("yarn", "pnpm") and len(words) == 1 and words[0] not in ("install", "add", "build"):
         return words[0], extra
     if tool == "yarn" and len(words) == 1 and words[0] == "build":

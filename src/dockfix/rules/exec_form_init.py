@@ -61,6 +61,7 @@ DL3025 (use JSON notation for CMD and ENTRYPOINT arguments).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
@@ -81,10 +82,14 @@ from ..dockerfile.stages import (
 from ..dockerfile.words import read_env, shell_words
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix, apply_edits
-from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script
+from ..project.build_context import Project
+from ..project.image_package import image_project, may_have_node_modules
+from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script, script_invocation
 from .rule import Rule
 
 INITS = ("dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/usr/local/bin/dumb-init", "/tini", "catatonit")
+# A package binary as a resolved script runs it, outside npm.
+_PACKAGE_BINARY = re.compile(r"node_modules/\.bin/[^\s'\"]+")
 INSTALL = {
     "alpine": "RUN apk add --no-cache dumb-init",
     "debian": "RUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*",
@@ -129,8 +134,10 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     argv = _current_argv(target)
     if argv == []:
         return  # `CMD []`: no command of the app's to put under an init
+    # The scripts are those of the package.json the image has in its working directory.
+    project = image_project(ctx.project, doc, stage)
     if argv is None:
-        yield from _shell_features(doc, ctx, stage, target)
+        yield from _shell_features(doc, ctx, project, stage, target)
         return
     if not target.is_json_form:
         if entrypoint is not None and target is entrypoint and cmd is not None:
@@ -148,10 +155,12 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         )
     init = [argv[0]] if _has_init(argv) else []
     call_argv = argv[len(init) :]
-    if (yield from _shell_wrapper(doc, ctx, stage, target, init, call_argv)):
+    if (yield from _shell_wrapper(doc, ctx, project, stage, target, init, call_argv)):
         return
     start = _Start(target, entrypoint, cmd, init)
-    if (yield from _script_call(doc, ctx, stage, start, call_argv)):
+    if target is entrypoint and cmd is not None:
+        yield from _runner_with_cmd(project, start, call_argv)
+    if (yield from _script_call(doc, ctx, project, stage, start, call_argv)):
         return  # dumb-init is proposed on the resolved command in the next pass
     # The start command is the ENTRYPOINT when there is one: an init in front of it covers the
     # CMD too. A shell form gets exec form first (above) and the init in the next pass.
@@ -170,7 +179,9 @@ class _Start:
     init: list[str]
 
 
-def _shell_features(doc: Document, ctx: RuleContext, stage: Stage, target: Instruction) -> Iterator[Finding]:
+def _shell_features(
+    doc: Document, ctx: RuleContext, project: Project, stage: Stage, target: Instruction
+) -> Iterator[Finding]:
     """A shell-form start command that is more than one plain command (or not valid exec form)."""
     what = target.name
     if target.is_json_form is False and target.args_bytes.startswith(b"["):
@@ -180,11 +191,11 @@ def _shell_features(doc: Document, ctx: RuleContext, stage: Stage, target: Instr
             target.line,
         )
         return
-    script, _why_not = (None, None) if _sets_shell(doc, stage) else exec_chain(ctx.project, target.args, in_npm=False)
+    script, _why_not = (None, None) if _sets_shell(doc, stage) else exec_chain(project, target.args, in_npm=False)
     if script is not None and _hides_development_image(
         doc, ctx, stage, _replace_args(target, ["/bin/sh", "-c", script])
     ):
-        script, _why_not = exec_chain(ctx.project, target.args, in_npm=False, resolve=False)
+        script, _why_not = exec_chain(project, target.args, in_npm=False, resolve=False)
     if script is None:
         yield Finding(
             RULE.code,
@@ -203,7 +214,13 @@ def _shell_features(doc: Document, ctx: RuleContext, stage: Stage, target: Instr
 
 
 def _shell_wrapper(
-    doc: Document, ctx: RuleContext, stage: Stage, target: Instruction, init: list[str], call_argv: list[str]
+    doc: Document,
+    ctx: RuleContext,
+    project: Project,
+    stage: Stage,
+    target: Instruction,
+    init: list[str],
+    call_argv: list[str],
 ) -> Generator[Finding, None, bool]:
     """`sh -c "... && node server.js"` between the init and the app; True when it is fixed."""
     if not (
@@ -212,11 +229,11 @@ def _shell_wrapper(
         and call_argv[1] == "-c"
     ):
         return False
-    script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False)
+    script, why_not = exec_chain(project, call_argv[2], in_npm=False)
     if script is not None and _hides_development_image(
         doc, ctx, stage, _replace_args(target, [*init, *call_argv[:2], script, *call_argv[3:]])
     ):
-        script, why_not = exec_chain(ctx.project, call_argv[2], in_npm=False, resolve=False)
+        script, why_not = exec_chain(project, call_argv[2], in_npm=False, resolve=False)
     if script is not None and script != call_argv[2]:
         yield Finding(
             RULE.code,
@@ -234,11 +251,34 @@ def _shell_wrapper(
     return False
 
 
+def _runner_with_cmd(project: Project, start: _Start, call_argv: list[str]) -> Iterator[Finding]:
+    """`ENTRYPOINT ["pnpm", "run"]` with the script named by the CMD, read as the one call it
+    makes. Not rewritten: the command is split between two instructions (the init still goes
+    in front of the ENTRYPOINT)."""
+    assert start.cmd is not None
+    cmd_argv = _current_argv(start.cmd)
+    if script_invocation(call_argv) is not None or not cmd_argv or not start.cmd.is_json_form:
+        return
+    whole = [*call_argv, *cmd_argv]
+    resolved = resolve_script(project, whole)
+    if resolved is None:
+        return
+    shown = f"`{' '.join(whole)}` (ENTRYPOINT and CMD)"
+    if resolved.why_not:
+        message = f"{shown} keeps npm/yarn between the init and node: {resolved.why_not}"
+    else:
+        message = (
+            f"{shown} runs `{' '.join(resolved.argv)}` (package.json script `{resolved.script_name}`): start it "
+            "directly so it gets the signals; not rewritten, as the command is split between ENTRYPOINT and CMD"
+        )
+    yield Finding(RULE.code, message, start.target.line)
+
+
 def _script_call(
-    doc: Document, ctx: RuleContext, stage: Stage, start: _Start, call_argv: list[str]
+    doc: Document, ctx: RuleContext, project: Project, stage: Stage, start: _Start, call_argv: list[str]
 ) -> Generator[Finding, None, bool]:
     """`npm start` and the like, resolved to the command the script runs; True when it is fixed."""
-    resolved = resolve_script(ctx.project, call_argv)
+    resolved = resolve_script(project, call_argv)
     if resolved is None:
         return False
     target = start.target
@@ -329,6 +369,13 @@ def _resolution_problem(
     target = start.target
     if resolved.argv[0] == "sh" and target is start.entrypoint and start.cmd is not None:
         return "the script runs through `sh -c`, which would not pass the CMD on to the app"
+    binary = _PACKAGE_BINARY.search(" ".join(resolved.argv))
+    if binary is not None and not may_have_node_modules(doc, stage):
+        # The tool is then found on npm's PATH elsewhere (a global install), not in node_modules.
+        return (
+            f"the `{resolved.script_name}` script would run `{binary.group(0)}`, and the image neither installs "
+            "nor copies node_modules into its WORKDIR"
+        )
     set_here = _env_values(doc, stage)
     for key, value in resolved.env:
         if key in set_here and set_here[key] != value:

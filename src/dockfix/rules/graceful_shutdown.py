@@ -38,6 +38,7 @@ None: no Dockerfile linter looks at the application's code.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..appcode.entry import entry_leads_outside, resolve_entry_source
 from ..appcode.syntax import UnsupportedSourceError
@@ -45,8 +46,13 @@ from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage, start_instructions, workdir_at
 from ..edits import Applicability, Finding, Fix
+from ..project.image_package import image_project
 from ..project.npmscripts import resolve_script
 from .rule import Rule
+
+if TYPE_CHECKING:
+    from ..appcode.imports import ImportedShutdown
+    from ..appcode.shutdown import ShutdownPlan
 
 _NODE_OPTIONS_WITH_VALUE = (
     "-r",
@@ -95,8 +101,10 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     if entrypoint is not None and cmd is not None and _entry_of(argv) is None:
         argv = cmd.words
     entry = _entry_of(argv)
+    # The app in the WORKDIR: the package whose package.json the image has there.
+    project = image_project(ctx.project, doc, stage)
     if entry is None:
-        resolved = resolve_script(ctx.project, argv[1:] if argv[:1] == ["dumb-init"] else argv)
+        resolved = resolve_script(project, argv[1:] if argv[:1] == ["dumb-init"] else argv)
         if resolved is not None and resolved.why_not is None:
             entry = _entry_of(resolved.argv)
     if entry is None:
@@ -108,9 +116,9 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
             entry = entry[len(workdir.rstrip("/")) + 1 :]
         else:
             return  # outside the app folder: not a file of this project we can place
-    source_file = resolve_entry_source(ctx.project.root, entry)
+    source_file = resolve_entry_source(project.root, entry)
     if source_file is None:
-        if entry_leads_outside(ctx.project.root, entry):
+        if entry_leads_outside(project.root, entry):
             yield Finding(
                 RULE.code,
                 f"{entry} is a link out of the build context: dockfix neither checks nor edits it",
@@ -121,6 +129,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     if source is None:
         return
     # Here, once there is a source to read: the planner loads tree-sitter and the JavaScript grammars.
+    from ..appcode.imports import follow_imports
     from ..appcode.shutdown import plan_graceful_shutdown
 
     try:
@@ -131,15 +140,34 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         return
     if plan.already_handled:
         return
-    relative = source_file.path.relative_to(ctx.project.root).as_posix()
+    context_root = ctx.project.root.resolve()
+    imported = follow_imports(context_root, source_file.path, source, source_file.language)
+    if imported.handled_in is not None:
+        return  # a module the entry imports registers the shutdown
+    relative = source_file.path.relative_to(context_root).as_posix()
+    yield _finding(relative, imported, plan, target.line)
+
+
+def _finding(relative: str, imported: ImportedShutdown, plan: ShutdownPlan, line: int) -> Finding:
+    """The finding, saying which files were read and what was not."""
+    count = len(imported.followed)
+    read = f"{relative} and the {count} local module{'s' if count > 1 else ''} it imports" if count else relative
+    unchecked = imported.not_checked()
+    fix = Fix.unsafe(*plan.edits) if plan.edits else None
+    if unchecked:
+        head = f"no SIGTERM handler in {read} (not checked: {', '.join(unchecked)})"
+        if plan.edits:
+            head += f"; without one, {relative} ({plan.framework}) drops requests in flight on SIGTERM"
+        return Finding(RULE.code, f"{head}: {plan.message}", line, fix)
     if not plan.edits:
-        yield Finding(RULE.code, f"{relative} does not handle SIGTERM: {plan.message}", target.line)
-        return
-    yield Finding(
+        verb = "do not" if count else "does not"
+        return Finding(RULE.code, f"{read} {verb} handle SIGTERM: {plan.message}", line)
+    where = f" (nor do the {count} local module{'s' if count > 1 else ''} it imports handle it)" if count else ""
+    return Finding(
         RULE.code,
-        f"{relative} ({plan.framework}) drops requests in flight on SIGTERM: {plan.message}",
-        target.line,
-        Fix.unsafe(*plan.edits),
+        f"{relative} ({plan.framework}) drops requests in flight on SIGTERM{where}: {plan.message}",
+        line,
+        fix,
     )
 
 

@@ -3,7 +3,8 @@
 ## What it does
 Finds credentials that end up in the image: an npm token written into `.npmrc` by `echo` or
 `printf`, set with `npm config set //...:_authToken` (or `yarn config set npmAuthToken`), a
-`.npmrc` copied in, and ENV or ARG instructions whose names look like secrets (`NPM_TOKEN`,
+`.npmrc` copied in that holds a token, a password or a `${VAR}` naming a secret (one that is
+not in the build context to read, being local-only or gitignored, is reported as unchecked), and ENV or ARG instructions whose names look like secrets (`NPM_TOKEN`,
 `*_TOKEN`, `*_PASSWORD`, `*_SECRET`, `*_KEY`). Where the use is clear (one RUN writes the
 `.npmrc`, installs, and maybe removes it) the RUN becomes
 `RUN --mount=type=secret,id=npmrc,target=<workdir>/.npmrc <the install>`: the echo and the `rm`
@@ -62,6 +63,8 @@ TOKEN_TEXT = re.compile(r"_authToken|_auth\b|npmAuthToken|_password", re.IGNOREC
 _MAY_HOLD_TOKEN = re.compile(r"_auth|npmAuthToken|_password", re.IGNORECASE)
 # Commands that read the `.npmrc` a secret mount provides.
 NPMRC_READERS = (*PACKAGE_MANAGERS, "npx")
+# npm expands `${NAME}` in `.npmrc` from the environment of the install.
+_NPMRC_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def is_secret_name(name: str) -> bool:
@@ -211,13 +214,10 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
                     handled.add(inst.line)
                     yield finding
             elif inst.name in ("COPY", "ADD") and inst.flag("from") is None:
-                words = inst.words
-                if any(_is_npmrc(w) for w in words[:-1]):
-                    yield Finding(
-                        RULE.code,
-                        f"`.npmrc` is copied into the image: its token stays in that layer even if removed later; mount it with `RUN --mount=type=secret,id=npmrc,target=...` and build with `{BUILD_COMMAND}`",
-                        inst.line,
-                    )
+                copied = [w for w in inst.words[:-1] if _is_npmrc(w)]
+                finding = _copied_npmrc(ctx, inst, copied) if copied else None
+                if finding is not None:
+                    yield finding
     for inst in doc.instructions:
         if inst.name not in ("ENV", "ARG"):
             continue
@@ -229,6 +229,38 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
                     f"`{name}` looks like a secret and a {inst.name} value is {where}; pass it as a build secret (`RUN --mount=type=secret,...`) instead, and rotate it if it was committed",
                     inst.line,
                 )
+
+
+def _copied_npmrc(ctx: RuleContext, inst: Instruction, copied: list[str]) -> Finding | None:
+    """A COPY of `.npmrc`: a finding when the file of the build context holds a credential, or
+    when it is not there to read (local-only, gitignored); none for a settings-only file."""
+    unread = []
+    for source in copied:
+        data = ctx.project.read(posixpath.normpath(source.lstrip("/")))
+        if data is None:
+            unread.append(source)
+        elif _holds_credential(data.decode("utf-8", "replace")):
+            return Finding(
+                RULE.code,
+                f"`{source}` is copied into the image and holds a registry credential: it stays in that layer even if "
+                f"removed later; mount it with `RUN --mount=type=secret,id=npmrc,target=...` and build with `{BUILD_COMMAND}`",
+                inst.line,
+            )
+    if not unread:
+        return None  # registry or install settings only: nothing secret in the layer
+    return Finding(
+        RULE.code,
+        f"`{unread[0]}` is copied into the image but is not in the build context here (a local-only or gitignored "
+        "file), so whether it holds a token could not be checked; if it does, the token stays in that layer: mount it "
+        f"with `RUN --mount=type=secret,id=npmrc,target=...` and build with `{BUILD_COMMAND}`",
+        inst.line,
+    )
+
+
+def _holds_credential(npmrc: str) -> bool:
+    """A token, password or basic auth setting, or a `${VAR}` that names a secret, in an `.npmrc`."""
+    settings = "\n".join(line for line in npmrc.splitlines() if not line.lstrip().startswith(("#", ";")))
+    return bool(TOKEN_TEXT.search(settings)) or any(is_secret_name(name) for name in _NPMRC_VARIABLE.findall(settings))
 
 
 RULE = Rule(

@@ -161,8 +161,14 @@ def _try(
     if site_edits is None:
         return "the reference cannot be written with that tag here"
     image = images.variant(tag, ctx.today)
-    natives = ctx.project.native_addons()
     if image is not None and image.distro == "alpine" and not _on_alpine(doc, stages, images, ctx.today):
+        # The addons installed on glibc that Alpine would not take as they are: those compiled at
+        # install, and the prebuilt binaries for glibc alone (one with no libc runs on both).
+        project = ctx.project
+        on_glibc = project.native_addons("glibc")
+        natives = sorted(
+            set(on_glibc) - set(project.native_addons("musl")) | set(project.native_addons("glibc", compiled=True))
+        )
         if natives:
             return f"the project has native addons ({', '.join(natives[:3])}) built for glibc, not Alpine's musl"
         across = _copies_across_libc(doc, dependents, images, ctx.today)

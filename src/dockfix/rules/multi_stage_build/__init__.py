@@ -33,7 +33,9 @@ says which one prunes.
 A split must leave something behind: the full image, the sources of a compiled app, the build
 tools the stage installed, or the dev dependencies. Where the production stage would be the
 same image with the same files, the practice's aim is already met: the file is left as it is,
-with a note (not a finding) that says so.
+with a note (not a finding) that says so. So it is when the dev dependencies alone would be left
+behind, no build step uses them, and the run applies DF002's fix, which leaves them out of the
+install.
 Comments stay with the instructions they precede.
 
 Development, test, CI and base images (a dev server or watcher at start, a test runner, no

@@ -12,13 +12,15 @@ from ...context import RuleContext, Services
 from ...dockerfile.document import Document, Instruction, Stage
 from ...dockerfile.shell import commands_in
 from ...dockerfile.stages import effective_user, node_major, split_image
-from ...project.node_tooling import LOCKFILES, PACKAGE_MANAGERS, omits_dev
+from ...project.node_tooling import BUILD_TOOLS, LOCKFILES, PACKAGE_MANAGERS, omits_dev
 from ...project.npmscripts import commands_run, dev_dependency_at_start, script_invocation, start_commands_run
 from ...sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
 from .reading import NothingLeftBehind, Refusal, StageReading
 
 BUILD_OUTPUT = ("dist", "build", "out", "lib")
 NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts")
+# The scripts an install runs itself, which may call the dev dependencies.
+INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare")
 
 
 def _entry_folder(doc: Document, ctx: RuleContext, stage: Stage, runs_build: bool) -> str | None:
@@ -269,12 +271,45 @@ def plan_split(
         left_behind.append(f"the build packages ({', '.join(sorted(read.reading.build_packages))})")
     if prune:
         left_behind.append("the dev dependencies")
+    if left_behind == ["the dev dependencies"] and _install_leaves_out(ctx, stage):
+        # A split for them alone would offer what DF002's fix of the same run does, and be gone
+        # (one stage is enough) once that fix is applied.
+        raise NothingLeftBehind(
+            f"the production stage would run on the same image (`{stage.base}`) with the whole app folder, the"
+            " build installs no build tools, and no build step uses the dev dependencies: the install leaves"
+            " them out (DF002)"
+        )
     if not left_behind:
         raise NothingLeftBehind(
             f"the production stage would run on the same image (`{stage.base}`) with the whole app folder, and the"
             " build installs no build tools and no dev dependencies to leave behind"
         )
     return Split(build_name, boundary, production_base, prune, copies, what, left_behind, runs_build, next_files)
+
+
+def _install_leaves_out(ctx: RuleContext, stage: Stage) -> bool:
+    """Whether this run's DF002 fix leaves the dev dependencies out of the install: it runs, its
+    (unsafe) fixes are applied, and no step of the stage besides the installs uses them."""
+    applies = ctx.options.unsafe_fixes and (ctx.rule_codes is None or "DF002" in ctx.rule_codes)
+    return applies and not _build_uses_dev_dependencies(ctx, stage)
+
+
+def _build_uses_dev_dependencies(ctx: RuleContext, stage: Stage) -> bool:
+    """Whether a step of the stage other than the installs may use the dev dependencies: a
+    package script, a build tool, node itself, or an install script of package.json."""
+    if any(name in ctx.project.scripts for name in INSTALL_SCRIPTS):
+        return True
+    for inst in stage.instructions:
+        for script in inst.scripts:
+            for command in script.commands:
+                argv = command.argv
+                if command.name in ("node", "npx", *BUILD_TOOLS):
+                    return True
+                if command.name in PACKAGE_MANAGERS and (
+                    script_invocation(argv) is not None or argv[1:2] in (["exec"], ["dlx"], ["rebuild"])
+                ):
+                    return True
+    return False
 
 
 def _prune(

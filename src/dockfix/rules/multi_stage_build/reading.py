@@ -460,7 +460,7 @@ def _app_folder(groups: list[tuple[list[Node], Instruction]], escape: str) -> st
     env: dict[str, str] = {}
     workdir = "/"
     named = False
-    package_folders = []
+    package_folders: list[tuple[str, int]] = []
     for _, inst in groups:
         if inst.name == "ENV":
             _env_values(inst, env, escape)
@@ -474,12 +474,17 @@ def _app_folder(groups: list[tuple[list[Node], Instruction]], escape: str) -> st
             if any(s in ("", ".") or s.startswith("package") for s in sources):
                 folder = _copy_folder(inst, workdir, env)
                 if folder is not None:
-                    package_folders.append(folder)
-    folders = [workdir, *package_folders] if named else package_folders
+                    package_folders.append((folder, inst.line))
+    folders = [workdir, *(folder for folder, _ in package_folders)] if named else [f for f, _ in package_folders]
     app_dir = posixpath.commonpath(folders) if folders else "/"
-    if app_dir == "/":
+    if app_dir != "/":
+        return app_dir
+    if not named:
         raise Refusal("the app is in the root folder / (no WORKDIR names its folder)")
-    return app_dir
+    if workdir == "/":
+        raise Refusal("the app is in the root folder / (its WORKDIR is /)")
+    folder, line = next((f, n) for f, n in package_folders if posixpath.commonpath([workdir, f]) == "/")
+    raise Refusal(f"the app's files are in {workdir} and {folder} (line {line}), which share only the root folder /")
 
 
 @dataclass(slots=True)
