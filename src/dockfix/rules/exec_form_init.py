@@ -82,6 +82,7 @@ from ..dockerfile.words import read_env, shell_words
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix, apply_edits
 from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script
+from .image_purpose import left_alone
 from .rule import Rule
 
 INITS = ("dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/usr/local/bin/dumb-init", "/tini", "catatonit")
@@ -118,7 +119,7 @@ def _has_init(argv: list[str] | None) -> bool:
 
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
-    if stage is None or not applies_to(doc, stage):
+    if stage is None or not applies_to(doc, stage) or left_alone(doc, ctx):
         return
     entrypoint, cmd = start_instructions(stage)
     if entrypoint is not None and entrypoint.is_json_form and not entrypoint.json_args:
