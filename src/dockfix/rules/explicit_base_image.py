@@ -81,7 +81,6 @@ from ..guard import stage_image
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.registry import OfflineCacheMiss, RegistryError
 from ..sources.semver import InvalidVersionError, parse_node_version
-from .image_purpose import base_kept
 from .node_tag_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .rule import Rule
 
@@ -295,7 +294,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
                 yield Finding(RULE.code, f"`{site.text}`{where}: {error}; name a tag the node image has", site.line)
                 continue
             if tag.version is None:
-                yield base_kept(_floating(doc, ctx, stage, site, ref, tag), doc, ctx)
+                yield _floating(doc, ctx, stage, site, ref, tag)
                 continue
             if images.tag_exists(ref.tag, ctx.today) is False:
                 yield Finding(RULE.code, f"`{site.text}`{where} is not a tag of the official node image", site.line)

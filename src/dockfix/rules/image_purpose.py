@@ -13,11 +13,12 @@ server a development image starts. The other rules leave these images alone; wit
 report on them would look like "nothing to do" where dockfix chose not to act.
 
 What is left alone: the dependencies (DF002), NODE_ENV (DF003), the user (DF004), the start
-command and the init (DF005), the stages (DF008) and the base image's tag, major and variant
-(DF001, DF007 report the move without a fix). Forms that mean the same are still modernised
-(`ENV NODE_ENV value`, `--production`), a base is still pinned by digest or moved to a patch
-release of its line, and the practices that concern every image still apply: the
-`.dockerignore` (DF009), build secrets (DF010) and the app's SIGTERM handling (DF006).
+command and the init (DF005) and the stages (DF008). Forms that mean the same are still
+modernised (`ENV NODE_ENV value`, `--production`), and the practices that concern every image still apply:
+the base image's tag and Node.js version (DF001, DF007: a floating tag or an end-of-life Node.js
+leaves a development, test or CI image as unpatched as a production one; its move is an unsafe
+fix like anywhere, and sets nothing for production), the `.dockerignore` (DF009), build secrets
+(DF010) and the app's SIGTERM handling (DF006).
 
 The evidence, in this order: the file name or stage name (`Dockerfile.dev`, `AS test`), a
 devcontainer folder, a final stage with no CMD or ENTRYPOINT (it starts the `node` prompt: a
@@ -47,21 +48,20 @@ None.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage
-from ..edits import Applicability, Finding
+from ..edits import Finding
 from ..project.npmscripts import development_reason
 from .rule import Rule
 
 # What "left alone" means, said in the note: every rule below keeps to it by asking `left_alone`.
 LEFT_ALONE = (
     "production practices would defeat a development, test, CI or base image, so its dependencies, NODE_ENV,"
-    " user, start command, init and stages are not changed (deprecated forms that mean the same still are),"
-    " nor is its base image moved to another tag (a digest pin or a patch release of the same line still"
-    " applies); .dockerignore, build secrets and the app's SIGTERM handling are still checked"
+    " user, start command, init and stages are not changed (deprecated forms that mean the same still are);"
+    " what every image needs is still checked: its base image's tag and Node.js version, .dockerignore,"
+    " build secrets and the app's SIGTERM handling"
 )
 
 
@@ -72,18 +72,6 @@ def left_alone(doc: Document, ctx: RuleContext) -> str | None:
     if stage is None or not applies_to(doc, stage):
         return None
     return development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds)
-
-
-def base_kept(finding: Finding, doc: Document, ctx: RuleContext) -> Finding:
-    """`finding` without its fix when the fix moves the base of an image left alone to another tag
-    (an unsafe fix: a new tag, major or variant); the file's Node.js line and variant are what its
-    developers, tests and the images built on it run."""
-    if finding.fix is None or finding.fix.applicability is not Applicability.UNSAFE:
-        return finding
-    reason = left_alone(doc, ctx)
-    if reason is None:
-        return finding
-    return replace(finding, message=f"{finding.message}; not changed: {reason}, whose base keeps its tag", fix=None)
 
 
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:

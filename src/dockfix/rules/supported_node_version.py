@@ -63,7 +63,6 @@ from ..sources.images import MalformedTag, NodeTag
 from ..sources.nodedata import Advisory
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
 from .explicit_base_image import BaseSite, arg_default_site, base_site, target_major
-from .image_purpose import base_kept
 from .node_tag_plan import Refusal, confirm_tag, plan_tag
 from .rule import Rule
 
@@ -151,7 +150,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         seen.add((found.site.start, found.site.end))
         finding = _site_finding(doc, ctx, found)
         if finding is not None:
-            yield base_kept(finding, doc, ctx)
+            yield finding
 
 
 RULE = Rule(
