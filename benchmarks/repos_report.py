@@ -12,7 +12,8 @@ only and once with `--unsafe-fixes`, each on its own copy, then a second `--writ
 - the checks: no error comes from a file that is not a Dockerfile; every `.dockerignore`
   written is in a build context some Dockerfile of the repository is built from; the second
   `--write --unsafe-fixes` changes nothing; a file with a DF000 note (left alone) gains no
-  USER, NODE_ENV=production, `--omit=dev`, stage or dumb-init, and its base keeps its tag.
+  USER, NODE_ENV=production, `--omit=dev`, stage or dumb-init (a base moved to another tag by
+  DF001/DF007, which still check such images, is listed apart).
 
     python benchmarks/repos_report.py [--repos DIR] [--only NAME ...] [--details]
 """
@@ -131,13 +132,17 @@ def report_repository(source: Path, work: Path) -> dict:
     before = snapshot(unsafe)
     _again_code, again_records = run_dockfix(unsafe, "--write", "--unsafe-fixes")
     changed_again = sorted(name for name, data in snapshot(unsafe).items() if before.get(name) != data)
-    left_alone = []
+    left_alone: list[str] = []
+    base_moved: list[str] = []
     for record in unsafe_records:
         if any(note["code"] == "DF000" for note in record.get("notes", [])):
             path = record["path"]
             gained = left_alone_gains((source / path).read_bytes(), (unsafe / path).read_bytes())
-            if gained:
-                left_alone.append(f"{path} ({', '.join(gained)})")
+            if "base tag" in gained:
+                base_moved.append(path)  # DF001/DF007 still move the base of a development image
+            production = [name for name in gained if name != "base tag"]
+            if production:
+                left_alone.append(f"{path} ({', '.join(production)})")
     errors = [
         (record["path"], record["error"]["line"], record["error"]["message"])
         for record in safe_records + unsafe_records
@@ -160,6 +165,7 @@ def report_repository(source: Path, work: Path) -> dict:
         "second_run_changes": changed_again or sorted(written_files(again_records)),
         "left_alone": sum(1 for r in unsafe_records if any(n["code"] == "DF000" for n in r.get("notes", []))),
         "left_alone_changed": left_alone,
+        "left_alone_base_moved": base_moved,
     }
 
 
@@ -198,7 +204,13 @@ def print_table(reports: list[dict], details: bool) -> None:
             print(f"- not a Dockerfile: {path}: {reason}")
         for path, line, message in report["errors"]:
             print(f"- error: {path}:{line}: {message}")
-        for key in ("ignore_outside_context", "second_run_changes", "error_on_non_dockerfile", "left_alone_changed"):
+        for key in (
+            "ignore_outside_context",
+            "second_run_changes",
+            "error_on_non_dockerfile",
+            "left_alone_changed",
+            "left_alone_base_moved",
+        ):
             if report[key]:
                 print(f"- {key}: {', '.join(report[key])}")
         print(f"- written safe: {', '.join(report['written_safe']) or '-'}")
