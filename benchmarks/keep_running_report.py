@@ -17,6 +17,8 @@ of the Dockerfile and the project:
   the app reads (DF009), and app files the safe-only run changes;
 - DF002 findings repeated on one line, and DF002 findings that name an npm flag (use `npm ci
   --production`) the fixed file does not end with;
+- files with a DF000 note (left alone) that gain USER, NODE_ENV=production, `--omit=dev`, a
+  stage or dumb-init, or whose base moves to another tag (repos_report.left_alone_gains);
 - DF007 findings on a floating minor tag (`node:24.14`) whose newest known release has every
   advisory patched.
 
@@ -42,6 +44,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
+
+from repos_report import left_alone_gains  # noqa: E402
 
 from dockfix.context import Options, RuleContext  # noqa: E402
 from dockfix.dockerfile.document import Document, Stage  # noqa: E402
@@ -177,6 +181,10 @@ def main() -> int:
             fixed = laid["unsafe"][case].read_bytes()
             record = unsafe.get(laid["unsafe"][case], {})
             findings = [*record.get("applied", []), *record.get("remaining", []), *record.get("withheld", [])]
+            if any(note["code"] == "DF000" for note in record.get("notes", [])):
+                counts["(files with a DF000 note)"] += 1
+                for name in left_alone_gains(source, fixed):
+                    count(f"DF000 file given {name}", case)
             repeated = Counter((f["line"], f["message"]) for f in findings if f["code"] == "DF002")
             for (line, message), times in repeated.items():
                 if times > 1:

@@ -11,7 +11,9 @@ only and once with `--unsafe-fixes`, each on its own copy, then a second `--writ
 - the errors (exit code 2) and their lines;
 - the checks: no error comes from a file that is not a Dockerfile; every `.dockerignore`
   written is in a build context some Dockerfile of the repository is built from; the second
-  `--write --unsafe-fixes` changes nothing.
+  `--write --unsafe-fixes` changes nothing; a file with a DF000 note (left alone) gains no
+  USER, NODE_ENV=production, `--omit=dev`, stage or dumb-init (a base moved to another tag by
+  DF001/DF007, which still check such images, is listed apart).
 
     python benchmarks/repos_report.py [--repos DIR] [--only NAME ...] [--details]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,7 +34,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from dockfix.dockerfile.document import DockerfileSyntaxError, Document  # noqa: E402
+from dockfix.dockerfile.stages import effective_user, is_root, runtime_stage  # noqa: E402
 from dockfix.project.discover import Discovery, discover, not_a_dockerfile  # noqa: E402
+
+OMIT_DEV = re.compile(r"--omit[= ]dev|--production(?![=\w-])|--only=prod\w*|(?<![\w-])--prod(?![\w-])")
+NODE_ENV_PRODUCTION = re.compile(r"NODE_ENV[= ]+[\"']?production\b")
+DIGEST = re.compile(r"@sha256:[0-9a-f]+")
 
 FLAGS = ["--offline", "--isolated", "--today", "2026-12-06", "--output-format", "json", "-j", "1"]
 
@@ -49,6 +58,36 @@ def run_dockfix(folder: Path, *flags: str) -> tuple[int, list[dict]]:
     )
     records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     return done.returncode, records
+
+
+def _settings(source: bytes) -> tuple[dict[str, int], list[str]]:
+    """The production settings a file has, counted, and the tags of its stages' bases (no digest)."""
+    doc = Document.parse(source)
+    stage = runtime_stage(doc)
+    counts = {
+        "USER": int(stage is not None and not is_root(effective_user(doc, stage))),
+        "NODE_ENV=production": sum(
+            len(NODE_ENV_PRODUCTION.findall(i.args)) for i in doc.instructions if i.name == "ENV"
+        ),
+        "--omit=dev": sum(len(OMIT_DEV.findall(i.args)) for i in doc.instructions if i.name == "RUN"),
+        "stage": len(doc.stages),
+        "dumb-init": source.count(b"dumb-init"),
+    }
+    return counts, [DIGEST.sub("", stage.base) for stage in doc.stages]
+
+
+def left_alone_gains(before: bytes, after: bytes) -> list[str]:
+    """What a file left alone (a DF000 note) gained from the fixes: the production settings it
+    must not get (USER, NODE_ENV=production, --omit=dev, a stage, dumb-init) and a base moved to
+    another tag (a digest pin is no move)."""
+    try:
+        (old, old_bases), (new, new_bases) = _settings(before), _settings(after)
+    except DockerfileSyntaxError:
+        return []
+    gained = [name for name, count in new.items() if count > old[name]]
+    if len(new_bases) == len(old_bases) and new_bases != old_bases:
+        gained.append("base tag")
+    return gained
 
 
 def written_files(records: list[dict]) -> set[str]:
@@ -93,6 +132,17 @@ def report_repository(source: Path, work: Path) -> dict:
     before = snapshot(unsafe)
     _again_code, again_records = run_dockfix(unsafe, "--write", "--unsafe-fixes")
     changed_again = sorted(name for name, data in snapshot(unsafe).items() if before.get(name) != data)
+    left_alone: list[str] = []
+    base_moved: list[str] = []
+    for record in unsafe_records:
+        if any(note["code"] == "DF000" for note in record.get("notes", [])):
+            path = record["path"]
+            gained = left_alone_gains((source / path).read_bytes(), (unsafe / path).read_bytes())
+            if "base tag" in gained:
+                base_moved.append(path)  # DF001/DF007 still move the base of a development image
+            production = [name for name in gained if name != "base tag"]
+            if production:
+                left_alone.append(f"{path} ({', '.join(production)})")
     errors = [
         (record["path"], record["error"]["line"], record["error"]["message"])
         for record in safe_records + unsafe_records
@@ -113,6 +163,9 @@ def report_repository(source: Path, work: Path) -> dict:
             p for p in ignores if os.path.normpath(os.path.dirname(p)) not in context_folders
         ),
         "second_run_changes": changed_again or sorted(written_files(again_records)),
+        "left_alone": sum(1 for r in unsafe_records if any(n["code"] == "DF000" for n in r.get("notes", []))),
+        "left_alone_changed": left_alone,
+        "left_alone_base_moved": base_moved,
     }
 
 
@@ -133,6 +186,9 @@ def print_table(reports: list[dict], details: bool) -> None:
         checks.append("no-error-from-non-Dockerfile " + ("ok" if not report["error_on_non_dockerfile"] else "FAIL"))
         checks.append(".dockerignore-in-context " + ("ok" if not report["ignore_outside_context"] else "FAIL"))
         checks.append("second-run " + ("ok" if not report["second_run_changes"] else "FAIL"))
+        checks.append(
+            f"DF000-left-alone ({report['left_alone']}) " + ("ok" if not report["left_alone_changed"] else "FAIL")
+        )
         print(
             f"| {report['name']} | {len(report['dockerfiles'])} | {len(report['not_dockerfiles'])} "
             f"| {_kinds(report['dockerfiles'])} | {len(report['written_safe'])}/{len(report['written_unsafe'])} "
@@ -148,7 +204,13 @@ def print_table(reports: list[dict], details: bool) -> None:
             print(f"- not a Dockerfile: {path}: {reason}")
         for path, line, message in report["errors"]:
             print(f"- error: {path}:{line}: {message}")
-        for key in ("ignore_outside_context", "second_run_changes", "error_on_non_dockerfile"):
+        for key in (
+            "ignore_outside_context",
+            "second_run_changes",
+            "error_on_non_dockerfile",
+            "left_alone_changed",
+            "left_alone_base_moved",
+        ):
             if report[key]:
                 print(f"- {key}: {', '.join(report[key])}")
         print(f"- written safe: {', '.join(report['written_safe']) or '-'}")

@@ -4,12 +4,16 @@ are shown in every report format and are never counted as problems."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from support.fixing import fix_folder, make_project
+from support.fixing import fix_folder, fix_repository, make_project
+from support.paths import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "repos"
 
 DEV_SCRIPT = json.dumps({"scripts": {"dev": "nodemon server.js"}, "devDependencies": {"nodemon": "^3.0.0"}})
 APP = json.dumps({"scripts": {"start": "node server.js"}, "dependencies": {"express": "^4.0.0"}})
@@ -104,3 +108,64 @@ def test_json_sarif_and_github_carry_the_note(dev_image):
     assert result["kind"] == "informational" and result["level"] == "none"
     github = _dockfix("--output-format", "github", "--select", "DF000", ".", cwd=dev_image).stdout
     assert github.startswith("::notice file=Dockerfile,line=1,title=DF000 image-purpose::left alone")
+
+
+LEFT_ALONE = (
+    "production practices would defeat a development, test, CI or base image, so its dependencies, NODE_ENV,"
+    " user, start command, init and stages are not changed (deprecated forms that mean the same still are);"
+    " what every image needs is still checked: its base image's tag and Node.js version, .dockerignore,"
+    " build secrets and the app's SIGTERM handling"
+)
+
+
+def test_the_note_says_exactly_what_is_left_alone(dev_image):
+    result = fix_folder(dev_image)
+    (note,) = [f for f in result.notes if f.code == "DF000"]
+    assert note.message == (
+        f"left alone: its file name, stage name or start command marks a development image; {LEFT_ALONE}"
+    )
+    # No init, no start-command rewrite, no production setting, no stage.
+    assert result.fixed.decode() == SHAPES["dev script"][1]
+    assert [f.code for f in result.applied + result.remaining if f.code in PRODUCTION_RULES] == []
+
+
+PRODUCTION_RULES = ("DF002", "DF003", "DF004", "DF005", "DF008")
+
+
+def test_a_compose_development_build_is_left_alone(tmp_path):
+    root = tmp_path / "compose-dev-nodemon"
+    shutil.copytree(FIXTURES / "compose-dev-nodemon", root)
+    dockerfile = root / "Dockerfile"
+    result = fix_repository(root, dockerfile)
+    (note,) = [f for f in result.notes if f.code == "DF000"]
+    assert note.message == f"left alone: compose.yaml service api builds it with NODE_ENV=development; {LEFT_ALONE}"
+    assert result.fixed == dockerfile.read_bytes()  # no USER, NODE_ENV, --omit=dev, stage or dumb-init
+    assert [f.code for f in result.applied + result.remaining if f.code in PRODUCTION_RULES] == []
+    # The file alone, as a plain `docker build` sees it, is a production image.
+    assert [f for f in fix_folder(root).notes if f.code == "DF000"] == []
+
+
+def test_a_compose_command_running_nodemon_makes_a_development_image(tmp_path):
+    root = tmp_path / "compose-dev-nodemon"
+    shutil.copytree(FIXTURES / "compose-dev-nodemon", root)
+    compose = root / "compose.yaml"
+    compose.write_text(compose.read_text().replace("      args:\n        NODE_ENV: development\n", ""))
+    result = fix_repository(root, root / "Dockerfile")
+    (note,) = [f for f in result.notes if f.code == "DF000"]
+    assert note.message.startswith("left alone: compose.yaml service api runs it with `nodemon`; ")
+
+
+def test_a_development_build_beside_a_production_default_is_not_left_alone(tmp_path):
+    """`ARG NODE_ENV=production`: a plain `docker build` makes a production image of the same file."""
+    root = tmp_path / "compose-dev-nodemon"
+    shutil.copytree(FIXTURES / "compose-dev-nodemon", root)
+    dockerfile = root / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace(
+            "WORKDIR /app\n", "ARG NODE_ENV=production\nENV NODE_ENV=$NODE_ENV\nWORKDIR /app\n"
+        )
+    )
+    result = fix_repository(root, dockerfile)
+    assert [f for f in result.notes if f.code == "DF000"] == []
+    fixed = result.fixed.decode()
+    assert "--omit=dev" not in fixed and "ENV NODE_ENV=production" not in fixed and fixed.count("FROM ") == 1

@@ -2,9 +2,12 @@
 expected output is checked to parse with BuildKit's parser and to be a fixpoint."""
 
 import json
+import shutil
 
 import pytest
 
+from support.fixing import fix_folder, fix_repository, make_project
+from support.paths import REPO
 from support.rule_runs import START, run
 
 PRODUCTION_DEPENDENCIES = [
@@ -122,3 +125,39 @@ def test_install_is_unsafe_and_withheld_without_opt_in(tmp_path):
     result = run(tmp_path, source, select=["DF002"], unsafe=False)
     assert result.fixed.decode() == source
     assert [f.code for f in result.withheld] == ["DF002"]
+
+
+NODE_ENV_PRODUCTION_SHAPES = {
+    "ARG and ENV": "ARG NODE_ENV=production\nENV NODE_ENV=$NODE_ENV\n",
+    "ENV": "ENV NODE_ENV=production\n",
+    "ARG alone": "ARG NODE_ENV=production\n",  # npm reads it from the environment of the RUN
+}
+
+
+@pytest.mark.parametrize("settings", NODE_ENV_PRODUCTION_SHAPES.values(), ids=NODE_ENV_PRODUCTION_SHAPES.keys())
+def test_no_dev_dependencies_are_claimed_where_node_env_is_production(tmp_path, settings):
+    source = f'FROM node:22-slim\n{settings}WORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nCMD ["node", "server.js"]\n'
+    package_json = json.dumps({"dependencies": {"express": "4"}, "devDependencies": {"jest": "29"}})
+    folder = make_project(tmp_path, source, package_json=package_json, files={"package-lock.json": "{}"})
+    result = fix_folder(folder, select=["DF002"])
+    assert [f.message for f in result.initial] == []
+    assert result.fixed.decode() == source
+
+
+def test_a_development_build_keeps_the_arg_instead_of_a_flag(tmp_path):
+    """Built for development by compose and for production by a plain `docker build`, whose
+    NODE_ENV is not production: no flag is hard-coded, and the finding says why."""
+    root = tmp_path / "compose-dev-nodemon"
+    shutil.copytree(REPO / "tests" / "fixtures" / "repos" / "compose-dev-nodemon", root)
+    dockerfile = root / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("WORKDIR /app\n", "ARG NODE_ENV\nWORKDIR /app\n"))
+    compose = root / "compose.yaml"
+    compose.write_text(compose.read_text() + "  worker:\n    build: .\n")
+    result = fix_repository(root, dockerfile, select=["DF002"])
+    # The lockfile is followed (`npm ci`); the dev dependencies stay for the ARG to decide.
+    assert [f.message for f in result.remaining] == [
+        "`npm ci` installs dev dependencies in the default build, where NODE_ENV is not set; not fixed:"
+        " compose.yaml service api builds it with NODE_ENV=development, which needs them: give `ARG NODE_ENV`"
+        " the default `production` instead of hard-coding a flag, so each build keeps its own"
+    ]
+    assert "RUN npm ci\n" in result.fixed.decode()

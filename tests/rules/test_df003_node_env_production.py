@@ -1,8 +1,12 @@
 """DF003 node-env-production: before/after tables plus files that must stay untouched. Every
 expected output is checked to parse with BuildKit's parser and to be a fixpoint."""
 
+import shutil
+
 import pytest
 
+from support.fixing import fix_repository
+from support.paths import REPO
 from support.rule_runs import START, run
 
 NODE_ENV = [
@@ -44,3 +48,20 @@ def test_node_env_untouched(tmp_path, source):
 def test_node_env_left_alone_in_development_images(tmp_path):
     source = 'FROM node:22\nCOPY . .\nRUN npm install\nCMD ["npm", "run", "dev"]\n'
     assert run(tmp_path, source, select=["DF003"], name="Dockerfile.dev").fixed.decode() == source
+
+
+def test_a_development_build_keeps_its_node_env(tmp_path):
+    """Built for development by compose and for production by another service: a hard-coded
+    `ENV NODE_ENV=production` would override the development build; reported, not added."""
+    root = tmp_path / "compose-dev-nodemon"
+    shutil.copytree(REPO / "tests" / "fixtures" / "repos" / "compose-dev-nodemon", root)
+    compose = root / "compose.yaml"
+    compose.write_text(compose.read_text() + "  worker:\n    build: .\n")
+    dockerfile = root / "Dockerfile"
+    result = fix_repository(root, dockerfile, select=["DF003"])
+    assert [f.message for f in result.remaining] == [
+        "NODE_ENV is not set to production in the stage that runs the app; not set here: compose.yaml service api"
+        " builds it with NODE_ENV=development, which `ENV NODE_ENV=production` would override: declare"
+        " `ARG NODE_ENV=production` and `ENV NODE_ENV=$NODE_ENV`, so each build keeps its own value"
+    ]
+    assert result.fixed == dockerfile.read_bytes()

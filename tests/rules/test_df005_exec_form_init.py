@@ -143,7 +143,8 @@ def test_development_script_whose_name_is_the_only_sign_is_kept(tmp_path):
         tmp_path, source, package({"dev": "next"}, {"next": "15"}), select=("DF002", "DF003", "DF004", "DF005")
     )
     assert result.fixed.decode() == source
-    assert any("would then treat the image as a production one" in f.message for f in result.remaining)
+    # A development image is left alone (DF000): its start command and init are not changed.
+    assert [f for f in result.remaining if f.code == "DF005"] == []
 
 
 def test_dev_dependency_binary_keeps_dev_dependencies_installed(tmp_path):
@@ -169,8 +170,8 @@ CHAINS = [
     ),
     (  # continuation lines; the script's package binary gets its node_modules/.bin path
         "FROM node:22-alpine\nCMD npm config set fund false && \\\n    npm run start:prod\n",
-        package({"start:prod": "nodemon --legacy-watch ./src/index.js"}, {}, {"nodemon": "3"}),
-        f'FROM node:22-alpine\n{INIT}CMD ["dumb-init", "/bin/sh", "-c", "npm config set fund false && exec node_modules/.bin/nodemon --legacy-watch ./src/index.js"]\n',
+        package({"start:prod": "next start -p 3000"}, {"next": "15"}),
+        f'FROM node:22-alpine\n{INIT}CMD ["dumb-init", "/bin/sh", "-c", "npm config set fund false && exec node_modules/.bin/next start -p 3000"]\n',
     ),
     (  # an npm script that chains: `sh -c` of the chain, its binaries with their paths
         'FROM node:22-alpine\nCMD ["npm", "start"]\n',
@@ -310,10 +311,9 @@ def test_chain_whose_last_command_keeps_npm_says_so(tmp_path):
 @pytest.mark.parametrize(
     "scripts, dependencies, start",
     [
-        # the dev server's name stays in the command: every rule still sees a development image
-        ({"dev": "nodemon server.js"}, {"nodemon": "3"}, '["dumb-init", "node_modules/.bin/nodemon", "server.js"]'),
-        # `gatsby develop` is a dev server only to the rules that follow scripts: the call stays
-        ({"dev": "gatsby develop -H 0.0.0.0"}, {"gatsby": "5"}, '["dumb-init", "npm", "run", "dev"]'),
+        # a development image is left alone (DF000): no init, its script call stays as written
+        ({"dev": "nodemon server.js"}, {"nodemon": "3"}, '["npm", "run", "dev"]'),
+        ({"dev": "gatsby develop -H 0.0.0.0"}, {"gatsby": "5"}, '["npm", "run", "dev"]'),
     ],
 )
 def test_development_image_stays_one_for_every_rule(tmp_path, scripts, dependencies, start):

@@ -1,6 +1,8 @@
 """DF008: single-stage Node.js files become a build and a production stage, read from the project."""
 
+import json
 import re
+import shutil
 
 import pytest
 
@@ -8,9 +10,9 @@ from dockfix import guard
 from dockfix.dockerfile.document import Document
 from dockfix.project.build_context import Project
 from dockfix.sources.images import NodeImages
-from support.fixing import TODAY, fix_folder, make_project
+from support.fixing import TODAY, fix_folder, fix_repository, make_project
 from support.oracle import oracle_view
-from support.paths import corpus_cases, lay_out_case
+from support.paths import REPO, corpus_cases, lay_out_case
 
 TS_PACKAGE = (
     '{"name": "ts-app", "version": "1.0.0", "scripts": {"build": "tsc", "start": "node dist/server.js"},'
@@ -699,3 +701,31 @@ def test_libraries_a_running_app_may_load_are_repeated_and_the_compilers_left_be
     assert f"RUN apk add --no-cache {runtime_library}\n" in production_text, production_text
     assert "g++" not in production_text and "python3" not in production_text
     assert _introduced_problems(dockerfile.encode(), result.fixed, folder) == []
+
+
+def test_the_production_stage_keeps_the_curl_a_compose_healthcheck_runs(tmp_path):
+    root = tmp_path / "compose-healthcheck-curl"
+    shutil.copytree(REPO / "tests" / "fixtures" / "repos" / "compose-healthcheck-curl", root)
+    result = fix_repository(root, root / "Dockerfile", select=["DF008"])
+    production = result.fixed.decode().split("\n\nFROM ", 1)[1]
+    assert production.startswith("node:22\n")  # the full image: curl is a tool of the running container
+    assert "apt-get install -y curl" in production
+    # Read alone, nothing says the container runs curl: it is left behind with the full image.
+    alone = fix_folder(root, select=["DF008"]).fixed.decode().split("\n\nFROM ", 1)[1]
+    assert alone.startswith("node:22-slim\n") and "curl" not in alone
+
+
+def test_no_dev_dependencies_are_claimed_where_node_env_is_production(tmp_path):
+    source = (
+        "FROM node:22\nARG NODE_ENV=production\nENV NODE_ENV=$NODE_ENV\nWORKDIR /app\nCOPY . .\n"
+        'RUN npm ci && npm run build\nCMD ["node", "dist/server.js"]\n'
+    )
+    package_json = json.dumps({"scripts": {"build": "tsc"}, "devDependencies": {"typescript": "5"}})
+    folder = make_project(tmp_path, source, package_json=package_json, files={"package-lock.json": "{}"})
+    (finding,) = [f for f in fix_folder(folder, select=["DF008"]).initial if f.code == "DF008"]
+    assert finding.message == (
+        "the image builds and runs the app in one stage: split into a `build` stage (install, build) and a"
+        " production stage on `node:22-slim` that copies only package.json, node_modules and dist (add COPY"
+        " --from=build lines for other files the app reads at run time) from it, leaving behind the full image,"
+        " the sources"
+    )

@@ -11,6 +11,7 @@ from dockfix.context import Options, RuleContext
 from dockfix.dockerfile.document import Document
 from dockfix.pipeline import FileResult, fix_document
 from dockfix.project.build_context import Project
+from dockfix.project.discover import discover
 from dockfix.rules import RULES, select_rules
 from dockfix.sources.images import NodeImages
 from support.oracle import oracle_view
@@ -100,3 +101,14 @@ def check_fix_is_sound(folder: Path, name: str = "Dockerfile") -> FileResult:
     if result.fixed == source and not result.other_files:
         assert not result.applied
     return result
+
+
+def fix_repository(root: Path, dockerfile: Path, *, select: list[str] | None = None) -> FileResult:
+    """Fix one Dockerfile of a whole repository laid out at `root`, as the command line does:
+    from the build context its build graph chooses, with how the repository builds and runs it."""
+    found = discover([root])
+    builds = found.graphs[0].dockerfiles[dockerfile]
+    options = Options(unsafe_fixes=True, offline=True, today=TODAY)
+    ctx = RuleContext(dockerfile, Project(builds.choice.context), options, builds=builds)
+    rules = select_rules(select, None) if select else list(RULES)
+    return fix_document(dockerfile, dockerfile.read_bytes(), ctx, rules)

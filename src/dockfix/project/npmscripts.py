@@ -19,6 +19,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..dockerfile.document import Document, Stage
 from ..dockerfile.shell import Command, and_chain, commands_in, uses_shell_features
@@ -32,6 +33,11 @@ from ..dockerfile.stages import (
 )
 from ..dockerfile.words import shell_words
 from .build_context import Project
+from .build_purpose import DEVELOPMENT_VALUES, describe, node_env_at, sites_building
+
+if TYPE_CHECKING:
+    from .build_graph import DockerfileBuilds
+    from .build_sources import BuildSite
 
 NODE_BINARIES = ("node", "nodejs")
 
@@ -413,8 +419,19 @@ def start_commands_run(project: Project, doc: Document, stage: Stage) -> list[li
     return found
 
 
-def development_reason(project: Project, doc: Document, stage: Stage, dockerfile: Path) -> str | None:
-    """Why the stage is a development, test, CI or base image, which production settings would defeat; None if it is not."""
+def development_reason(
+    project: Project, doc: Document, stage: Stage, dockerfile: Path, *, builds: DockerfileBuilds | None = None
+) -> str | None:
+    """Why the stage is a development, test, CI or base image, which production settings would
+    defeat; None if it is not.
+
+    The file says so (its name, a stage name, its start command, a devcontainer, a test runner),
+    or the repository does (`builds`): every build of the stage is a development one, as a build
+    site that passes NODE_ENV=development or runs the image with a dev server says, and no build
+    is a production one: no other site, and no default `ARG NODE_ENV=production` for a plain
+    `docker build`. A file built both ways is not left alone; the rules that would hard-code
+    production settings ask `development_builds` and keep its ARG instead.
+    """
     if is_development_image(doc, stage, dockerfile.name):
         return "its file name, stage name or start command marks a development image"
     if ".devcontainer" in dockerfile.parts:
@@ -433,6 +450,56 @@ def development_reason(project: Project, doc: Document, stage: Stage, dockerfile
         what = development_command(argv)
         if what:
             return f"it starts `{what}`, a development server, watcher or test runner"
+    return _built_for_development_only(project, doc, stage, builds)
+
+
+def _built_for_development_only(
+    project: Project, doc: Document, stage: Stage, builds: DockerfileBuilds | None
+) -> str | None:
+    sites = sites_building(stage, builds)
+    reasons = [development_site(project, site) for site in sites]
+    if not sites or None in reasons:
+        return None  # no build site, or one that builds it for production
+    default = node_env_at(doc, stage, None, {}, "the default build")
+    if default.production:
+        return None  # a plain `docker build` takes the default `ARG NODE_ENV=production`
+    return str(reasons[0])
+
+
+def development_builds(project: Project, stage: Stage, builds: DockerfileBuilds | None) -> list[str]:
+    """Why each build site that builds the stage builds it for development, in site order."""
+    found = (development_site(project, site) for site in sites_building(stage, builds))
+    return [why for why in found if why is not None]
+
+
+def development_site(project: Project, site: BuildSite) -> str | None:
+    """Why the site builds or runs the image for development (`... builds it with NODE_ENV=development`)."""
+    for key, value in site.args:
+        if key == "NODE_ENV" and value is not None and value.lower() in DEVELOPMENT_VALUES:
+            return f"{describe(site)} builds it with NODE_ENV={value}"
+    runtime = site.runtime
+    if runtime is None:
+        return None
+    for setting in (runtime.entrypoint, runtime.command):
+        what = _development_start(project, setting)
+        if what:
+            return f"{describe(site)} runs it with {what}"
+    return None
+
+
+def _development_start(project: Project, setting: tuple[str, ...] | str | None) -> str | None:
+    """The dev server, watcher, test runner or dev script a compose `command` or `entrypoint` runs."""
+    if setting is None:
+        return None
+    argvs = [list(setting)] if isinstance(setting, tuple) else [c.argv for c in commands_in(setting.encode())]
+    for argv in argvs:
+        for command in commands_run(project, argv):
+            call = script_invocation(command)
+            if call and call[0] in project.scripts and is_development_script_name(call[0]):
+                return f"the `{call[0]}` script"
+            what = development_command(command)
+            if what:
+                return f"`{what}`"
     return None
 
 

@@ -85,6 +85,7 @@ from ..edits import Applicability, Edit, Finding, Fix, apply_edits
 from ..project.build_context import Project
 from ..project.image_package import image_project, may_have_node_modules
 from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script, script_invocation
+from .image_purpose import left_alone
 from .rule import Rule
 
 INITS = ("dumb-init", "tini", "/sbin/tini", "/usr/bin/dumb-init", "/usr/local/bin/dumb-init", "/tini", "catatonit")
@@ -123,7 +124,7 @@ def _has_init(argv: list[str] | None) -> bool:
 
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
-    if stage is None or not applies_to(doc, stage):
+    if stage is None or not applies_to(doc, stage) or left_alone(doc, ctx):
         return
     entrypoint, cmd = start_instructions(stage)
     if entrypoint is not None and entrypoint.is_json_form and not entrypoint.json_args:

@@ -57,7 +57,7 @@ from ..dockerfile.stages import (
 from ..dockerfile.words import read_env
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix
-from ..project.npmscripts import dev_dependency_at_start, development_reason, install_at_start
+from ..project.npmscripts import dev_dependency_at_start, development_builds, development_reason, install_at_start
 from .rule import Rule
 
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.\-:/,@%+$]+$")
@@ -75,7 +75,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         return
     # Development, test, CI and base images keep whatever NODE_ENV they have; only the legacy
     # form is rewritten there, which means the same.
-    development = development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
+    development = development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds) is not None
     escape = doc.escape.decode()
     for member in stage_chain(doc, stage):
         for inst in member.instructions:
@@ -115,6 +115,18 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     if development:
         return
     anchor = runtime_boundary(stage)
+    built_for_development = development_builds(ctx.project, stage, ctx.builds)
+    if built_for_development:
+        # The same file is built for production too (else DF000 leaves it alone): a hard-coded
+        # ENV would give the development build production settings.
+        yield Finding(
+            RULE.code,
+            f"NODE_ENV is not set to production in the stage that runs the app; not set here: {built_for_development[0]},"
+            " which `ENV NODE_ENV=production` would override: declare `ARG NODE_ENV=production` and"
+            " `ENV NODE_ENV=$NODE_ENV`, so each build keeps its own value",
+            anchor.line,
+        )
+        return
     install = install_at_start(ctx.project, doc, stage)
     if install is not None and ctx.project.dev_dependencies:
         # npm, yarn and pnpm skip devDependencies under NODE_ENV=production: the install the

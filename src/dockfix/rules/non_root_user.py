@@ -201,7 +201,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         return
     if not any(any(start_instructions(member)) for member in stage_chain(doc, stage)):
         return  # no command of the app's own: a base or tooling image
-    if development_reason(ctx.project, doc, stage, ctx.dockerfile):
+    if development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds):
         return  # a dev or test image writes into the source mounted from the host
     user = effective_user(doc, stage)
     if not is_root(user) or steps_down(doc, stage):

@@ -68,6 +68,7 @@ from ..dockerfile.stages import (
     start_commands,
 )
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.build_purpose import describe, node_env_builds, sites_building
 from ..project.node_tooling import (
     BUILD_TOOLS,
     DEPRECATED_OMIT_DEV_FLAGS,
@@ -75,7 +76,12 @@ from ..project.node_tooling import (
     NPM_LOCKFILES,
     omits_dev,
 )
-from ..project.npmscripts import dev_dependency_at_start, development_reason, script_invocation
+from ..project.npmscripts import (
+    dev_dependency_at_start,
+    development_reason,
+    development_site,
+    script_invocation,
+)
 from ..sources.npm_cli import bundled_npm_major, rejected_command
 from . import supported_node_version
 from .explicit_base_image import target_major
@@ -217,7 +223,7 @@ def _build_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[
 def _runtime_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[str]) -> Iterator[Finding]:
     # Development, test, CI and base images keep their dev dependencies; only the deprecated
     # flag is modernised there (and the lockfile followed), which means the same.
-    development = development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
+    development = development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds) is not None
     commands = list(run_commands(doc, stage))
     major = node_major(doc, stage)
     modern_npm = major is not None and major >= 15
@@ -242,6 +248,17 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: lis
             continue
         if development:
             continue
+        environment = _environment_verdict(doc, ctx, stage, inst, command)
+        if environment is not None:
+            if environment:
+                yield (
+                    _lockfile_finding(inst, ci, environment)
+                    if ci is not None
+                    else Finding(RULE.code, environment, inst.line)
+                )
+            elif ci is not None:
+                yield _lockfile_finding(inst, ci, "")
+            continue
         later_build = next((c for (i2, _, c) in commands[index + 1 :] if _is_build_step(c, ctx)), None)
         if later_build is not None:
             why = ""
@@ -262,6 +279,39 @@ def _runtime_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: lis
             yield _lockfile_finding(inst, ci, why) if ci is not None else Finding(RULE.code, why, inst.line)
             continue
         yield from _production_fix(doc, ctx, stage, inst, script, command, manager, modern_npm, ignore)
+
+
+def _environment_verdict(
+    doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction, command: Command
+) -> str | None:
+    """What NODE_ENV at the install says, where it settles the matter: "" when every build
+    leaves the dev dependencies out already (NODE_ENV=production, or a development build that
+    wants them), or why no flag is hard-coded where the file is built for development as well as
+    for production; None when the install is for the rule to judge as usual."""
+    if command.name == "yarn" and ctx.project.package_manager == "yarn-berry":
+        return None  # Yarn 2+ installs dev dependencies whatever NODE_ENV is
+    development = {
+        describe(site): why
+        for site in sites_building(stage, ctx.builds)
+        if (why := development_site(ctx.project, site)) is not None
+    }
+    installing = [
+        build
+        for build in node_env_builds(doc, stage, inst, ctx.builds)
+        if not build.production and build.build not in development
+    ]
+    if not installing:
+        return ""
+    if not development:
+        return None
+    build = installing[0]
+    value = f"is `{build.value}`" if build.value else "is not set" if build.known else "comes from the build's shell"
+    first = next(iter(development.values()))
+    return (
+        f"`{' '.join(command.argv[:2])}` installs dev dependencies in {build.build}, where NODE_ENV {value}; not"
+        f" fixed: {first}, which needs them: give `ARG NODE_ENV` the default `production` instead of"
+        " hard-coding a flag, so each build keeps its own"
+    )
 
 
 def _ci_edit(

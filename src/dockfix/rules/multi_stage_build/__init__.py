@@ -101,7 +101,7 @@ from ...context import RuleContext
 from ...dockerfile.document import Document, Stage
 from ...dockerfile.stages import applies_to
 from ...edits import Applicability, Finding, Fix
-from ...project.npmscripts import development_reason
+from ...project.npmscripts import development_builds, development_reason
 from ..rule import Rule
 from .distroless import runtime_problems
 from .planning import installs_of, plan_split
@@ -121,10 +121,10 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     if (
         not applies_to(doc, stage)
         or not ctx.project.has_package_json
-        or development_reason(ctx.project, doc, stage, ctx.dockerfile) is not None
+        or development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds) is not None
     ):
         return
-    installs = installs_of(doc, stage)
+    installs = installs_of(doc, stage, ctx.builds)
     if not installs or not any(i.name in ("CMD", "ENTRYPOINT") for i in stage.instructions):
         return
     line = stage.from_instruction.line
@@ -149,6 +149,11 @@ def _split(doc: Document, ctx: RuleContext, stage: Stage, installs: list[tuple[s
     from_inst = stage.from_instruction
     if not from_inst.spans_one_line or any(i.name == "ONBUILD" for i in stage.instructions):
         raise Refusal("a FROM over several lines or an ONBUILD")
+    built_for_development = development_builds(ctx.project, stage, ctx.builds)
+    if built_for_development:
+        raise Refusal(
+            f"its development build ({built_for_development[0]}), which needs what a production stage leaves behind"
+        )
     read = read_stage(doc, ctx, stage)
     return render_split(doc, stage, read, plan_split(doc, ctx, stage, installs, read))
 

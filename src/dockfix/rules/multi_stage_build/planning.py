@@ -7,15 +7,20 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ...context import RuleContext, Services
 from ...dockerfile.document import Document, Instruction, Stage
 from ...dockerfile.shell import commands_in
 from ...dockerfile.stages import effective_user, node_major, split_image
+from ...project.build_purpose import node_env_builds
 from ...project.node_tooling import BUILD_TOOLS, LOCKFILES, PACKAGE_MANAGERS, omits_dev
 from ...project.npmscripts import commands_run, dev_dependency_at_start, script_invocation, start_commands_run
 from ...sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
 from .reading import NothingLeftBehind, Refusal, StageReading
+
+if TYPE_CHECKING:
+    from ...project.build_graph import DockerfileBuilds
 
 BUILD_OUTPUT = ("dist", "build", "out", "lib")
 NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts")
@@ -115,17 +120,20 @@ def _next_files(doc: Document, ctx: RuleContext, stage: Stage) -> list[str] | No
     return files
 
 
-def installs_of(doc: Document, stage: Stage) -> list[tuple[str, bool]]:
-    """(package manager, leaves dev dependencies out) for each project install of the stage."""
+def installs_of(doc: Document, stage: Stage, builds: DockerfileBuilds | None = None) -> list[tuple[str, bool]]:
+    """(package manager, leaves dev dependencies out) for each project install of the stage: by
+    its flags, or because NODE_ENV is `production` there in every build (npm, Yarn 1 and pnpm
+    then install none)."""
     found = []
     for inst in stage.instructions:
+        production = inst.name == "RUN" and all(b.production for b in node_env_builds(doc, stage, inst, builds))
         for script in inst.scripts:
             for command in script.commands:
                 words = [w.text for w in command.args]
                 positional = [w for w in words if not w.startswith("-")]
                 if any(w in ("-g", "--global") for w in words):
                     continue
-                omit = omits_dev(words)
+                omit = omits_dev(words) or production
                 if command.name == "npm" and positional in (["install"], ["i"], ["ci"]):
                     found.append(("npm", omit))
                 elif command.name == "yarn" and positional in ([], ["install"]):

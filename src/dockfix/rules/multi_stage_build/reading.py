@@ -444,9 +444,15 @@ def _groups(doc: Document, stage: Stage) -> tuple[list[tuple[list[Node], Instruc
 
 
 def tools_at_run_time(ctx: RuleContext, stage: Stage) -> set[str]:
-    """Words of the start and health commands, and of the package.json script they call: the
-    programs the running container may call by name."""
+    """Words of the start and health commands (the file's, and those of the compose services that
+    run it), and of the package.json script they call: the programs the running container may
+    call by name."""
     texts = [inst.args for inst in stage.instructions if inst.name in ("CMD", "ENTRYPOINT", "HEALTHCHECK")]
+    # How compose runs the image: its healthcheck `test`, `command` and `entrypoint`.
+    for runtime in ctx.builds.runtimes if ctx.builds is not None else []:
+        for setting in (runtime.healthcheck, runtime.command, runtime.entrypoint):
+            if setting is not None:
+                texts.append(setting if isinstance(setting, str) else " ".join(setting))
     for argv in start_commands(stage):
         call = script_invocation(argv)
         if call is not None and call[0] in ctx.project.scripts:
