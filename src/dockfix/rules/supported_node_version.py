@@ -57,14 +57,16 @@ from collections.abc import Iterator, Sequence
 from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
-from ..dockerfile.stages import is_node_image, is_windows
+from ..dockerfile.stages import copied_stages, is_node_image, is_windows, stage_chain
 from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.nodedata import Advisory
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
-from .explicit_base_image import BaseSite, arg_default_site, base_site, target_major
+from .explicit_base_image import BaseSite, arg_default_site, base_site, held_by_comment
 from .node_tag_plan import Refusal, confirm_tag, plan_tag
+from .own_word import version_named
 from .rule import Rule
+from .version_policy import NoTarget, Target, upgrade_target
 
 _VERSION_ARG_TAG = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(-.*)?$")
 _ADVISORIES_SHOWN = 5
@@ -145,11 +147,14 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple[int, int]] = set()
     for stage in doc.stages:
         found = None if is_windows(doc, stage) else _version_site(doc, stage)
-        if found is None or (found.site.start, found.site.end) in seen:
+        if found is None or _key(found) in seen:
             continue
-        seen.add((found.site.start, found.site.end))
+        seen.add(_key(found))
         finding = _site_finding(doc, ctx, found)
         if finding is not None:
+            if finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE:
+                # The stages that move with it have their upgrade in this finding.
+                seen.update(_key(other) for other in _companions(doc, found))
             yield finding
 
 
@@ -170,6 +175,51 @@ def upgrade_of(doc: Document, ctx: RuleContext, stage: Stage) -> Finding | None:
     return None if found is None else _site_finding(doc, ctx, found)
 
 
+def _key(found: _VersionSite) -> tuple[int, int]:
+    return found.site.start, found.site.end
+
+
+def _major_of(found: _VersionSite) -> int | None:
+    try:
+        return parse_node_version(found.version).major
+    except InvalidVersionError:
+        return None
+
+
+def _companions(doc: Document, found: _VersionSite) -> list[_VersionSite]:
+    """The other version sites on the same major whose stages pass build output to or from this
+    site's stages (through `COPY --from`, directly or through other such stages): they move
+    together, or the build runs what one major built on another."""
+    major = _major_of(found)
+    sites: dict[tuple[int, int], _VersionSite] = {}
+    for stage in doc.stages:
+        other = None if is_windows(doc, stage) else _version_site(doc, stage)
+        if other is not None and _major_of(other) == major and other.ref.digest is None:
+            sites.setdefault(_key(other), other)
+    if _key(found) not in sites:
+        return []
+    # Each stage belongs to the site of the external stage at the root of its chain.
+    owner: dict[int, tuple[int, int]] = {}
+    for stage in doc.stages:
+        root = stage_chain(doc, stage)[-1]
+        for key, site in sites.items():
+            if any(s.index == root.index for s, _ in _stages_at(doc, site.site)):
+                owner[stage.index] = key
+    linked: dict[tuple[int, int], set[tuple[int, int]]] = {key: set() for key in sites}
+    for stage in doc.stages:
+        for _inst, source in copied_stages(doc, stage):
+            a, b = owner.get(stage.index), owner.get(source.index)
+            if a is not None and b is not None and a != b:
+                linked[a].add(b)
+                linked[b].add(a)
+    reached, todo = {_key(found)}, [_key(found)]
+    while todo:
+        for key in linked[todo.pop()] - reached:
+            reached.add(key)
+            todo.append(key)
+    return [sites[key] for key in sorted(reached) if key != _key(found)]
+
+
 def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Finding | None:
     data = ctx.services.node_data
     site = found.site
@@ -178,17 +228,20 @@ def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Findi
     except InvalidVersionError:
         return None
     where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
+    why: str | None = None
     if data.is_end_of_life(version.major, ctx.today):
-        major = target_major(ctx)
-        if major == version.major:
-            return None
         end = data.end_of_life_date(version.major)
         reason = f"Node.js {version.major} reached its end of life" + (f" on {end.isoformat()}" if end else "")
         released = data.newest_known_release(version)
         advisories = data.advisories_affecting(released) if version.minor is not None else []
         if advisories:
             reason += f" and {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
-        new_version, new_major, safe_change = str(major), major, False
+        target = _new_major(ctx, version.major)
+        if isinstance(target, str):
+            return Finding(RULE.code, f"{reason}{where}; {target}", site.line)
+        if target is None:
+            return None
+        new_version, new_major, safe_change, why = str(target.major), target.major, False, target.why
     elif version.minor is not None:
         # A floating minor tag (`24.14`) is rebuilt on each patch release of its line: judge
         # the newest one, which may have every advisory patched already.
@@ -199,40 +252,82 @@ def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Findi
         patched = data.smallest_patched_version(released)
         reason = f"Node.js {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
         if patched is None:
-            new_major = target_major(ctx)
-            new_version, safe_change = str(new_major), False
             reason += f"; no release of Node.js {version.major} fixes them all"
+            target = _new_major(ctx, version.major)
+            if isinstance(target, str):
+                return Finding(RULE.code, f"{reason}{where}; {target}", site.line)
+            if target is None:
+                return None
+            new_version, new_major, safe_change, why = str(target.major), target.major, False, target.why
         else:
             new_version, new_major, safe_change = str(patched), version.major, True
     else:
         return None
-    return _upgrade(doc, ctx, found, f"{reason}{where}", new_version, new_major, safe_change)
+    held = held_by_comment(doc, found.site)
+    if held is not None:
+        return Finding(
+            RULE.code,
+            f"{reason}{where}; the comment above it says not to update it (`{held}`), so it is left as it is",
+            site.line,
+        )
+    return _upgrade(doc, ctx, found, f"{reason}{where}", new_version, new_major, safe_change, why)
+
+
+def _new_major(ctx: RuleContext, major: int) -> Target | str | None:
+    """The major a dead or unpatchable `major` moves to; why there is none (a message); None when it stays."""
+    named = version_named(ctx.dockerfile, major)
+    if named is not None:
+        return (
+            f"the path names Node.js {major} (`{named}`): the definition builds that major on purpose, so it is"
+            " not moved to another; retire it, or add one for a supported major"
+        )
+    target = upgrade_target(ctx)
+    if isinstance(target, NoTarget):
+        return f"{target.reason}, so no upgrade is proposed"
+    return None if target.major == major else target
 
 
 def _upgrade(
-    doc: Document, ctx: RuleContext, found: _VersionSite, reason: str, version: str, major: int, safe_change: bool
+    doc: Document,
+    ctx: RuleContext,
+    found: _VersionSite,
+    reason: str,
+    version: str,
+    major: int,
+    safe_change: bool,
+    why: str | None,
 ) -> Finding:
-    """The finding that moves `found` to `version`, on a tag that exists and keeps the build working."""
+    """The finding that moves `found` to `version`, on a tag that exists and keeps the build working.
+
+    A new major moves the sites of the stages `found`'s stages share build output with as well
+    (`_companions`), in one fix, each keeping its variant where the new major has it.
+    """
     # The tag planning (and the real-image guard it asks) only for a release to upgrade: most files have none.
     site = found.site
-    stages = _stages_at(doc, site)
+    stages = [stage for stage, _ in _stages_at(doc, site)]
     images = ctx.services.node_images
+    companions = [] if safe_change else _companion_edits(doc, ctx, found, version, major)
+    for other, _edit, _shown in companions:
+        stages += [stage for stage, _ in _stages_at(doc, other.site) if stage not in stages]
+    together = [edit for _, edit, _ in companions]
 
     def write(tag: str) -> list[Edit] | None:
         if not found.version_only:
             written = ImageReference.parse(site.text)
-            return [Edit(site.start, site.end, str(written.with_tag(tag).with_digest(None)).encode())]
+            return [Edit(site.start, site.end, str(written.with_tag(tag).with_digest(None)).encode()), *together]
         # Only the version is written in the ARG: every stage's variant must exist as it is.
         variants_exist = all(
             images.tag_exists(f"{version}-{other.variant}" if other.variant else version, ctx.today) is True
-            for _, other in stages
+            for _, other in _stages_at(doc, site)
         )
-        return [Edit(site.start, site.end, version.encode())] if variants_exist and tag.startswith(version) else None
+        if not variants_exist or not tag.startswith(version):
+            return None
+        return [Edit(site.start, site.end, version.encode()), *together]
 
     plan = plan_tag(
         doc,
         ctx,
-        [stage for stage, _ in stages],
+        stages,
         version=version,
         major=major,
         variant=found.variant,
@@ -255,6 +350,9 @@ def _upgrade(
     if not allowed:
         return Finding(RULE.code, f"{reason}; {note}", site.line)
     notes = "".join(f"; {n}" for n in plan.notes)
+    if companions:
+        moved = ", ".join(f"line {other.site.line} to `{shown}`" for other, _, shown in companions)
+        notes += f"; with the stages it shares build output with, on the same major ({moved})"
     if found.ref.digest is not None and digest is None:
         # An upgrade must not lose the pin: without the new tag's digest there is no upgrade.
         return Finding(
@@ -268,8 +366,34 @@ def _upgrade(
     else:
         written = ImageReference.parse(site.text)
         replacement = shown = str(written.with_tag(plan.tag).with_digest(digest))
-    message = f"{reason}: use `{shown}`{notes}"
+    message = f"{reason}: use `{shown}`" + (f" ({why})" if why else "") + notes
     if note:
         message += f" ({note})"
     fix = Fix.safe if safe_change else Fix.unsafe
-    return Finding(RULE.code, message, site.line, fix(Edit(site.start, site.end, replacement.encode()), *plan.edits))
+    return Finding(
+        RULE.code, message, site.line, fix(Edit(site.start, site.end, replacement.encode()), *together, *plan.edits)
+    )
+
+
+def _companion_edits(
+    doc: Document, ctx: RuleContext, found: _VersionSite, version: str, major: int
+) -> list[tuple[_VersionSite, Edit, str]]:
+    """For each companion site, the edit that moves it to `major` in its own variant, and the new
+    reference; none at all when one of them cannot move (no such variant, or a version-only ARG
+    whose variant the new major lacks): then each site is judged on its own."""
+    images = ctx.services.node_images
+    moves = []
+    for other in _companions(doc, found):
+        variant = images.variant_on(major, other.variant, ctx.today) if other.variant else ""
+        if variant is None or (other.version_only and variant != other.variant):
+            return []
+        tag = f"{version}-{variant}" if variant else version
+        if images.tag_exists(tag, ctx.today) is not True:
+            return []
+        new_ref = other.ref.with_tag(tag).with_digest(None)
+        if other.version_only:
+            text = version
+        else:
+            text = str(ImageReference.parse(other.site.text).with_tag(tag).with_digest(None))
+        moves.append((other, Edit(other.site.start, other.site.end, text.encode()), str(new_ref)))
+    return moves
