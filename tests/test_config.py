@@ -42,7 +42,10 @@ def test_the_nearest_configuration_wins_and_pyproject_without_the_table_is_passe
         ("colour = true", "unknown key 'colour'"),
         ("unsafe-fixes = 'yes'", "unsafe-fixes must be true or false"),
         ("exclude = [1]", "exclude must be a list of strings"),
-        ('node-version = "banana"', "node-version: not a Node.js version like 22 or 22.11.0, nor lts-oldest or lts-newest: banana$"),
+        (
+            'node-version = "banana"',
+            "node-version: not a Node.js version like 22 or 22.11.0, nor lts-oldest or lts-newest: banana$",
+        ),
         ("node-version = 22.5", "node-version must be a string"),
     ],
 )

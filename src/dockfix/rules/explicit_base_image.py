@@ -3,8 +3,10 @@
 ## What it does
 Rewrites a floating or missing tag of the official Node.js image (`FROM node`, `node:latest`,
 `node:lts`, `node:current`, `node:alpine`, a codename like `node:iron`) to an explicit major of
-the active LTS line as of the run date (`--node-version` overrides it). The new tag is one the
-image really has, and the build keeps everything it ran:
+the active LTS line as of the run date, what `lts` means that day (`--node-version` overrides
+it: a major, `lts-oldest` or `lts-newest`), within package.json's `engines.node`, or the major of
+the stages it shares build output with. The new tag is one the image really has, and the build
+keeps everything it ran:
 
 - The variant the file chose is kept where the major is built on it; a Debian release it is not
   built on (`lts-buster`, `wheezy`) becomes the nearest newer release still supported
@@ -28,12 +30,12 @@ image really has, and the build keeps everything it ran:
   (`node:26-buster`) is reported.
 
 Package managers: the images of Node.js 24 still bundle Yarn v1 and Corepack (supported until
-2028-04-30), but moving there would leave the active LTS for a line in maintenance that needs
-another major upgrade soon. The fix keeps the active LTS and adds
+2028-04-30); a floating tag made explicit keeps the active LTS it names today and adds
 `RUN npm install --global yarn@1` (or the Yarn 1 release package.json's `packageManager` names)
 or `RUN npm install --global corepack@latest` (which also puts its `yarn` and `pnpm` shims on the
 PATH) after FROM, where the image's user is still root: the same tool the old image had, before
-its first use. `--node-version 24` keeps the bundled tools instead.
+its first use. `--node-version 24` (or `lts-oldest`) keeps the bundled tools instead. A FROM
+under a comment that says not to update it keeps its image, and is reported as it is.
 
 Every stage built on an image from a registry (build stages and other images too) is pinned as
 `name:tag@sha256:<digest>`, the digest the registry serves for the tag today (for a
