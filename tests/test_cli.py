@@ -552,7 +552,7 @@ def test_context_decides_where_other_files_go(project):
         (["--today", "04/03/2025"], "dockfix: error: --today: not a date in the form YYYY-MM-DD: 04/03/2025"),
         (
             ["--node-version", "latest"],
-            "dockfix: error: --node-version: not a Node.js version like 22 or 22.11.0: latest",
+            "dockfix: error: --node-version: not a Node.js version like 22 or 22.11.0, nor lts-oldest or lts-newest: latest",
         ),
         (["--context", "nowhere"], "dockfix: error: --context: not a folder: nowhere"),
     ],

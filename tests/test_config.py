@@ -42,7 +42,10 @@ def test_the_nearest_configuration_wins_and_pyproject_without_the_table_is_passe
         ("colour = true", "unknown key 'colour'"),
         ("unsafe-fixes = 'yes'", "unsafe-fixes must be true or false"),
         ("exclude = [1]", "exclude must be a list of strings"),
-        ('node-version = "banana"', "node-version: not a Node.js version like 22 or 22.11.0: banana$"),
+        (
+            'node-version = "banana"',
+            "node-version: not a Node.js version like 22 or 22.11.0, nor lts-oldest or lts-newest: banana$",
+        ),
         ("node-version = 22.5", "node-version must be a string"),
     ],
 )
@@ -96,7 +99,7 @@ def test_a_bad_node_version_fails_the_files_under_that_configuration_and_no_othe
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert errors == [
         f"bad/Dockerfile: error: configuration: {tmp_path / 'bad' / '.dockfix.toml'}: node-version: "
-        "not a Node.js version like 22 or 22.11.0: banana"
+        "not a Node.js version like 22 or 22.11.0, nor lts-oldest or lts-newest: banana"
     ]
     assert "good/Dockerfile:3: DF901 [*] use npm ci" in result.stdout
     assert "bad/Dockerfile" not in result.stdout

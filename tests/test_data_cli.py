@@ -17,14 +17,23 @@ from support.fixing import make_project
 DATA = Path(dockfix.__file__).parent / "data"
 
 
-def test_stale_data_is_warned_once_per_run(tmp_path):
-    folder = make_project(tmp_path, "FROM node:22-alpine\n")
+def test_stale_data_is_warned_once_per_run_that_depends_on_it(tmp_path):
+    folder = make_project(tmp_path, "FROM node:14-alpine\n")
     (folder / "sub").mkdir()
-    (folder / "sub" / "Dockerfile").write_text("FROM node:24-alpine\n")
+    (folder / "sub" / "Dockerfile").write_text("FROM node:16-alpine\n")
     result = CliRunner().invoke(app, ["--offline", "--today", "2026-11-29", str(folder)])
     assert result.stderr.count("Run `dockfix --update-data`") == 1
     fresh = CliRunner().invoke(app, ["--offline", "--today", "2026-04-08", str(folder)])
     assert "update-data" not in fresh.stderr
+
+
+def test_no_staleness_warning_when_no_finding_depends_on_the_data(tmp_path):
+    # Live majors named explicitly: nothing the run says was judged by the release or advisory data.
+    folder = make_project(tmp_path, "FROM node:22-alpine\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "Dockerfile").write_text("FROM node:24-alpine\n")
+    result = CliRunner().invoke(app, ["--offline", "--today", "2026-11-29", str(folder)])
+    assert "update-data" not in result.stderr
 
 
 def test_update_data_refuses_offline():

@@ -523,10 +523,10 @@ def test_old_npm_message_says_the_flag_it_writes(tmp_path):
 
 
 def test_base_moved_off_npm_6_gets_the_flag_its_message_names(tmp_path):
-    # DF007 moves node:14 to the active LTS in the same run: DF002 waits for the move, then writes
+    # DF007 moves node:14 to Node.js 24 in the same run: DF002 waits for the move, then writes
     # and names `--omit=dev`, rather than naming `--production` that the move then rewrites.
     result = run(tmp_path, OLD_NPM, select=["DF002", "DF007"], package_json=package(), files=LOCKFILE)
-    assert result.fixed.decode() == OLD_NPM.replace("node:14", "node:26").replace("npm install", "npm ci --omit=dev")
+    assert result.fixed.decode() == OLD_NPM.replace("node:14", "node:24").replace("npm install", "npm ci --omit=dev")
     assert [f.message for f in result.applied if f.code == "DF002"] == [
         "`npm install` installs dev dependencies and may drift from package-lock.json: use `npm ci --omit=dev`"
     ]

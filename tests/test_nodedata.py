@@ -85,11 +85,11 @@ def test_every_range_in_the_database_parses():
 
 def test_packaged_data_is_dated_by_its_older_snapshot(data):
     assert data.origin == "packaged"
-    assert data.schedule_date == date(2026, 6, 1)
+    assert data.schedule_date == date(2026, 7, 2)  # the snapshot's date: current on that day
     assert data.vulnerabilities_date == date(2026, 4, 8)
     assert data.data_date == date(2026, 4, 8)
     sources = (PACKAGED_DATA / "SOURCES.md").read_text(encoding="utf-8")
-    assert "2026-06-01" in sources and "2026-04-08" in sources and "MIT" in sources
+    assert "2026-07-02" in sources and "2026-04-08" in sources and "2026-08-19" in sources and "MIT" in sources
     assert len(data.advisories) == 171
 
 

@@ -30,7 +30,13 @@ TINI = "https://github.com/krallin/tini/releases/download/v0.19.0/tini"
 
 
 def fix(folder: Path):
-    result = fix_folder(folder, select=RULES)
+    """The fixes of a move to the newest LTS (26), which needs most of what tag planning does
+    (Yarn v1 and Corepack installed, packages Debian trixie renamed); the default policy moves
+    to 24 (tests/rules/test_df007_version_policy.py)."""
+    options = Options(unsafe_fixes=True, offline=True, today=TODAY, node_version="lts-newest")
+    ctx = RuleContext(folder / "Dockerfile", Project(folder), options)
+    dockerfile = folder / "Dockerfile"
+    result = fix_document(dockerfile, dockerfile.read_bytes(), ctx, select_rules(RULES, None))
     assert result.error is None
     return result
 
@@ -303,7 +309,7 @@ def pushed(token_registry):
 def fix_online(tmp_path: Path, source: str, mirror: str):
     folder = make_project(tmp_path, source)
     (tmp_path / "config.json").write_text(json.dumps({}))
-    options = Options(unsafe_fixes=True, offline=False, today=TODAY, registry_mirror=mirror)
+    options = Options(unsafe_fixes=True, offline=False, today=TODAY, registry_mirror=mirror, node_version="lts-newest")
     services = Services(options, cache_dir=tmp_path / "cache", docker_config=tmp_path / "config.json")
     ctx = RuleContext(folder / "Dockerfile", Project(folder), options, services=services)
     result = fix_document(folder / "Dockerfile", source.encode(), ctx, select_rules(RULES, None))

@@ -186,7 +186,9 @@ def fix(
     node_version: Annotated[
         str | None,
         typer.Option(
-            "--node-version", metavar="VERSION", help="The Node.js version to target (default: the current LTS)."
+            "--node-version",
+            metavar="VERSION",
+            help="The Node.js major upgrades move to, or lts-oldest / lts-newest (default: lts-oldest).",
         ),
     ] = None,
     registry_mirror: Annotated[

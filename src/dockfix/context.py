@@ -24,26 +24,40 @@ if TYPE_CHECKING:
     from .sources.registry import RegistryClient
 
 
+LTS_OLDEST = "lts-oldest"
+"""The oldest LTS line with at least 12 months of support left: where an end-of-life major moves by default."""
+LTS_NEWEST = "lts-newest"
+"""The newest LTS line (the active LTS)."""
+
+
 @dataclass
 class Options:
     """What the user asked for, as far as rules need to know."""
 
     unsafe_fixes: bool = False
     offline: bool = False
-    node_version: str | None = None  # overrides the LTS major computed from the schedule
+    # The major upgrades move to (`22`), or a policy (`lts-oldest`, `lts-newest`); None: each
+    # rule's default (rules/version_policy.py).
+    node_version: str | None = None
     registry_mirror: str | None = None
     today: date = field(default_factory=date.today)
 
 
 def checked_node_version(value: str) -> str:
-    """A Node.js version as Options.node_version holds it (`v22.11` -> `22.11`); ValueError if it is not one.
+    """A Node.js version or policy as Options.node_version holds it (`v22.11` -> `22.11`, `LTS-Oldest` ->
+    `lts-oldest`); ValueError if it is neither.
 
     The one check of `--node-version` and of a configuration's `node-version`.
     """
+    policy = value.strip().lower()
+    if policy in (LTS_OLDEST, LTS_NEWEST):
+        return policy
     try:
         return str(parse_node_version(value.strip()))
     except InvalidVersionError:
-        raise ValueError(f"not a Node.js version like 22 or 22.11.0: {value}") from None
+        raise ValueError(
+            f"not a Node.js version like 22 or 22.11.0, nor {LTS_OLDEST} or {LTS_NEWEST}: {value}"
+        ) from None
 
 
 class Services:

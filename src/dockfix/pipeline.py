@@ -28,6 +28,7 @@ from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .guard import Problem, introduced
 from .project.build_context import Project
+from .rules.own_word import generated_note
 from .rules.rule import Rule
 
 MAX_PASSES = 10
@@ -188,6 +189,10 @@ def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule])
     ctx.rule_codes = frozenset(rule.code for rule in rules)
     try:
         doc = parse_for_fixing(source)
+        generated = generated_note(doc)
+        if generated is not None:  # an edit would be lost at the next generation: no rule runs
+            result.fixed, result.notes = source, [generated]
+            return result
         _fix(doc, ctx, rules, result)
     except PipelineError as error:
         result.error, result.error_line = error.message, error.line

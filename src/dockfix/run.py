@@ -55,6 +55,7 @@ from . import rules as rule_table
 from .changes import changes_of, planned_changes
 from .context import Options, RuleContext, Services, checked_node_version
 from .dockerfile.imageref import use_registry_mirror
+from .edits import Applicability, Finding
 from .output import Console
 from .output.diff import display_path, unified_diff
 from .output.emitters import EMITTERS, Presentation, RunResults
@@ -676,9 +677,20 @@ def _write_patches(plan: list[FileChange], paths: list[Path], patch_dir: Path, c
     return 0
 
 
-def _stale_data_warning(settings: Settings) -> str | None:
-    """Once per run, not per file: the Node.js data a rule judges versions by is old."""
-    if not any(rule.needs_fresh_node_data for rule in settings.rules):
+def _judged_by_node_data(finding: Finding) -> bool:
+    """A finding of a rule that judges versions by the data (DF007), or a new tag DF001 chose by the
+    release schedule (a floating tag made an explicit major)."""
+    rule = rule_table.rule_by_code(finding.code)
+    if rule is not None and rule.needs_fresh_node_data:
+        return True
+    fix = finding.fix
+    return rule is rule_table.explicit_base_image.RULE and fix is not None and fix.applicability is Applicability.UNSAFE
+
+
+def _stale_data_warning(run: RunResults, settings: Settings) -> str | None:
+    """Once per run, not per file, and only when a finding of the run was judged by the Node.js
+    data, which is old: said on every run, it would be noise nobody reads."""
+    if not any(_judged_by_node_data(finding) for result in run.results for finding in result.initial):
         return None
     services = Services(settings.options, use_cache=settings.use_cache)
     return services.node_data.warn_if_stale(settings.options.today)
@@ -686,7 +698,7 @@ def _stale_data_warning(settings: Settings) -> str | None:
 
 def _print_run_summary(run: RunResults, settings: Settings, summary: str, console: Console) -> None:
     """The stale-data warning, the breakdown of a run over several files, unresolved digests, the summary line."""
-    stale = _stale_data_warning(settings)
+    stale = _stale_data_warning(run, settings)
     if stale:
         console.err(f"dockfix: warning: {stale}")
     if len(run.results) > 1:

@@ -667,7 +667,7 @@ def test_distroless_runtime_of_a_supported_major_fed_by_the_same_major_is_not_re
 
 def test_production_stage_is_not_upgraded_away_from_the_major_that_built_its_node_modules(tmp_path):
     """The split's two stages end on one Node.js major: node_modules built on one major never run on
-    another (here DF007 moves both to 26, python carried across as python3)."""
+    another (here DF007 moves both to 24, python carried across as python3)."""
     dockerfile = (
         "FROM node:14\nRUN apt-get update && apt-get install -y python make g++\nWORKDIR /app\nCOPY . .\n"
         'RUN npm ci\nCMD ["node", "index.js"]\n'
@@ -675,7 +675,7 @@ def test_production_stage_is_not_upgraded_away_from_the_major_that_built_its_nod
     folder = make_project(tmp_path, dockerfile, package_json=PLAIN_PACKAGE, files=LOCK)
     result = settle(folder)
     build, production = stages_of(result.fixed)
-    assert (build.base, production.base) == ("node:26", "node:26-slim")
+    assert (build.base, production.base) == ("node:24", "node:24-slim")
     assert b"apt-get install -y python3 make g++" in result.fixed
 
 

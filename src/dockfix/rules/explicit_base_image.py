@@ -3,8 +3,10 @@
 ## What it does
 Rewrites a floating or missing tag of the official Node.js image (`FROM node`, `node:latest`,
 `node:lts`, `node:current`, `node:alpine`, a codename like `node:iron`) to an explicit major of
-the active LTS line as of the run date (`--node-version` overrides it). The new tag is one the
-image really has, and the build keeps everything it ran:
+the active LTS line as of the run date, what `lts` means that day (`--node-version` overrides
+it: a major, `lts-oldest` or `lts-newest`), within package.json's `engines.node`, or the major of
+the stages it shares build output with. The new tag is one the image really has, and the build
+keeps everything it ran:
 
 - The variant the file chose is kept where the major is built on it; a Debian release it is not
   built on (`lts-buster`, `wheezy`) becomes the nearest newer release still supported
@@ -28,12 +30,12 @@ image really has, and the build keeps everything it ran:
   (`node:26-buster`) is reported.
 
 Package managers: the images of Node.js 24 still bundle Yarn v1 and Corepack (supported until
-2028-04-30), but moving there would leave the active LTS for a line in maintenance that needs
-another major upgrade soon. The fix keeps the active LTS and adds
+2028-04-30); a floating tag made explicit keeps the active LTS it names today and adds
 `RUN npm install --global yarn@1` (or the Yarn 1 release package.json's `packageManager` names)
 or `RUN npm install --global corepack@latest` (which also puts its `yarn` and `pnpm` shims on the
 PATH) after FROM, where the image's user is still root: the same tool the old image had, before
-its first use. `--node-version 24` keeps the bundled tools instead.
+its first use. `--node-version 24` (or `lts-oldest`) keeps the bundled tools instead. A FROM
+under a comment that says not to update it keeps its image, and is reported as it is.
 
 Every stage built on an image from a registry (build stages and other images too) is pinned as
 `name:tag@sha256:<digest>`, the digest the registry serves for the tag today (for a
@@ -72,7 +74,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..context import RuleContext
+from ..context import LTS_NEWEST, RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows, stage_chain
@@ -80,9 +82,10 @@ from ..edits import Applicability, Edit, Finding, Fix
 from ..guard import stage_image
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.registry import OfflineCacheMiss, RegistryError
-from ..sources.semver import InvalidVersionError, parse_node_version
 from .node_tag_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
+from .own_word import do_not_update_comment
 from .rule import Rule
+from .version_policy import NoTarget, Target, upgrade_target
 
 _WHOLE_VARIABLE = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
 
@@ -166,13 +169,9 @@ def stages_on_site(doc: Document, site: BaseSite) -> list[Stage]:
 
 
 def target_major(ctx: RuleContext) -> int:
-    """The major to move to: `--node-version`, else the active LTS line on the run date."""
-    if ctx.options.node_version:
-        try:
-            return parse_node_version(ctx.options.node_version.strip()).major
-        except InvalidVersionError:
-            pass
-    return ctx.services.node_data.active_lts_major(ctx.today)
+    """The major an end-of-life one moves to (rules/version_policy.py); the active LTS when none may."""
+    target = upgrade_target(ctx)
+    return target.major if isinstance(target, Target) else ctx.services.node_data.active_lts_major(ctx.today)
 
 
 def resolve(ctx: RuleContext, ref: ImageReference) -> tuple[str | None, str | None]:
@@ -209,8 +208,17 @@ def _floating(
     # The tag planning (and the real-image guard it asks) only for a floating tag: most files have none.
     where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
     stages = stages_on_site(doc, site)
-    runtime_major = _major_built_for(doc, ctx, stages)
-    major = runtime_major or target_major(ctx)
+    built_for = _major_built_for(doc, ctx, stages)
+    runtime_major = built_for[0] if built_for is not None else None
+    # `lts` names the newest LTS line: made explicit, it says the same (or what the options ask).
+    target = upgrade_target(ctx, default=LTS_NEWEST)
+    head = f"`{site.text}`{where} is a floating tag"
+    if runtime_major is not None:
+        major = runtime_major
+    elif isinstance(target, NoTarget):
+        return Finding(RULE.code, f"{head}, but {target.reason}: choose the tag by hand", site.line)
+    else:
+        major = target.major
     plan = plan_tag(
         doc,
         ctx,
@@ -222,7 +230,6 @@ def _floating(
         repair=True,
         write=lambda new_tag: [Edit(site.start, site.end, str(ref.with_tag(new_tag)).encode())],
     )
-    head = f"`{site.text}`{where} is a floating tag"
     if isinstance(plan, Refusal):
         return Finding(RULE.code, f"{head}, but {plan.reason}: choose the tag by hand", site.line)
     new_ref = ref.with_tag(plan.tag)
@@ -232,36 +239,47 @@ def _floating(
     if digest is not None:
         new_ref = new_ref.with_digest(digest)
     notes = "".join(f", {n}" for n in plan.notes)
-    chosen = (
-        f"the major {major} of the stage that runs what it builds"
-        if runtime_major is not None
-        else f"the active LTS major {major}"
-    )
+    if built_for is not None:
+        chosen = built_for[1]
+    elif isinstance(target, Target) and not target.chosen_by_default:
+        chosen = f"Node.js {major} ({target.why})"
+    else:
+        chosen = f"the active LTS major {major}"
     message = f"{head}: use {chosen}{notes}: `{new_ref}`"
     if note:
         message += f"; {note}"
     return Finding(RULE.code, message, site.line, _tag_change(doc, stage, site, str(new_ref), plan))
 
 
-def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> int | None:
-    """The Node.js major of the node stages that copy from `stages`, when they name one and agree:
-    what a build stage makes (node_modules, native addons) must run on the major that runs it."""
+def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> tuple[int, str] | None:
+    """The Node.js major of the node stages that copy from `stages` (else of those `stages` copy
+    from), when they name one, agree and are supported, and how the message names it: what a
+    build stage makes (node_modules, native addons) must run on the major that runs it."""
     on_site = {stage.index for stage in stages}
     # The stages on the site and those built on them: copies between them stay on one image.
     indexes = {other.index for other in doc.stages if any(m.index in on_site for m in stage_chain(doc, other))}
-    majors = set()
+    runners, builders = set(), set()
     for other in doc.stages:
-        if other.index in indexes:
-            continue
         for _inst, source in copied_stages(doc, other):
-            if source.index in indexes:
-                majors.add(stage_image(doc, other, ctx.services.node_images, ctx.today).major)
-    if len(majors) != 1:
+            if other.index not in indexes and source.index in indexes:
+                runners.add(stage_image(doc, other, ctx.services.node_images, ctx.today).major)
+            elif other.index in indexes and source.index not in indexes:
+                builders.add(stage_image(doc, source, ctx.services.node_images, ctx.today).major)
+    for majors, whose in ((runners, "the stage that runs what it builds"), (builders, "the stage whose build it runs")):
+        if len(majors) != 1:
+            continue
+        major = majors.pop()
+        if major is not None and not ctx.services.node_data.is_end_of_life(major, ctx.today):
+            return major, f"the major {major} of {whose}"
         return None
-    major = majors.pop()
-    if major is None or ctx.services.node_data.is_end_of_life(major, ctx.today):
-        return None
-    return major
+    return None
+
+
+def held_by_comment(doc: Document, site: BaseSite) -> str | None:
+    """The comment above a FROM on `site` (or above its ARG) that says not to update the image, if any."""
+    instructions = [stage.from_instruction for stage in stages_on_site(doc, site)]
+    instructions += [inst for inst in doc.global_args if site.via_arg and inst.line == site.line]
+    return next(filter(None, (do_not_update_comment(doc, inst) for inst in instructions)), None)
 
 
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
@@ -287,6 +305,11 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         if ref.digest is not None or ref.is_scratch:
             continue
         where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
+        held = held_by_comment(doc, site)
+        if held is not None:
+            message = f"`{site.text}`{where} is left as it is: the comment above it says not to update it (`{held}`)"
+            yield Finding(RULE.code, message, site.line)
+            continue
         if is_node_image(site.text):
             try:
                 tag = NodeTag.parse(ref.tag)

@@ -11,9 +11,9 @@ has none is proposed. What a candidate needs besides the tag:
   stage that runs them gets an explicit install right after its FROM, before any use and while
   the image's user is still root: `npm install --global yarn@1` (the version package.json's
   `packageManager` names when it is a Yarn 1 release) or `npm install --global corepack@latest`
-  (the npm package brings the `yarn` and `pnpm` shims too). The active LTS is kept rather than
-  an older line that still bundles the tool: that line leaves support sooner, and the install
-  puts back the same tool the old image had.
+  (the npm package brings the `yarn` and `pnpm` shims too). The major is the one the version
+  policy chose (rules/version_policy.py); on Node.js 24, its default today, both are bundled
+  and nothing is added.
 - Distribution packages: an `apt-get install` (or `apk add`) of a package the new release no
   longer has is rewritten to its equivalent there (`python` -> `python3`, what node-gyp needs);
   with no equivalent, the next Debian release the major is built on is tried (`26-bookworm`).

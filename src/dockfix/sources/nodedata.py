@@ -29,6 +29,7 @@ Nothing here reads the clock: every date-dependent question takes ``today``.
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import re
@@ -288,6 +289,28 @@ class NodeData:
             raise NodeDataError(f"the release schedule has no line in long-term support on {today.isoformat()}")
         return max(candidates)
 
+    def supported_lts_majors(self, today: date) -> list[int]:
+        """The lines in long-term support on ``today`` (entered LTS, not yet ended), oldest first."""
+        return sorted(
+            line.major
+            for line in self._lines_by_major.values()
+            if line.lts is not None and line.lts <= today < line.end
+        )
+
+    def oldest_lts_major(self, today: date, *, months_left: int = 12) -> int:
+        """The oldest line in long-term support with at least ``months_left`` months of support left.
+
+        The smallest move that reaches a line which will not need another upgrade within the
+        year (on 2026-12-06: 24, supported until 2028-04-30; 22 ends in under five months). When
+        no line has that much left (a date at the edge of the data), the active LTS line.
+        """
+        horizon = _months_after(today, months_left)
+        for major in self.supported_lts_majors(today):
+            line = self._lines_by_major[major]
+            if line.end >= horizon:
+                return major
+        return self.active_lts_major(today)
+
     def end_of_life_date(self, major: int) -> date | None:
         """The date ``major`` stopped (or will stop) being supported.
 
@@ -376,6 +399,13 @@ class NodeData:
             f"({age} days old); newer releases and advisories are unknown to it. "
             "Run `dockfix --update-data` to refresh it."
         )
+
+
+def _months_after(day: date, months: int) -> date:
+    """The same day of the month `months` later (the month's last day when it is shorter)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # -- parsing the published files --------------------------------------------------------------
