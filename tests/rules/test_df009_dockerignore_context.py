@@ -239,6 +239,16 @@ def test_a_sibling_with_its_own_ignore_file_does_not_hold_anything_back(tmp_path
     assert ignore is not None and DockerIgnore.parse(ignore).excludes(".env")  # the api reads its own file
 
 
+def test_a_context_given_on_the_command_line_is_not_the_shared_one(shared_context, monkeypatch):
+    # --context wins over the compose file: the .dockerignore written there is not the one the
+    # backend's compose build reads, so nothing is held back for it.
+    monkeypatch.chdir(shared_context)
+    dockfix("--write", "--context", "packages/frontend", ".")
+    written = (shared_context / "packages" / "frontend" / ".dockerignore").read_bytes()
+    assert DockerIgnore.parse(written).excludes(".env")
+    assert not (shared_context / ".dockerignore").exists()
+
+
 # -- a file that does not exist yet: the finding sits on the Dockerfile ---------------------------
 
 DOCKERFILE = 'FROM node:22-alpine\nWORKDIR /app\nCOPY --from=node:22 /usr/local/bin/node /tmp/\nCOPY package.json ./\nRUN npm install\nCOPY . .\nCMD ["node", "server.js"]\n'

@@ -150,6 +150,8 @@ def context_siblings(ctx: RuleContext, path: Path) -> list[Sibling]:
     """
     if ctx.builds is None or path != ctx.project.root / ".dockerignore":
         return []
+    if os.path.realpath(ctx.builds.choice.context) != os.path.realpath(ctx.project.root):
+        return []  # `--context` chose another folder than the one the siblings share
     siblings = []
     for dockerfile in ctx.builds.siblings:
         absolute = Path(os.path.abspath(dockerfile))
