@@ -10,10 +10,13 @@ only and once with `--unsafe-fixes`, each on its own copy, then a second `--writ
 - the files written, safe and unsafe;
 - the errors (exit code 2) and their lines;
 - the checks: no error comes from a file that is not a Dockerfile; every `.dockerignore`
-  written is in a build context some Dockerfile of the repository is built from; the second
-  `--write --unsafe-fixes` changes nothing; a file with a DF000 note (left alone) gains no
-  USER, NODE_ENV=production, `--omit=dev`, stage or dumb-init (a base moved to another tag by
-  DF001/DF007, which still check such images, is listed apart).
+  written is in a build context some Dockerfile of the repository is built from; after the
+  safe-only `--write`, no COPY or ADD source of any Dockerfile is newly left out of its build
+  context (each Dockerfile's sources, before and after the write, judged with dockfix's own
+  `.dockerignore` matcher against the ignore file BuildKit reads for it, before and after);
+  the second `--write --unsafe-fixes` changes nothing; a file with a DF000 note (left alone)
+  gains no USER, NODE_ENV=production, `--omit=dev`, stage or dumb-init (a base moved to another
+  tag by DF001/DF007, which still check such images, is listed apart).
 
     python benchmarks/repos_report.py [--repos DIR] [--only NAME ...] [--details]
 """
@@ -21,6 +24,7 @@ only and once with `--unsafe-fixes`, each on its own copy, then a second `--writ
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +41,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from dockfix.dockerfile.document import DockerfileSyntaxError, Document  # noqa: E402
 from dockfix.dockerfile.stages import effective_user, is_root, runtime_stage  # noqa: E402
+from dockfix.project.build_graph import copy_sources  # noqa: E402
 from dockfix.project.discover import Discovery, discover, not_a_dockerfile  # noqa: E402
+from dockfix.project.dockerignore_patterns import DockerIgnore, parse_pattern  # noqa: E402
 
 OMIT_DEV = re.compile(r"--omit[= ]dev|--production(?![=\w-])|--only=prod\w*|(?<![\w-])--prod(?![\w-])")
 NODE_ENV_PRODUCTION = re.compile(r"NODE_ENV[= ]+[\"']?production\b")
@@ -119,6 +126,63 @@ def is_real_dockerfile(root: Path, relative: str) -> bool:
         return False
 
 
+def _ignore_rules(dockerfile: Path, context: Path) -> DockerIgnore:
+    """The ignore file BuildKit reads for the Dockerfile: `<Dockerfile>.dockerignore`, else the context's."""
+    for path in (dockerfile.parent / f"{dockerfile.name}.dockerignore", context / ".dockerignore"):
+        if path.is_file():
+            return DockerIgnore.parse(path.read_bytes())
+    return DockerIgnore([])
+
+
+def _sources(dockerfile: Path) -> list[str]:
+    try:
+        return copy_sources(dockerfile.read_bytes())
+    except (OSError, DockerfileSyntaxError):
+        return []
+
+
+def _tree(context: Path) -> list[str]:
+    """Every path in the context, folders included, slash-separated (a glob source may match either)."""
+    found = []
+    for folder, subfolders, names in os.walk(context):
+        subfolders[:] = [name for name in subfolders if name not in ("node_modules", ".git")]
+        base = Path(folder).relative_to(context)
+        found += [(base / name).as_posix() for name in [*subfolders, *names]]
+    return found
+
+
+def _context_paths(context: Path, source: str, tree: Callable[[Path], list[str]]) -> list[str]:
+    """The context paths a COPY source names: itself, or what its glob matches; none for the whole context."""
+    pattern = parse_pattern(source)
+    if pattern is None or pattern.text in (".", "/"):
+        return []
+    if pattern.is_literal:
+        return [pattern.text]
+    regex = pattern.regex
+    return [path for path in tree(context) if regex is not None and regex.fullmatch(path)]
+
+
+def sources_newly_left_out(before: Path, after: Path, found: Discovery) -> list[str]:
+    """COPY/ADD sources that the ignore files in `after` leave out of the context and those in `before` did not.
+
+    `found` is the discovery of `after`; each Dockerfile's sources are read from both trees (a fix
+    may change them), and judged against the ignore file BuildKit reads for it in each tree.
+    """
+    newly = []
+    tree = functools.cache(_tree)
+    for dockerfile in found.files:
+        relative = dockerfile.relative_to(after)
+        context = found.contexts.get(dockerfile, dockerfile.parent).relative_to(after)
+        rules_before = _ignore_rules(before / relative, before / context)
+        rules_after = _ignore_rules(after / relative, after / context)
+        sources = dict.fromkeys([*_sources(before / relative), *_sources(after / relative)])
+        for source in sources:
+            for path in _context_paths(before / context, source, tree):
+                if rules_after.excludes(path) and not rules_before.excludes(path):
+                    newly.append(f"{relative.as_posix()}: {path} (COPY/ADD {source}, context {context.as_posix()})")
+    return sorted(set(newly))
+
+
 def report_repository(source: Path, work: Path) -> dict:
     """Everything the report says about one repository."""
     safe, unsafe = work / "safe", work / "unsafe"
@@ -128,6 +192,7 @@ def report_repository(source: Path, work: Path) -> dict:
     contexts = contexts_of(found, safe)
     context_folders = {os.path.normpath(context) for context, _ in contexts.values()}
     safe_code, safe_records = run_dockfix(safe, "--write")
+    left_out = sources_newly_left_out(source, safe, found)
     unsafe_code, unsafe_records = run_dockfix(unsafe, "--write", "--unsafe-fixes")
     before = snapshot(unsafe)
     _again_code, again_records = run_dockfix(unsafe, "--write", "--unsafe-fixes")
@@ -162,6 +227,8 @@ def report_repository(source: Path, work: Path) -> dict:
         "ignore_outside_context": sorted(
             p for p in ignores if os.path.normpath(os.path.dirname(p)) not in context_folders
         ),
+        "sources_checked": sum(len(_sources(path)) for path in found.files),
+        "sources_newly_left_out": left_out,
         "second_run_changes": changed_again or sorted(written_files(again_records)),
         "left_alone": sum(1 for r in unsafe_records if any(n["code"] == "DF000" for n in r.get("notes", []))),
         "left_alone_changed": left_alone,
@@ -185,6 +252,10 @@ def print_table(reports: list[dict], details: bool) -> None:
         checks = []
         checks.append("no-error-from-non-Dockerfile " + ("ok" if not report["error_on_non_dockerfile"] else "FAIL"))
         checks.append(".dockerignore-in-context " + ("ok" if not report["ignore_outside_context"] else "FAIL"))
+        checks.append(
+            f"COPY-sources-kept ({report['sources_checked']}) "
+            + ("ok" if not report["sources_newly_left_out"] else f"FAIL {len(report['sources_newly_left_out'])}")
+        )
         checks.append("second-run " + ("ok" if not report["second_run_changes"] else "FAIL"))
         checks.append(
             f"DF000-left-alone ({report['left_alone']}) " + ("ok" if not report["left_alone_changed"] else "FAIL")
@@ -206,6 +277,7 @@ def print_table(reports: list[dict], details: bool) -> None:
             print(f"- error: {path}:{line}: {message}")
         for key in (
             "ignore_outside_context",
+            "sources_newly_left_out",
             "second_run_changes",
             "error_on_non_dockerfile",
             "left_alone_changed",

@@ -185,9 +185,22 @@ async def test_diagnostics_are_the_command_lines_findings(start, tmp_path):
     assert shell_form.range.start == types.Position(4, 0)
     assert shell_form.range.end == types.Position(4, len('CMD "npm" "start"'))
     assert shell_form.severity == types.DiagnosticSeverity.Warning
-    # The missing .dockerignore is about another file: on the Dockerfile's first line, linked to it.
+    # The .dockerignore does not exist yet: the finding is on the COPY that sends the context (line 3).
     [ignore] = codes["DF009"]
-    assert ignore.message.startswith(".dockerignore: no .dockerignore")
+    assert ignore.message.startswith("no .dockerignore: ")
+    assert ignore.range.start == types.Position(2, 0)
+    assert ignore.related_information is None
+
+
+async def test_a_finding_on_an_existing_dockerignore_links_to_it(start, tmp_path):
+    folder = article(tmp_path)
+    (folder / ".dockerignore").write_text("node_modules\n")
+    client = await start(folder)
+    uri = open_document(client, folder / "Dockerfile")
+    [ignore] = by_code(await diagnostics(client, uri, 1))["DF009"]
+    # About another file: on the Dockerfile's first line, linked to the place in that file.
+    assert ignore.message.startswith(".dockerignore: .dockerignore does not leave out .git, .npmrc, .env")
+    assert ignore.range.start == types.Position(0, 0)
     assert ignore.related_information[0].location.uri == (folder / ".dockerignore").as_uri()
 
 

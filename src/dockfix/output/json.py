@@ -16,7 +16,8 @@ concatenating them. Every record has the same keys:
      "notes": [FINDING...],               # why rules left the output alone (not problems)
      "error": null | {"message": "...", "line": 3 | null}}
 
-where FINDING is {"code", "rule", "message", "line", "path", "fix": "safe"|"unsafe"|"display-only"|null}.
+where FINDING is {"code", "rule", "message", "line", "path", "fix": "safe"|"unsafe"|"display-only"|null};
+its path is the Dockerfile or another file that exists (never a file the fix creates).
 """
 
 from __future__ import annotations

@@ -28,6 +28,17 @@ Dockerfile names (a `.npmrc` copied on purpose, a `dist/` built outside Docker),
 Docker's own pattern rules (not gitignore's: `node_modules` covers only the top-level folder,
 the last matching line wins). A name the user re-includes with `!` is not added again.
 
+A `.dockerignore` belongs to the build context, not to one Dockerfile: every other Dockerfile
+the repository builds from the same context (a compose file's `context: .` for
+`packages/backend/Dockerfile`, a workflow, a Tiltfile) reads it too, unless it has its own
+`<Dockerfile>.dockerignore`. A pattern is not added at all when it would leave out what one
+of them copies, whether the file is in the checkout or only on the machines that build (a
+gitignored `.env`, a `dist/` built before `docker build`), or a `.npmrc` or `.env` that one
+of its RUNs or its app reads: the finding names the Dockerfile that needs it.
+
+A finding about a `.dockerignore` that does not exist yet is reported on the Dockerfile, on
+the first COPY or ADD that takes files from the build context.
+
 Leaving out a file the build context has, a COPY sends (`COPY . .` too) and the build or the
 app reads changes what the image does, so that part is a separate, unsafe fix that says why:
 - a `.npmrc` that npm, npx, Yarn or pnpm reads: a RUN of one of them after the COPY (registry,
@@ -51,10 +62,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..context import RuleContext
-from ..dockerfile.document import Document
+from ..dockerfile.document import DockerfileSyntaxError, Document
 from ..dockerfile.stages import applies_to, copies_file, run_commands, runtime_stage, start_commands
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
@@ -63,7 +75,7 @@ from ..project.npmscripts import start_commands_run
 from .rule import Rule
 
 # (pattern, names it stands for): the names are what a COPY source glob is checked against.
-NEW_FILE_PATTERNS = (
+NEW_FILE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("node_modules", ("node_modules",)),
     ("npm-debug.log*", ("npm-debug.log",)),
     ("yarn-debug.log*", ("yarn-debug.log",)),
@@ -111,12 +123,58 @@ SOURCE_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts")
 NPMRC_READERS = (*PACKAGE_MANAGERS, *PACKAGE_RUNNERS)
 
 
+def _own_ignore_file(ctx: RuleContext, dockerfile: Path) -> Path | None:
+    """`<Dockerfile>.dockerignore` next to the Dockerfile, when it exists: BuildKit then reads it alone."""
+    specific = dockerfile.parent / f"{dockerfile.name}.dockerignore"
+    return specific if ctx.project.read_absolute(specific) is not None else None
+
+
 def ignore_file(ctx: RuleContext) -> Path:
     """The file BuildKit reads: `<Dockerfile>.dockerignore` when it exists, else `.dockerignore`."""
-    specific = ctx.dockerfile.parent / f"{ctx.dockerfile.name}.dockerignore"
-    if ctx.project.read_absolute(specific) is not None:
-        return specific
-    return ctx.project.root / ".dockerignore"
+    return _own_ignore_file(ctx, ctx.dockerfile) or ctx.project.root / ".dockerignore"
+
+
+@dataclass(frozen=True, slots=True)
+class Sibling:
+    """Another Dockerfile built from the same context, which reads the same `.dockerignore`."""
+
+    shown: str  # its path from the build context, as findings name it
+    doc: Document
+    sources: list[str]
+
+
+def context_siblings(ctx: RuleContext, path: Path) -> list[Sibling]:
+    """The other Dockerfiles that read the ignore file `path`: built from this context, without their own.
+
+    A sibling that cannot be read or parsed is skipped: its own check reports why.
+    """
+    if ctx.builds is None or path != ctx.project.root / ".dockerignore":
+        return []
+    if os.path.realpath(ctx.builds.choice.context) != os.path.realpath(ctx.project.root):
+        return []  # `--context` chose another folder than the one the siblings share
+    siblings = []
+    for dockerfile in ctx.builds.siblings:
+        absolute = Path(os.path.abspath(dockerfile))
+        if _own_ignore_file(ctx, absolute) is not None:
+            continue
+        data = ctx.project.read_absolute(absolute)
+        if data is None:
+            continue
+        try:
+            doc = Document.parse(data)
+        except DockerfileSyntaxError:
+            continue
+        shown = os.path.relpath(absolute, os.path.abspath(ctx.project.root)).replace(os.sep, "/")
+        siblings.append(Sibling(shown, doc, context_sources(doc)))
+    return siblings
+
+
+def first_context_copy_line(doc: Document) -> int:
+    """The line of the first COPY or ADD that takes files from the build context; 1 if none does."""
+    for inst in doc.instructions:
+        if inst.name in ("COPY", "ADD") and inst.flag("from") is None and _local_sources(inst.words[:-1]):
+            return inst.line
+    return 1
 
 
 def context_sources(doc: Document) -> list[str]:
@@ -125,12 +183,13 @@ def context_sources(doc: Document) -> list[str]:
     for inst in doc.instructions:
         if inst.name not in ("COPY", "ADD") or inst.flag("from") is not None:
             continue
-        words = inst.words
-        for word in words[:-1]:
-            if word.startswith("<<") or "://" in word or word.startswith("git@"):
-                continue
-            sources.append(word)
+        sources += _local_sources(inst.words[:-1])
     return sources
+
+
+def _local_sources(words: list[str]) -> list[str]:
+    """The words of a COPY or ADD that name files of the build context (not heredocs, URLs, git)."""
+    return [word for word in words if not (word.startswith("<<") or "://" in word or word.startswith("git@"))]
 
 
 def _project_files(root: Path) -> list[str]:
@@ -308,78 +367,122 @@ def build_output_folder(doc: Document, ctx: RuleContext) -> str | None:
     return None
 
 
+def _names_in_context(ctx: RuleContext, pattern: str) -> list[str]:
+    """The files at the top of the context a `.npmrc` or env-file pattern stands for."""
+    if pattern == ".npmrc":
+        return [".npmrc"]
+    if pattern in (".env", ".env.*"):
+        parsed = parse_pattern(pattern)
+        return [n for n in _context_env_files(ctx) if parsed is not None and parsed.matches(n)]
+    return []
+
+
+def _reads(doc: Document, ctx: RuleContext, patterns: list[str]) -> dict[str, tuple[str, bool]]:
+    """Of the patterns, those that would leave out a file this build or its app reads: {pattern: (why, token)}.
+
+    `token` is a `.npmrc` with a registry token that a RUN needs: it belongs to a secret mount,
+    not to leaving out.
+    """
+    found: dict[str, tuple[str, bool]] = {}
+    for pattern in patterns:
+        for name in _names_in_context(ctx, pattern):
+            why = read_by_build(doc, ctx, name)
+            if why is None:
+                continue
+            token = name == ".npmrc" and holds_token(ctx, name) and _run_reading(doc, name) is not None
+            found[pattern] = (why if name == pattern else f"{name}: {why}", token)
+            break
+    return found
+
+
 def _kept_in(doc: Document, ctx: RuleContext, patterns: list[str]) -> tuple[dict[str, str], list[str]]:
     """Of the patterns, those that would leave out a file the build or the app reads: {pattern: why}.
 
     The second list holds the patterns to add with no fix at all: a `.npmrc` with a token that
     the install needs, which belongs to a secret mount, not to leaving out.
     """
-    reasons: dict[str, str] = {}
-    tokens: list[str] = []
-    for pattern in patterns:
-        if pattern == ".npmrc":
-            names = [".npmrc"]
-        elif pattern in (".env", ".env.*"):
-            parsed = parse_pattern(pattern)
-            names = [n for n in _context_env_files(ctx) if parsed is not None and parsed.matches(n)]
-        else:
-            continue
-        for name in names:
-            why = read_by_build(doc, ctx, name)
-            if why is None:
-                continue
-            if name == ".npmrc" and holds_token(ctx, name) and _run_reading(doc, name):
-                tokens.append(pattern)
-            else:
-                reasons[pattern] = why if name == pattern else f"{name}: {why}"
-            break
-    return reasons, tokens
+    reads = _reads(doc, ctx, patterns)
+    reasons = {pattern: why for pattern, (why, token) in reads.items() if not token}
+    return reasons, [pattern for pattern, (_, token) in reads.items() if token]
 
 
-def _token_finding(path: Path) -> Finding:
+def _needed_by_siblings(
+    ctx: RuleContext, siblings: list[Sibling], patterns: list[tuple[str, tuple[str, ...]]], files: list[str]
+) -> dict[str, str]:
+    """Of the patterns, those another Dockerfile of the context copies or reads: {pattern: which one, why}."""
+    held: dict[str, str] = {}
+    for sibling in siblings:
+        for pattern, names in patterns:
+            if pattern not in held and _needed_by_copy(pattern, names, sibling.sources, files):
+                held[pattern] = f"{sibling.shown}, built from the same context, copies it"
+        unheld = [pattern for pattern, _ in patterns if pattern not in held]
+        for pattern, (why, _token) in _reads(sibling.doc, ctx, unheld).items():
+            held[pattern] = f"{sibling.shown}, built from the same context: {why}"
+    return held
+
+
+def _token_finding(path: Path | None, line: int) -> Finding:
+    """On the existing ignore file (`path`), or on the Dockerfile's `line` while there is none yet (`path` None)."""
     return Finding(
         RULE.code,
         "the build context's .npmrc holds a registry token and the build reads it, so it is not left out here: "
         "mount it as a build secret instead (DF010: `RUN --mount=type=secret,id=npmrc,target=...`), then leave it out",
-        1,
+        line,
         None,
         path,
     )
 
 
-def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
-    project = ctx.project
-    stages = doc.stages
-    if not stages or not (project.has_package_json or any(applies_to(doc, s) for s in stages)):
-        return
-    path = ignore_file(ctx)
-    existing = project.read_absolute(path)
+def _listed_files(ctx: RuleContext, sources: list[str], siblings: list[Sibling]) -> list[str]:
+    """The context's files, when a COPY source of the Dockerfile or a sibling is a glob (else none are needed)."""
+    every = [*sources, *(source for sibling in siblings for source in sibling.sources)]
+    return _project_files(ctx.project.root) if any(any(ch in s for ch in "*?[") for s in every) else []
+
+
+def _where(ctx: RuleContext, path: Path) -> str:
+    """` in the build context FOLDER` when the ignore file is not next to the Dockerfile (a compose `context: .`)."""
+    if os.path.abspath(path.parent) == os.path.abspath(ctx.dockerfile.parent):
+        return ""
+    folder = os.path.relpath(os.path.abspath(path.parent), os.path.abspath(ctx.dockerfile.parent))
+    return f" in the build context {folder.replace(os.sep, '/')}"
+
+
+def _create(doc: Document, ctx: RuleContext, path: Path, siblings: list[Sibling]) -> Iterator[Finding]:
+    """A new ignore file; its findings sit on the Dockerfile, as the file does not exist yet."""
     sources = context_sources(doc)
-    globbing = any(any(ch in s for ch in "*?[") for s in sources)
-    files = _project_files(project.root) if globbing else []
-    if existing is None:
-        patterns = [(p, names) for p, names in NEW_FILE_PATTERNS]
-        output = build_output_folder(doc, ctx)
-        if output and output not in (p for p, _ in patterns):
-            patterns.append((output, (output,)))
-        kept = [p for p, names in patterns if not _needed_by_copy(p, names, sources, files)]
-        read, tokens = _kept_in(doc, ctx, kept)
-        skipped = [p for p, _ in patterns if p not in kept]
-        kept = [p for p in kept if p not in read and p not in tokens]
-        content = "".join(f"{line}\n" for line in kept).encode()
-        notes = [f"{', '.join(skipped)} left out: the Dockerfile copies it"] if skipped else []
-        notes += [f"{pattern} left out: {why}" for pattern, why in read.items()]
-        note = f" ({'; '.join(notes)})" if notes else ""
-        yield Finding(
-            RULE.code,
-            f"no .dockerignore: the local node_modules, .git and any .npmrc or .env are sent to the builder and can end up in the image; creating one{note}",
-            1,
-            Fix.safe(Edit(0, 0, content, path)),
-            path,
-        )
-        if tokens:
-            yield _token_finding(path)
-        return
+    files = _listed_files(ctx, sources, siblings)
+    patterns = list(NEW_FILE_PATTERNS)
+    output = build_output_folder(doc, ctx)
+    if output and output not in (p for p, _ in patterns):
+        patterns.append((output, (output,)))
+    kept = [(p, names) for p, names in patterns if not _needed_by_copy(p, names, sources, files)]
+    skipped = [p for p, _ in patterns if p not in (k for k, _ in kept)]
+    held = _needed_by_siblings(ctx, siblings, kept, files)
+    read, tokens = _kept_in(doc, ctx, [p for p, _ in kept if p not in held])
+    written = [p for p, _ in kept if p not in held and p not in read and p not in tokens]
+    content = "".join(f"{line}\n" for line in written).encode()
+    notes = [f"{', '.join(skipped)} left out: the Dockerfile copies it"] if skipped else []
+    notes += [f"{pattern} left out: {why}" for pattern, why in held.items()]
+    notes += [f"{pattern} left out: {why}" for pattern, why in read.items()]
+    note = f" ({'; '.join(notes)})" if notes else ""
+    line = first_context_copy_line(doc)
+    yield Finding(
+        RULE.code,
+        f"no .dockerignore{_where(ctx, path)}: the local node_modules, .git and any .npmrc or .env are sent to "
+        f"the builder and can end up in the image; creating one{note}",
+        line,
+        Fix.safe(Edit(0, 0, content, path)),
+    )
+    if tokens:
+        yield _token_finding(None, line)
+
+
+def _complete(
+    doc: Document, ctx: RuleContext, path: Path, existing: bytes, siblings: list[Sibling]
+) -> Iterator[Finding]:
+    """An existing ignore file completed with what keeps local state and secrets out."""
+    sources = context_sources(doc)
+    files = _listed_files(ctx, sources, siblings)
     rules = DockerIgnore.parse(existing)
     missing = [
         name
@@ -388,6 +491,8 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         and not rules.negations_touching(name)
         and not _needed_by_copy(name, (name,), sources, files)
     ]
+    held = _needed_by_siblings(ctx, siblings, [(name, (name,)) for name in missing], files)
+    missing = [name for name in missing if name not in held]
     if not missing:
         return
     read, tokens = _kept_in(doc, ctx, missing)
@@ -399,10 +504,12 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         return Edit.insert(len(existing), (prefix + "".join(f"{name}{newline}" for name in names)).encode(), path)
 
     unread = [name for name in missing if name not in read and name not in tokens]
+    note = f" ({'; '.join(f'{name} not added: {why}' for name, why in held.items())})" if held else ""
     if unread:
         yield Finding(
             RULE.code,
-            f"{path.name} does not leave out {', '.join(unread)}: local state or credentials reach the builder; adding {'them' if len(unread) > 1 else 'it'}",
+            f"{path.name} does not leave out {', '.join(unread)}: local state or credentials reach the builder; "
+            f"adding {'them' if len(unread) > 1 else 'it'}{note}",
             1,
             Fix.safe(append(unread)),
             path,
@@ -413,20 +520,34 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
             RULE.code,
             f"{path.name} does not leave out {', '.join(read)}, which the image uses ({'; '.join(read.values())}): "
             "leaving it out changes what the build or the app does; pass the settings another way (a build secret, "
-            "`--env-file` at run time), then add it",
+            f"`--env-file` at run time), then add it{note}",
             1,
             Fix.unsafe(append(list(read))),
             path,
         )
     if tokens:
-        yield _token_finding(path)
+        yield _token_finding(path, 1)
+
+
+def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
+    project = ctx.project
+    stages = doc.stages
+    if not stages or not (project.has_package_json or any(applies_to(doc, s) for s in stages)):
+        return
+    path = ignore_file(ctx)
+    existing = project.read_absolute(path)
+    siblings = context_siblings(ctx, path)
+    if existing is None:
+        yield from _create(doc, ctx, path, siblings)
+    else:
+        yield from _complete(doc, ctx, path, existing, siblings)
 
 
 RULE = Rule(
     code="DF009",
     name="dockerignore",
     summary="Keep node_modules, .git, .npmrc and .env out of the build context with .dockerignore",
-    fix_safety={Applicability.SAFE: "adding patterns nothing the Dockerfile copies needs"},
+    fix_safety={Applicability.SAFE: "adding patterns nothing a Dockerfile built from the context copies needs"},
     docs=__doc__,
     check=check,
 )
