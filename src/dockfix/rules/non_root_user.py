@@ -68,6 +68,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
@@ -86,6 +87,12 @@ from ..edit_helpers import insert_line_after, insert_line_before
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_context import Project
 from ..project.npmscripts import development_reason, install_at_start, script_invocation, start_commands_run
+from ..project.runtime_evidence import (
+    WrittenFolder,
+    compose_volume_folders,
+    created_for_writes,
+    root_needed_at_start,
+)
 from .rule import Rule
 
 # Commands that write into the app folder or node_modules when they run: binary -> the first
@@ -195,6 +202,53 @@ def _copies_next_folder(stage: Stage) -> bool:
     )
 
 
+@dataclass
+class _Switch:
+    """The switch to node being planned: edits, commands to run as root right before it, and why it may not apply."""
+
+    doc: Document
+    stage: Stage
+    anchor: Instruction
+    edits: list[Edit] = field(default_factory=list)
+    before_switch: list[str] = field(default_factory=list)  # commands that must run as root just before USER
+    given: list[str] = field(default_factory=list)  # the folders given to node
+    blocked: str | None = None  # why the fix is only displayed
+
+    def block(self, reason: str) -> None:
+        self.blocked = self.blocked or reason
+
+    def give_volumes(self) -> None:
+        """Each VOLUME's folders, chowned before the VOLUME line freezes them (or right before the switch)."""
+        doc, stage = self.doc, self.stage
+        for member, inst, paths in volumes(doc, stage):
+            if not paths or not all(_PLAIN_PATH.match(path) for path in paths):
+                self.block(
+                    f"it declares VOLUME {inst.args.strip()}, which a new volume gives to root: chown it to node before the VOLUME line, then apply"
+                )
+            elif member is stage and inst.line > self.anchor.line:
+                self.before_switch.append(_chown_command(paths))
+                self.given += paths
+            elif is_root(effective_user(doc, member, inst)):
+                self.edits.append(insert_line_before(doc, inst, f"RUN {_chown_command(paths)}"))
+                self.given += paths
+            else:
+                self.block(
+                    f"it declares VOLUME {paths[0]} as another user, which a new volume gives to that user: chown it to node, then apply"
+                )
+
+    def give_written_folders(self, folders: list[WrittenFolder]) -> None:
+        """The folders the service mounts or the file creates for the app to write, chowned right before the switch."""
+        paths = []
+        for folder in folders:
+            if folder.obstacle is not None:
+                self.block(folder.obstacle)
+            elif folder.path not in self.given and folder.path not in paths:
+                paths.append(folder.path)
+        if paths:
+            self.before_switch.append(_chown_command(paths))
+            self.given += paths
+
+
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
@@ -207,40 +261,47 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     if not is_root(user) or steps_down(doc, stage):
         return  # a non-root user, or an entrypoint that prepares as root and then drops to one
     anchor = runtime_boundary(stage)
-    own_users = [i for i in stage.instructions if i.name == "USER"]
-    rewrite_user = own_users[-1] if own_users and own_users[-1].line > anchor.line else None
+    need = root_needed_at_start(ctx.project, doc, stage, ctx.builds)
+    if need is not None:
+        yield Finding(RULE.code, f"{need}: it needs root; USER node not added", anchor.line, note=True)
+        return
     message = (
         "the app runs as root"
         + (f" (USER {user})" if user else "")
         + ": switch to the image's unprivileged `node` user"
     )
+    switch = _Switch(doc, stage, anchor)
     writes = open_ended_write_at_start(ctx.project, doc, stage)
-    blocked = None
     if writes is not None:
-        blocked = f"the container runs `{writes}` when it starts, which writes into the app folder or node_modules that root owns: do that in the image, then apply"
-    # Commands that must run as root right before the switch, and edits elsewhere in the file.
-    before_switch: list[str] = []
-    edits: list[Edit] = []
-    given: list[str] = []
-    for member, inst, paths in volumes(doc, stage):
-        if not paths or not all(_PLAIN_PATH.match(path) for path in paths):
-            blocked = blocked or (
-                f"it declares VOLUME {inst.args.strip()}, which a new volume gives to root: chown it to node before the VOLUME line, then apply"
-            )
-            continue
-        if member is stage and inst.line > anchor.line:
-            before_switch.append(_chown_command(paths))
-        elif is_root(effective_user(doc, member, inst)):
-            edits.append(insert_line_before(doc, inst, f"RUN {_chown_command(paths)}"))
-        else:
-            blocked = blocked or (
-                f"it declares VOLUME {paths[0]} as another user, which a new volume gives to that user: chown it to node, then apply"
-            )
-            continue
-        given += paths
+        switch.block(
+            f"the container runs `{writes}` when it starts, which writes into the app folder or node_modules that root owns: do that in the image, then apply"
+        )
+    switch.give_volumes()
+    switch.give_written_folders([*compose_volume_folders(ctx.builds, stage), *created_for_writes(doc, stage)])
     if runs_next_start(ctx.project, doc, stage) and not _copies_next_folder(stage):
-        before_switch.append(NEXT_WRITES)
-        given += [".next/cache", ".next/server"]
+        switch.before_switch.append(NEXT_WRITES)
+        switch.given += [".next/cache", ".next/server"]
+    edits = [*switch.edits, *_switch_edits(doc, stage, anchor, switch.before_switch)]
+    if switch.blocked is not None:
+        yield Finding(RULE.code, f"{message}; {switch.blocked}", anchor.line, Fix.display_only(*edits))
+        return
+    ports = privileged_ports(stage)
+    if ports:
+        # Docker 20.10+ lets any user bind low ports in a container; Kubernetes and other
+        # runtimes do not. Moving the port changes how the container is published: the user's call.
+        message += f"; it listens on port {ports[0]}, which a non-root user can bind only where the runtime allows it (Docker 20.10+, not Kubernetes): {how_to_move_port(stage, ports[0])}, then apply"
+        yield Finding(RULE.code, message, anchor.line, Fix.display_only(*edits))
+        return
+    if switch.given:
+        message += f", and give it only the folders it writes: {', '.join(switch.given)}"
+    yield Finding(RULE.code, message, anchor.line, Fix.unsafe(*edits))
+
+
+def _switch_edits(doc: Document, stage: Stage, anchor: Instruction, before_switch: list[str]) -> list[Edit]:
+    """USER node after the last build step (the root commands right before it), and --chown on the app's files."""
+    edits: list[Edit] = []
+    own_users = [i for i in stage.instructions if i.name == "USER"]
+    rewrite_user = own_users[-1] if own_users and own_users[-1].line > anchor.line else None
     newline = doc.newline.decode()
     switch_lines = [f"RUN {command}" for command in before_switch]
     if rewrite_user is not None:
@@ -259,19 +320,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
             and copies_app_files(inst, stage_names)
         ):
             edits.append(Edit.insert(inst.keyword_end, b" --chown=node:node"))
-    if blocked is not None:
-        yield Finding(RULE.code, f"{message}; {blocked}", anchor.line, Fix.display_only(*edits))
-        return
-    ports = privileged_ports(stage)
-    if ports:
-        # Docker 20.10+ lets any user bind low ports in a container; Kubernetes and other
-        # runtimes do not. Moving the port changes how the container is published: the user's call.
-        message += f"; it listens on port {ports[0]}, which a non-root user can bind only where the runtime allows it (Docker 20.10+, not Kubernetes): {how_to_move_port(stage, ports[0])}, then apply"
-        yield Finding(RULE.code, message, anchor.line, Fix.display_only(*edits))
-        return
-    if given:
-        message += f", and give it only the folders it writes: {', '.join(given)}"
-    yield Finding(RULE.code, message, anchor.line, Fix.unsafe(*edits))
+    return edits
 
 
 RULE = Rule(
