@@ -31,6 +31,17 @@ their owner.
 An image that installs `gosu` or `su-exec` drops root itself in its entrypoint, after
 preparing its volumes as root (the pattern of the official images): it is left alone.
 
+An image the repository runs as root on purpose keeps root, with a note that names the file
+and line or the compose key that says so (`compose.yaml service vpn grants cap_add NET_ADMIN:
+it needs root; USER node not added`): a compose service built from the file that grants
+`cap_add`, runs `privileged` or sets `user: root`; or a command the container runs when it
+starts (its ENTRYPOINT and CMD through the package.json scripts they call, the service's
+`command` and `entrypoint`, and the shell scripts among them that the file copies in from the
+build context) that only root may run: `mount`, `iptables`/`ip6tables`/`nft`, `ip link set` or
+`ip route add`, `sysctl -w`, `modprobe`, `setcap`, `apt-get install` or `apk add`, or a write
+(`mkdir`, `touch`, `cp`, `chown`, `chmod`, `sed -i`, `>`) under a system folder such as `/mnt`,
+`/etc`, `/run`, `/var/run`, `/usr` or `/opt`.
+
 Development, test and CI images (see DF003: a dev server, watcher or test runner as the start
 command, a devcontainer, Cypress) are left alone: they run with the project's source mounted
 from the host and write into it. So is a final stage without CMD or ENTRYPOINT: it is a base
@@ -42,6 +53,11 @@ exactly the folders the evidence says it writes, each with
 `RUN mkdir -p <dir> && chown node:node <dir>` placed while the build still runs as root:
 - a VOLUME anywhere in the stage chain (a parent stage's too): a new volume copies the owner
   of the image's folder, so the folder is given to node right before the VOLUME line;
+- the targets of the volumes of the compose service that runs the image (read-only mounts are
+  not written);
+- the folders the file creates as root for the app to write into, by their names (`RUN mkdir -p
+  /app/uploads`: uploads, data, logs, cache, tmp, storage, sessions, files), unless a `chown`
+  or a `chmod` that lets everyone write already gives them away;
 - Next.js (`next start`, also through the npm scripts): `.next/cache` (image optimisation and
   fetch cache) and, recursively, `.next/server`, where incremental static regeneration rewrites
   pages.
@@ -52,8 +68,9 @@ pulls with git, builds (`next build`, `ng build` with its `.angular/cache`, `gat
 `.cache` and `public`, `tsc`, `npm run build`) or generates code into node_modules
 (`prisma generate`). Giving node the whole app and node_modules (`chown -R`) would duplicate
 them in a layer and let the app rewrite itself; moving that step into the build is the fix.
-A VOLUME whose path is not plain, or that an earlier stage declares as another user, is also a
-reason to only display the fix. So is a port below 1024: a non-root user can bind it under
+A VOLUME or a created folder whose path is not plain, a VOLUME an earlier stage declares as
+another user, and a compose bind mount (a host folder keeps the host's owner: make it writable
+by uid 1000 there) are also reasons to only display the fix. So is a port below 1024: a non-root user can bind it under
 Docker 20.10+, which lets any user bind any port in a container, but not under Kubernetes or
 other runtimes. The finding says how to move it: set the variable that holds it (`PORT=80`) or
 the app's port to one above 1023 (8080 for 80) and publish that as the old port
@@ -329,7 +346,7 @@ RULE = Rule(
     summary="Run the app as the unprivileged node user (USER node, COPY --chown=node:node)",
     fix_safety={
         Applicability.UNSAFE: "switching to the node user",
-        Applicability.DISPLAY_ONLY: "a stage with a VOLUME or a port below 1024",
+        Applicability.DISPLAY_ONLY: "a stage with a VOLUME, a bind-mounted or unnamed folder the app writes, or a port below 1024",
     },
     docs=__doc__,
     check=check,
