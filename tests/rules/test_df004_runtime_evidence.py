@@ -118,6 +118,15 @@ def test_a_start_script_that_changes_the_firewall_keeps_root(repo):
         ("sysctl -w net.ipv4.ip_forward=1", "runs `sysctl -w net.ipv4.ip_forward=1`"),
         ("ip route add 10.8.0.0/24 via 10.0.0.1", "runs `ip route add 10.8.0.0/24 via 10.0.0.1`"),
         ("apk add --no-cache curl", "runs `apk add --no-cache curl` when it starts"),
+        (  # a variable the script sets to a plain path is followed
+            "conf=/etc/proxychains.conf; echo strict_chain > $conf",
+            "writes to /etc/proxychains.conf",
+        ),
+        ("sudo -u nobody node probe.js &", "runs `sudo -u nobody node probe.js`"),
+        (
+            "chown -R node /data",
+            "runs `chown -R node /data`, and only root may give files to another user",
+        ),
         (
             "chown -R node /var/run/gateway",
             "runs `chown -R node /var/run/gateway`, which writes under /var/run/gateway",

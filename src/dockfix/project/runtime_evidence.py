@@ -64,7 +64,25 @@ SYSTEM_FOLDERS = (
     "/proc/sys",
 )
 # Commands only root may run, whatever their arguments.
-_ROOT_COMMANDS = frozenset({"mount", "umount", "modprobe", "insmod", "rmmod", "setcap", "nft", "iptables-restore"})
+# (`sudo`, `su` and `runuser` switch users, which a non-root user cannot do without a password;
+# `cron` runs each user's jobs as that user.)
+_ROOT_COMMANDS = frozenset(
+    {
+        "mount",
+        "umount",
+        "modprobe",
+        "insmod",
+        "rmmod",
+        "setcap",
+        "nft",
+        "sudo",
+        "su",
+        "runuser",
+        "chroot",
+        "cron",
+        "crond",
+    }
+)
 _FIREWALLS = re.compile(r"^(?:ip6?tables)(?:-legacy|-nft)?(?:-restore)?$")
 # `ip OBJECT VERB`: the verbs that change the network (`ip route show` only reads it).
 _IP_OBJECTS = frozenset({"link", "route", "addr", "address", "rule", "tuntap", "neigh"})
@@ -148,6 +166,8 @@ def root_command(argv: list[str]) -> str | None:
         for target in targets:
             if target.startswith("/") and "$" not in target and under_system_folder(target):
                 return f"runs `{shown}`, which writes under {target}"
+    if binary == "chown" and len(positional) > 1 and not positional[0].startswith("$"):
+        return f"runs `{shown}`, and only root may give files to another user"
     return None
 
 
@@ -157,6 +177,20 @@ def redirected_to_system_folder(line: str) -> str | None:
         if "$" not in match.group(1) and under_system_folder(match.group(1)):
             return match.group(1)
     return None
+
+
+_ASSIGNMENT = re.compile(r"(?:^|[\s;&|(])([A-Za-z_][A-Za-z0-9_]*)=(/[A-Za-z0-9_./-]*)(?=[\s;&|)]|$)", re.MULTILINE)
+
+
+def with_plain_variables(script: str) -> str:
+    """The script with each variable it sets once to a plain path (`conf=/etc/app.conf`) written out where used."""
+    values: dict[str, str] = {}
+    for name, value in _ASSIGNMENT.findall(script):
+        values[name] = value if name not in values else ""
+    for name, value in values.items():
+        if value:
+            script = re.sub(rf"\$(?:{name}\b|\{{{name}\}})", value, script)
+    return script
 
 
 def _argv_of(command: tuple[str, ...] | str) -> list[list[str]]:
@@ -240,7 +274,7 @@ class _StartReader:
             what = root_command(argv)
             if what is not None:
                 return RootNeed(where, what)
-            script = argv[argv.index("-c") + 1] if "-c" in argv[1:-1] else None
+            script = with_plain_variables(argv[argv.index("-c") + 1]) if "-c" in argv[1:-1] else None
             redirected = redirected_to_system_folder(script) if script is not None else None
             if redirected is not None:
                 return RootNeed(where, f"writes to {redirected}")
@@ -263,6 +297,7 @@ class _StartReader:
         return None
 
     def in_script_text(self, relative: str, text: str, depth: int) -> RootNeed | None:
+        text = with_plain_variables(text)
         for number, line in enumerate(text.splitlines(), start=1):
             if line.lstrip().startswith("#"):
                 continue
@@ -316,7 +351,8 @@ def root_needed_at_start(
     entrypoint, cmd = effective_start_instructions(doc, stage)
     line = next((inst.line for inst in (entrypoint, cmd) if inst is not None), None)
     for inst in (entrypoint, cmd):
-        redirected = redirected_to_system_folder(inst.args) if inst is not None and not inst.is_json_form else None
+        shell = with_plain_variables(inst.args) if inst is not None and not inst.is_json_form else None
+        redirected = redirected_to_system_folder(shell) if shell is not None else None
         if inst is not None and redirected is not None:
             return RootNeed(f"the start command (line {inst.line})", f"writes to {redirected}")
     if line is not None:
