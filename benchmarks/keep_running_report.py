@@ -11,8 +11,11 @@ of the Dockerfile and the project:
 - final stages without CMD or ENTRYPOINT given NODE_ENV=production (or `--omit=dev`);
 - start commands that run a dev dependency's CLI after the fix added `--omit=dev`, and
   NODE_ENV=production added before a start-up install;
-- USER node added where the app writes (installs, clones or builds at start-up; a VOLUME of the
-  stage chain or Next.js's `.next` left to root);
+- USER node added where the app writes or needs root at run time (installs, clones or builds at
+  start-up; a VOLUME of the stage chain, a folder the file creates for uploads, data, logs or
+  caches, or Next.js's `.next` left to root; a start command or entry script that mounts, changes
+  the firewall or the kernel's settings, installs system packages, or writes under a system
+  folder such as /mnt or /etc);
 - safe-only edits that leave out a file the build context has, a COPY sends and the build or
   the app reads (DF009), and app files the safe-only run changes;
 - DF002 findings repeated on one line, and DF002 findings that name an npm flag (use `npm ci
@@ -60,6 +63,7 @@ from dockfix.dockerfile.stages import (  # noqa: E402
 from dockfix.project.build_context import Project  # noqa: E402
 from dockfix.project.dockerignore_patterns import DockerIgnore  # noqa: E402
 from dockfix.project.npmscripts import dev_dependency_at_start, development_reason, install_at_start  # noqa: E402
+from dockfix.project.runtime_evidence import created_for_writes, root_needed_at_start  # noqa: E402
 from dockfix.rules.dockerignore import read_by_build  # noqa: E402
 from dockfix.rules.non_root_user import open_ended_write_at_start, runs_next_start, volumes  # noqa: E402
 from dockfix.sources.nodedata import NodeData  # noqa: E402
@@ -124,16 +128,26 @@ def production_settings(doc: Document, stage: Stage) -> tuple[int, int, bool]:
     return omit, node_env, not is_root(effective_user(doc, stage))
 
 
+def _given_to_node(text: str, path: str) -> bool:
+    return bool(re.search(rf"chown\b[^\n]*node[^\n]*\s{re.escape(path)}(\s|$)", text))
+
+
 def writes_left_to_root(fixed: bytes, project: Project, doc: Document, stage: Stage) -> str | None:
-    """Where the app writes and the fixed file gives node nothing for it."""
+    """Where the app writes or needs root and the fixed file runs it as node all the same."""
+    need = root_needed_at_start(project, doc, stage)
+    if need is not None:
+        return f"needs root: {need}"
     writes = open_ended_write_at_start(project, doc, stage)
     if writes:
         return f"starts `{writes}`"
     text = fixed.decode("utf-8", "replace")
     for _, _, paths in volumes(doc, stage):
         for path in paths:
-            if not re.search(rf"chown\b[^\n]*node[^\n]*\s{re.escape(path)}(\s|$)", text):
+            if not _given_to_node(text, path):
                 return f"VOLUME {path}"
+    for folder in created_for_writes(doc, stage):
+        if not _given_to_node(text, folder.path):
+            return f"{folder.where} creates {folder.path} as root"
     copies_next = any(".next" in word for inst in stage.instructions if inst.name == "COPY" for word in inst.words)
     if runs_next_start(project, doc, stage) and not copies_next and not re.search(r"chown\b[^\n]*\.next", text):
         return "next start writes under .next"
