@@ -68,7 +68,7 @@ PYTHON
         local body=${DOCKFIX_BODY_FILE:-$temp/dockfix-pr-body.md}
         local before after
         before=$(git status --porcelain 2>/dev/null)
-        "$python" -m dockfix.fleet --body-file "$body" "${args[@]}" "${paths[@]}"
+        "$python" -m dockfix fleet --body-file "$body" "${args[@]}" "${paths[@]}"
         local code=$?
         after=$(git status --porcelain 2>/dev/null)
         echo "exit-code=$code" >>"$output"

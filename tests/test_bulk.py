@@ -19,7 +19,7 @@ from dockfix.project.compose import parse_builds
 from dockfix.project.discover import discover, read_path_list
 from dockfix.rules import RULES
 from dockfix.run import Settings, group_by_context, process_paths
-from support.paths import REPO
+from support.paths import REPO, shapes
 
 GIT = shutil.which("git")
 TODAY = "2026-11-29"
@@ -262,14 +262,12 @@ def test_dockerfiles_sharing_or_nesting_a_context_share_a_group(tmp_path):
     assert [[index for index, *_ in group] for group in groups] == [[0, 2, 3], [1]]
 
 
-@pytest.mark.shared
 def test_two_processes_give_exactly_the_results_of_one(tmp_path):
-    from support.paths import corpus_cases, lay_out_case
-
-    cases = corpus_cases()[:40]
-    for case in cases:
-        lay_out_case(case, tmp_path)
+    # The shape fixtures: one Dockerfile each, of every shape the rules know, some with app code.
+    for shape in shapes():
+        shutil.copytree(shape, tmp_path / shape.name)
     files = discover([tmp_path]).files
+    assert len(files) == len(shapes())
     options = Options(unsafe_fixes=True, offline=True)
     serial = process_paths(files, Settings(rules=list(RULES), options=options), jobs=1)
     parallel = process_paths(files, Settings(rules=list(RULES), options=options), jobs=2)

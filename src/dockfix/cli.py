@@ -141,6 +141,107 @@ def _answer(console: Console, flags: dict[str, Any]) -> int:
     return run(request_from_flags(flags), console)
 
 
+# -- the flags of `fix`, in the order --help lists them ---------------------------------------------
+
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(metavar="PATH", help="Dockerfiles or folders to search (default: .)", show_default=False),
+]
+Diff = Annotated[bool, typer.Option("--diff", help="Print a unified diff of the changes instead of writing them.")]
+Write = Annotated[bool, typer.Option("--write", help="Write the fixes in place.")]
+Check = Annotated[bool, typer.Option("--check", help="Print a summary only; exit 1 if anything would change.")]
+UnsafeFixes = Annotated[
+    bool | None,
+    typer.Option(
+        "--unsafe-fixes/--no-unsafe-fixes",
+        help="Also apply fixes that may change behaviour (default: the configuration's unsafe-fixes, else no).",
+        show_default=False,
+    ),
+]
+Select = Annotated[
+    list[str] | None,
+    typer.Option("--select", metavar="CODES", help="Only these rules (codes or prefixes, comma-separated)."),
+]
+Ignore = Annotated[
+    list[str] | None,
+    typer.Option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes, comma-separated)."),
+]
+Offline = Annotated[bool, typer.Option("--offline", help="Never touch the network; use cached and shipped data only.")]
+ContextDir = Annotated[
+    Path | None,
+    typer.Option("--context", metavar="DIR", help="The build context (default: each Dockerfile's folder)."),
+]
+NodeVersion = Annotated[
+    str | None,
+    typer.Option(
+        "--node-version",
+        metavar="VERSION",
+        help="The Node.js major upgrades move to, or lts-oldest / lts-newest (default: lts-oldest).",
+    ),
+]
+RegistryMirror = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-mirror",
+        metavar="URL",
+        envvar="DOCKFIX_REGISTRY_MIRROR",
+        help="Registry mirror to resolve image digests with.",
+    ),
+]
+ListRules = Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")]
+Explain = Annotated[
+    str | None, typer.Option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
+]
+FromFile = Annotated[
+    str | None,
+    typer.Option("--from-file", metavar="FILE", help="Read more paths from FILE, one a line ('-': standard input)."),
+]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Process files in N processes (default: all cores).",
+        show_default=False,
+    ),
+]
+OutputFormat = Annotated[
+    str,
+    typer.Option(
+        "--output-format",
+        metavar="FORMAT",
+        help="text, json (one record per file), sarif or github (workflow annotations).",
+    ),
+]
+Statistics = Annotated[bool, typer.Option("--statistics", help="Count the findings by rule instead of listing them.")]
+PatchDir = Annotated[
+    Path | None, typer.Option("--patch-dir", metavar="DIR", help="Write one patch per repository into DIR.")
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")
+]
+Isolated = Annotated[
+    bool,
+    typer.Option(
+        "--isolated",
+        help="Ignore configuration files (pyproject.toml, .dockfix.toml) and the user's cache (registry digests, "
+        "refreshed Node.js data): the output depends only on the files and flags given.",
+    ),
+]
+UpdateData = Annotated[
+    bool,
+    typer.Option(
+        "--update-data", help="Refresh the Node.js release and vulnerability data into the user's cache, then exit."
+    ),
+]
+Today = Annotated[str | None, typer.Option("--today", hidden=True)]
+Version = Annotated[
+    bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
+]
+
+
 # -- the commands ---------------------------------------------------------------------------------
 
 fixer = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -149,113 +250,29 @@ fixer = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_m
 @fixer.command(help=HELP, epilog=EPILOG, context_settings=SETTINGS)
 def fix(
     ctx: typer.Context,
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(metavar="PATH", help="Dockerfiles or folders to search (default: .)", show_default=False),
-    ] = None,
-    diff: Annotated[
-        bool, typer.Option("--diff", help="Print a unified diff of the changes instead of writing them.")
-    ] = False,
-    write: Annotated[bool, typer.Option("--write", help="Write the fixes in place.")] = False,
-    check: Annotated[
-        bool, typer.Option("--check", help="Print a summary only; exit 1 if anything would change.")
-    ] = False,
-    unsafe_fixes: Annotated[
-        bool | None,
-        typer.Option(
-            "--unsafe-fixes/--no-unsafe-fixes",
-            help="Also apply fixes that may change behaviour (default: the configuration's unsafe-fixes, else no).",
-            show_default=False,
-        ),
-    ] = None,
-    select: Annotated[
-        list[str] | None,
-        typer.Option("--select", metavar="CODES", help="Only these rules (codes or prefixes, comma-separated)."),
-    ] = None,
-    ignore: Annotated[
-        list[str] | None,
-        typer.Option("--ignore", metavar="CODES", help="Skip these rules (codes or prefixes, comma-separated)."),
-    ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Never touch the network; use cached and shipped data only.")
-    ] = False,
-    context: Annotated[
-        Path | None,
-        typer.Option("--context", metavar="DIR", help="The build context (default: each Dockerfile's folder)."),
-    ] = None,
-    node_version: Annotated[
-        str | None,
-        typer.Option(
-            "--node-version",
-            metavar="VERSION",
-            help="The Node.js major upgrades move to, or lts-oldest / lts-newest (default: lts-oldest).",
-        ),
-    ] = None,
-    registry_mirror: Annotated[
-        str | None,
-        typer.Option(
-            "--registry-mirror",
-            metavar="URL",
-            envvar="DOCKFIX_REGISTRY_MIRROR",
-            help="Registry mirror to resolve image digests with.",
-        ),
-    ] = None,
-    list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
-    explain: Annotated[
-        str | None, typer.Option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
-    ] = None,
-    from_file: Annotated[
-        str | None,
-        typer.Option(
-            "--from-file", metavar="FILE", help="Read more paths from FILE, one a line ('-': standard input)."
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            metavar="N",
-            min=1,
-            help="Process files in N processes (default: all cores).",
-            show_default=False,
-        ),
-    ] = None,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--output-format",
-            metavar="FORMAT",
-            help="text, json (one record per file), sarif or github (workflow annotations).",
-        ),
-    ] = "text",
-    statistics: Annotated[
-        bool, typer.Option("--statistics", help="Count the findings by rule instead of listing them.")
-    ] = False,
-    patch_dir: Annotated[
-        Path | None, typer.Option("--patch-dir", metavar="DIR", help="Write one patch per repository into DIR.")
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")
-    ] = False,
-    isolated: Annotated[
-        bool,
-        typer.Option(
-            "--isolated",
-            help="Ignore configuration files (pyproject.toml, .dockfix.toml) and the user's cache (registry digests, "
-            "refreshed Node.js data): the output depends only on the files and flags given.",
-        ),
-    ] = False,
-    update_data: Annotated[
-        bool,
-        typer.Option(
-            "--update-data", help="Refresh the Node.js release and vulnerability data into the user's cache, then exit."
-        ),
-    ] = False,
-    today: Annotated[str | None, typer.Option("--today", hidden=True)] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit.")
-    ] = False,
+    paths: Paths = None,
+    diff: Diff = False,
+    write: Write = False,
+    check: Check = False,
+    unsafe_fixes: UnsafeFixes = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    offline: Offline = False,
+    context: ContextDir = None,
+    node_version: NodeVersion = None,
+    registry_mirror: RegistryMirror = None,
+    list_rules: ListRules = False,
+    explain: Explain = None,
+    from_file: FromFile = None,
+    jobs: Jobs = None,
+    output_format: OutputFormat = "text",
+    statistics: Statistics = False,
+    patch_dir: PatchDir = None,
+    quiet: Quiet = False,
+    isolated: Isolated = False,
+    update_data: UpdateData = False,
+    today: Today = None,
+    version: Version = False,
 ) -> None:
     """The command behind the flags; its parameters reach `_answer` as typer read them (`ctx.params`)."""
     console = Console()

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .guard import RealImageJudge
 from .project.build_context import Project
@@ -18,11 +17,8 @@ from .project.build_graph import DockerfileBuilds
 from .sources.cache import user_cache_dir
 from .sources.images import NodeImages
 from .sources.nodedata import NodeData
+from .sources.registry import RegistryClient
 from .sources.semver import InvalidVersionError, parse_node_version
-
-if TYPE_CHECKING:
-    from .sources.registry import RegistryClient
-
 
 LTS_OLDEST = "lts-oldest"
 """The oldest LTS line with at least 12 months of support left: where an end-of-life major moves by default."""
@@ -84,9 +80,8 @@ class Services:
 
     @cached_property
     def registry(self) -> RegistryClient:
-        # The network client's door: only a check that asks the registry loads it.
-        from .sources.registry import RegistryClient
-
+        # The client itself is plain standard library (nodedata needs it too); its HTTP layer is
+        # imported at its own door, registry.http_transport, when a request is made.
         return RegistryClient(
             mirror=self.options.registry_mirror,
             offline=self.options.offline,

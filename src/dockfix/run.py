@@ -41,11 +41,11 @@ one process; with `jobs` above 1 the groups are spread over a pool of processes.
 
 from __future__ import annotations
 
+import concurrent.futures
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -488,16 +488,18 @@ def _process_in_pool(
         if "fork" in multiprocessing.get_all_start_methods()
         else multiprocessing.get_context()
     )
-    with ProcessPoolExecutor(
+    # The package attribute, not `from concurrent.futures import ProcessPoolExecutor`: the standard
+    # library loads the process pool's modules on that first use, so a one-file run never does.
+    with concurrent.futures.ProcessPoolExecutor(
         max_workers=min(jobs, len(batches)),
         mp_context=context,
         initializer=_PoolProcess.start,
         initargs=(settings,),
     ) as pool:
-        futures: dict[Future[list[tuple[int, FileResult]]], list[list[Item]]] = {
+        futures: dict[concurrent.futures.Future[list[tuple[int, FileResult]]], list[list[Item]]] = {
             pool.submit(_PoolProcess.run_batch, batch): batch for batch in batches
         }
-        for future in as_completed(futures):
+        for future in concurrent.futures.as_completed(futures):
             try:
                 finished = future.result()
             except Exception as error:  # a worker that died costs its files, not the run

@@ -11,9 +11,11 @@ import pytest
 
 from support.fixing import check_fix_is_sound, fix_folder, make_project
 from support.oracle import oracle_view
-from support.paths import CORPUS, lay_out_case
+from support.paths import FIXTURES
 
 INIT = "RUN apk add --no-cache dumb-init\n"
+# Apps of the shapes real projects have, to read their start commands from.
+START_COMMANDS = FIXTURES / "start_commands"
 
 
 def package(scripts, dependencies=None, dev_dependencies=None, **fields):
@@ -253,24 +255,26 @@ def test_chain_kept(tmp_path, source, package_json, reason):
     assert [f.message for f in result.remaining if reason in f.message], result.remaining
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize(
-    "case, start",
+    "app, start",
     [
-        ("0002", '["dumb-init", "node_modules/.bin/fastify", "start", "-l", "info", "app.js"]'),
-        ("0107", '["dumb-init", "/bin/sh", "-c", "npx wait-port rabbit:5672 && exec node ./src/index.js"]'),
+        # fastify-cli's binary runs the app: `npm start` -> `fastify start ...`
+        ("fastify-cli", '["dumb-init", "node_modules/.bin/fastify", "start", "-l", "info", "app.js"]'),
+        # A wait for a dependency, then `npm start`: the shell stays, the last command is exec'd.
+        ("wait-then-start", '["dumb-init", "/bin/sh", "-c", "npx wait-port queue:5672 && exec node ./src/index.js"]'),
+        # A start script that builds, then runs the server with an environment variable.
         (
-            "0001",
+            "build-then-start",
             '["dumb-init", "sh", "-c", "node_modules/.bin/next build && NODE_ENV=production exec node server.js"]',
         ),
     ],
 )
-def test_real_start_commands(tmp_path, case, start):
-    """Real Dockerfiles of the corpus: the start command all rules together leave."""
-    folder = lay_out_case(CORPUS / case, tmp_path)
+def test_real_start_commands(tmp_path, app, start):
+    """Start commands of the shapes real projects have: the start command all rules together leave."""
+    folder = tmp_path / app
+    shutil.copytree(START_COMMANDS / app, folder)
     result = check_fix_is_sound(folder)
     assert [line for line in result.fixed.decode().splitlines() if line.startswith("CMD")] == [f"CMD {start}"]
-    shutil.rmtree(folder)
 
 
 def test_binary_of_a_linked_local_package(tmp_path):

@@ -13,6 +13,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from ..project.node_tooling import PACKAGE_MANAGERS
 from .document import Document, Instruction, Stage
 from .imageref import is_official_image_named
 from .shell import SHELLS, Command, Script
@@ -353,7 +354,7 @@ def development_command(argv: list[str]) -> str | None:
     args = argv[1:]
     if binary in _TEST_RUNNERS:
         return binary
-    if binary in ("npm", "yarn", "pnpm") and args[:1] == ["test"]:
+    if binary in PACKAGE_MANAGERS and args[:1] == ["test"]:
         return f"{binary} test"
     patterns = _DEV_SERVERS.get(binary)
     if patterns is None:
@@ -408,9 +409,7 @@ def test_tooling(doc: Document, stage: Stage) -> str | None:
     for member in stage_chain(doc, stage):
         for _, _, command in run_commands(doc, member):
             words = [w.text for w in command.args]
-            installs = command.name in ("npm", "yarn", "pnpm") and any(
-                w in ("install", "i", "add", "ci") for w in words
-            )
+            installs = command.name in PACKAGE_MANAGERS and any(w in ("install", "i", "add", "ci") for w in words)
             runs = command.name in ("npx", "cypress")
             for word in words if installs or runs else []:
                 name = word.rsplit("@", 1)[0] if word.count("@") > (1 if word.startswith("@") else 0) else word

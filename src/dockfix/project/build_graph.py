@@ -94,6 +94,9 @@ class BuildGraph:
     dockerfiles: dict[Path, DockerfileBuilds] = field(default_factory=dict)
     sites: list[BuildSite] = field(default_factory=list)  # every build site read, in order
     problems: list[str] = field(default_factory=list)  # build files that could not be read
+    # Each site's Dockerfile, links resolved, by the path the site names: placing every Dockerfile
+    # of a tree compares it with every site, and resolving a path is a system call per component.
+    _resolved: dict[Path, str] = field(default_factory=dict, repr=False, compare=False)
 
     def named_dockerfiles(self) -> list[BuildSite]:
         """Build sites whose Dockerfile is a file inside the tree: processed whatever their name."""
@@ -102,9 +105,14 @@ class BuildGraph:
     def place(self, dockerfile: Path) -> DockerfileBuilds:
         """Choose the Dockerfile's build context from the sites that build it (choose_context)."""
         key = _key(dockerfile)
-        sites = [site for site in self.sites if _key(site.dockerfile) == key]
+        sites = [site for site in self.sites if self._resolved_key(site.dockerfile) == key]
         builds = self.dockerfiles[dockerfile] = choose_context(dockerfile, sites, self.root)
         return builds
+
+    def _resolved_key(self, path: Path) -> str:
+        if path not in self._resolved:
+            self._resolved[path] = _key(path)
+        return self._resolved[path]
 
     def sharing_context(self, context: Path) -> list[Path]:
         """The Dockerfiles built from `context`: a change to its .dockerignore concerns all of them."""

@@ -5,13 +5,14 @@ objects). Two limits keep a hostile file from costing the run its memory or its 
 (MAX_YAML_SIZE) and the number of aliases (MAX_ALIASES). Compose files use a few anchors and
 aliases for shared settings (`x-common: &common` ... `<<: *common`); the "billion laughs"
 documents that expand to gigabytes use many, and are refused before any of it is built.
+
+PyYAML is imported at its door, `parse_yaml` (the loader is yaml_loader.py), the first time a
+YAML file is read: a run over Dockerfiles with no build files beside them never loads it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import yaml
 
 MAX_YAML_SIZE = 1024 * 1024
 MAX_ALIASES = 100
@@ -21,57 +22,19 @@ class YamlProblem(Exception):
     """The YAML file cannot be read; the message is one line."""
 
 
-class _CountingLoader(yaml.SafeLoader):
-    """The safe loader, refusing a document with more than MAX_ALIASES aliases."""
+def parse_yaml(text: str, *, all_documents: bool) -> object:
+    """The data of the first YAML document in `text`, or the list of all of them; raises YamlProblem."""
+    if len(text) > MAX_YAML_SIZE:
+        raise YamlProblem("too large")
+    # PyYAML's door: only a repository with a YAML build file loads it.
+    from . import yaml_loader
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.aliases = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise YamlProblem(f"more than {MAX_ALIASES} aliases; not read")
-        return super().compose_node(parent, index)
+    return yaml_loader.every_document(text) if all_documents else yaml_loader.first_document(text)
 
 
 def load_yaml_text(text: str) -> object:
     """The data of the first YAML document in `text`; raises YamlProblem."""
-    if len(text) > MAX_YAML_SIZE:
-        raise YamlProblem("too large")
-    loader = _CountingLoader(text)
-    try:
-        return loader.get_single_data()
-    except yaml.composer.ComposerError:
-        # More than one document (`---` between them): the first one is the file's settings.
-        return next(iter(load_yaml_documents(text)), None)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise YamlProblem(f"not valid YAML{where}: {getattr(error, 'problem', None) or error}") from None
-    except RecursionError:
-        raise YamlProblem("nested too deeply") from None
-    finally:
-        loader.dispose()
-
-
-def load_yaml_documents(text: str) -> list[object]:
-    """Every document of a multi-document YAML text (`---` between them); raises YamlProblem."""
-    if len(text) > MAX_YAML_SIZE:
-        raise YamlProblem("too large")
-    loader = _CountingLoader(text)
-    documents = []
-    try:
-        while loader.check_data():
-            documents.append(loader.get_data())
-    except yaml.YAMLError as error:
-        raise YamlProblem(f"not valid YAML: {getattr(error, 'problem', None) or error}") from None
-    except RecursionError:
-        raise YamlProblem("nested too deeply") from None
-    finally:
-        loader.dispose()
-    return documents
+    return parse_yaml(text, all_documents=False)
 
 
 def read_yaml(path: Path, *, all_documents: bool = False) -> object:
@@ -84,4 +47,4 @@ def read_yaml(path: Path, *, all_documents: bool = False) -> object:
         raise YamlProblem(error.strerror or type(error).__name__) from None
     except UnicodeDecodeError:
         raise YamlProblem("not UTF-8 text") from None
-    return load_yaml_documents(text) if all_documents else load_yaml_text(text)
+    return parse_yaml(text, all_documents=all_documents)

@@ -38,9 +38,10 @@ None: no Dockerfile linter looks at the application's code.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from ..appcode.entry import entry_leads_outside, resolve_entry_source
+from ..appcode.imports import ImportedShutdown, follow_imports
+from ..appcode.shutdown import ShutdownPlan, plan_graceful_shutdown
 from ..appcode.syntax import UnsupportedSourceError
 from ..context import RuleContext
 from ..dockerfile.document import Document
@@ -49,10 +50,6 @@ from ..edits import Applicability, Finding, Fix
 from ..project.image_package import image_project
 from ..project.npmscripts import resolve_script
 from .rule import Rule
-
-if TYPE_CHECKING:
-    from ..appcode.imports import ImportedShutdown
-    from ..appcode.shutdown import ShutdownPlan
 
 _NODE_OPTIONS_WITH_VALUE = (
     "-r",
@@ -128,10 +125,6 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     source = ctx.project.read_absolute(source_file.path)
     if source is None:
         return
-    # Here, once there is a source to read: the planner loads tree-sitter and the JavaScript grammars.
-    from ..appcode.imports import follow_imports
-    from ..appcode.shutdown import plan_graceful_shutdown
-
     try:
         plan = plan_graceful_shutdown(
             source, path=source_file.path, language=source_file.language, module_system=source_file.module_system

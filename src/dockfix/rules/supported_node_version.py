@@ -65,7 +65,7 @@ None.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
@@ -318,25 +318,11 @@ def _upgrade(
     # The tag planning (and the real-image guard it asks) only for a release to upgrade: most files have none.
     site = found.site
     stages = [stage for stage, _ in _stages_at(doc, site)]
-    images = ctx.services.node_images
     companions = [] if safe_change else _companion_edits(doc, ctx, found, version, major)
     for other, _edit, _shown in companions:
         stages += [stage for stage, _ in _stages_at(doc, other.site) if stage not in stages]
     together = [edit for _, edit, _ in companions]
-
-    def write(tag: str) -> list[Edit] | None:
-        if not found.version_only:
-            written = ImageReference.parse(site.text)
-            return [Edit(site.start, site.end, str(written.with_tag(tag).with_digest(None)).encode()), *together]
-        # Only the version is written in the ARG: every stage's variant must exist as it is.
-        variants_exist = all(
-            images.tag_exists(f"{version}-{other.variant}" if other.variant else version, ctx.today) is True
-            for _, other in _stages_at(doc, site)
-        )
-        if not variants_exist or not tag.startswith(version):
-            return None
-        return [Edit(site.start, site.end, version.encode()), *together]
-
+    write = _tag_writer(doc, ctx, found, version, together)
     plan = plan_tag(
         doc,
         ctx,
@@ -386,6 +372,30 @@ def _upgrade(
     return Finding(
         RULE.code, message, site.line, fix(Edit(site.start, site.end, replacement.encode()), *together, *plan.edits)
     )
+
+
+def _tag_writer(
+    doc: Document, ctx: RuleContext, found: _VersionSite, version: str, together: list[Edit]
+) -> Callable[[str], list[Edit] | None]:
+    """How the tag planning writes a candidate tag at `found` (with the companions' edits), or None
+    where the site cannot hold it."""
+    site = found.site
+    images = ctx.services.node_images
+
+    def write(tag: str) -> list[Edit] | None:
+        if not found.version_only:
+            written = ImageReference.parse(site.text)
+            return [Edit(site.start, site.end, str(written.with_tag(tag).with_digest(None)).encode()), *together]
+        # Only the version is written in the ARG: every stage's variant must exist as it is.
+        variants_exist = all(
+            images.tag_exists(f"{version}-{other.variant}" if other.variant else version, ctx.today) is True
+            for _, other in _stages_at(doc, site)
+        )
+        if not variants_exist or not tag.startswith(version):
+            return None
+        return [Edit(site.start, site.end, version.encode()), *together]
+
+    return write
 
 
 def _companion_edits(

@@ -36,7 +36,8 @@ from .. import rules as rule_table
 from ..dockerfile.document import BOM
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
-from ..project.discover import is_dockerfile_name
+from ..project.discover import COMPOSE_NAMES, is_dockerfile_name
+from ..project.node_tooling import LOCKFILES
 from .checks import Check, Checker
 from .positions import LineIndex, encode, replacement
 
@@ -45,8 +46,9 @@ FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.dockfix"
 SOURCE = "dockfix"
 # Files whose change can change a check's outcome: rechecking the open Dockerfiles then.
 WATCHED_FILES = (
-    "**/{.dockfix.toml,pyproject.toml,package.json,.dockerignore,package-lock.json,npm-shrinkwrap.json,"
-    "yarn.lock,pnpm-lock.yaml,bun.lock,bun.lockb,compose.yaml,compose.yml,docker-compose.yml,docker-compose.yaml}"
+    "**/{"
+    + ",".join((".dockfix.toml", "pyproject.toml", "package.json", ".dockerignore", *LOCKFILES, *COMPOSE_NAMES))
+    + "}"
 )
 
 
