@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -358,3 +360,31 @@ def test_build_graph_api_on_its_own(repo):
 def test_a_dockerfile_that_does_not_parse_keeps_its_own_folder(tmp_path):
     (tmp_path / "Dockerfile").write_bytes(b"FROM node\x00\x01\n")
     assert nearest_context(tmp_path / "Dockerfile", tmp_path).context == tmp_path
+
+
+def test_verbose_says_which_context_each_dockerfile_is_fixed_in_and_why(repo, monkeypatch):
+    root = repo("compose-root-context")
+    monkeypatch.chdir(root)
+    done = subprocess.run(
+        [sys.executable, "-m", "dockfix", "--check", "--offline", "--isolated", "--verbose", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "dockfix: docker/Dockerfile: build context .; chosen by: compose.yaml service web: context ." in (
+        done.stderr.splitlines()
+    )
+    given = subprocess.run(
+        [sys.executable, "-m", "dockfix", "--check", "--offline", "--isolated", "-v", "--context", "docker", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "dockfix: docker/Dockerfile: build context docker; chosen by: --context" in given.stderr.splitlines()
+    quiet = subprocess.run(
+        [sys.executable, "-m", "dockfix", "--check", "--offline", "--isolated", "-v", "-q", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "build context" not in quiet.stderr

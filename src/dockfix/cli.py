@@ -123,6 +123,7 @@ def request_from_flags(flags: dict[str, Any]) -> Request:
         presentation=Presentation(
             output_format=output_format,
             quiet=flags["quiet"],
+            verbose=flags["verbose"],
             statistics=flags["statistics"],
             color=output_format == "text" and wants_color(sys.stdout),
             patch_dir=flags["patch_dir"],
@@ -222,6 +223,12 @@ PatchDir = Annotated[
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print findings and errors only: no progress, warnings or summary.")
 ]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also say which build context each Dockerfile is fixed in, and where it came from."
+    ),
+]
 Isolated = Annotated[
     bool,
     typer.Option(
@@ -269,6 +276,7 @@ def fix(
     statistics: Statistics = False,
     patch_dir: PatchDir = None,
     quiet: Quiet = False,
+    verbose: Verbose = False,
     isolated: Isolated = False,
     update_data: UpdateData = False,
     today: Today = None,

@@ -64,6 +64,7 @@ from .output.style import color_diff
 from .output.text import (
     Tally,
     check_summary,
+    context_lines,
     digest_lines,
     discovery_lines,
     error_line,
@@ -739,6 +740,9 @@ def fix_paths(
     errors = len(discovery.missing) + len(discovery.unreadable_folders)
     for line in discovery_lines(discovery, warnings=not shown.quiet):
         console.err(line)
+    if shown.verbose and not shown.quiet:
+        for line in context_lines(discovery, settings.context):
+            console.err(line)
     results = _process(discovery, settings, console, shown, jobs)
     finished = RunResults(
         mode=mode,

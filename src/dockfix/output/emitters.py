@@ -30,6 +30,7 @@ class Presentation:
 
     output_format: str = "text"
     quiet: bool = False
+    verbose: bool = False  # also say which build context each file is fixed in, and why
     statistics: bool = False
     color: bool = False
     patch_dir: Path | None = None

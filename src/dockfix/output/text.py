@@ -156,6 +156,17 @@ def discovery_lines(discovery: Discovery, warnings: bool = True) -> Iterator[str
             yield f"dockfix: note: {note}"
 
 
+def context_lines(discovery: Discovery, context: Path | None) -> Iterator[str]:
+    """`--verbose`: the build context each Dockerfile found is fixed in, and where it came from."""
+    for path in discovery.files:
+        if context is not None:
+            folder, reason = context, "--context"
+        else:
+            folder = discovery.contexts.get(path, Path(path).parent)
+            reason = discovery.context_sources.get(path, "the Dockerfile's folder")
+        yield f"dockfix: {display_path(path)}: build context {display_path(folder)}; chosen by: {reason}"
+
+
 def next_step_lines(results: Iterable[FileResult]) -> Iterator[str]:
     """Fixes that need the user to do something next: `path:line: CODE next step: what`."""
     for result in results:
