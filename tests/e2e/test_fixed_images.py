@@ -515,8 +515,9 @@ def test_fixed_base_is_pinned_by_the_digest_that_was_pushed(built, published_bas
     ]
     assert pins and not unpinned, f"{built.fixed_dockerfile}\n{built.dockfix_output}"
     for tag, digest in pins:
-        # a supported LTS line: 26, or 22 the file already named (its production stage on -slim)
-        assert tag.split("-")[0] in ("26", "22"), tag
+        # a supported LTS line: 24 (an end-of-life major moves to the oldest LTS line with a year
+        # of support left), 26 (what a floating tag means today), or 22 the file already named
+        assert tag.split("-")[0] in ("24", "26", "22"), tag
         assert digest == published_bases[tag].digest
         assert digest == registry_manifest_digest(e2e_registry.host, "library/node", tag)
 
