@@ -162,12 +162,20 @@ class Project:
         self.root = root
         self.overlay: dict[Path, bytes] = overlay if overlay is not None else {}
 
+    @cached_property
+    def _resolved_root(self) -> Path | None:
+        """The context folder with its links resolved, once: every path is checked against it."""
+        try:
+            return self.root.resolve()
+        except (OSError, RuntimeError):
+            return None
+
     def path(self, relative: str) -> Path | None:
         """The absolute path of a file inside the context; None if it would leave it."""
         candidate = self.root / relative
+        root = self._resolved_root
         try:
-            resolved = candidate.resolve()
-            if not resolved.is_relative_to(self.root.resolve()):
+            if root is None or not candidate.resolve().is_relative_to(root):
                 return None
         except (OSError, RuntimeError):
             return None
