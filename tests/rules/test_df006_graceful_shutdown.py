@@ -16,7 +16,11 @@ import pytest
 from dockfix.appcode.entry import resolve_entry_source
 from dockfix.appcode.shutdown import SAFETY_TIMEOUT_MS, plan_graceful_shutdown
 from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
+from dockfix.dockerfile.document import Document
+from dockfix.dockerfile.stages import runtime_stage
 from dockfix.edits import apply_edits
+from dockfix.rules.graceful_shutdown import image_node_major
+from support.fixing import fix_folder, make_project
 from support.nodeapps import (
     NODE,
     install_dependencies_offline,
@@ -50,7 +54,7 @@ def _plan_app(app: str, entry: str):
     assert source is not None, f"{app}: entry {entry} not resolved"
     original = source.path.read_bytes()
     plan = plan_graceful_shutdown(
-        original, path=source.path, language=source.language, module_system=source.module_system
+        original, path=source.path, language=source.language, module_system=source.module_system, node_major=24
     )
     return source, original, plan
 
@@ -84,7 +88,7 @@ def test_edited_app_parses_and_is_a_fixpoint(app, entry, framework, tmp_path):
 
     assert not has_syntax_errors(parse_source(edited, source.language))
     again = plan_graceful_shutdown(
-        edited, path=source.path, language=source.language, module_system=source.module_system
+        edited, path=source.path, language=source.language, module_system=source.module_system, node_major=24
     )
     assert again.already_handled and again.edits == ()
     if source.language == "javascript" and NODE is not None:
@@ -161,7 +165,9 @@ ALREADY_HANDLED = {
 @pytest.mark.parametrize("source", ALREADY_HANDLED.values(), ids=ALREADY_HANDLED.keys())
 def test_existing_shutdown_handling_is_left_alone(source):
     module_system = "esm" if "import " in source else "commonjs"
-    plan = plan_graceful_shutdown(source.encode(), path=SNIPPET, language="javascript", module_system=module_system)
+    plan = plan_graceful_shutdown(
+        source.encode(), path=SNIPPET, language="javascript", module_system=module_system, node_major=24
+    )
 
     assert plan.already_handled, plan.message
     assert plan.edits == ()
@@ -187,7 +193,9 @@ OUT_OF_REACH = {
 
 @pytest.mark.parametrize("source", OUT_OF_REACH.values(), ids=OUT_OF_REACH.keys())
 def test_server_out_of_reach_gets_a_message_and_no_edit(source):
-    plan = plan_graceful_shutdown(source.encode(), path=SNIPPET, language="javascript", module_system="commonjs")
+    plan = plan_graceful_shutdown(
+        source.encode(), path=SNIPPET, language="javascript", module_system="commonjs", node_major=24
+    )
 
     assert plan.edits == ()
     assert not plan.already_handled
@@ -294,7 +302,7 @@ EDITED_SNIPPETS = [
     ids=[case[0] for case in EDITED_SNIPPETS],
 )
 def test_handler_follows_the_file(source, language, module_system, expected_texts, tmp_path):
-    plan = plan_graceful_shutdown(source, path=SNIPPET, language=language, module_system=module_system)
+    plan = plan_graceful_shutdown(source, path=SNIPPET, language=language, module_system=module_system, node_major=24)
     assert plan.edits, plan.message
     edited = apply_edits(source, plan.edits)
     text = edited.decode()
@@ -304,7 +312,7 @@ def test_handler_follows_the_file(source, language, module_system, expected_text
     assert not has_syntax_errors(parse_source(edited, language)), text
     if b"\r\n" in source:
         assert b"\n" not in edited.replace(b"\r\n", b"")
-    again = plan_graceful_shutdown(edited, path=SNIPPET, language=language, module_system=module_system)
+    again = plan_graceful_shutdown(edited, path=SNIPPET, language=language, module_system=module_system, node_major=24)
     assert again.already_handled and again.edits == ()
     if language == "javascript" and NODE is not None:
         path = tmp_path / ("entry.mjs" if module_system == "esm" else "entry.cjs")
@@ -315,9 +323,168 @@ def test_handler_follows_the_file(source, language, module_system, expected_text
 
 def test_unknown_language_or_module_system_is_an_error():
     with pytest.raises(UnsupportedSourceError):
-        plan_graceful_shutdown(b"", path=SNIPPET, language="coffeescript", module_system="commonjs")
+        plan_graceful_shutdown(b"", path=SNIPPET, language="coffeescript", module_system="commonjs", node_major=24)
     with pytest.raises(UnsupportedSourceError):
-        plan_graceful_shutdown(b"", path=SNIPPET, language="javascript", module_system="amd")
+        plan_graceful_shutdown(b"", path=SNIPPET, language="javascript", module_system="amd", node_major=24)
+
+
+# ---------------------------------------------------------------------------------------------
+# The handler parses on the image's Node.js: nothing newer than the major that runs it.
+
+# An ES5 app whose listen() result is discarded: the planner adds a declaration and a handler.
+ES5_HTTP_APP = b"var http = require('http')\nhttp.createServer(function (req, res) { res.end('ok') }).listen(3000)\n"
+ES5_FASTIFY_APP = b"var fastify = require('fastify')()\nfastify.listen(3000)\n"
+
+# Each feature the generated code may use, and how it shows in the text the planner adds.
+FEATURES = {
+    "optional chaining": "?.",
+    "async functions": "async function",
+    "arrow functions": "=>",
+    "template literals": "`",
+    "const": "const ",
+}
+
+# (image major, framework app, the features the handler must use; it must use no other)
+SYNTAX_BY_MAJOR = [
+    (None, ES5_HTTP_APP, set()),
+    (0, ES5_HTTP_APP, set()),
+    (6, ES5_HTTP_APP, {"arrow functions", "template literals", "const"}),
+    (12, ES5_HTTP_APP, {"arrow functions", "template literals", "const"}),
+    (14, ES5_HTTP_APP, {"arrow functions", "template literals", "const", "optional chaining"}),
+    (24, ES5_HTTP_APP, {"arrow functions", "template literals", "const", "optional chaining"}),
+    (None, ES5_FASTIFY_APP, set()),
+    (6, ES5_FASTIFY_APP, {"arrow functions", "template literals"}),
+    (8, ES5_FASTIFY_APP, {"arrow functions", "template literals", "async functions"}),
+    (12, ES5_FASTIFY_APP, {"arrow functions", "template literals", "async functions"}),
+    (24, ES5_FASTIFY_APP, {"arrow functions", "template literals", "async functions"}),
+]
+
+
+def _added_text(source: bytes, node_major: int | None) -> str:
+    plan = plan_graceful_shutdown(
+        source, path=SNIPPET, language="javascript", module_system="commonjs", node_major=node_major
+    )
+    assert plan.edits, plan.message
+    edited = apply_edits(source, plan.edits)
+    assert not has_syntax_errors(parse_source(edited, "javascript"))
+    again = plan_graceful_shutdown(
+        edited, path=SNIPPET, language="javascript", module_system="commonjs", node_major=node_major
+    )
+    assert again.already_handled and again.edits == ()
+    return "".join(edit.content.decode() for edit in plan.edits)
+
+
+@pytest.mark.parametrize(
+    ("node_major", "source", "features"),
+    SYNTAX_BY_MAJOR,
+    ids=[f"{'fastify' if b'fastify' in case[1] else 'http'}-node-{case[0]}" for case in SYNTAX_BY_MAJOR],
+)
+def test_handler_uses_only_syntax_the_images_node_parses(node_major, source, features):
+    added = _added_text(source, node_major)
+
+    used = {feature for feature, mark in FEATURES.items() if mark in added}
+    assert used == features, added
+
+
+NODE_12_HANDLER = """const server = http.createServer(function (req, res) { res.end('ok') }).listen(3000)
+
+function closeGracefully(signal) {
+  console.info(`${signal} received: closing the HTTP server`)
+  // Requests in flight may finish; a stuck connection must not block the exit forever.
+  setTimeout(() => process.exit(1), 8000).unref()
+  server.close(() => process.exit(0))
+  // Idle keep-alive connections would otherwise hold close() open (Node.js < 19).
+  server.closeIdleConnections && server.closeIdleConnections()
+}
+process.once('SIGTERM', closeGracefully)
+process.once('SIGINT', closeGracefully)
+"""
+
+ES5_HANDLER = """var server = http.createServer(function (req, res) { res.end('ok') }).listen(3000)
+
+function closeGracefully(signal) {
+  console.info(signal + ' received: closing the HTTP server')
+  // Requests in flight may finish; a stuck connection must not block the exit forever.
+  setTimeout(function () { process.exit(1) }, 8000).unref()
+  server.close(function () { process.exit(0) })
+  // Idle keep-alive connections would otherwise hold close() open (Node.js < 19).
+  server.closeIdleConnections && server.closeIdleConnections()
+}
+process.once('SIGTERM', closeGracefully)
+process.once('SIGINT', closeGracefully)
+"""
+
+FASTIFY_NODE_6_HANDLER = """function closeGracefully(signal) {
+  console.info(`${signal} received: closing the server`)
+  // A stuck connection must not block the exit forever.
+  setTimeout(() => process.exit(1), 8000).unref()
+  // fastify answers 503 to new requests and lets the ones in flight finish.
+  fastify.close(() => process.exit(0))
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("node_major", "source", "expected"),
+    [
+        (12, ES5_HTTP_APP, NODE_12_HANDLER),
+        (None, ES5_HTTP_APP, ES5_HANDLER),
+        (6, ES5_FASTIFY_APP, FASTIFY_NODE_6_HANDLER),
+    ],
+    ids=["http-node-12", "http-unknown-major", "fastify-node-6"],
+)
+def test_handler_for_an_old_node_is_exactly_the_compatible_form(node_major, source, expected, tmp_path):
+    # No parser here can be held to an old ECMAScript edition (tree-sitter reads them all, the
+    # local node is a current one): the exact text is what proves the syntax.
+    plan = plan_graceful_shutdown(
+        source, path=SNIPPET, language="javascript", module_system="commonjs", node_major=node_major
+    )
+    edited = apply_edits(source, plan.edits).decode()
+
+    assert expected in edited, edited
+    if NODE is not None:
+        path = tmp_path / "entry.cjs"
+        path.write_text(edited)
+        result = subprocess.run([NODE, "--check", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+IMAGE_MAJORS = [
+    ("FROM node:12-alpine\n", 12),
+    ("FROM node:14.21.3-bullseye-slim\n", 14),
+    ("FROM node:24\n", 24),
+    ("FROM node\n", 99),
+    ("ARG NODE_VERSION=12\nFROM node:${NODE_VERSION}-alpine\n", 12),
+    ("FROM node:20 AS build\nFROM gcr.io/distroless/nodejs22-debian12\n", 22),
+    ("FROM node:12 AS base\nFROM base\n", 12),
+    ("FROM ubuntu:22.04\n", None),  # Node.js installed some other way: its major is not known
+]
+
+
+@pytest.mark.parametrize(("dockerfile", "major"), IMAGE_MAJORS, ids=[case[0] for case in IMAGE_MAJORS])
+def test_the_major_of_the_image_that_runs_the_app(dockerfile, major):
+    doc = Document.parse(dockerfile.encode())
+    stage = runtime_stage(doc)
+    assert stage is not None
+
+    assert image_node_major(doc, stage) == major
+
+
+@pytest.mark.parametrize(
+    ("base", "optional_chaining"), [("node:12-alpine", False), ("node:14", True), ("node:24", True)]
+)
+def test_df006_writes_for_the_node_of_the_runtime_stage(base, optional_chaining, tmp_path):
+    dockerfile = f'FROM {base}\nWORKDIR /app\nCOPY . .\nCMD ["node", "server.js"]\n'
+    folder = make_project(
+        tmp_path, dockerfile, package_json='{"name": "app"}', files={"server.js": ES5_HTTP_APP.decode()}
+    )
+    result = fix_folder(folder, select=["DF006"])
+
+    (before, after) = result.other_files[(folder / "server.js").resolve()]
+    assert before == ES5_HTTP_APP
+    assert after is not None
+    assert (b"server.closeIdleConnections?.()" in after) is optional_chaining
+    assert (b"server.closeIdleConnections && server.closeIdleConnections()" in after) is not optional_chaining
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +499,7 @@ def _edited_copy(app: str, entry: str, tmp_path: Path, *, edit: bool) -> Path:
         assert source is not None
         original = source.path.read_bytes()
         plan = plan_graceful_shutdown(
-            original, path=source.path, language=source.language, module_system=source.module_system
+            original, path=source.path, language=source.language, module_system=source.module_system, node_major=24
         )
         assert plan.edits, plan.message
         source.path.write_bytes(apply_edits(original, plan.edits))

@@ -16,7 +16,9 @@ Every handler has a safety timer (``SAFETY_TIMEOUT_MS``, unref'd) that exits 1, 
 connection cannot hang the shutdown until the container runtime kills the process. Anything else
 gets no edit and a message explaining what to add. The edits follow the file's quotes, semicolons,
 indentation and newline style, and the planner is idempotent: planning its own output finds the
-handler it added and proposes nothing.
+handler it added and proposes nothing. The handler uses only syntax the image's Node.js parses
+(node_syntax.py): ``a.b && a.b()`` instead of ``a.b?.()`` before Node.js 14, a callback instead
+of ``await`` before 8, ES5 where the major is older than 4 or not known.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockfix.appcode.node_syntax import SyntaxFeature, node_parses
 from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
 from dockfix.edits import Edit
 
@@ -723,40 +726,73 @@ def _signal_lines(handler: str, signals: list[str], style: _Style) -> list[tuple
     return [(0, f"process.once({q}{s}{q}, {handler}){style.semicolon}") for s in signals]
 
 
+# The handlers below write only syntax the image's Node.js parses (node_syntax.py): ES5 where
+# the major is older than 4 or unknown, async functions from 8, optional chaining from 14.
+
+
+def _callback(statement: str, node_major: int | None) -> str:
+    """A callback that runs one statement: an arrow function where the image's Node.js parses one."""
+    if node_parses(node_major, SyntaxFeature.ES2015):
+        return f"() => {statement}"
+    return f"function () {{ {statement} }}"
+
+
+def _received(text: str, node_major: int | None, style: _Style) -> str:
+    """The log line saying which signal arrived: a template literal where Node.js parses one."""
+    if node_parses(node_major, SyntaxFeature.ES2015):
+        return f"`${{signal}} received: {text}`"
+    return f"signal + {style.quote} received: {text}{style.quote}"
+
+
+def _call_if_present(method: str, node_major: int | None) -> str:
+    """Call `method` where the running Node.js has it: ``a.b?.()`` from Node.js 14, ``a.b && a.b()`` before."""
+    if node_parses(node_major, SyntaxFeature.OPTIONAL_CHAINING):
+        return f"{method}?.()"
+    return f"{method} && {method}()"
+
+
+def _safety_timer(node_major: int | None, s: str) -> str:
+    return f"setTimeout({_callback('process.exit(1)', node_major)}, {SAFETY_TIMEOUT_MS}).unref(){s}"
+
+
 def _handler_for_server(
-    server_name: str, handler: str, signals: list[str], typed: bool, style: _Style
+    server_name: str, handler: str, signals: list[str], typed: bool, style: _Style, node_major: int | None
 ) -> list[tuple[int, str]]:
     s = style.semicolon
     parameter = "signal: string" if typed else "signal"
     return [
         (0, f"function {handler}({parameter}) {{"),
-        (1, f"console.info(`${{signal}} received: closing the HTTP server`){s}"),
+        (1, f"console.info({_received('closing the HTTP server', node_major, style)}){s}"),
         (
             1,
             "// Requests in flight may finish; a stuck connection must not block the exit forever.",
         ),
-        (1, f"setTimeout(() => process.exit(1), {SAFETY_TIMEOUT_MS}).unref(){s}"),
-        (1, f"{server_name}.close(() => process.exit(0)){s}"),
+        (1, _safety_timer(node_major, s)),
+        (1, f"{server_name}.close({_callback('process.exit(0)', node_major)}){s}"),
         (1, "// Idle keep-alive connections would otherwise hold close() open (Node.js < 19)."),
-        (1, f"{server_name}.closeIdleConnections?.(){s}"),
+        (1, f"{_call_if_present(f'{server_name}.closeIdleConnections', node_major)}{s}"),
         (0, "}"),
         *_signal_lines(handler, signals, style),
     ]
 
 
 def _handler_for_fastify(
-    instance: str, handler: str, signals: list[str], typed: bool, style: _Style
+    instance: str, handler: str, signals: list[str], typed: bool, style: _Style, node_major: int | None
 ) -> list[tuple[int, str]]:
     s = style.semicolon
     parameter = "signal: string" if typed else "signal"
+    if node_parses(node_major, SyntaxFeature.ASYNC_FUNCTIONS):
+        head, closing = "async function", [(1, f"await {instance}.close(){s}"), (1, f"process.exit(0){s}")]
+    else:
+        # Every fastify release takes a callback in close(); only the newer ones return a promise.
+        head, closing = "function", [(1, f"{instance}.close({_callback('process.exit(0)', node_major)}){s}")]
     return [
-        (0, f"async function {handler}({parameter}) {{"),
-        (1, f"console.info(`${{signal}} received: closing the server`){s}"),
+        (0, f"{head} {handler}({parameter}) {{"),
+        (1, f"console.info({_received('closing the server', node_major, style)}){s}"),
         (1, "// A stuck connection must not block the exit forever."),
-        (1, f"setTimeout(() => process.exit(1), {SAFETY_TIMEOUT_MS}).unref(){s}"),
+        (1, _safety_timer(node_major, s)),
         (1, "// fastify answers 503 to new requests and lets the ones in flight finish."),
-        (1, f"await {instance}.close(){s}"),
-        (1, f"process.exit(0){s}"),
+        *closing,
         (0, "}"),
         *_signal_lines(handler, signals, style),
     ]
@@ -790,20 +826,24 @@ _ADVICE = (
 )
 
 
-def plan_graceful_shutdown(source: bytes, *, path: Path, language: str, module_system: str) -> ShutdownPlan:
+def plan_graceful_shutdown(
+    source: bytes, *, path: Path, language: str, module_system: str, node_major: int | None
+) -> ShutdownPlan:
     """Decide how the entry file ``source`` should handle SIGTERM/SIGINT and return the edits.
 
     ``path`` is the file ``source`` was read from: the edits are edits of it. ``language`` is
     "javascript", "typescript" or "tsx"; ``module_system`` is "commonjs" or "esm" (the inserted
-    handler uses neither ``require`` nor ``import``, so it fits both). A file that already
-    handles SIGTERM, or whose server cannot be found safely, gets no edits and a message.
+    handler uses neither ``require`` nor ``import``, so it fits both). ``node_major`` is the
+    Node.js major of the image that runs the file (None: not known): the handler uses only
+    syntax it parses. A file that already handles SIGTERM, or whose server cannot be found
+    safely, gets no edits and a message.
     Raises UnsupportedSourceError for an unknown language or module system.
     """
-    plan = _plan(source, language, module_system)
+    plan = _plan(source, language, module_system, node_major)
     return replace(plan, edits=tuple(replace(edit, path=path) for edit in plan.edits))
 
 
-def _plan(source: bytes, language: str, module_system: str) -> ShutdownPlan:
+def _plan(source: bytes, language: str, module_system: str, node_major: int | None) -> ShutdownPlan:
     if module_system not in MODULE_SYSTEMS:
         raise UnsupportedSourceError(f"unknown module system {module_system!r}; expected one of {MODULE_SYSTEMS}")
     tree = parse_source(source, language)
@@ -828,19 +868,20 @@ def _plan(source: bytes, language: str, module_system: str) -> ShutdownPlan:
 
     fastify = finder.instance(finder.fastify, "fastify") if finder.fastify else None
     if fastify is not None and fastify.name is not None:
-        lines = _handler_for_fastify(fastify.name, handler, signals, typed, style)
+        lines = _handler_for_fastify(fastify.name, handler, signals, typed, style, node_major)
         edit = _insert_after(source, fastify.anchor, lines, style)
+        verb = "await" if node_parses(node_major, SyntaxFeature.ASYNC_FUNCTIONS) else "call"
         return ShutdownPlan(
             "fastify",
             False,
             (edit,),
-            f"graceful shutdown: on {' and '.join(signals)}, await {fastify.name}.close() "
+            f"graceful shutdown: on {' and '.join(signals)}, {verb} {fastify.name}.close() "
             f"(requests in flight finish) and exit 0; exit 1 after {SAFETY_TIMEOUT_MS // 1000} s",
         )
 
     servers = finder.servers_from_listen() + finder.servers_from_create_server()
     if len(servers) == 1:
-        return _plan_http_server(source, facts, servers[0], handler, signals, typed, style)
+        return _plan_http_server(source, facts, servers[0], handler, signals, typed, style, node_major)
     if len(servers) > 1:
         finder.problems.append(f"the file starts {len(servers)} servers")
     reason = "; ".join(finder.problems) if finder.problems else _no_server_reason(finder)
@@ -909,6 +950,7 @@ def _plan_http_server(
     signals: list[str],
     typed: bool,
     style: _Style,
+    node_major: int | None,
 ) -> ShutdownPlan:
     edits = []
     name = server.name
@@ -916,8 +958,9 @@ def _plan_http_server(
         name = _fresh_name(("server", "httpServer", "appServer"), facts.identifiers | {handler})
         assert server.introduce_at is not None
         start = server.introduce_at.start_byte
-        edits.append(Edit(start, start, f"const {name} = ".encode()))
-    lines = _handler_for_server(name, handler, signals, typed, style)
+        keyword = "const" if node_parses(node_major, SyntaxFeature.ES2015) else "var"
+        edits.append(Edit(start, start, f"{keyword} {name} = ".encode()))
+    lines = _handler_for_server(name, handler, signals, typed, style, node_major)
     edits.append(_insert_after(source, server.anchor, lines, style))
     kept = "kept the server returned by listen() and " if server.name is None else ""
     return ShutdownPlan(
