@@ -114,3 +114,24 @@ def test_the_configurations_node_version_reaches_the_rules_as_the_flag_would(tmp
     assert f"node_version={used} " in from_config.stdout
     from_flag = dockfix("--select", "DF905", "--isolated", "--node-version", written.strip('"'), ".")
     assert f"node_version={used} " in from_flag.stdout
+
+
+def test_a_configurations_registry_mirror_is_used_only_when_the_user_trusts_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DOCKFIX_REGISTRY_MIRROR", raising=False)
+    monkeypatch.delenv("DOCKFIX_TRUST_REPOSITORY_CONFIG", raising=False)
+    (tmp_path / "Dockerfile").write_bytes(b"FROM node\n# show-options\n")
+    (tmp_path / ".dockfix.toml").write_text('registry-mirror = "https://mirror.example"\nnode-version = "24"\n')
+    untrusted = dockfix("--select", "DF905", ".")
+    assert "node_version=24 registry_mirror=None " in untrusted.stdout, "the other keys still apply"
+    assert [line for line in untrusted.stderr.splitlines() if ".dockfix.toml" in line] == [
+        "dockfix: warning: .dockfix.toml: registry-mirror ignored: a repository's configuration chooses no data "
+        "source unless --trust-repository-config is given"
+    ]
+    trusted = dockfix("--select", "DF905", "--trust-repository-config", ".")
+    assert "registry_mirror=https://mirror.example " in trusted.stdout
+    assert ".dockfix.toml" not in trusted.stderr
+    monkeypatch.setenv("DOCKFIX_TRUST_REPOSITORY_CONFIG", "1")
+    assert "registry_mirror=https://mirror.example " in dockfix("--select", "DF905", ".").stdout
+    flag = dockfix("--select", "DF905", "--registry-mirror", "https://flag.example", ".")
+    assert "registry_mirror=https://flag.example " in flag.stdout, "the command line still wins"

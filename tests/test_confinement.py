@@ -144,3 +144,35 @@ def test_diff_and_check_refuse_the_same_link_as_write(tree):
         if mode == "--diff":
             assert f"--- {tree / 'given' / 'web' / 'Dockerfile'}" in result.stdout
             assert f"--- {api / 'Dockerfile'}" not in result.stdout, "no diff of the file outside"
+
+
+@pytest.mark.parametrize("context", ["..", "{parent}", "~"])
+def test_a_compose_context_leaving_the_tree_writes_nothing_outside(tmp_path, context):
+    """`build: {context: .., dockerfile: repo/Dockerfile}` in `repo/compose.yaml`, or the same
+    folder as an absolute path or as `~`: the app's files there (its entry file, no `.dockerignore`)
+    are the parent's, outside the `repo` the run was given, and stay as they were."""
+    parent = tmp_path / "parent"
+    shutil.copytree(APP, parent)
+    repo = parent / "repo"
+    repo.mkdir()
+    (parent / "Dockerfile").rename(repo / "Dockerfile")
+    (repo / "compose.yaml").write_text(
+        f'services:\n  app:\n    build:\n      context: "{context.format(parent=parent)}"\n'
+        "      dockerfile: repo/Dockerfile\n"
+    )
+    cache = tmp_path / "cache"
+    before = snapshot(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["--write", "--unsafe-fixes", "--offline", "--verbose", "--today", "2026-11-29", "-j", "1", str(repo)],
+        env={"HOME": str(parent), "XDG_CACHE_HOME": str(cache)},
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    after = snapshot(tmp_path)
+    outside = {name for name in set(before) | set(after) if not name.startswith("parent/repo/")}
+    changed = {name for name in outside if before.get(name) != after.get(name)}
+    assert {name for name in changed if not name.startswith("cache/")} == set()
+    assert not (parent / ".dockerignore").exists()
+    assert len(lines_naming(result.output, "is outside repo, not used")) == 1
+    assert after["parent/repo/Dockerfile"] != before["parent/repo/Dockerfile"], "the Dockerfile itself is fixed"

@@ -24,7 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from dockfix.cli import app
 from dockfix.dockerfile.imageref import ImageReference
 from dockfix.sources.registry import (
     DOCKER_MANIFEST,
@@ -424,8 +426,8 @@ def test_disk_cache_file_is_json_and_written_atomically(tmp_path, token_registry
     cache_dir = tmp_path / "cache"
     assert [path.name for path in cache_dir.iterdir()] == ["registry-digests.json"], "no temporary file left"
     entries = json.loads((cache_dir / "registry-digests.json").read_text())["entries"]
-    assert entries["docker.io/library/node:26-alpine"]["digest"] == images["oci-index"].digest
-    assert entries["docker.io/library/node:26-slim"]["digest"] == images["docker-list"].digest
+    assert entries[f"docker.io/library/node:26-alpine via {token_registry.url}"]["digest"] == images["oci-index"].digest
+    assert entries[f"docker.io/library/node:26-slim via {token_registry.url}"]["digest"] == images["docker-list"].digest
 
 
 def test_expired_cache_entries_are_asked_again(tmp_path, token_registry, images):
@@ -442,7 +444,53 @@ def test_a_corrupt_cache_file_is_ignored_and_replaced(tmp_path, token_registry, 
     cache_file.write_text("{not json")
     client = make_client(tmp_path, mirror=token_registry)
     assert client.resolve_digest(ImageReference.parse("node:26-alpine")) == images["oci-index"].digest
-    assert json.loads(cache_file.read_text())["version"] == 1
+    assert json.loads(cache_file.read_text())["version"] == 2
+
+
+def test_a_mirrors_digest_is_never_read_back_as_docker_hubs(tmp_path, token_registry, images):
+    ref = ImageReference.parse("node:26-alpine")
+    assert make_client(tmp_path, mirror=token_registry).resolve_digest(ref) == images["oci-index"].digest
+    with pytest.raises(OfflineCacheMiss):
+        make_client(tmp_path, offline=True).resolve_digest(ref)
+    assert make_client(tmp_path, mirror=token_registry, offline=True).resolve_digest(ref) == images["oci-index"].digest
+
+
+def test_a_repositorys_mirror_reaches_no_other_repository_and_no_later_run(tmp_path, token_registry, images):
+    mirrored, other = tmp_path / "mirrored", tmp_path / "other"
+    for folder in (mirrored, other):
+        folder.mkdir()
+        (folder / "Dockerfile").write_text('FROM node:26-alpine\nCMD ["node", "server.js"]\n')
+    config = mirrored / ".dockfix.toml"
+    config.write_text(f'registry-mirror = "{token_registry.url}"\n')
+    pinned = f"node:26-alpine@{images['oci-index'].digest}"
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "DOCKER_CONFIG": str(tmp_path / "docker")}
+    env["DOCKFIX_REGISTRY_MIRROR"] = env["DOCKFIX_TRUST_REPOSITORY_CONFIG"] = ""
+
+    def dockfix(*flags: str):
+        arguments = ["--diff", "--unsafe-fixes", "--select", "DF001", "--today", "2026-11-29", *flags]
+        return CliRunner().invoke(app, [*arguments, str(mirrored), str(other)], env=env)
+
+    requests = token_registry.request_count()
+    untrusted = dockfix("--offline")
+    assert [line for line in untrusted.stderr.splitlines() if ".dockfix.toml" in line] == [
+        f"dockfix: warning: {config}: registry-mirror ignored: a repository's configuration chooses no data "
+        "source unless --trust-repository-config is given"
+    ]
+    assert token_registry.request_count() == requests
+
+    trusted = CliRunner().invoke(
+        app,
+        ["--diff", "--unsafe-fixes", "--select", "DF001", "--trust-repository-config", str(mirrored)],
+        env=env,
+    )
+    assert pinned in trusted.stdout
+    assert token_registry.request_count() > requests
+
+    same_run = dockfix("--offline", "--trust-repository-config")
+    assert same_run.stdout.count(pinned) == 1
+    assert f"{other / 'Dockerfile'}:1: digest not resolved" in same_run.stderr
+    later_run = dockfix("--offline")
+    assert images["oci-index"].digest not in later_run.stdout
 
 
 # Offline -----------------------------------------------------------------------------------

@@ -422,7 +422,8 @@ async def test_a_quick_fix_for_a_file_with_unsaved_changes_is_disabled(start, tm
 plain_registry = registry_fixture(auth="none")
 
 
-async def test_offline_unless_allowed(start, tmp_path, plain_registry):
+async def test_offline_unless_allowed(start, tmp_path, plain_registry, monkeypatch):
+    monkeypatch.setenv("DOCKFIX_TRUST_REPOSITORY_CONFIG", "1")  # the repository's mirror may be used
     pushed = push_image(plain_registry, "library/node", "26-alpine")
     folder = tmp_path / "app"
     folder.mkdir()

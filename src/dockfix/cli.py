@@ -25,7 +25,7 @@ from .output import Console
 from .output.emitters import Presentation
 from .output.style import wants_color
 from .project.discover import read_path_list
-from .run import EXIT_CLEAN, Request, UsageProblem, guarded, run
+from .run import EXIT_CLEAN, TRUST_REPOSITORY_CONFIG_VARIABLE, Request, UsageProblem, guarded, run
 from .server import serve
 from .sources.cache import user_cache_dir
 from .sources.nodedata import NodeDataUpdateError, update_data
@@ -118,6 +118,7 @@ def request_from_flags(flags: dict[str, Any]) -> Request:
         node_version=flags["node_version"],
         registry_mirror=flags["registry_mirror"],
         isolated=flags["isolated"],
+        trust_repository_config=flags["trust_repository_config"],
         today=_parse_today(flags["today"]),
         jobs=flags["jobs"],
         presentation=Presentation(
@@ -237,6 +238,15 @@ Isolated = Annotated[
         "refreshed Node.js data): the output depends only on the files and flags given.",
     ),
 ]
+TrustRepositoryConfig = Annotated[
+    bool,
+    typer.Option(
+        "--trust-repository-config",
+        envvar=TRUST_REPOSITORY_CONFIG_VARIABLE,
+        help="Let configuration files (pyproject.toml, .dockfix.toml) set where data comes from "
+        "(registry-mirror); without it their registry-mirror is ignored with a warning.",
+    ),
+]
 UpdateData = Annotated[
     bool,
     typer.Option(
@@ -278,6 +288,7 @@ def fix(
     quiet: Quiet = False,
     verbose: Verbose = False,
     isolated: Isolated = False,
+    trust_repository_config: TrustRepositoryConfig = False,
     update_data: UpdateData = False,
     today: Today = None,
     version: Version = False,

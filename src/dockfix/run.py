@@ -99,6 +99,10 @@ PROGRESS_MIN_FILES = 50
 MIN_FILES_PER_TASK = 8
 
 
+TRUST_REPOSITORY_CONFIG_VARIABLE = "DOCKFIX_TRUST_REPOSITORY_CONFIG"
+"""The environment's `--trust-repository-config` (the language server reads it too)."""
+
+
 class UsageProblem(Exception):
     """A request that makes no sense (a flag's value, two flags together); one line, exit code 2."""
 
@@ -120,6 +124,7 @@ class Request:
     node_version: str | None = None
     registry_mirror: str | None = None
     isolated: bool = False  # no configuration files, no user cache
+    trust_repository_config: bool = False  # a repository's configuration may choose data sources
     today: date | None = None  # None: today
     jobs: int | None = None  # processes; None: all cores
     presentation: Presentation = field(default_factory=Presentation)
@@ -134,6 +139,8 @@ class Settings:
     context: Path | None = None  # build context for every Dockerfile; None: each one's own
     # Configuration files: read only when `use_config`; the keys the command line set win.
     use_config: bool = False
+    # Whether a configuration file may set where data comes from (config.DATA_SOURCE_KEYS).
+    trust_repository_config: bool = False
     # The user's cache (registry digests, refreshed Node.js data): not with --isolated.
     use_cache: bool = True
     cli_select: list[str] | None = None
@@ -203,6 +210,7 @@ def settings_for(request: Request) -> Settings:
         options=options,
         context=request.context,
         use_config=not request.isolated,
+        trust_repository_config=request.trust_repository_config,
         use_cache=not request.isolated,
         cli_select=selected if request.select else None,
         cli_ignore=ignored if request.ignore else None,
@@ -219,6 +227,8 @@ def _config_selectors(config: Config, key: str, selectors: tuple[str, ...]) -> l
 
 def rules_and_options(config: Config, settings: Settings) -> tuple[list[Rule], Options]:
     """The rules and options for a file under `config`: the file's values where no flag was given.
+
+    The file's data sources (its `registry-mirror`) only when the settings trust it.
 
     Raises ConfigProblem for a `select` or `ignore` that names no rule.
     """
@@ -243,7 +253,7 @@ def rules_and_options(config: Config, settings: Settings) -> tuple[list[Rule], O
         if "node_version" in given or config.node_version is None
         else config.node_version,
         registry_mirror=flags.registry_mirror
-        if "registry_mirror" in given or config.registry_mirror is None
+        if "registry_mirror" in given or config.registry_mirror is None or not settings.trust_repository_config
         else config.registry_mirror or None,
         today=flags.today,
     )
@@ -740,6 +750,9 @@ def fix_paths(
     errors = len(discovery.missing) + len(discovery.unreadable_folders)
     for line in discovery_lines(discovery, warnings=not shown.quiet):
         console.err(line)
+    if not shown.quiet:
+        for line in untrusted_config_lines(discovery.files, settings):
+            console.err(line)
     if shown.verbose and not shown.quiet:
         for line in context_lines(discovery, settings.context):
             console.err(line)
@@ -776,6 +789,26 @@ def fix_paths(
     if errors:
         return EXIT_ERROR
     return EXIT_CHANGES_NEEDED if outcome.needs_changes else EXIT_CLEAN
+
+
+def untrusted_config_lines(files: list[Path], settings: Settings) -> list[str]:
+    """One warning for each configuration file over `files` whose data sources are ignored."""
+    if not settings.use_config or settings.trust_repository_config:
+        return []
+    finder = ConfigFinder()
+    ignored: dict[Path, list[str]] = {}
+    for path in files:
+        try:
+            config = finder.for_file(path)
+        except ConfigProblem:
+            continue  # the files under it fail with its own error
+        if config is not None and config.data_sources and "registry_mirror" not in settings.cli_options:
+            ignored[config.path] = config.data_sources
+    return [
+        f"dockfix: warning: {display_path(path)}: {', '.join(keys)} ignored: a repository's configuration "
+        "chooses no data source unless --trust-repository-config is given"
+        for path, keys in ignored.items()
+    ]
 
 
 def run(request: Request, console: Console) -> int:

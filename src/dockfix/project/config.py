@@ -12,7 +12,11 @@ the search). Keys, as ruff spells them:
     registry-mirror = "https://mirror.example.com"
     exclude = ["legacy/**", "*.dev.Dockerfile"]   # globs, relative to the configuration's folder
 
-Flags on the command line win over the file (run.py merges the two). A file that is not valid TOML, or a key or value
+Flags on the command line win over the file (run.py merges the two). Keys that choose where
+dockfix fetches data from (DATA_SOURCE_KEYS: `registry-mirror`) come from the command line or the
+environment; a repository's file sets them only when the user trusts it
+(`--trust-repository-config`), so that one repository cannot make dockfix pin what a server of
+its choosing answers. A file that is not valid TOML, or a key or value
 that makes no sense (checked as the command line checks its flags), is a ConfigProblem: each
 Dockerfile it applies to fails with one line (exit code 2), the others are still processed.
 """
@@ -36,6 +40,8 @@ else:  # pragma: no cover - Python 3.10
 CONFIG_FILE = ".dockfix.toml"
 PYPROJECT = "pyproject.toml"
 KNOWN_KEYS = frozenset({"select", "ignore", "unsafe-fixes", "node-version", "registry-mirror", "exclude"})
+DATA_SOURCE_KEYS = ("registry-mirror",)
+"""Keys that choose where data comes from: used from a repository's file only when it is trusted."""
 
 
 class ConfigProblem(Exception):
@@ -57,6 +63,11 @@ class Config:
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def data_sources(self) -> list[str]:
+        """The DATA_SOURCE_KEYS this file sets."""
+        return ["registry-mirror"] if self.registry_mirror is not None else []
 
     def excludes(self, path: Path) -> bool:
         """Whether `path` matches an `exclude` glob (relative to the configuration's folder)."""

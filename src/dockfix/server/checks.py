@@ -24,9 +24,18 @@ from ..project.compose import ComposeProblem, read_compose_builds
 from ..project.config import ConfigFinder, ConfigProblem
 from ..project.discover import COMPOSE_NAMES
 from ..rules.rule import Rule
-from ..run import Request, ServicesKey, Settings, Worker, prepare_file, settings_for
+from ..run import (
+    TRUST_REPOSITORY_CONFIG_VARIABLE,
+    Request,
+    ServicesKey,
+    Settings,
+    Worker,
+    prepare_file,
+    settings_for,
+)
 
 REGISTRY_MIRROR_VARIABLE = "DOCKFIX_REGISTRY_MIRROR"
+_TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})  # as the command line reads the variable
 
 
 @dataclass
@@ -56,10 +65,14 @@ class Checker:
     def settings(self) -> Settings:
         """The settings of `dockfix PATH`: every rule, then the configuration file's choices.
 
-        As on the command line, the environment's registry mirror wins over the configuration's.
+        As on the command line, the environment's registry mirror wins over the configuration's, and
+        a configuration's mirror is used only when the environment trusts repository configuration.
         """
         mirror = os.environ.get(REGISTRY_MIRROR_VARIABLE) or None
-        return settings_for(Request(offline=not self.network, registry_mirror=mirror, today=self.today))
+        trusted = os.environ.get(TRUST_REPOSITORY_CONFIG_VARIABLE, "").strip().lower() in _TRUE_WORDS
+        return settings_for(
+            Request(offline=not self.network, registry_mirror=mirror, trust_repository_config=trusted, today=self.today)
+        )
 
     def _prepare(
         self, path: Path, source: bytes, roots: list[Path]

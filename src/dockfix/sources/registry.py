@@ -68,7 +68,8 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 _ESCAPED_CHARACTER = re.compile(r"\\(.)")
 _CACHE_FILE_NAME = "registry-digests.json"
-_CACHE_FORMAT_VERSION = 1
+_CACHE_FORMAT_VERSION = 2
+"""2: a digest a mirror served is keyed by the mirror too (version 1 filed it as Docker Hub's)."""
 _DEFAULT_TOKEN_LIFETIME = 60.0
 _CREDENTIAL_HELPER_TIMEOUT = 30.0
 USER_AGENT = "dockfix"
@@ -411,7 +412,7 @@ class RegistryClient:
             raise TagNotFound("scratch is not an image a registry serves", reference=ref)
         if ref.tag is None and ref.digest is not None:
             return ref.digest
-        key = ref.cache_key
+        key = self._served_key(ref)
         with self._lock:
             if key in self._digests:
                 return self._digests[key]
@@ -425,7 +426,7 @@ class RegistryClient:
                 self._digests[key] = cached
             return cached
         if self.offline:
-            raise OfflineCacheMiss(f"offline and no cached digest for {key}", reference=ref)
+            raise OfflineCacheMiss(f"offline and no cached digest for {ref.cache_key}", reference=ref)
 
         try:
             digest = self._fetch_digest(ref)
@@ -446,6 +447,13 @@ class RegistryClient:
         except TagNotFound:
             return False
         return True
+
+    def _served_key(self, ref: ImageReference) -> str:
+        """The cache key of ``ref`` as the registry that answers it: a mirror's answer is the
+        mirror's, never read back as Docker Hub's by a run without that mirror."""
+        if ref.is_docker_hub and self.mirror:
+            return f"{ref.cache_key} via {self.mirror}"
+        return ref.cache_key
 
     # Endpoints ------------------------------------------------------------------------------
 
