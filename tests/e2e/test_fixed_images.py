@@ -34,7 +34,10 @@ runs), and three single-stage npm apps written as real projects commonly are: on
 Express's generator lays an app out (``bin/www`` starting ``app.js``) and run by ``node`` itself
 on an ended major's Alpine tag, the same app started by ``npm start`` on an ended major, and one
 installed with ``npm ci --only=production`` on the moving ``lts`` tag. Their naive Dockerfiles
-keep the quirks real ones have (a trailing space, a blank last line, no final newline).
+keep the quirks real ones have (a trailing space, a blank last line, no final newline). Last, an
+app built in one stage and run in another, both on ``node:14-alpine``: its build script writes
+``dist/``, which the second stage copies with ``node_modules``; the two stages must move to the same
+supported major together.
 
 Three more apps must keep doing what they did before the fix, each checked on its own terms at
 the end of this module: a development image whose CMD is `npm run dev` (a dev server from
@@ -313,6 +316,18 @@ CASES = [
         ("is-number",),
         naive_stop=GRACEFUL,
         answer_marks={"runner": "1.0.0"},
+    ),
+    # two stages on node:14-alpine: the first runs `npm ci`, its own build script (writes dist/)
+    # and `npm prune --production`; the second copies package.json, node_modules and dist/ from
+    # it and runs CMD ["node", "dist/server.js"]. Both must move to 24 together, in one fix.
+    AppCase(
+        "two-stage-node14",
+        _own_app("two-stage-node14", ladder_server=False),
+        ("ms",),
+        ("is-number",),
+        naive_stop=GRACEFUL,
+        naive_ships_dev_dependencies=False,
+        answer_marks={"compiled": True},
     ),
 ]
 
@@ -649,6 +664,15 @@ def built_global_cli(build_case) -> BuiltCase:
     return build_case(next(case for case in CASES if case.name == "global-cli"))
 
 
+TWO_STAGE_CASES = [case for case in CASES if case.name == "two-stage-node14"]
+
+
+@pytest.fixture(scope="module", params=TWO_STAGE_CASES, ids=[case.name for case in TWO_STAGE_CASES])
+def built_two_stage(request, build_case) -> BuiltCase:
+    """The app whose two stages share an ended major, built naive and fixed."""
+    return build_case(request.param)
+
+
 def _listing(engine: ContainerEngine, image: str, folder: str) -> list[str]:
     script = f"console.log(JSON.stringify(require('fs').readdirSync({json.dumps(folder)}).sort()))"
     return json.loads(engine.run_command(image, ["node", "-e", script]).stdout)
@@ -682,6 +706,35 @@ def test_global_tool_is_installed_in_the_production_stage(e2e_engine, built_glob
     assert production.index("COPY ") < production.index("npm install -g")  # the tarball comes with the app
     usage = e2e_engine.run_command(built_global_cli.fixed.image_id, ["app-runner"], check=False)
     assert usage.returncode == 2 and "usage: app-runner" in usage.stderr, usage
+
+
+# -- stages of one ended major, upgraded together ---------------------------------------------
+
+
+def _node_majors(dockerfile_text: str) -> list[str]:
+    """The major of the node image each FROM names, in stage order."""
+    return re.findall(r"^\s*FROM\s+(?:--\S+\s+)*node:(\d+)", dockerfile_text, re.IGNORECASE | re.MULTILINE)
+
+
+def test_stages_sharing_an_ended_major_move_to_24_together(built_two_stage, tmp_path):
+    naive_text = (APPS / "two-stage-node14" / "naive.Dockerfile").read_text()
+    assert _node_majors(naive_text) == ["14", "14"]
+    # the oldest LTS line with a year of support left, in both stages: the build output still fits
+    fixed_majors = _node_majors(built_two_stage.fixed_dockerfile)
+    assert fixed_majors == ["24", "24"], f"{built_two_stage.fixed_dockerfile}\n{built_two_stage.dockfix_output}"
+    # one upgrade for the build, not one per stage: a single DF007 fix names the other stage
+    built_two_stage.case.lay_out(tmp_path / "app")
+    options = ["--unsafe-fixes", "--offline", "--today", DOCKFIX_TODAY, "--output-format", "json"]
+    report = subprocess.run(
+        [sys.executable, "-m", "dockfix", *options, str(tmp_path / "app")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")},
+    )
+    upgrades = [fix for fix in json.loads(report.stdout)["applied"] if fix["code"] == "DF007"]
+    assert [fix["line"] for fix in upgrades] == [1], report.stdout
+    assert "line 8 to `node:24-alpine`" in upgrades[0]["message"]
 
 
 # -- apps that must keep doing what they did ----------------------------------------------------

@@ -207,7 +207,7 @@ def _companions(doc: Document, found: _VersionSite) -> list[_VersionSite]:
     sites: dict[tuple[int, int], _VersionSite] = {}
     for stage in doc.stages:
         other = None if is_windows(doc, stage) else _version_site(doc, stage)
-        if other is not None and _major_of(other) == major and other.ref.digest is None:
+        if other is not None and _major_of(other) == major:
             sites.setdefault(_key(other), other)
     if _key(found) not in sites:
         return []
@@ -402,8 +402,9 @@ def _companion_edits(
     doc: Document, ctx: RuleContext, found: _VersionSite, version: str, major: int
 ) -> list[tuple[_VersionSite, Edit, str]]:
     """For each companion site, the edit that moves it to `major` in its own variant, and the new
-    reference; none at all when one of them cannot move (no such variant, or a version-only ARG
-    whose variant the new major lacks): then each site is judged on its own."""
+    reference; none at all when one of them cannot move (no such variant, a version-only ARG
+    whose variant the new major lacks, or a pin the new tag's digest cannot replace): then each
+    site is judged on its own. A pinned companion keeps its pin, on the new tag's digest."""
     images = ctx.services.node_images
     moves = []
     for other in _companions(doc, found):
@@ -414,9 +415,14 @@ def _companion_edits(
         if images.tag_exists(tag, ctx.today) is not True:
             return []
         new_ref = other.ref.with_tag(tag).with_digest(None)
+        digest = None
+        if other.ref.digest is not None:
+            allowed, digest, _note = confirm_tag(ctx, new_ref)
+            if not allowed or digest is None:
+                return []
         if other.version_only:
             text = version
         else:
-            text = str(ImageReference.parse(other.site.text).with_tag(tag).with_digest(None))
+            text = str(ImageReference.parse(other.site.text).with_tag(tag).with_digest(digest))
         moves.append((other, Edit(other.site.start, other.site.end, text.encode()), str(new_ref)))
     return moves
