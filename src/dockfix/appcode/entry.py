@@ -14,6 +14,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dockfix.appcode.syntax import language_of, parse_source
+from dockfix.project.build_context import MAX_PROJECT_FILE
+from dockfix.project.fsutil import FileProblem, read_regular_file, read_regular_head
 
 _SOURCE_SUFFIXES = (".ts", ".mts", ".cts", ".tsx", ".js")
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")
@@ -194,9 +196,9 @@ def _tsconfig_options(path: Path, root: Path, depth: int = 0) -> dict[str, PureP
     if real is None or depth > _MAX_EXTENDS_DEPTH:
         return {}
     try:
-        raw = real.read_bytes()[:_MAX_TSCONFIG_BYTES].decode("utf-8-sig")
+        raw = read_regular_head(real, _MAX_TSCONFIG_BYTES).decode("utf-8-sig")
         config = json.loads(strip_jsonc(raw))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (FileProblem, UnicodeDecodeError, ValueError, RecursionError):
         return {}
     if not isinstance(config, dict):
         return {}
@@ -277,8 +279,8 @@ def _module_system(root: Path, path: Path, language: str) -> str:
     if _package_type(root, path.parent) == "module":
         return "esm"
     try:
-        source = path.read_bytes()
-    except OSError:
+        source = read_regular_file(path, MAX_PROJECT_FILE)
+    except FileProblem:
         return "commonjs"
     tree = parse_source(source, language)
     for statement in tree.root_node.named_children:
@@ -298,8 +300,8 @@ def _package_type(root: Path, directory: Path) -> str | None:
         manifest = current / "package.json"
         if manifest.is_file():
             try:
-                data = json.loads(manifest.read_text("utf-8-sig"))
-            except (OSError, UnicodeDecodeError, ValueError):
+                data = json.loads(read_regular_file(manifest, MAX_PROJECT_FILE).decode("utf-8-sig"))
+            except (FileProblem, UnicodeDecodeError, ValueError, RecursionError):
                 return None
             value = data.get("type") if isinstance(data, dict) else None
             return value if isinstance(value, str) else None

@@ -17,6 +17,7 @@ from pathlib import Path
 from dockfix.appcode.entry import inside_context
 from dockfix.appcode.shutdown import existing_shutdown, file_facts
 from dockfix.appcode.syntax import has_syntax_errors, language_of, parse_source
+from dockfix.project.fsutil import FileProblem, read_regular_head
 
 MAX_MODULES = 25
 MAX_DEPTH = 4
@@ -168,6 +169,6 @@ def _resolve(root: Path, importer: Path, specifier: str) -> Path | None:
 
 def _read(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()[:_MAX_MODULE_BYTES]
-    except OSError:
+        return read_regular_head(path, _MAX_MODULE_BYTES)
+    except FileProblem:
         return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .fsutil import FileProblem, read_regular_file
 from .node_tooling import LOCKFILES
 
 MAX_PROJECT_FILE = 5 * 1024 * 1024
@@ -191,10 +192,8 @@ class Project:
         if path in self.overlay:
             return self.overlay[path]
         try:
-            if not path.is_file() or path.stat().st_size > MAX_PROJECT_FILE:
-                return None
-            return path.read_bytes()
-        except OSError:
+            return read_regular_file(path, MAX_PROJECT_FILE)
+        except FileProblem:
             return None
 
     def exists(self, relative: str) -> bool:

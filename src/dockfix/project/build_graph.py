@@ -37,6 +37,7 @@ from .build_sources import (
     workflow_sites,
 )
 from .compose import ComposeProblem, ServiceRuntime
+from .fsutil import FileProblem, read_regular_head
 
 KIND_ORDER = ("compose", "skaffold", "tilt", "workflow", "script")
 MAX_DOCKERFILE = 1024 * 1024
@@ -188,9 +189,8 @@ def nearest_context(dockerfile: Path, root: Path) -> ContextChoice:
     """The Dockerfile's own folder or the nearest folder above it, up to `root`, with all its COPY sources."""
     own = Path(os.path.abspath(dockerfile)).parent
     try:
-        with open(dockerfile, "rb") as handle:
-            sources = copy_sources(handle.read(MAX_DOCKERFILE))
-    except (OSError, DockerfileSyntaxError):
+        sources = copy_sources(read_regular_head(dockerfile, MAX_DOCKERFILE))
+    except (FileProblem, DockerfileSyntaxError):
         # Processing the file reports why it cannot be read; its folder is as good as any here.
         return ContextChoice(own, "the Dockerfile's folder")
     if not sources:

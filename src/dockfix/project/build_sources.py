@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .compose import ComposeProblem, ServiceRuntime, builds_of
+from .fsutil import FileProblem, read_regular_file
 from .yamlfile import YamlProblem, read_yaml
 
 COMPOSE_FILE = re.compile(r"^(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml$", re.IGNORECASE)
@@ -148,16 +149,20 @@ def _site_of_words(words: list[str], base: Path, source: Path, origin: str, kind
     return BuildSite(dockerfile_path, context_path, source, origin, kind, tuple(args), target)
 
 
+def _script_text(path: Path) -> str:
+    """A build script's text (universal newlines, as `read_text` gives it); raises FileProblem."""
+    data = read_regular_file(path, MAX_SCRIPT_FILE)
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def package_json_sites(path: Path) -> list[BuildSite]:
     """The `docker build` commands of a package.json's scripts (they run in its folder)."""
     try:
-        if path.stat().st_size > MAX_SCRIPT_FILE:
-            return []
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_regular_file(path, MAX_SCRIPT_FILE).decode("utf-8-sig")
         if "docker" not in text and "podman" not in text:
             return []
         scripts = json.loads(text).get("scripts")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+    except (FileProblem, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
         return []
     if not isinstance(scripts, dict):
         return []
@@ -171,10 +176,8 @@ def package_json_sites(path: Path) -> list[BuildSite]:
 def makefile_sites(path: Path) -> list[BuildSite]:
     """The `docker build` commands of a Makefile's recipes (make runs them in its folder)."""
     try:
-        if path.stat().st_size > MAX_SCRIPT_FILE:
-            return []
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = _script_text(path)
+    except FileProblem:
         return []
     sites = []
     lines = text.splitlines()
@@ -340,10 +343,8 @@ def _workflow_step(step: dict, origin: str, path: Path, root: Path, job_folder: 
 def tiltfile_sites(path: Path) -> list[BuildSite]:
     """`docker_build('name', 'ctx', dockerfile=..., build_args={...}, target=...)` calls of a Tiltfile."""
     try:
-        if path.stat().st_size > MAX_SCRIPT_FILE:
-            return []
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError, RecursionError):
+        tree = ast.parse(_script_text(path))
+    except (FileProblem, SyntaxError, ValueError, RecursionError):
         return []
     sites = []
     for node in ast.walk(tree):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..context import checked_node_version
+from .fsutil import FileProblem, read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,6 +39,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_FILE = ".dockfix.toml"
+MAX_CONFIG_SIZE = 1024 * 1024
 PYPROJECT = "pyproject.toml"
 KNOWN_KEYS = frozenset({"select", "ignore", "unsafe-fixes", "node-version", "registry-mirror", "exclude"})
 DATA_SOURCE_KEYS = ("registry-mirror",)
@@ -92,12 +94,18 @@ class Config:
 def load_toml(path: Path) -> dict[str, Any]:
     """The TOML file at `path`; raises ConfigProblem when it cannot be read or parsed."""
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except OSError as error:
-        raise ConfigProblem(f"{path}: cannot read: {error.strerror or type(error).__name__}") from None
+        data = read_regular_file(path, MAX_CONFIG_SIZE)
+    except FileProblem as problem:
+        raise ConfigProblem(f"{path}: {problem.message}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigProblem(f"{path}: not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigProblem(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        # tomllib recurses once per nested array or table: a few kilobytes of brackets exhaust it.
+        raise ConfigProblem(f"{path}: not valid TOML: nested too deeply") from None
 
 
 def _strings(path: Path, key: str, value: object) -> tuple[str, ...]:

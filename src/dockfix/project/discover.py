@@ -48,7 +48,7 @@ from pathlib import Path
 
 from .build_graph import BuildFiles, BuildGraph, DockerfileBuilds, inside, read_graph
 from .build_sources import COMPOSE_FILE, MAKEFILE_NAMES, SKAFFOLD_NAMES, TILTFILE_NAMES
-from .fsutil import leads_outside
+from .fsutil import FileProblem, leads_outside, read_regular_head
 from .gitignore import IgnoreRules
 
 SKIPPED_FOLDERS = frozenset(
@@ -158,9 +158,8 @@ def _sniffed_out(path: Path) -> str | None:
     if path.name.lower() in _BASE_NAMES:
         return None
     try:
-        with open(path, "rb") as handle:
-            return not_a_dockerfile(handle.read(SNIFF_BYTES))
-    except OSError:
+        return not_a_dockerfile(read_regular_head(path, SNIFF_BYTES))
+    except FileProblem:
         return None  # reading it again reports the problem by name
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 # Real Dockerfiles are a few kilobytes; anything this big is not one, and refusing it before
 # reading keeps a stray `dockfix big.iso` fast.
@@ -44,30 +45,61 @@ def describe_os_error(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
+class FileMissing(FileProblem):
+    """The file does not exist (for readers that treat that as "absent", not as a problem)."""
+
+
+@contextmanager
+def _opened_regular(path: Path) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """The file opened for reading, refused (FileProblem) unless it is a regular file.
+
+    Opening a FIFO blocks until a writer comes (forever, and with Ctrl-C held while a write is
+    staged) and a device may never end, so the file is opened without blocking and fstat decides.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise FileMissing("no such file or directory") from None
+    except OSError as error:
+        raise FileProblem(f"cannot read: {describe_os_error(error)}") from None
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
+        raise FileProblem(
+            "is a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
+        )
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            yield handle, info
+        except OSError as error:
+            raise FileProblem(f"cannot read: {describe_os_error(error)}") from None
+
+
+def read_regular_file(path: Path, limit: int, what: str = "") -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; raises FileProblem with one line.
+
+    Every file dockfix reads in a project, or checks before writing it, is read through here or
+    `read_regular_head`. `what` ends the size message (" for a Dockerfile").
+    """
+    with _opened_regular(path) as (handle, info):
+        if info.st_size > limit:
+            raise FileProblem(f"too large{what} ({info.st_size} bytes, the limit is {limit})")
+        # Read one byte past the limit: a file that grew after fstat() is still refused.
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise FileProblem(f"too large{what} (over {limit} bytes)")
+    return data
+
+
+def read_regular_head(path: Path, size: int) -> bytes:
+    """At most the first `size` bytes of a regular file; raises FileProblem as `read_regular_file`."""
+    with _opened_regular(path) as (handle, _info):
+        return handle.read(size)
+
+
 def read_dockerfile(path: Path) -> bytes:
     """The bytes of a Dockerfile, refusing non-regular files and files over 1 MiB before reading."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise FileProblem("no such file or directory") from None
-    except OSError as error:
-        raise FileProblem(f"cannot read: {describe_os_error(error)}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise FileProblem("is a directory")
-    if not stat.S_ISREG(info.st_mode):
-        # A FIFO or a device would block or never end; Docker reads regular files only.
-        raise FileProblem("not a regular file")
-    if info.st_size > MAX_DOCKERFILE_SIZE:
-        raise FileProblem(f"too large for a Dockerfile ({info.st_size} bytes, the limit is {MAX_DOCKERFILE_SIZE})")
-    try:
-        with open(path, "rb") as handle:
-            # Read one byte past the limit: a file that grew after stat() is still refused.
-            data = handle.read(MAX_DOCKERFILE_SIZE + 1)
-    except OSError as error:
-        raise FileProblem(f"cannot read: {describe_os_error(error)}") from None
-    if len(data) > MAX_DOCKERFILE_SIZE:
-        raise FileProblem(f"too large for a Dockerfile (over {MAX_DOCKERFILE_SIZE} bytes)")
-    return data
+    return read_regular_file(path, MAX_DOCKERFILE_SIZE, " for a Dockerfile")
 
 
 def leads_outside(path: Path, roots: list[Path]) -> Path | None:
@@ -108,20 +140,23 @@ def write_target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
-def _read_current(target: Path) -> bytes | None:
+def _read_current(target: Path, expected: bytes | None) -> bytes | None:
+    """The file's bytes now (None: absent); a file larger than `expected` has changed anyway."""
+    limit = len(expected) if expected is not None else 0
     try:
-        with open(target, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
+        return read_regular_file(target, limit)
+    except FileMissing:
         return None
-    except OSError as error:
-        raise FileProblem(f"cannot read before writing: {describe_os_error(error)}") from None
+    except FileProblem as problem:
+        if problem.message.startswith("too large"):
+            return b"\0" * (limit + 1)  # not what was read: reported as changed on disk
+        raise FileProblem(f"cannot read before writing: {problem.message.removeprefix('cannot read: ')}") from None
 
 
 def _stage(change: FileChange) -> _Staged:
     """Check the file is as expected and write its new bytes to a temporary file beside it."""
     target = write_target(change.path)
-    current = _read_current(target)
+    current = _read_current(target, change.expected)
     if current != change.expected:
         what = "was created" if change.expected is None else "changed on disk" if current is not None else "was deleted"
         raise FileProblem(f"{what} since it was read; not written (run dockfix again)")

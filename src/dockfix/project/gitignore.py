@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .fsutil import FileProblem, read_regular_file
+
 MAX_GITIGNORE_SIZE = 1024 * 1024
 
 
@@ -100,11 +102,10 @@ class IgnoreRules:
         """These rules plus the `.gitignore` of `folder`, if it has a readable one."""
         path = folder / ".gitignore"
         try:
-            if not path.is_file() or path.stat().st_size > MAX_GITIGNORE_SIZE:
-                return self
-            text = path.read_text("utf-8", "surrogateescape")
-        except OSError:
+            data = read_regular_file(path, MAX_GITIGNORE_SIZE)
+        except FileProblem:
             return self
+        text = data.decode("utf-8", "surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
         added = parse_gitignore(text, folder)
         return IgnoreRules(self.patterns + tuple(added)) if added else self
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .fsutil import FileProblem, read_regular_file
+
 MAX_YAML_SIZE = 1024 * 1024
 MAX_ALIASES = 100
 
@@ -40,11 +42,9 @@ def load_yaml_text(text: str) -> object:
 def read_yaml(path: Path, *, all_documents: bool = False) -> object:
     """The data of a YAML file (a list of documents with `all_documents`); raises YamlProblem."""
     try:
-        if path.stat().st_size > MAX_YAML_SIZE:
-            raise YamlProblem("too large")
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        raise YamlProblem(error.strerror or type(error).__name__) from None
+        text = read_regular_file(path, MAX_YAML_SIZE).decode("utf-8-sig")
+    except FileProblem as problem:
+        raise YamlProblem(problem.message) from None
     except UnicodeDecodeError:
         raise YamlProblem("not UTF-8 text") from None
     return parse_yaml(text, all_documents=all_documents)

@@ -36,7 +36,9 @@ from .. import rules as rule_table
 from ..dockerfile.document import BOM
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
+from ..project.build_context import MAX_PROJECT_FILE
 from ..project.discover import COMPOSE_NAMES, is_dockerfile_name
+from ..project.fsutil import FileProblem, read_regular_file
 from ..project.node_tooling import LOCKFILES
 from .checks import Check, Checker
 from .positions import LineIndex, encode, replacement
@@ -361,9 +363,10 @@ def _nothing(path: Path, source: bytes) -> FileResult:
 
 
 def _read(path: Path) -> bytes | None:
+    """A file a fix edits, as on disk; None when absent or not a regular file (a FIFO would hang the server)."""
     try:
-        return path.read_bytes()
-    except OSError:
+        return read_regular_file(path, MAX_PROJECT_FILE)
+    except FileProblem:
         return None
 
 
