@@ -125,9 +125,9 @@ def assert_message_is_safe(error: RegistryError, registry, *extra_secrets: str) 
         assert marker not in message
 
 
-def manifest_heads(registry, repository: str, tag: str) -> int:
+def manifest_gets(registry, repository: str, tag: str) -> int:
     path = f"/v2/{repository}/manifests/{tag}"
-    return sum(1 for request in registry.requests() if request.method == "HEAD" and request.path == path)
+    return sum(1 for request in registry.requests() if request.method == "GET" and request.path == path)
 
 
 # Digests -----------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_a_missing_tag_is_asked_once_per_run(tmp_path, token_registry, images):
     ref = ImageReference.parse("node:24-missing")
     for _ in range(3):
         assert client.tag_exists(ref) is False
-    assert manifest_heads(token_registry, "library/node", "24-missing") == 1
+    assert manifest_gets(token_registry, "library/node", "24-missing") == 1
 
 
 # Unavailable registries --------------------------------------------------------------------
