@@ -54,10 +54,13 @@ class _Deadline:
 
     def _expire(self, connection: http.client.HTTPConnection) -> None:
         self.passed = True
-        if connection.sock is not None:
+        # Before the connection is made, its socket; after, the one the answer is read from (urllib
+        # hands it to the response and forgets it on the connection).
+        sock = connection.sock or getattr(connection, "connected_socket", None)
+        if sock is not None:
             with contextlib.suppress(OSError):
                 # The plain socket's shutdown: a TLS socket's would try to say goodbye first.
-                socket.socket.shutdown(connection.sock, socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def cancel(self) -> None:
         for timer in self._timers:
@@ -71,15 +74,21 @@ def _watch_connection(connection: http.client.HTTPConnection) -> None:
 
 
 class _WatchedHTTPConnection(http.client.HTTPConnection):
+    connected_socket: socket.socket | None = None
+
     def connect(self) -> None:
         _watch_connection(self)
         super().connect()
+        self.connected_socket = self.sock
 
 
 class _WatchedHTTPSConnection(http.client.HTTPSConnection):
+    connected_socket: socket.socket | None = None
+
     def connect(self) -> None:
         _watch_connection(self)
         super().connect()
+        self.connected_socket = self.sock
 
 
 class _WatchedHTTPHandler(urllib.request.HTTPHandler):
