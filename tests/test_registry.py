@@ -8,6 +8,7 @@ reaches beyond 127.0.0.1.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import io
@@ -31,6 +32,8 @@ from dockfix.dockerfile.imageref import ImageReference
 from dockfix.sources.registry import (
     DOCKER_MANIFEST,
     MANIFEST_MEDIA_TYPES,
+    MANIFEST_SIZE_LIMIT,
+    OCI_INDEX,
     OCI_MANIFEST,
     OfflineCacheMiss,
     RegistryAuthError,
@@ -125,9 +128,9 @@ def assert_message_is_safe(error: RegistryError, registry, *extra_secrets: str) 
         assert marker not in message
 
 
-def manifest_heads(registry, repository: str, tag: str) -> int:
+def manifest_gets(registry, repository: str, tag: str) -> int:
     path = f"/v2/{repository}/manifests/{tag}"
-    return sum(1 for request in registry.requests() if request.method == "HEAD" and request.path == path)
+    return sum(1 for request in registry.requests() if request.method == "GET" and request.path == path)
 
 
 # Digests -----------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ def test_a_missing_tag_is_asked_once_per_run(tmp_path, token_registry, images):
     ref = ImageReference.parse("node:24-missing")
     for _ in range(3):
         assert client.tag_exists(ref) is False
-    assert manifest_heads(token_registry, "library/node", "24-missing") == 1
+    assert manifest_gets(token_registry, "library/node", "24-missing") == 1
 
 
 # Unavailable registries --------------------------------------------------------------------
@@ -264,6 +267,178 @@ def test_a_silent_registry_times_out(tmp_path):
             client.resolve_digest(ImageReference.parse(f"{host}/library/node:26"))
         assert time.monotonic() - started < 2
         assert client.request_count == 2
+
+
+# Misbehaving registries: nothing they send is pinned unless it is a verified manifest --------
+
+_INDEX_BODY = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": "sha256:" + "ab" * 32,
+                "size": 500,
+                "platform": {"architecture": "amd64", "os": "linux"},
+            }
+        ],
+    }
+).encode()
+
+
+def _sha256(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def assert_nothing_pinned(tmp_path: Path, server: _ScriptedServer, ref: ImageReference) -> None:
+    assert not (tmp_path / "cache" / "registry-digests.json").exists()
+    with pytest.raises(OfflineCacheMiss):
+        make_client(tmp_path, mirror=server.url, offline=True).resolve_digest(ref)
+
+
+@pytest.mark.parametrize("honest", [True, False], ids=["matching", "mismatched"])
+def test_a_digest_header_is_pinned_only_when_it_is_the_bodys_sha256(tmp_path, honest):
+    header = _sha256(_INDEX_BODY) if honest else _sha256(b"another manifest")
+
+    def answer(handler):
+        handler.send_answer(_INDEX_BODY, {"Content-Type": OCI_INDEX, "Docker-Content-Digest": header})
+
+    ref = ImageReference.parse("node:26-alpine")
+    with _ScriptedServer(answer) as server:
+        client = make_client(tmp_path, mirror=server.url)
+        if honest:
+            assert client.resolve_digest(ref) == _sha256(_INDEX_BODY)
+            return
+        with pytest.raises(RegistryError, match="Docker-Content-Digest that is not the digest"):
+            client.resolve_digest(ref)
+        assert_nothing_pinned(tmp_path, server, ref)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<html>not a manifest</html>", OCI_INDEX),
+        (b"\xff\xfe binary", OCI_INDEX),
+        (b"[1, 2, 3]", OCI_INDEX),
+        (json.dumps({"schemaVersion": 2, "mediaType": "text/plain", "manifests": []}).encode(), "text/plain"),
+        (json.dumps({"schemaVersion": 2, "manifests": []}).encode(), "application/json"),
+        (json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX}).encode(), OCI_INDEX),
+        (json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": []}).encode(), OCI_MANIFEST),
+        (json.dumps({"schemaVersion": 1, "mediaType": OCI_INDEX, "manifests": []}).encode(), OCI_INDEX),
+    ],
+    ids=["html", "binary", "json-list", "unknown-type", "no-type", "index-no-manifests", "manifest-no-config", "v1"],
+)
+def test_a_malformed_manifest_is_refused_not_hashed(tmp_path, body, content_type):
+    def answer(handler):
+        handler.send_answer(body, {"Content-Type": content_type})
+
+    ref = ImageReference.parse("node:26-alpine")
+    with _ScriptedServer(answer) as server:
+        with pytest.raises(RegistryError, match=r"answered docker\.io/library/node:26-alpine with a"):
+            make_client(tmp_path, mirror=server.url).resolve_digest(ref)
+        assert_nothing_pinned(tmp_path, server, ref)
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "until-close"])
+def test_an_oversized_manifest_is_refused_without_reading_it_whole(tmp_path, announced):
+    size = 64 * MANIFEST_SIZE_LIMIT
+    written = [0]
+
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", OCI_INDEX)
+        if announced:
+            handler.send_header("Content-Length", str(size))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        chunk = b" " * 65536
+        with contextlib.suppress(OSError):
+            while written[0] < size:
+                handler.wfile.write(chunk)
+                written[0] += len(chunk)
+
+    ref = ImageReference.parse("node:26-alpine")
+    with _ScriptedServer(answer, http_version="HTTP/1.0") as server:
+        started = time.monotonic()
+        with pytest.raises(RegistryUnavailable, match="limit of 4194304"):
+            make_client(tmp_path, mirror=server.url, retries=2).resolve_digest(ref)
+        assert time.monotonic() - started < 5
+        assert server.manifest_requests == 1  # refused, not asked again
+        assert written[0] < size  # the client stopped reading; the server could not send it all
+        assert_nothing_pinned(tmp_path, server, ref)
+
+
+def test_a_drip_feeding_registry_ends_within_the_total_deadline(tmp_path):
+    # The limits scaled down (read 2 s, total 3 s, a byte each second) so the test runs in seconds:
+    # each byte arrives before a read times out, so only the total deadline ends the request.
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", OCI_INDEX)
+        handler.send_header("Content-Length", str(len(_INDEX_BODY)))
+        handler.end_headers()
+        with contextlib.suppress(OSError):
+            for byte in _INDEX_BODY[:20]:  # bounded: the server stops by itself
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(1.0)
+
+    ref = ImageReference.parse("node:26-alpine")
+    with _ScriptedServer(answer) as server:
+        client = make_client(tmp_path, mirror=server.url, timeout=2.0, deadline=3.0, retries=2)
+        started = time.monotonic()
+        with pytest.raises(RegistryUnavailable, match="no complete answer within 3 s") as caught:
+            client.resolve_digest(ref)
+        elapsed = time.monotonic() - started
+        assert 2.5 < elapsed < 4.5
+        assert server.manifest_requests == 1
+        # Later look-ups on that registry fail at once: one warning's worth of waiting per run.
+        with pytest.raises(RegistryUnavailable) as again:
+            client.resolve_digest(ref.with_tag("24"))
+        assert str(again.value) == str(caught.value)
+        assert_nothing_pinned(tmp_path, server, ref)
+
+
+@pytest.mark.parametrize("target", ["ftp", "file", "http-remote"])
+def test_redirects_are_held_to_the_mirror_urls_rules(tmp_path, target):
+    with socket.socket() as bystander:
+        bystander.bind(("127.0.0.1", 0))
+        bystander.listen(8)
+        bystander.setblocking(False)
+        location = {
+            "ftp": f"ftp://127.0.0.1:{bystander.getsockname()[1]}/manifest",
+            "file": "file:///etc/hostname",
+            "http-remote": "http://192.0.2.7/v2/library/node/manifests/26-alpine",  # TEST-NET: never routed
+        }[target]
+
+        def answer(handler):
+            handler.send_response(302)
+            handler.send_header("Location", location)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+        ref = ImageReference.parse("node:26-alpine")
+        with _ScriptedServer(answer) as server:
+            with pytest.raises(RegistryError):
+                make_client(tmp_path, mirror=server.url, deadline=2.0).resolve_digest(ref)
+            assert_nothing_pinned(tmp_path, server, ref)
+        with pytest.raises(BlockingIOError):
+            bystander.accept()  # nobody was asked to log in to the FTP server
+
+
+def test_a_redirect_to_loopback_http_is_followed(tmp_path):
+    def answer(handler):
+        if handler.path.endswith("/26-alpine"):
+            handler.send_response(307)
+            handler.send_header("Location", "/v2/library/node/manifests/elsewhere")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+        else:
+            handler.send_answer(_INDEX_BODY, {"Content-Type": OCI_INDEX})
+
+    with _ScriptedServer(answer) as server:
+        ref = ImageReference.parse("node:26-alpine")
+        assert make_client(tmp_path, mirror=server.url).resolve_digest(ref) == _sha256(_INDEX_BODY)
 
 
 # Credentials -------------------------------------------------------------------------------
@@ -665,6 +840,42 @@ class _DigestStrippingProxy(_FailingServer):
                     self.wfile.write(body)
 
             do_GET = do_HEAD = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"http://{self.host}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+
+class _ScriptedServer(_FailingServer):
+    """A registry without auth whose manifest answers are written by `answer(handler)`."""
+
+    def __init__(self, answer, *, http_version: str = "HTTP/1.1") -> None:
+        self.manifest_requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = http_version
+
+            def send_answer(self, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(200)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path == "/v2/":
+                    self.send_answer(b"{}", {"Content-Type": "application/json"})
+                    return
+                outer.manifest_requests += 1
+                answer(self)
+
+            do_HEAD = do_GET
 
             def log_message(self, *args):
                 pass

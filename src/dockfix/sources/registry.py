@@ -7,8 +7,11 @@ so every manifest request names all four manifest media types.
 
 The protocol is the one Docker Hub speaks: ``GET /v2/`` learns the auth challenge, a Bearer
 challenge is answered with a token from the realm (anonymous, Basic credentials, or an identity
-token), a Basic challenge with Basic credentials; then ``HEAD /v2/<repository>/manifests/<tag>``
-and the ``Docker-Content-Digest`` header. Credentials come from the user's Docker config
+token), a Basic challenge with Basic credentials; then ``GET /v2/<repository>/manifests/<tag>``.
+The digest pinned is the sha256 of the manifest received, which must be a JSON manifest or index
+of a known media type; a ``Docker-Content-Digest`` header that is not the digest of that body is
+refused. Answers are bounded: ``MANIFEST_SIZE_LIMIT`` bytes, a per-read timeout and a deadline per
+request, and redirects only to https or loopback http. Credentials come from the user's Docker config
 (``auths`` and credential helpers run the way the docker CLI runs them).
 
 Results are cached in process and on disk (one JSON file in the user's cache folder), so a bulk
@@ -31,7 +34,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -73,6 +76,12 @@ _CACHE_FORMAT_VERSION = 2
 _DEFAULT_TOKEN_LIFETIME = 60.0
 _CREDENTIAL_HELPER_TIMEOUT = 30.0
 USER_AGENT = "dockfix"
+MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024
+"""The largest answer read (OCI lets registries refuse manifests over 4 MiB); never more than one byte over it is read."""
+READ_TIMEOUT = 10.0
+"""Seconds one read from a registry may wait."""
+REQUEST_DEADLINE = 30.0
+"""Seconds one request (its redirects included) may take, however the server paces its bytes."""
 
 
 class _CacheEntry(TypedDict):
@@ -113,6 +122,10 @@ class NetworkProblem(Exception):
     """An HTTP exchange that brought no answer: ``str(problem)`` says why, in a few words."""
 
 
+class AnswerRefused(NetworkProblem):
+    """An answer dockfix will not use (too slow, too large, redirected where it may not go); not retried."""
+
+
 @dataclass(frozen=True)
 class Credentials:
     """A username and secret for one registry; ``repr`` never shows the secret."""
@@ -147,23 +160,6 @@ class _Endpoint:
     credential_key: str  # key of the Docker config / credential helper
 
 
-def http_transport(*, timeout: float, ssl_context: SSLContext | None = None) -> Transport:
-    """The HTTP layer (urllib, http.client, TLS), imported here, at the first request.
-
-    The one door of the network client: an offline run never makes a request, and these modules
-    take longer to import than a small Dockerfile takes to check.
-    """
-    from .network import Transport
-
-    return Transport(timeout=timeout, ssl_context=ssl_context)
-
-
-def default_docker_config() -> Path:
-    """The Docker CLI's config file: ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``."""
-    folder = os.environ.get("DOCKER_CONFIG")
-    return (Path(folder) if folder else Path.home() / ".docker") / "config.json"
-
-
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost`` and loopback addresses, with or without a port."""
     hostname = urllib.parse.urlsplit(f"//{host}").hostname or ""
@@ -173,6 +169,35 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(hostname).is_loopback
     except ValueError:
         return False
+
+
+def http_transport(
+    *,
+    timeout: float,
+    deadline: float = REQUEST_DEADLINE,
+    plain_http_allowed: Callable[[str], bool] = is_loopback_host,
+    ssl_context: SSLContext | None = None,
+) -> Transport:
+    """The HTTP layer (urllib, http.client, TLS), imported here, at the first request.
+
+    The one door of the network client: an offline run never makes a request, and these modules
+    take longer to import than a small Dockerfile takes to check.
+    """
+    from .network import Transport
+
+    return Transport(
+        timeout=timeout,
+        deadline=deadline,
+        size_limit=MANIFEST_SIZE_LIMIT,
+        plain_http_allowed=plain_http_allowed,
+        ssl_context=ssl_context,
+    )
+
+
+def default_docker_config() -> Path:
+    """The Docker CLI's config file: ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``."""
+    folder = os.environ.get("DOCKER_CONFIG")
+    return (Path(folder) if folder else Path.home() / ".docker") / "config.json"
 
 
 class DockerCredentialStore:
@@ -367,7 +392,8 @@ class RegistryClient:
         offline: bool = False,
         cache_dir: Path | None = None,
         docker_config: Path | None = None,
-        timeout: float = 10.0,
+        timeout: float = READ_TIMEOUT,
+        deadline: float = REQUEST_DEADLINE,
         retries: int = 2,
         retry_backoff: float = 0.5,
         insecure_registries: Iterable[str] = (),
@@ -377,6 +403,7 @@ class RegistryClient:
     ) -> None:
         self.offline = offline
         self.timeout = timeout
+        self.deadline = deadline
         self.retries = max(0, retries)
         self.retry_backoff = retry_backoff
         self.cache_max_age = cache_max_age
@@ -508,7 +535,8 @@ class RegistryClient:
 
         challenge = self._challenge_for(endpoint, ref)
         authorization = self._authorization(endpoint, challenge, scope, ref) if challenge else None
-        response = self._request("HEAD", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
+        # GET, not HEAD: the digest pinned must be checked against the manifest it names.
+        response = self._request("GET", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
         if response.status == 401:
             # A registry may ask for a different scope than we guessed (Docker Hub adds the scope
             # to the manifest challenge): answer that challenge once, then give up.
@@ -516,34 +544,33 @@ class RegistryClient:
             if retry_challenge is not None:
                 wanted_scope = retry_challenge.params.get("scope", scope)
                 authorization = self._authorization(endpoint, retry_challenge, wanted_scope, ref, fresh=True)
-                response = self._request("HEAD", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
+                response = self._request("GET", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
 
         self._raise_for_status(response, endpoint, ref)
-        digest = response.headers.get("docker-content-digest", "").strip()
-        if digest:
-            return self._checked_digest(digest, endpoint, ref)
+        return self._verified_digest(response, endpoint, ref)
 
-        # Some registries answer HEAD without the digest header: the digest is the hash of the
-        # exact manifest bytes they serve.
-        response = self._request("GET", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
-        self._raise_for_status(response, endpoint, ref)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
-        if media_type and media_type not in MANIFEST_MEDIA_TYPES and media_type != "application/json":
-            raise RegistryError(
-                f"{endpoint.display_name} answered {ref.cache_key} with an unsupported manifest type {media_type}",
-                reference=ref,
-            )
+    def _verified_digest(self, response: Response, endpoint: _Endpoint, ref: ImageReference) -> str:
+        """The digest of the manifest received, once it is known to be one and its header agrees."""
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        problem = _manifest_problem(response.body, content_type)
+        if problem:
+            raise RegistryError(f"{endpoint.display_name} answered {ref.cache_key} with {problem}", reference=ref)
+        # Some registries send no digest header: the digest is the hash of the exact bytes served.
         header_digest = response.headers.get("docker-content-digest", "").strip()
-        if header_digest:
-            return self._checked_digest(header_digest, endpoint, ref)
-        return "sha256:" + hashlib.sha256(response.body).hexdigest()
-
-    def _checked_digest(self, digest: str, endpoint: _Endpoint, ref: ImageReference) -> str:
-        if not _DIGEST.fullmatch(digest):
+        if not header_digest:
+            return "sha256:" + hashlib.sha256(response.body).hexdigest()
+        if not _DIGEST.fullmatch(header_digest):
             raise RegistryError(
                 f"{endpoint.display_name} answered {ref.cache_key} with a malformed digest", reference=ref
             )
-        return digest
+        algorithm = header_digest.partition(":")[0]
+        if header_digest != f"{algorithm}:{hashlib.new(algorithm, response.body).hexdigest()}":
+            raise RegistryError(
+                f"{endpoint.display_name} answered {ref.cache_key} with a Docker-Content-Digest "
+                "that is not the digest of the manifest it sent",
+                reference=ref,
+            )
+        return header_digest
 
     def _raise_for_status(self, response: Response, endpoint: _Endpoint, ref: ImageReference) -> None:
         status = response.status
@@ -722,7 +749,12 @@ class RegistryClient:
         if self.offline:  # the public methods never get here offline; this keeps the promise anyway
             raise OfflineCacheMiss(f"offline and no cached digest for {ref.cache_key}", reference=ref)
         if self._transport is None:
-            self._transport = http_transport(timeout=self.timeout, ssl_context=self._ssl_context)
+            self._transport = http_transport(
+                timeout=self.timeout,
+                deadline=self.deadline,
+                plain_http_allowed=self._plain_http_allowed,
+                ssl_context=self._ssl_context,
+            )
         host = _host_of(url)
         attempts = self.retries + 1
         problem = ""
@@ -733,6 +765,10 @@ class RegistryClient:
                 self.request_count += 1
             try:
                 return self._transport.exchange(method, url, headers, authorization, data)
+            except AnswerRefused as refusal:
+                # Asking again would wait out the same deadline or read the same oversized answer.
+                message = f"{endpoint.display_name} was refused: {host} {refusal}"
+                raise RegistryUnavailable(message, reference=ref) from refusal
             except NetworkProblem as trouble:
                 problem = str(trouble)
         message = f"{endpoint.display_name} is unavailable: {host} {problem} after {attempts} attempts"
@@ -760,6 +796,24 @@ def _parse_challenge(header: str) -> _Challenge | None:
     if scheme == "bearer" and not params.get("realm"):
         return None
     return _Challenge(scheme, params)
+
+
+def _manifest_problem(body: bytes, content_type: str) -> str | None:
+    """Why ``body`` is not a manifest or index of a known media type, or None if it is one."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return "a body that is not JSON"
+    if not isinstance(document, dict) or document.get("schemaVersion") != 2:
+        return "a body that is not a version 2 manifest"
+    media_type = document.get("mediaType") or content_type
+    if media_type not in MANIFEST_MEDIA_TYPES:
+        return "a manifest of an unknown media type"
+    if media_type in (OCI_INDEX, DOCKER_MANIFEST_LIST):
+        well_formed = isinstance(document.get("manifests"), list)
+    else:
+        well_formed = isinstance(document.get("config"), dict) and isinstance(document.get("layers"), list)
+    return None if well_formed else f"a {media_type} body that lacks its required fields"
 
 
 def _host_of(url: str) -> str:
