@@ -753,9 +753,6 @@ def fix_paths(
     if not shown.quiet:
         for line in untrusted_config_lines(discovery.files, settings):
             console.err(line)
-    if shown.verbose and not shown.quiet:
-        for line in context_lines(discovery, settings.context):
-            console.err(line)
     results = _process(discovery, settings, console, shown, jobs)
     finished = RunResults(
         mode=mode,
@@ -766,6 +763,9 @@ def fix_paths(
         contexts=discovery.contexts,
         context_sources=discovery.context_sources,
     )
+    if shown.verbose and not shown.quiet:
+        for line in context_lines(finished):
+            console.err(line)
     tally = Tally()
     for result in results:
         tally.add(result, finished.unsafe_fixes)

@@ -16,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
 from ..project.discover import Discovery
 from .diff import display_path
 from .style import BOLD, CYAN, RED, paint
+
+if TYPE_CHECKING:
+    from .emitters import RunResults
 
 SAFE_MARKER = "[*]"
 UNSAFE_MARKER = "[unsafe fix]"
@@ -156,15 +160,13 @@ def discovery_lines(discovery: Discovery, warnings: bool = True) -> Iterator[str
             yield f"dockfix: note: {note}"
 
 
-def context_lines(discovery: Discovery, context: Path | None) -> Iterator[str]:
-    """`--verbose`: the build context each Dockerfile found is fixed in, and where it came from."""
-    for path in discovery.files:
-        if context is not None:
-            folder, reason = context, "--context"
-        else:
-            folder = discovery.contexts.get(path, Path(path).parent)
-            reason = discovery.context_sources.get(path, "the Dockerfile's folder")
-        yield f"dockfix: {display_path(path)}: build context {display_path(folder)}; chosen by: {reason}"
+def context_lines(run: RunResults) -> Iterator[str]:
+    """`--verbose`: the build context each Dockerfile was fixed in, and where it came from."""
+    for result in run.results:
+        yield (
+            f"dockfix: {display_path(result.path)}: build context {display_path(run.context_of(result))};"
+            f" chosen by: {run.context_source_of(result)}"
+        )
 
 
 def next_step_lines(results: Iterable[FileResult]) -> Iterator[str]:
