@@ -81,7 +81,7 @@ from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
 from ..guard import stage_image
 from ..sources.images import MalformedTag, NodeTag
-from ..sources.registry import OfflineCacheMiss, RegistryError
+from ..sources.registry import OfflineCacheMiss, RegistryError, TagNotFound
 from .node_tag_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .own_word import do_not_update_comment
 from .rule import Rule
@@ -275,6 +275,50 @@ def _major_built_for(doc: Document, ctx: RuleContext, stages: list[Stage]) -> tu
     return None
 
 
+def _stale_pin(ctx: RuleContext, site: BaseSite, ref: ImageReference, where: str) -> Iterator[Finding]:
+    """Online, a `tag@digest` pin the tag has moved on from: the fresh digest, or why there is none."""
+    written = f"`{site.text}`{where}"
+    tag = ref.with_digest(None)
+    try:
+        check = ctx.services.registry.check_pin(ref)
+    except OfflineCacheMiss:
+        return
+    except TagNotFound:
+        yield Finding(
+            RULE.code,
+            f"{written}: the registry no longer serves {tag}, so whether the pin is current is not known",
+            site.line,
+        )
+        return
+    except RegistryError as error:
+        yield Finding(RULE.code, f"{written}: could not check whether the pin is current: {error.message}", site.line)
+        return
+    served = check.served
+    if check.current or served is None:
+        return
+    built = (
+        f"its images were built on {served.created}, as its manifest says"
+        if served.created
+        else ("the registry does not say when the tag moved")
+    )
+    moved = f"{written} is a stale pin: {tag} has moved to {_short(served.digest)} ({built})"
+    platform = check.pins_one_platform
+    if platform:
+        yield Finding(
+            RULE.code,
+            f"{moved}; the pin names one platform's image, and the tag now serves an index of platforms: "
+            "pin by hand the new image of the platform you need, or the index",
+            site.line,
+        )
+        return
+    fresh = Edit(site.start, site.end, str(ref.with_digest(served.digest)).encode())
+    if platform is None:
+        message = f"{moved}; the registry no longer has the pinned image, so whether it named one platform is not known: pin the index the tag serves today"
+        yield Finding(RULE.code, message, site.line, Fix.unsafe(fresh))
+        return
+    yield Finding(RULE.code, f"{moved}: pin the image the tag serves today", site.line, Fix.safe(fresh))
+
+
 def held_by_comment(doc: Document, site: BaseSite) -> str | None:
     """The comment above a FROM on `site` (or above its ARG) that says not to update the image, if any."""
     instructions = [stage.from_instruction for stage in stages_on_site(doc, site)]
@@ -302,9 +346,13 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
             ref = ImageReference.parse(site.text)
         except InvalidReference:
             continue
-        if ref.digest is not None or ref.is_scratch:
+        if ref.is_scratch:
             continue
         where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
+        if ref.digest is not None:
+            if ref.tag is not None and not ctx.services.registry.offline and held_by_comment(doc, site) is None:
+                yield from _stale_pin(ctx, site, ref, where)
+            continue
         held = held_by_comment(doc, site)
         if held is not None:
             message = f"`{site.text}`{where} is left as it is: the comment above it says not to update it (`{held}`)"

@@ -36,8 +36,9 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from dockfix.dockerfile.imageref import ImageReference
 
@@ -82,6 +83,55 @@ READ_TIMEOUT = 10.0
 """Seconds one read from a registry may wait."""
 REQUEST_DEADLINE = 30.0
 """Seconds one request (its redirects included) may take, however the server paces its bytes."""
+
+
+_Answer = TypeVar("_Answer")
+_CREATED_ANNOTATION = "org.opencontainers.image.created"
+_LIST_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
+
+
+@dataclass(frozen=True, slots=True)
+class ServedManifest:
+    """What a registry serves for a tag now: its digest, and what the manifest itself says."""
+
+    digest: str
+    media_type: str
+    platform_digests: frozenset[str]
+    """The manifests an index lists (one per platform, attestations too); empty for a single manifest."""
+    created: date | None
+    """The newest `org.opencontainers.image.created` the manifest states, for itself or for the
+    images an index lists (the official images state it for each platform); None when it states none."""
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in _LIST_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class PinCheck:
+    """A `tag@digest` pin held against what the registry serves for the tag now."""
+
+    pinned: str
+    served: ServedManifest | None
+    """None when the registry's digest header already named the pin, and no manifest was read."""
+    pinned_media_type: str | None = None
+    """Asked only of a pin that is no longer served: the media type of the pinned manifest, or None
+    when the registry no longer has it."""
+
+    @property
+    def current(self) -> bool:
+        """The tag still serves the pin: its digest, or one platform's manifest in its index."""
+        return self.served is None or self.pinned == self.served.digest or self.pinned in self.served.platform_digests
+
+    @property
+    def pins_one_platform(self) -> bool | None:
+        """True when the pin names one platform's manifest and the tag now serves an index; None when
+        the registry no longer has the pinned manifest, so nobody can tell."""
+        if self.served is None or not self.served.is_index:
+            return False
+        if self.pinned_media_type is None:
+            return None
+        return self.pinned_media_type not in _LIST_TYPES
 
 
 class _CacheEntry(TypedDict):
@@ -420,6 +470,7 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._digests: dict[str, str] = {}
         self._missing: dict[str, TagNotFound] = {}
+        self._served: dict[str, ServedManifest] = {}
         self._unavailable: dict[str, RegistryUnavailable] = {}
         self._challenges: dict[str, _Challenge | None] = {}
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
@@ -475,6 +526,74 @@ class RegistryClient:
             return False
         return True
 
+    def check_pin(self, ref: ImageReference) -> PinCheck:
+        """Whether the digest `ref` pins is what the registry serves for its tag (``latest`` if absent) now.
+
+        Asked of the registry, never of the disk cache, whose answers may be a day old: once per
+        tag per client (one run). A HEAD comes first: when its ``Docker-Content-Digest`` names the
+        pin, the pin is current and nothing more is asked (a HEAD is not a pull in Docker Hub's
+        rate limit). Otherwise the manifest is read and checked like any digest dockfix pins, and
+        the fresh digest replaces the cached one, so the rest of the run and later offline runs pin
+        it too. Raises a :class:`RegistryError` subclass (:class:`OfflineCacheMiss` offline).
+        """
+        if ref.digest is None:
+            raise ValueError(f"{ref} is not pinned by digest")
+        if self.offline:
+            raise OfflineCacheMiss(f"offline: whether {ref} is current needs the registry", reference=ref)
+        unpinned = ref.with_digest(None)
+        key = self._served_key(unpinned)
+        with self._lock:
+            served = self._served.get(key)
+            if key in self._missing:
+                raise self._missing[key]
+        try:
+            if served is None and self._head_digest(unpinned) == ref.digest:
+                return PinCheck(ref.digest, None)
+            if served is None:
+                served = self._served_now(unpinned, key)
+        except TagNotFound as missing:
+            with self._lock:
+                self._missing[key] = missing
+            raise
+        check = PinCheck(ref.digest, served)
+        if check.current:
+            return check
+        return PinCheck(ref.digest, served, self._media_type_of(unpinned, ref.digest))
+
+    def _head_digest(self, ref: ImageReference) -> str | None:
+        """The digest header of a HEAD on the tag: taken at its word only to say a pin is current."""
+        try:
+            answer = self._asking(
+                ref, lambda endpoint: self._manifest_answer(endpoint, ref, "HEAD", ref.tag or "latest")
+            )
+        except RegistryError as error:
+            if type(error) is not RegistryError:  # unavailable, refused, no such tag: a GET would be too
+                raise
+            return None  # a registry that answers HEAD oddly (405, say) may still answer GET
+        return answer.headers.get("docker-content-digest", "").strip() or None
+
+    def _served_now(self, ref: ImageReference, key: str) -> ServedManifest:
+        def read(endpoint: _Endpoint) -> ServedManifest:
+            answer = self._manifest_answer(endpoint, ref, "GET", ref.tag or "latest")
+            digest = self._verified_digest(answer, endpoint, ref)
+            return _served_manifest(digest, answer)
+
+        served = self._asking(ref, read)
+        with self._lock:
+            self._served[key] = served
+            self._digests[key] = served.digest
+        if self.disk_cache is not None:
+            self.disk_cache.put(key, served.digest)
+        return served
+
+    def _media_type_of(self, ref: ImageReference, digest: str) -> str | None:
+        """The media type of the manifest `digest` in `ref`'s repository; None if it is not served."""
+        try:
+            answer = self._asking(ref, lambda endpoint: self._manifest_answer(endpoint, ref, "HEAD", digest))
+        except TagNotFound:
+            return None
+        return answer.headers.get("content-type", "").split(";")[0].strip() or None
+
     def _served_key(self, ref: ImageReference) -> str:
         """The cache key of ``ref`` as the registry that answers it: a mirror's answer is the
         mirror's, never read back as Docker Hub's by a run without that mirror."""
@@ -512,13 +631,14 @@ class RegistryClient:
 
     # The protocol ---------------------------------------------------------------------------
 
-    def _fetch_digest(self, ref: ImageReference) -> str:
+    def _asking(self, ref: ImageReference, ask: Callable[[_Endpoint], _Answer]) -> _Answer:
+        """`ask(endpoint)` of the registry serving `ref`, unless it was found unavailable this run."""
         endpoint = self._endpoint(ref)
         with self._lock:
             if endpoint.base_url in self._unavailable:
                 raise self._unavailable[endpoint.base_url]
         try:
-            return self._fetch_digest_from(endpoint, ref)
+            return ask(endpoint)
         except RegistryError as error:
             # Messages are built from our own words, but make sure no secret we hold slips through.
             error.args = (self._scrub(str(error)),)
@@ -527,16 +647,25 @@ class RegistryClient:
                     self._unavailable[endpoint.base_url] = error
             raise
 
-    def _fetch_digest_from(self, endpoint: _Endpoint, ref: ImageReference) -> str:
-        tag = ref.tag or "latest"
-        manifest_url = f"{endpoint.base_url}/v2/{ref.repository}/manifests/{urllib.parse.quote(tag)}"
+    def _fetch_digest(self, ref: ImageReference) -> str:
+        # GET, not HEAD: the digest pinned must be checked against the manifest it names.
+        return self._asking(
+            ref,
+            lambda endpoint: self._verified_digest(
+                self._manifest_answer(endpoint, ref, "GET", ref.tag or "latest"), endpoint, ref
+            ),
+        )
+
+    def _manifest_answer(self, endpoint: _Endpoint, ref: ImageReference, method: str, reference: str) -> Response:
+        """The registry's answer to `method` on the manifest `reference` (a tag or a digest) of `ref`'s
+        repository; a status other than 2xx raises."""
+        manifest_url = f"{endpoint.base_url}/v2/{ref.repository}/manifests/{urllib.parse.quote(reference)}"
         scope = f"repository:{ref.repository}:pull"
         accept = ", ".join(MANIFEST_MEDIA_TYPES)
 
         challenge = self._challenge_for(endpoint, ref)
         authorization = self._authorization(endpoint, challenge, scope, ref) if challenge else None
-        # GET, not HEAD: the digest pinned must be checked against the manifest it names.
-        response = self._request("GET", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
+        response = self._request(method, manifest_url, {"Accept": accept}, authorization, endpoint, ref)
         if response.status == 401:
             # A registry may ask for a different scope than we guessed (Docker Hub adds the scope
             # to the manifest challenge): answer that challenge once, then give up.
@@ -544,10 +673,10 @@ class RegistryClient:
             if retry_challenge is not None:
                 wanted_scope = retry_challenge.params.get("scope", scope)
                 authorization = self._authorization(endpoint, retry_challenge, wanted_scope, ref, fresh=True)
-                response = self._request("GET", manifest_url, {"Accept": accept}, authorization, endpoint, ref)
+                response = self._request(method, manifest_url, {"Accept": accept}, authorization, endpoint, ref)
 
         self._raise_for_status(response, endpoint, ref)
-        return self._verified_digest(response, endpoint, ref)
+        return response
 
     def _verified_digest(self, response: Response, endpoint: _Endpoint, ref: ImageReference) -> str:
         """The digest of the manifest received, once it is known to be one and its header agrees."""
@@ -814,6 +943,34 @@ def _manifest_problem(body: bytes, content_type: str) -> str | None:
     else:
         well_formed = isinstance(document.get("config"), dict) and isinstance(document.get("layers"), list)
     return None if well_formed else f"a {media_type} body that lacks its required fields"
+
+
+def _served_manifest(digest: str, answer: Response) -> ServedManifest:
+    """What the verified manifest `answer` says: its kind, the manifests it lists, when it was made."""
+    document = json.loads(answer.body)  # _verified_digest has checked it is a JSON manifest
+    media_type = document.get("mediaType") or answer.headers.get("content-type", "").split(";")[0].strip()
+    listed = document.get("manifests") if media_type in _LIST_TYPES else []
+    descriptors = [entry for entry in listed if isinstance(entry, dict)]
+    annotated = [document, *descriptors]
+    dates = [_annotated_date(entry.get("annotations")) for entry in annotated]
+    known = [day for day in dates if day is not None]
+    return ServedManifest(
+        digest=digest,
+        media_type=media_type,
+        platform_digests=frozenset(entry["digest"] for entry in descriptors if isinstance(entry.get("digest"), str)),
+        created=max(known) if known else None,
+    )
+
+
+def _annotated_date(annotations: object) -> date | None:
+    """The day of an `org.opencontainers.image.created` annotation (RFC 3339), if there is a readable one."""
+    if not isinstance(annotations, dict) or not isinstance(annotations.get(_CREATED_ANNOTATION), str):
+        return None
+    try:
+        moment = datetime.fromisoformat(annotations[_CREATED_ANNOTATION].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).date() if moment.tzinfo is not None else moment.date()
 
 
 def _host_of(url: str) -> str:
