@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -35,12 +36,14 @@ from dockfix.sources.registry import (
     MANIFEST_SIZE_LIMIT,
     OCI_INDEX,
     OCI_MANIFEST,
+    AnswerRefused,
     OfflineCacheMiss,
     RegistryAuthError,
     RegistryClient,
     RegistryError,
     RegistryUnavailable,
     TagNotFound,
+    http_transport,
 )
 from support.registry import (
     PushedImage,
@@ -397,6 +400,39 @@ def test_a_drip_feeding_registry_ends_within_the_total_deadline(tmp_path):
             client.resolve_digest(ref.with_tag("24"))
         assert str(again.value) == str(caught.value)
         assert_nothing_pinned(tmp_path, server, ref)
+
+
+def test_a_drip_fed_download_ends_within_the_total_deadline(tmp_path):
+    # The Node.js data downloads go through the same transport: a read timeout alone would let a
+    # server that sends a byte a second keep `--update-data` waiting for days.
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        with contextlib.suppress(OSError):
+            for _ in range(20):  # bounded: the server stops by itself
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(1.0)
+
+    with _ScriptedServer(answer) as server:
+        transport = http_transport(timeout=2.0, deadline=3.0)
+        started = time.monotonic()
+        with pytest.raises(AnswerRefused, match="no complete answer within 3 s"):
+            transport.download(f"{server.url}/index.json", limit=MANIFEST_SIZE_LIMIT)
+        assert 2.5 < time.monotonic() - started < 4.5
+        assert server.manifest_requests == 1
+
+
+def test_a_download_within_the_deadline_is_whole(tmp_path):
+    def answer(handler):
+        handler.send_answer(b'{"ok": true}', {"Content-Type": "application/json"})
+
+    with _ScriptedServer(answer) as server:
+        body, served = http_transport(timeout=2.0, deadline=3.0).download(f"{server.url}/index.json", limit=100)
+    assert body == b'{"ok": true}'
+    assert isinstance(served, date)  # the date of the server's answer (its Date header)
 
 
 @pytest.mark.parametrize("target", ["ftp", "file", "http-remote"])

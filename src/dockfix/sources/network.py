@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timezone
 from email.message import Message
@@ -169,20 +169,29 @@ class Transport:
         An answer past the deadline, over the size limit or redirected where it may not go
         raises AnswerRefused.
         """
+        with self._deadline() as deadline:
+            try:
+                response = self._exchange(method, url, headers, authorization, data)
+            except NetworkProblem as problem:
+                self._raise_if_late(deadline, problem)
+                raise
+        self._raise_if_late(deadline)  # the socket shut at the deadline may read as the end of the body
+        return response
+
+    @contextlib.contextmanager
+    def _deadline(self) -> Iterator[_Deadline]:
+        """The deadline of one exchange, which every connection this thread opens meanwhile obeys."""
         deadline = _Deadline(time.monotonic() + self.deadline)
         _exchange_in_progress.deadline = deadline
         try:
-            response = self._exchange(method, url, headers, authorization, data)
-        except NetworkProblem as problem:
-            if deadline.passed:
-                raise AnswerRefused(f"gave no complete answer within {self.deadline:g} s") from problem
-            raise
+            yield deadline
         finally:
             deadline.cancel()
             _exchange_in_progress.deadline = None
-        if deadline.passed:  # the socket shut at the deadline may read as the end of the body
-            raise AnswerRefused(f"gave no complete answer within {self.deadline:g} s")
-        return response
+
+    def _raise_if_late(self, deadline: _Deadline, problem: BaseException | None = None) -> None:
+        if deadline.passed:
+            raise AnswerRefused(f"gave no complete answer within {self.deadline:g} s") from problem
 
     def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], authorization: str | None, data: bytes | None
@@ -223,18 +232,23 @@ class Transport:
     def download(self, url: str, *, limit: int, opener: UrlOpener | None = None) -> tuple[bytes, date | None]:
         """The body at `url` (at most `limit` + 1 bytes read) and the server's date for it, if it sent one.
 
-        `opener` stands in for this transport's own (tests serve files with it). Raises NetworkProblem
-        when there is no answer or the answer is an HTTP error.
+        Each read waits at most `timeout` seconds and the whole download ends after `deadline`
+        seconds, as an exchange does. `opener` stands in for this transport's own (tests serve files
+        with it; its connections are not held to the deadline). Raises NetworkProblem when there is
+        no answer or the answer is an HTTP error, AnswerRefused when the deadline passed.
         """
-        try:
-            with (opener or self._opener.open)(url, timeout=self.timeout) as response:
-                body = response.read(limit + 1)
-                headers = getattr(response, "headers", None)
-                served = headers.get("Date") if headers is not None else None
-        except urllib.error.HTTPError as error:
-            raise NetworkProblem(f"HTTP {error.code} {error.reason}") from error
-        except (OSError, HTTPException, ValueError) as error:
-            raise NetworkProblem(str(getattr(error, "reason", error))) from error
+        with self._deadline() as deadline:
+            try:
+                with (opener or self._opener.open)(url, timeout=self.timeout) as response:
+                    body = response.read(limit + 1)
+                    headers = getattr(response, "headers", None)
+                    served = headers.get("Date") if headers is not None else None
+            except urllib.error.HTTPError as error:
+                raise NetworkProblem(f"HTTP {error.code} {error.reason}") from error
+            except (OSError, HTTPException, ValueError) as error:
+                self._raise_if_late(deadline, error)
+                raise NetworkProblem(str(getattr(error, "reason", error))) from error
+        self._raise_if_late(deadline)
         served_date = None
         if served:
             try:

@@ -87,6 +87,8 @@ _PACKAGED_SCHEDULE = PACKAGED_DATA / "Release" / "schedule.json"
 _PACKAGED_VULNERABILITIES = PACKAGED_DATA / "security-wg" / "vuln" / "core" / "index.json"
 _DOWNLOAD_LIMIT = 32 * 1024 * 1024
 _DOWNLOAD_TIMEOUT_SECONDS = 30
+_DOWNLOAD_DEADLINE_SECONDS = 120
+"""The longest one download may take, however the server paces its bytes (32 MiB at 270 KiB/s)."""
 _LINE_NAME_RE = re.compile(r"v(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
 
 
@@ -506,9 +508,9 @@ def _parse_advisories(document: object) -> tuple[Advisory, ...]:
 def _download_json(url: str, opener: UrlOpener | None) -> tuple[Any, date | None]:
     """The decoded JSON at ``url`` and the server's date for the response, if it sent one."""
     try:
-        body, served_date = http_transport(timeout=_DOWNLOAD_TIMEOUT_SECONDS).download(
-            url, limit=_DOWNLOAD_LIMIT, opener=opener
-        )
+        body, served_date = http_transport(
+            timeout=_DOWNLOAD_TIMEOUT_SECONDS, deadline=_DOWNLOAD_DEADLINE_SECONDS
+        ).download(url, limit=_DOWNLOAD_LIMIT, opener=opener)
     except NetworkProblem as problem:
         raise NodeDataUpdateError(f"cannot download {url}: {problem}") from problem
     if len(body) > _DOWNLOAD_LIMIT:
