@@ -18,9 +18,10 @@ Stable API for every test module (unit, CLI and end-to-end build tests):
     ``POST /token``), ``stop()`` (terminates the PID it started); usable as a context manager.
 
 ``push_image(registry, repository, tag, *, platforms=(("linux","amd64"),("linux","arm64")),
-index_type="oci"|"docker", layers=None, index=None, image_config=None) -> PushedImage``
+index_type="oci"|"docker", layers=None, index=None, image_config=None, annotations=None) -> PushedImage``
     Push a config blob and a gzip'd tar layer per platform, one manifest per platform, then an
-    OCI image index or Docker manifest list under ``tag``. One platform (or ``index=False``)
+    OCI image index or Docker manifest list under ``tag`` (each platform's entry in it carrying
+    ``annotations``, as the official images' indexes do). One platform (or ``index=False``)
     pushes a single manifest under the tag. ``layers`` replaces the generated layer with real
     tarballs (bytes or paths; gzip'd or plain tar). ``PushedImage.digest`` is what the tag
     resolves to; ``child_digests`` maps ``"linux/amd64"`` to each platform's manifest digest.
@@ -689,6 +690,7 @@ def push_image(
     layers: Sequence[bytes | Path] | None = None,
     index: bool | None = None,
     image_config: Mapping | None = None,
+    annotations: Mapping[str, str] | None = None,
 ) -> PushedImage:
     """Push an image (see the module docstring) and return what the tag now resolves to."""
     if index_type not in _MEDIA_TYPES:
@@ -739,8 +741,9 @@ def push_image(
             child_digest = push_manifest(registry, repository, tag, manifest_bytes, types["manifest"])
             return PushedImage(repository, tag, child_digest, types["manifest"], {platform_name: child_digest})
         child_digests[platform_name] = child_digest
+        descriptor = {"mediaType": types["manifest"], "digest": child_digest, "size": len(manifest_bytes)}
         children.append(
-            {"mediaType": types["manifest"], "digest": child_digest, "size": len(manifest_bytes), "platform": fields}
+            {**descriptor, "platform": fields, **({"annotations": dict(annotations)} if annotations else {})}
         )
 
     image_index = {"schemaVersion": 2, "mediaType": types["index"], "manifests": children}

@@ -471,6 +471,7 @@ class RegistryClient:
         self._digests: dict[str, str] = {}
         self._missing: dict[str, TagNotFound] = {}
         self._served: dict[str, ServedManifest] = {}
+        self._headed: dict[str, str] = {}  # the digest a HEAD on the tag named ("" for none), by key
         self._unavailable: dict[str, RegistryUnavailable] = {}
         self._challenges: dict[str, _Challenge | None] = {}
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
@@ -543,11 +544,15 @@ class RegistryClient:
         unpinned = ref.with_digest(None)
         key = self._served_key(unpinned)
         with self._lock:
-            served = self._served.get(key)
+            served, headed = self._served.get(key), self._headed.get(key)
             if key in self._missing:
                 raise self._missing[key]
         try:
-            if served is None and self._head_digest(unpinned) == ref.digest:
+            if served is None and headed is None:
+                headed = self._head_digest(unpinned) or ""
+                with self._lock:
+                    self._headed[key] = headed
+            if served is None and headed == ref.digest:
                 return PinCheck(ref.digest, None)
             if served is None:
                 served = self._served_now(unpinned, key)
