@@ -41,7 +41,29 @@ Every stage built on an image from a registry (build stages and other images too
 `name:tag@sha256:<digest>`, the digest the registry serves for the tag today (for a
 multi-platform tag, the digest of its index). Stage aliases and `scratch` are not images;
 `FROM ${BASE}` is pinned in the default of the ARG when that default is a literal image.
-Windows images and references already pinned by digest are left alone.
+Windows images are left alone.
+
+A pin goes stale: `node:24-alpine@sha256:...` is right the day it is written, and when the
+official image is rebuilt for a security fix the tag moves on while the pin keeps the old image.
+Online, each `tag@sha256:` pin is checked against the digest the registry serves for the tag now
+(the index digest, all platforms), asked of the registry, never of the digest cache, once per tag
+per run:
+
+- The tag still serves the pin (its index, or one platform's manifest the index lists, pinned on
+  purpose): nothing is said.
+- The tag has moved: the fresh digest is the fix, with the date its images were built where the
+  index says it (`org.opencontainers.image.created`); where it does not, the message says the date
+  is not known.
+- The pin names one platform's manifest and the tag now serves an index: the finding names the
+  new index and leaves the choice of platform to you (no edit).
+- The registry no longer has the pinned image, so nobody can tell whether it named one platform:
+  the fresh index digest is an unsafe fix.
+- The tag is gone, or the registry cannot be reached or refuses: one line says what could not be
+  checked, and the file keeps its pin.
+
+Offline, pins are not checked. A reference pinned by digest alone (`node@sha256:...`) has no tag
+to check; a FROM under a comment that says not to update it keeps its pin. Renovate or Dependabot
+can keep these pins fresh instead: see docs/pinning.md to choose one, never both.
 
 ## Why
 `node:latest` moves to a new major (and a new set of breaking changes) without a change to the
@@ -58,7 +80,9 @@ becomes
 
 ## Fix safety
 - Pinning the digest of the tag the file already names is safe: it is the image the file builds
-  today.
+  today. So is refreshing a stale pin of the tag's index to the index it serves now.
+- A fresh pin for an image the registry no longer has is unsafe: the old pin may have named one
+  platform on purpose.
 - Any change of tag, major or variant is unsafe: a new major can break the app.
 - Offline without a cached digest, the tag is made explicit and the missing digest reported; a
   registry that is down or refuses gives a warning on that line. A new tag the registry does
@@ -390,8 +414,8 @@ RULE = Rule(
     name="explicit-base-image",
     summary="Use an explicit Node.js LTS tag and pin every base image by digest",
     fix_safety={
-        Applicability.SAFE: "pinning the digest of the tag already named",
-        Applicability.UNSAFE: "a new tag, major or variant",
+        Applicability.SAFE: "pinning, or refreshing, the digest of the tag already named",
+        Applicability.UNSAFE: "a new tag, major or variant; a fresh pin whose old image the registry no longer has",
     },
     docs=__doc__,
     check=check,
