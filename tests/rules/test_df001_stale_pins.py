@@ -22,6 +22,7 @@ from dockfix.edits import Applicability
 from dockfix.pipeline import FileResult, fix_document
 from dockfix.project.build_context import Project
 from dockfix.rules import select_rules
+from dockfix.sources import registry as registry_module
 from dockfix.sources.registry import RegistryClient
 from support.fixing import TODAY, make_project
 from support.oracle import oracle_view
@@ -221,6 +222,17 @@ def test_a_current_pin_costs_one_head_and_no_pull(tmp_path, registry, images):
     source = f"FROM node:24-bookworm@{images['current'].digest}\nFROM node:24-bookworm@{images['current'].digest}\n"
     assert df001(run_df001(tmp_path, source, mirror=registry.url)) == []
     assert manifest_requests(registry, since) == [("HEAD", "/v2/library/node/manifests/24-bookworm")]
+
+
+def test_a_long_lived_client_asks_again_once_its_answers_are_old(tmp_path, registry, images, monkeypatch):
+    client = RegistryClient(mirror=registry.url, cache_dir=tmp_path, docker_config=tmp_path / "none.json")
+    pin = ImageReference.parse(f"node:24-bookworm@{images['current'].digest}")
+    since = len(registry.requests())
+    assert client.check_pin(pin).current and client.check_pin(pin).current
+    assert len(manifest_requests(registry, since)) == 1
+    monkeypatch.setattr(registry_module, "PIN_CHECK_LIFETIME", -1.0)  # the language server, an hour later
+    assert client.check_pin(pin).current
+    assert len(manifest_requests(registry, since)) == 2
 
 
 def test_a_current_pin_behind_token_auth(tmp_path, token_registry):

@@ -15,7 +15,8 @@ request, and redirects only to https or loopback http. Credentials come from the
 (``auths`` and credential helpers run the way the docker CLI runs them).
 
 Results are cached in process and on disk (one JSON file in the user's cache folder), so a bulk
-run over many repositories asks once per image. With ``offline=True`` no socket is opened at all.
+run over many repositories asks once per image. Whether a pin is still current (``check_pin``) is
+asked of the registry, never of the disk cache. With ``offline=True`` no socket is opened at all.
 Only the standard library is used.
 """
 
@@ -86,6 +87,9 @@ REQUEST_DEADLINE = 30.0
 
 
 _Answer = TypeVar("_Answer")
+PIN_CHECK_LIFETIME = 3600.0
+"""Seconds a client trusts what it learnt of a tag for a pin check: a run asks once per tag, a
+language server that runs for days asks again each hour."""
 _CREATED_ANNOTATION = "org.opencontainers.image.created"
 _LIST_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 
@@ -470,8 +474,10 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._digests: dict[str, str] = {}
         self._missing: dict[str, TagNotFound] = {}
-        self._served: dict[str, ServedManifest] = {}
-        self._headed: dict[str, str] = {}  # the digest a HEAD on the tag named ("" for none), by key
+        # What a pin check learnt, by key, with the monotonic time it was asked: the manifest
+        # served, and the digest a HEAD on the tag named ("" for none).
+        self._served: dict[str, tuple[float, ServedManifest]] = {}
+        self._headed: dict[str, tuple[float, str]] = {}
         self._unavailable: dict[str, RegistryUnavailable] = {}
         self._challenges: dict[str, _Challenge | None] = {}
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
@@ -531,7 +537,7 @@ class RegistryClient:
         """Whether the digest `ref` pins is what the registry serves for its tag (``latest`` if absent) now.
 
         Asked of the registry, never of the disk cache, whose answers may be a day old: once per
-        tag per client (one run). A HEAD comes first: when its ``Docker-Content-Digest`` names the
+        tag per client (one run; a long-lived client asks again after PIN_CHECK_LIFETIME). A HEAD comes first: when its ``Docker-Content-Digest`` names the
         pin, the pin is current and nothing more is asked (a HEAD is not a pull in Docker Hub's
         rate limit). Otherwise the manifest is read and checked like any digest dockfix pins, and
         the fresh digest replaces the cached one, so the rest of the run and later offline runs pin
@@ -544,14 +550,14 @@ class RegistryClient:
         unpinned = ref.with_digest(None)
         key = self._served_key(unpinned)
         with self._lock:
-            served, headed = self._served.get(key), self._headed.get(key)
+            served, headed = _recent(self._served.get(key)), _recent(self._headed.get(key))
             if key in self._missing:
                 raise self._missing[key]
         try:
             if served is None and headed is None:
                 headed = self._head_digest(unpinned) or ""
                 with self._lock:
-                    self._headed[key] = headed
+                    self._headed[key] = (time.monotonic(), headed)
             if served is None and headed == ref.digest:
                 return PinCheck(ref.digest, None)
             if served is None:
@@ -585,7 +591,7 @@ class RegistryClient:
 
         served = self._asking(ref, read)
         with self._lock:
-            self._served[key] = served
+            self._served[key] = (time.monotonic(), served)
             self._digests[key] = served.digest
         if self.disk_cache is not None:
             self.disk_cache.put(key, served.digest)
@@ -948,6 +954,13 @@ def _manifest_problem(body: bytes, content_type: str) -> str | None:
     else:
         well_formed = isinstance(document.get("config"), dict) and isinstance(document.get("layers"), list)
     return None if well_formed else f"a {media_type} body that lacks its required fields"
+
+
+def _recent(entry: tuple[float, _Answer] | None) -> _Answer | None:
+    """An answer a pin check learnt less than PIN_CHECK_LIFETIME seconds ago, else None."""
+    if entry is None or time.monotonic() - entry[0] > PIN_CHECK_LIFETIME:
+        return None
+    return entry[1]
 
 
 def _served_manifest(digest: str, answer: Response) -> ServedManifest:
