@@ -320,11 +320,10 @@ def _stale_pin(ctx: RuleContext, site: BaseSite, ref: ImageReference, where: str
     served = check.served
     if check.current or served is None:
         return
-    built = (
-        f"its images were built on {served.created}, as its manifest says"
-        if served.created
-        else ("the registry does not say when the tag moved")
-    )
+    if served.created is not None:
+        built = f"its images were built on {served.created}, as its manifest says"
+    else:
+        built = "the registry does not say when the tag moved"
     moved = f"{written} is a stale pin: {tag} has moved to {_short(served.digest)} ({built})"
     platform = check.pins_one_platform
     if platform:
@@ -337,8 +336,10 @@ def _stale_pin(ctx: RuleContext, site: BaseSite, ref: ImageReference, where: str
         return
     fresh = Edit(site.start, site.end, str(ref.with_digest(served.digest)).encode())
     if platform is None:
-        message = f"{moved}; the registry no longer has the pinned image, so whether it named one platform is not known: pin the index the tag serves today"
-        yield Finding(RULE.code, message, site.line, Fix.unsafe(fresh))
+        unknown = "the registry no longer has the pinned image, so whether it named one platform is not known"
+        yield Finding(
+            RULE.code, f"{moved}; {unknown}: pin the index the tag serves today", site.line, Fix.unsafe(fresh)
+        )
         return
     yield Finding(RULE.code, f"{moved}: pin the image the tag serves today", site.line, Fix.safe(fresh))
 
