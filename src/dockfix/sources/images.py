@@ -284,14 +284,18 @@ class NodeImages:
 
     def tag_state(self, tag: str | None, today: date) -> TagState:
         """Whether `node:<tag>` is a tag the image builds today, one it published once, or none."""
-        listed = self._listed(tag, today)
+        try:
+            parsed = NodeTag.parse(tag)
+        except MalformedTag:
+            return TagState.NOT_A_TAG
+        listed = self._listed(parsed, today)
         if listed is True:
             return TagState.CURRENT
         published = self.published(tag)
         if published is not None:
             # `latest` and `lts-alpine` move: the last commit read still published them
             return TagState.UNKNOWN if listed is None and published.served_at_end else TagState.NO_LONGER_UPDATED
-        if listed is False or self._history_covers(tag, today):
+        if listed is False or self._history_covers(parsed, today):
             return TagState.NOT_A_TAG
         return TagState.UNKNOWN
 
@@ -308,26 +312,18 @@ class NodeImages:
         major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
         return major is None or self.is_built(major)
 
-    def _history_covers(self, tag: str | None, today: date) -> bool:
+    def _history_covers(self, parsed: NodeTag, today: date) -> bool:
         """Whether a tag the history lacks was never published: it names a major no newer than the
         history's, or a word that is no variant at all; a variant-only tag (`alpine3.30`) or a newer
         major may have come after it."""
-        try:
-            parsed = NodeTag.parse(tag)
-        except MalformedTag:
-            return True
         major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
         if major is not None:
             return major <= self.history.newest_major
         return parse_variant(parsed.variant) is None
 
-    def _listed(self, tag: str | None, today: date) -> bool | None:
-        """Whether the current data lists `node:<tag>`. None: a major it does not build, or a tag
-        whose floating word names no line in it."""
-        try:
-            parsed = NodeTag.parse(tag)
-        except MalformedTag:
-            return False
+    def _listed(self, parsed: NodeTag, today: date) -> bool | None:
+        """Whether the current data lists the tag. None: a major it does not build, or a tag whose
+        floating word names no line in it."""
         if parsed.variant in RETIRED_VARIANTS or parsed.variant.endswith("-onbuild"):
             return False if self.is_built(parsed.major) or parsed.major is None else None
         major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)

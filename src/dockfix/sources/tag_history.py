@@ -74,9 +74,9 @@ class TagHistory:
         alias = self._aliases.get(tag)
         if alias is not None:
             return PublishedTag(alias[0], alias[1], tag in self._served)
-        head, _, suffix = tag.partition("-")
+        head, dash, suffix = tag.partition("-")
         match = _VERSION_TAG.match(head)
-        if match is None:
+        if match is None or (dash and not suffix):
             return None
         major = match.group(1)
         wanted = tuple(int(part) for part in match.groups()[1:] if part is not None)
