@@ -167,7 +167,17 @@ def _commit(repo: Path, day: str, files: dict[str, str | None], message: str) ->
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     env = {**os.environ, "GIT_AUTHOR_DATE": f"{day}T12:00:00Z", "GIT_COMMITTER_DATE": f"{day}T12:00:00Z"}
-    git = ["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    git = [
+        "git",
+        "-C",
+        str(repo),
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=test@example.com",
+        "-c",
+        "commit.gpgsign=false",
+    ]
     subprocess.run([*git, "add", "-A"], check=True, env=env)
     subprocess.run([*git, "commit", "-q", "-m", message], check=True, env=env)
 
