@@ -26,8 +26,10 @@ keeps everything it ran:
   Debian release of the major that has them is used (`26-bookworm`).
 - `node:onbuild`: the image is retired; the steps it ran in the stage built on it (copy
   package.json, `npm install`, copy the app, `npm start`) are written out after FROM.
-- A malformed tag (`node:12-`) is reported and left as it is; a tag the image does not have
-  (`node:26-buster`) is reported.
+- A malformed tag (`node:12-`) is reported and left as it is; a tag the image never had
+  (`node:26-buster`) is reported, and so is one it published once but no longer rebuilds on a
+  line it still builds (`node:22-alpine3.22`, which gets no more security fixes): docker-node's
+  history says which tags the image ever published.
 
 Package managers: the images of Node.js 24 still bundle Yarn v1 and Corepack (supported until
 2028-04-30); a floating tag made explicit keeps the active LTS it names today and adds
@@ -104,7 +106,7 @@ from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows, stage_chain
 from ..edits import Applicability, Edit, Finding, Fix
 from ..guard import stage_image
-from ..sources.images import MalformedTag, NodeTag
+from ..sources.images import MalformedTag, NodeTag, TagState
 from ..sources.registry import OfflineCacheMiss, RegistryError, TagNotFound
 from .node_tag_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
 from .own_word import do_not_update_comment
@@ -351,6 +353,21 @@ def held_by_comment(doc: Document, site: BaseSite) -> str | None:
     return next(filter(None, (do_not_update_comment(doc, inst) for inst in instructions)), None)
 
 
+def _no_longer_updated(ctx: RuleContext, tag: NodeTag) -> str:
+    """What to say of a tag the image published and no longer rebuilds, on a line it still builds
+    (`node:22-alpine3.22`): it gets no more Node.js or OS security fixes. (A tag of a line the
+    image no longer builds is DF007's: that line is end-of-life.)"""
+    images = ctx.services.node_images
+    message = "exists but is no longer updated: the image no longer rebuilds it with Node.js or OS security fixes"
+    variant = images.variant_on(tag.major, tag.variant, ctx.today) if tag.major is not None else None
+    if variant is None:
+        return f"{message}; name a tag it still builds"
+    current = f"{tag.major}-{variant}" if variant else str(tag.major)
+    if images.tag_exists(current, ctx.today) is not True:
+        return f"{message}; name a tag it still builds"
+    return f"{message}; name a tag it still builds, such as `node:{current}`"
+
+
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     seen_sites: set[tuple[int, int]] = set()
     images = ctx.services.node_images
@@ -392,8 +409,12 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
             if tag.version is None:
                 yield _floating(doc, ctx, stage, site, ref, tag)
                 continue
-            if images.tag_exists(ref.tag, ctx.today) is False:
+            state = images.tag_state(ref.tag, ctx.today)
+            if state is TagState.NOT_A_TAG:
                 yield Finding(RULE.code, f"`{site.text}`{where} is not a tag of the official node image", site.line)
+                continue
+            if state is TagState.NO_LONGER_UPDATED and images.still_builds_line(ref.tag, ctx.today):
+                yield Finding(RULE.code, f"`{site.text}`{where} {_no_longer_updated(ctx, tag)}", site.line)
                 continue
         explicit = ref if ref.tag is not None else ref.with_tag("latest")
         digest, problem = resolve(ctx, explicit)

@@ -43,6 +43,7 @@ from ..sources.images import (
     ALPINE_PACKAGE_EQUIVALENTS,
     DEBIAN_PACKAGE_EQUIVALENTS,
     NodeImages,
+    TagState,
     alpine_package_available,
     bundles_corepack,
     bundles_yarn,
@@ -155,8 +156,9 @@ def _try(
 ) -> tuple[list[Edit], list[str]] | str:
     """The edits and notes that move the stages to `node:<tag>`, or why that tag will not do."""
     images: NodeImages = ctx.services.node_images
-    if images.tag_exists(tag, ctx.today) is not True:
-        return "not a tag of the official node image"
+    state = images.tag_state(tag, ctx.today)
+    if state is not TagState.CURRENT:
+        return "no longer updated" if state is TagState.NO_LONGER_UPDATED else "not a tag of the official node image"
     site_edits = write(tag)
     if site_edits is None:
         return "the reference cannot be written with that tag here"

@@ -15,14 +15,17 @@ What the templates and the Node.js project say, as of the shipped data:
 - The full Debian variants are built on `buildpack-deps` and have python3, make and g++, what
   node-gyp needs to compile an addon; `-slim` and alpine variants do not.
 
-Tags of a major the image no longer builds (`node:14-buster`) existed once and are still served;
-the model cannot list them, so it answers "unknown" (None) for them rather than "absent". What
-their short tags were built on is known from docker-node's history (`RETIRED_DEBIAN_DEFAULTS`):
-`node:10` is Debian stretch, whose repositories are archived.
+Tags the image no longer builds (`node:14-buster`, `node:22-alpine3.22`, `node:carbon`) were
+published once and are still served, only no longer updated: `data/docker-node/history.json`
+(`tag_history.py`) keeps every tag the image ever published, with what it was built on
+(`node:10` is Debian stretch, whose repositories are archived; `node:8.9-slim` jessie). A tag the
+history does not have either was never published ("not a tag"), or names a line newer than the
+data (unknown).
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from . import PACKAGED_DATA
 from .cache import NODE_DATA_FILE_NAME
+from .tag_history import PublishedTag, TagHistory, packaged_history
 
 # Debian releases by codename, with the date their (long-term) security support ends: a
 # codename a new major does not have is replaced by the nearest release still supported.
@@ -57,29 +61,6 @@ DEBIAN_ARCHIVED: dict[str, date] = {
 # Commands a release no longer has, with the release that dropped them: `apt-key` went with
 # APT 3.0, the APT of Debian 13 (trixie), the base of the Node.js 26 images (data/SOURCES.md).
 DEBIAN_COMMANDS_DROPPED: dict[str, str] = {"apt-key": "trixie"}
-# The Debian release the short tags (`node:10`, `node:10-slim`) of each major the image no longer
-# builds pointed at when its last image was published: docker-node's `versions.json` (or, before
-# it, `config`'s default_variant) in the commit before the major's folder was removed.
-RETIRED_DEBIAN_DEFAULTS: dict[int, str] = {
-    4: "jessie",
-    6: "stretch",
-    8: "stretch",
-    9: "jessie",
-    10: "stretch",
-    11: "stretch",
-    12: "stretch",
-    13: "stretch",
-    14: "buster",
-    15: "stretch",
-    16: "buster",
-    17: "bullseye",
-    18: "bookworm",
-    19: "bullseye",
-    20: "bookworm",
-    21: "bookworm",
-    23: "bookworm",
-    25: "bookworm",
-}
 # LTS codenames of Node.js release lines (the `codename` field of the schedule), oldest first.
 NODE_CODENAMES: dict[str, int] = {
     "argon": 4,
@@ -114,6 +95,15 @@ FULL_IMAGE_TOOLS: dict[str, frozenset[str]] = {
 _VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 _ALPINE = re.compile(r"^alpine(\d+\.\d+)?$")
 _DEBIAN = re.compile(r"^([a-z]+)(-slim)?$")
+
+
+class TagState(enum.Enum):
+    """Whether the image serves a tag, as the current data and the history say."""
+
+    CURRENT = "current"  # the image builds it today
+    NO_LONGER_UPDATED = "no longer updated"  # published once and still served, no longer rebuilt
+    NOT_A_TAG = "not a tag"  # never published
+    UNKNOWN = "unknown"  # the data cannot say: a line newer than it, or a moving alias it cannot place
 
 
 class MalformedTag(ValueError):
@@ -223,9 +213,17 @@ class ReleaseImages:
 class NodeImages:
     """The tags and variants of the official node image, from docker-node's versions.json."""
 
-    def __init__(self, releases: dict[int, ReleaseImages], origin: str):
+    def __init__(self, releases: dict[int, ReleaseImages], origin: str, history: TagHistory | None = None):
         self.releases = releases
         self.origin = origin
+        self._history = history
+
+    @property
+    def history(self) -> TagHistory:
+        """Every tag ever published, read on the first question the current data cannot answer."""
+        if self._history is None:
+            self._history = packaged_history()
+        return self._history
 
     @classmethod
     def from_versions_json(cls, document: object, origin: str) -> NodeImages:
@@ -277,23 +275,63 @@ class NodeImages:
         return self.release(major) is not None
 
     def tag_exists(self, tag: str | None, today: date) -> bool | None:
-        """Whether `node:<tag>` is served. None: a major the image no longer builds (its old tags
-        are still served, but the model cannot list them) or a tag whose floating word names no
-        line in the data."""
+        """Whether `node:<tag>` is served and updated. False: never published; None: published
+        once and no longer updated (`tag_state` says which), or a tag the data cannot place."""
+        state = self.tag_state(tag, today)
+        if state is TagState.CURRENT:
+            return True
+        return False if state is TagState.NOT_A_TAG else None
+
+    def tag_state(self, tag: str | None, today: date) -> TagState:
+        """Whether `node:<tag>` is a tag the image builds today, one it published once, or none."""
+        try:
+            parsed = NodeTag.parse(tag)
+        except MalformedTag:
+            return TagState.NOT_A_TAG
+        listed = self._listed(parsed, today)
+        if listed is True:
+            return TagState.CURRENT
+        published = self.published(tag)
+        if published is not None:
+            # `latest` and `lts-alpine` move: the last commit read still published them
+            return TagState.UNKNOWN if listed is None and published.served_at_end else TagState.NO_LONGER_UPDATED
+        if listed is False or self._history_covers(parsed, today):
+            return TagState.NOT_A_TAG
+        return TagState.UNKNOWN
+
+    def published(self, tag: str | None) -> PublishedTag | None:
+        """The tag as the image last published it, from the history; None if it never did."""
+        return None if not tag else self.history.lookup(tag)
+
+    def still_builds_line(self, tag: str | None, today: date) -> bool:
+        """Whether the image still builds the line the tag names (any tag naming no major counts)."""
         try:
             parsed = NodeTag.parse(tag)
         except MalformedTag:
             return False
+        major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
+        return major is None or self.is_built(major)
+
+    def _history_covers(self, parsed: NodeTag, today: date) -> bool:
+        """Whether a tag the history lacks was never published: it names a major no newer than the
+        history's, or a word that is no variant at all; a variant-only tag (`alpine3.30`) or a newer
+        major may have come after it."""
+        major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
+        if major is not None:
+            return major <= self.history.newest_major
+        return parse_variant(parsed.variant) is None
+
+    def _listed(self, parsed: NodeTag, today: date) -> bool | None:
+        """Whether the current data lists the tag. None: a major it does not build, or a tag whose
+        floating word names no line in it."""
         if parsed.variant in RETIRED_VARIANTS or parsed.variant.endswith("-onbuild"):
             return False if self.is_built(parsed.major) or parsed.major is None else None
         major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
         release = self.release(major)
         if release is None:
             return None
-        if parsed.version is not None and parsed.version.count(".") == 2:
-            # A full version names one release: its variants are those of that day, which the data
-            # does not record. The variant must at least be one the major is built in.
-            return release.concrete(parsed.variant) is not None
+        # A full version names one release: its variants are those of that day, which the data does
+        # not record. The variant must at least be one the major is built in.
         return release.concrete(parsed.variant) is not None
 
     def floating_major(self, word: str | None, today: date) -> int | None:
@@ -309,7 +347,9 @@ class NodeImages:
         return None
 
     def variant(self, tag: str | None, today: date) -> Variant | None:
-        """What `node:<tag>` is built on, as far as the tag and the data say."""
+        """What `node:<tag>` is built on, as far as the tag and the data say: the current data for a
+        tag it lists, the history for one the image no longer updates (None where it cannot say, as
+        for `onbuild`), else the tag's own words."""
         try:
             parsed = NodeTag.parse(tag)
         except MalformedTag:
@@ -317,9 +357,12 @@ class NodeImages:
         major = parsed.major if parsed.major is not None else self.floating_major(parsed.floating, today)
         release = self.release(major)
         concrete = release.concrete(parsed.variant) if release is not None else None
-        if release is None and major in RETIRED_DEBIAN_DEFAULTS and parsed.variant in ("", "slim"):
-            concrete = RETIRED_DEBIAN_DEFAULTS[major] + ("-slim" if parsed.variant else "")
-        return parse_variant(concrete if concrete is not None else parsed.variant)
+        if concrete is not None:
+            return parse_variant(concrete)
+        published = self.published(tag)
+        if published is not None and not published.served_at_end:
+            return parse_variant(published.base) if published.base is not None else None
+        return parse_variant(parsed.variant)  # a moving alias (`latest`) is only what its words say
 
     def variant_on(self, major: int, variant: str, today: date) -> str | None:
         """The variant to write on `major` for a file that chose `variant` on another major.

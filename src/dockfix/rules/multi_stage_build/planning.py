@@ -16,7 +16,7 @@ from ...dockerfile.stages import effective_user, node_major, split_image
 from ...project.build_purpose import node_env_builds
 from ...project.node_tooling import BUILD_TOOLS, LOCKFILES, PACKAGE_MANAGERS, omits_dev
 from ...project.npmscripts import commands_run, dev_dependency_at_start, script_invocation, start_commands_run
-from ...sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
+from ...sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag, TagState
 from .reading import NothingLeftBehind, Refusal, StageReading
 
 if TYPE_CHECKING:
@@ -199,8 +199,11 @@ def _production_base(ctx: RuleContext, stage: Stage, runtime_tools: set[str]) ->
         return base
     name, tag = split_image(base)
     images = services_of(ctx).node_images
-    if images.tag_exists(tag, ctx.today) is False:
+    state = images.tag_state(tag, ctx.today)
+    if state is TagState.NOT_A_TAG:
         raise Refusal(f"`{base}`, which is not a tag of the official node image (fix the base image first)")
+    if state is TagState.NO_LONGER_UPDATED and images.still_builds_line(tag, ctx.today):
+        raise Refusal(f"`{base}`, which exists but is no longer updated (fix the base image first)")
     variant = images.variant(tag, ctx.today)
     if variant is None or variant.slim or runtime_tools & set(FULL_IMAGE_TOOLS):
         return base  # already small, unknown, or the running app calls a tool only the full image has
