@@ -68,7 +68,7 @@ from ..context import RuleContext
 from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.frontend import run_mount_refused
 from ..dockerfile.shell import Command, Script, and_chain
-from ..dockerfile.stages import applies_to, effective_user, is_root, stage_chain
+from ..dockerfile.stages import applies_to, effective_user, is_root, stage_chain, workdir_at
 from ..dockerfile.words import read_env
 from ..edit_helpers import syntax_line_edits
 from ..edits import Applicability, Edit, Finding, Fix
@@ -94,6 +94,7 @@ _LEGACY_BUILDER = re.compile(
 _BUILDAH = re.compile(r"\b(?:podman|buildah)\b")
 # GitHub's Ubuntu 22.04 and older runners ship buildah 1.23, before cache mounts (buildah#3574).
 _OLD_BUILDAH_RUNNER = re.compile(r"\bubuntu-(?:1[68]|20|22)\.04\b")
+_CACHE_VARIABLES = frozenset({"HOME", *(name for cache in PACKAGE_CACHES.values() for name in cache.variables)})
 BUILD_NEEDS = (
     "the build now needs BuildKit (Docker 23 and later, or DOCKER_BUILDKIT=1) or buildah 1.24 / podman 4 and later: "
     "the legacy builder refuses `RUN --mount`"
@@ -170,6 +171,24 @@ def _target(cache: PackageCache, owner: _Owner, environment: dict[str, str]) -> 
     return posixpath.join(owner.home, cache.home_folder)
 
 
+def _related(a: str, b: str) -> bool:
+    """One folder is the other, or holds it."""
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
+def _holds_image_content(doc: Document, stage: Stage, before: Instruction, target: str) -> bool:
+    """The folder is, holds or lies in the working directory or a folder files are copied to: a
+    mount there would hide the app (`ENV npm_config_cache=/usr/src/app` in the app's own folder)."""
+    folders = [workdir_at(doc, stage, before) or "/"]
+    for member in stage_chain(doc, stage):
+        for inst in member.instructions:
+            if inst.name in ("COPY", "ADD") and inst.words:
+                destination = inst.words[-1]
+                base = workdir_at(doc, member, inst) or "/"
+                folders.append(posixpath.normpath(posixpath.join(base, destination)))
+    return any(_related(target, folder) for folder in folders if folder != "/")
+
+
 def _mount(cache: PackageCache, target: str, owner: _Owner) -> str:
     text = f"--mount=type=cache,target={target}"
     if owner.uid is not None:
@@ -179,13 +198,13 @@ def _mount(cache: PackageCache, target: str, owner: _Owner) -> str:
     return text
 
 
-def _yarn_global_cache(project: Project) -> bool:
-    """Yarn 4 and later keep their cache in the global folder by default; Yarn 2 and 3 in the project."""
+def _declared_major(project: Project, manager: str, unknown: int = 0) -> int:
+    """The major of `manager` that package.json's `packageManager` declares; `unknown` if it declares none."""
     declared = (project.package_json or {}).get("packageManager")
-    if not isinstance(declared, str) or not declared.startswith("yarn@"):
-        return False
-    major = re.match(r"\d+", declared.removeprefix("yarn@"))
-    return major is not None and int(major.group()) >= 4
+    if not isinstance(declared, str) or not declared.startswith(f"{manager}@"):
+        return unknown
+    major = re.match(r"\d+", declared.removeprefix(f"{manager}@"))
+    return int(major.group()) if major is not None else unknown
 
 
 def _configured_elsewhere(project: Project, cache: PackageCache) -> bool:
@@ -211,8 +230,10 @@ def _blocked_managers(doc: Document, ctx: RuleContext) -> set[str] | None:
             if manager is not None and any(w.text in OFFLINE_FLAGS for w in command.args):
                 blocked.add(manager)
     blocked.update(m for m, cache in PACKAGE_CACHES.items() if _configured_elsewhere(ctx.project, cache))
-    if not _yarn_global_cache(ctx.project):
-        blocked.add("yarn-berry")
+    if _declared_major(ctx.project, "yarn") < 4:
+        blocked.add("yarn-berry")  # Yarn 2 and 3 keep their cache in the project, not in the home folder
+    if _declared_major(ctx.project, "pnpm", unknown=7) < 7:
+        blocked.add("pnpm")  # pnpm 6 and older keep their store in ~/.pnpm-store
     return blocked
 
 
@@ -248,7 +269,8 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
                     yield finding
 
 
-def _installs(inst: Instruction, project: Project) -> list[_Install]:
+def installs_of(inst: Instruction, project: Project) -> list[_Install]:
+    """The package installs a RUN runs, each with the cache it fills."""
     found = []
     for script in inst.scripts:
         for command in script.commands:
@@ -259,7 +281,7 @@ def _installs(inst: Instruction, project: Project) -> list[_Install]:
 
 
 def _check_run(doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction, blocked: set[str]) -> Finding | None:
-    installs = _installs(inst, ctx.project)
+    installs = installs_of(inst, ctx.project)
     if not installs or any(f.name == "mount" and "cache" in (f.value or "") for f in inst.flags):
         return None
     owner = _owner(effective_user(doc, stage, inst))
@@ -270,6 +292,8 @@ def _check_run(doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction,
     for manager in dict.fromkeys(install.manager for install in installs):
         target = None if manager in blocked else _target(PACKAGE_CACHES[manager], owner, environment)
         if target is None:
+            return None
+        if _holds_image_content(doc, stage, inst, target):
             return None
         targets[manager] = target
     removals = _cleaner_removals(doc, inst, [PACKAGE_CACHES[m] for m in targets], set(targets.values()))
@@ -287,8 +311,9 @@ def _check_run(doc: Document, ctx: RuleContext, stage: Stage, inst: Instruction,
 
 
 def _moves_cache(command: Command) -> bool:
-    """The install names its own cache folder, or runs with an assignment that may."""
-    return bool(command.assignments) or any(
+    """The install names its own cache folder, with a flag or a variable set for it alone."""
+    assigned = {w.text.split("=", 1)[0] for w in command.assignments}
+    return bool(assigned & _CACHE_VARIABLES) or any(
         w.text in CACHE_FOLDER_FLAGS or w.text.split("=", 1)[0] in CACHE_FOLDER_FLAGS for w in command.args
     )
 
@@ -308,12 +333,18 @@ def _touches(command: Command, targets: set[str]) -> bool:
         path = posixpath.normpath(word.replace("$HOME", "~").replace("${HOME}", "~"))
         if path.startswith("~") or _CACHE_FOLDER_TEXT.search(path):
             return True
-        if path.startswith("/") and path != "/" and any(t == path or t.startswith(path.rstrip("/*") + "/") for t in targets):
+        if (
+            path.startswith("/")
+            and path != "/"
+            and any(t == path or t.startswith(path.rstrip("/*") + "/") for t in targets)
+        ):
             return True
     return False
 
 
-def _cleaner_removals(doc: Document, inst: Instruction, caches: list[PackageCache], targets: set[str]) -> list[Edit] | None:
+def _cleaner_removals(
+    doc: Document, inst: Instruction, caches: list[PackageCache], targets: set[str]
+) -> list[Edit] | None:
     """Edits that take the cache-emptying commands out of their `&&` chain; None where a mount
     would be emptied or removed by the RUN and the commands cannot be taken out."""
     edits: list[Edit] = []
