@@ -64,6 +64,7 @@ def test_the_table_keeps_the_order_fixes_are_applied_in():
         "DF006",
         "DF010",
         "DF008",
+        "DF011",
         "DF009",
     ]
 

@@ -178,7 +178,7 @@ async def test_diagnostics_are_the_command_lines_findings(start, tmp_path):
     uri = open_document(client, folder / "Dockerfile")
     found = await diagnostics(client, uri, 1)
     codes = by_code(found)
-    assert sorted(codes) == ["DF001", "DF002", "DF003", "DF004", "DF005", "DF006", "DF008", "DF009"]
+    assert sorted(codes) == ["DF001", "DF002", "DF003", "DF004", "DF005", "DF006", "DF008", "DF009", "DF011"]
     assert {d.source for d in found} == {"dockfix"}
     # DF005 has a safe fix on line 5 (0-based 4), the CMD, which starts at column 0.
     [shell_form] = [d for d in codes["DF005"] if "shell-form" in d.message]

@@ -7,7 +7,8 @@ that major's npm refuses (`npm cache clean` without --force, a setting npm 9 dro
 native package whose version has no build for that major (node-sass 4, grpc), a command or a
 package of the other distribution, a command the Debian release dropped (`apt-key` in trixie),
 `apt-get` on a release whose repositories are archived, node_modules with native addons carried
-between musl and glibc, a start binary that was left in another stage. Commands are read through
+between musl and glibc, a start binary that was left in another stage, a `RUN --mount` under a
+`# syntax` frontend that refuses it. Commands are read through
 the wrappers that run them (`gosu node yarn`, `su -c '...'`, `sh -c '...'`: dockerfile.wrappers).
 Only problems the fixes introduce count: a file that was already broken in some way is not the
 fixes' doing, and is not refused for it; a fix that adds a second `apt-get update` to an archived
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .dockerfile.document import Document, Instruction, Stage
+from .dockerfile.frontend import run_mount_refused
 from .dockerfile.stages import (
     copied_stages,
     external_base,
@@ -110,7 +112,20 @@ def check(doc: Document, project: Project, images: NodeImages, today: date) -> l
             if compiled:
                 problems.extend(_native_build_problems(doc, stage, image.variant, compiled))
         problems.extend(_start_binary_problems(doc, stage))
+    problems.extend(_frontend_problems(doc))
     return problems
+
+
+def _frontend_problems(doc: Document) -> list[Problem]:
+    """A `RUN --mount` under a `# syntax` frontend that refuses it (one older than 1.2, or one not known)."""
+    refused = run_mount_refused(doc)
+    if refused is None:
+        return []
+    return [
+        Problem(inst.line, f"`RUN --mount` cannot be built: {refused}")
+        for inst in doc.instructions
+        if inst.name == "RUN" and inst.flag("mount") is not None
+    ]
 
 
 class RealImageJudge:

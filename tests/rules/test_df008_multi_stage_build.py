@@ -60,7 +60,7 @@ def test_typescript_app_gets_a_build_stage_with_dev_dependencies(tmp_path):
     assert build.alias == "build" and production.alias is None
     # the build installs everything the lockfile says (typescript included), builds, then drops
     # dev dependencies
-    assert "RUN npm ci && npm run build" in build_text
+    assert "RUN --mount=type=cache,target=/root/.npm npm ci && npm run build" in build_text
     assert build_text.index("npm run build") < build_text.index("RUN npm prune --omit=dev")
     assert "# dependencies first for the layer cache" in build_text
     # the production stage has no install and takes only what runs
@@ -95,7 +95,10 @@ def test_article_token_file_gets_its_secret_mount_and_stays_one_stage(tmp_path):
     result = settle(folder)
     out = result.fixed.decode()
     assert len(stages_of(result.fixed)) == 1
-    assert "--mount=type=secret,id=npmrc,target=/usr/src/app/.npmrc npm ci --omit=dev" in out
+    assert (
+        "--mount=type=secret,id=npmrc,target=/usr/src/app/.npmrc --mount=type=cache,target=/root/.npm npm ci --omit=dev"
+        in out
+    )
     assert "NPM_TOKEN" not in out and f" {token}" not in out and "_authToken" not in out
     assert out.startswith("# syntax=docker/dockerfile:1\n")
     ignore = result.other_files[folder / ".dockerignore"][1].decode().splitlines()
@@ -125,7 +128,10 @@ def test_article_token_file_on_the_full_image_becomes_two_stages(tmp_path):
     out = settle(folder).fixed.decode()
     build, production = stages_of(out.encode())
     assert (build.base, production.base) == ("node:22", "node:22-slim")
-    assert "--mount=type=secret,id=npmrc,target=/usr/src/app/.npmrc npm ci --omit=dev" in out
+    assert (
+        "--mount=type=secret,id=npmrc,target=/usr/src/app/.npmrc --mount=type=cache,target=/root/.npm npm ci --omit=dev"
+        in out
+    )
     assert "COPY --chown=node:node --from=build /usr/src/app /usr/src/app" in out
     assert "npm prune" not in out  # the install already left dev dependencies out
 

@@ -13,6 +13,7 @@ from dockfix.pipeline import FileResult, fix_document
 from dockfix.project.build_context import Project
 from dockfix.project.discover import discover
 from dockfix.rules import RULES, select_rules
+from dockfix.rules.package_cache_mounts import installs_of
 from dockfix.sources.images import NodeImages
 from support.oracle import oracle_view
 
@@ -93,6 +94,7 @@ def check_fix_is_sound(folder: Path, name: str = "Dockerfile") -> FileResult:
     after = guard.check(Document.parse(result.fixed), Project(folder), images, TODAY)
     assert guard.introduced(before, after) == [], "no output may name what the real node images lack"
     assert comment_lines(source) - comment_lines(result.fixed) == Counter(), "no comment line may be lost"
+    assert _new_cache_mounts_install(source, result.fixed, Project(folder)), "a cache mount only where packages install"
     (folder / name).write_bytes(result.fixed)
     for path, (_, content) in result.other_files.items():
         path.write_bytes(content)
@@ -101,6 +103,18 @@ def check_fix_is_sound(folder: Path, name: str = "Dockerfile") -> FileResult:
     if result.fixed == source and not result.other_files:
         assert not result.applied
     return result
+
+
+def _new_cache_mounts_install(source: bytes, fixed: bytes, project: Project) -> bool:
+    """Every RUN of `fixed` that mounts a cache it did not mount in `source` installs packages."""
+    before = {inst.logical for inst in Document.parse(source).instructions}
+    return all(
+        installs_of(inst, project)
+        for inst in Document.parse(fixed).instructions
+        if inst.name == "RUN"
+        and inst.logical not in before
+        and any(flag.name == "mount" and "type=cache" in (flag.value or "") for flag in inst.flags)
+    )
 
 
 def fix_repository(root: Path, dockerfile: Path, *, select: list[str] | None = None) -> FileResult:

@@ -6,6 +6,8 @@ or a build looks like in a RUN) read these facts from here, so they cannot drift
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Each lockfile, and the package manager that writes it, in the order they are looked for.
 LOCKFILES: dict[str, str] = {
     "package-lock.json": "npm",
@@ -67,3 +69,90 @@ def omits_dev(words: list[str]) -> bool:
     return any(word in OMIT_DEV_FLAGS for word in words) or (
         "--omit" in words and words[words.index("--omit") + 1 :][:1] == ["dev"]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PackageCache:
+    """Where a package manager keeps the packages it downloads, and what moves or empties that folder.
+
+    The folder is `home_folder` under the home of the user who runs the install, except for a
+    manager that keeps root's elsewhere (`root_folder`: yarn classic's `userHome` is
+    /usr/local/share for root). `variables` are the ENV names that move the folder: the first
+    names it (or the folder `under_variable` holds it), the others move it in ways dockfix does not follow. `cleaners` are
+    commands that empty it: under a cache mount they would empty the mount on every build.
+    `locked`: the cache is not safe for two installs writing it at once, so a shared mount
+    must be `sharing=locked`.
+    """
+
+    manager: str
+    home_folder: str
+    root_folder: str | None
+    variables: tuple[str, ...]
+    cleaners: tuple[tuple[str, ...], ...]
+    locked: bool = False
+    # The folder under the first variable's value (pnpm keeps its store in $PNPM_HOME/store).
+    under_variable: str = ""
+    # Configuration files of the project that may name another folder, and the keys that do.
+    config_files: tuple[str, ...] = ()
+    config_keys: tuple[str, ...] = ()
+
+
+# npm: `cache` defaults to ~/.npm (a content-addressable cacache store, written atomically and
+# made for concurrent use). Yarn classic: ~/.cache/yarn (/usr/local/share/.cache/yarn as root);
+# two installs writing it at once corrupt it (yarnpkg/yarn#683, #4102). Yarn 4: the global
+# cache ~/.yarn/berry/cache, "relatively safe to be shared ... even when multiple Yarn instances
+# run at the same time" (yarnrc documentation). pnpm: the content-addressable store under
+# $PNPM_HOME, ~/.local/share/pnpm by default (pnpm.io/docker mounts $PNPM_HOME/store). Bun:
+# ~/.bun/install/cache, or $BUN_INSTALL_CACHE_DIR (bun.sh/docs/install/cache).
+PACKAGE_CACHES: dict[str, PackageCache] = {
+    "npm": PackageCache(
+        "npm",
+        ".npm",
+        None,
+        ("npm_config_cache", "NPM_CONFIG_CACHE"),
+        (("npm", "cache", "clean"),),
+        config_files=(".npmrc",),
+        config_keys=("cache",),
+    ),
+    "yarn": PackageCache(
+        "yarn",
+        ".cache/yarn",
+        "/usr/local/share/.cache/yarn",
+        ("YARN_CACHE_FOLDER", "XDG_CACHE_HOME"),
+        (("yarn", "cache", "clean"),),
+        locked=True,
+        config_files=(".yarnrc", ".npmrc"),
+        config_keys=("cache-folder", "yarn-offline-mirror"),
+    ),
+    "yarn-berry": PackageCache(
+        "yarn-berry",
+        ".yarn/berry/cache",
+        None,
+        ("YARN_GLOBAL_FOLDER", "YARN_CACHE_FOLDER", "YARN_ENABLE_GLOBAL_CACHE"),
+        (("yarn", "cache", "clean"),),
+        config_files=(".yarnrc.yml",),
+        config_keys=("cacheFolder", "enableGlobalCache", "globalFolder"),
+    ),
+    "pnpm": PackageCache(
+        "pnpm",
+        ".local/share/pnpm/store",
+        None,
+        ("PNPM_HOME", "XDG_DATA_HOME", "npm_config_store_dir", "NPM_CONFIG_STORE_DIR"),
+        (("pnpm", "store", "prune"),),
+        under_variable="store",
+        config_files=(".npmrc",),
+        config_keys=("store-dir",),
+    ),
+    "bun": PackageCache(
+        "bun",
+        ".bun/install/cache",
+        None,
+        ("BUN_INSTALL_CACHE_DIR", "BUN_INSTALL"),
+        (("bun", "pm", "cache", "rm"), ("bun", "pm", "cache", "clean")),
+        config_files=("bunfig.toml",),
+        config_keys=("cache",),
+    ),
+}
+# Flags of an install that choose the cache folder itself, or read only what is already in it.
+CACHE_FOLDER_FLAGS = ("--cache", "--cache-folder", "--store-dir", "--cache-dir", "--global-folder")
+OFFLINE_FLAGS = ("--offline", "--prefer-offline")

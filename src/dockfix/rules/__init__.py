@@ -21,6 +21,7 @@ from . import (
     multi_stage_build,
     node_env_production,
     non_root_user,
+    package_cache_mounts,
     production_dependencies,
     supported_node_version,
 )
@@ -38,6 +39,7 @@ RULES: tuple[Rule, ...] = (
     graceful_shutdown.RULE,
     mounted_secrets.RULE,
     multi_stage_build.RULE,
+    package_cache_mounts.RULE,
     dockerignore.RULE,
 )
 

@@ -48,6 +48,7 @@ from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.shell import Script, parse_bash
 from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
 from ..dockerfile.words import read_env, shell_words
+from ..edit_helpers import syntax_line_edits
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.node_tooling import PACKAGE_MANAGERS
 from .rule import Rule
@@ -173,12 +174,6 @@ def _mount_target(doc: Document, stage: Stage, inst: Instruction, written: str) 
         return posixpath.normpath(written)
     workdir = workdir_at(doc, stage, inst)
     return workdir and posixpath.normpath(posixpath.join(workdir, written))
-
-
-def _syntax_edit(doc: Document) -> list[Edit]:
-    if any(key.lower() == "syntax" for key in doc.directives):
-        return []
-    return [Edit.insert(0, b"# syntax=docker/dockerfile:1" + doc.newline)]
 
 
 def _deletions(script: Script, items: list, removed: set[int]) -> list[tuple[int, int]] | None:
@@ -354,7 +349,7 @@ def _rewrite(
             continue
         edits.extend(Edit.delete(d.start, d.end) for d in declarations)
         rewritten_vars.add(name)
-    edits.extend(_syntax_edit(doc))
+    edits.extend(syntax_line_edits(doc))
     return Fix.unsafe(*edits)
 
 
