@@ -17,6 +17,7 @@ finding stays, saying why its fix was not applied.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -59,6 +60,11 @@ class FileResult:
         return [f for f in self.remaining if f.fixable]
 
 
+# An unknown first keyword in capitals is a Dockerfile with a mistyped instruction (`FORM node`),
+# which BuildKit's error names; any other first line means the file is something else.
+_MISTYPED_KEYWORD = re.compile(r"[A-Z]+")
+
+
 class PipelineError(Exception):
     def __init__(self, message: str, line: int | None = None):
         super().__init__(message)
@@ -90,12 +96,27 @@ def builder_errors(doc: Document) -> list[tuple[int, str]]:
     return errors
 
 
+def not_an_instruction(doc: Document) -> int | None:
+    """The line of the first instruction when the file is not a Dockerfile: it starts otherwise."""
+    first = doc.instructions[0] if doc.instructions else None
+    if first is None or first.name in KNOWN_INSTRUCTIONS or _MISTYPED_KEYWORD.fullmatch(first.keyword):
+        return None
+    return first.line
+
+
 def parse_for_fixing(source: bytes) -> Document:
-    """Parse and apply the builder's own checks; raises PipelineError with a line."""
+    """Parse and apply the builder's own checks; raises PipelineError with a line.
+
+    A file that is not a Dockerfile at all gets an error that names the line, not its text: it
+    may be a `.npmrc` or an `.env` file, whose first line is a credential.
+    """
     try:
         doc = Document.parse(source)
     except DockerfileSyntaxError as error:
         raise PipelineError(error.message, error.line or None) from None
+    line = not_an_instruction(doc)
+    if line is not None:
+        raise PipelineError(f"not a Dockerfile: line {line} is not an instruction", line)
     if doc.errors:
         raise PipelineError(doc.errors[0].message, doc.errors[0].line or None)
     problems = builder_errors(doc)

@@ -61,9 +61,7 @@ def finding_line(result: FileResult, finding: Finding, unsafe_fixes: bool, color
     marker = "note:" if finding.note else fix_marker(finding, unsafe_fixes)
     code = paint(finding.code, RED, BOLD, enabled=color)
     middle = f"{code} {paint(marker, CYAN, enabled=color)} " if marker else f"{code} "
-    return (
-        f"{paint(location(finding.path or result.path, finding.line), BOLD, enabled=color)}: {middle}{quote(finding.message)}"
-    )
+    return f"{paint(location(finding.path or result.path, finding.line), BOLD, enabled=color)}: {middle}{quote(finding.message)}"
 
 
 def plural(count: int, word: str) -> str:
