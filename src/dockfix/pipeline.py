@@ -28,7 +28,7 @@ from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Docu
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .guard import Problem, introduced
-from .project.build_context import Project
+from .project.build_context import Project, UnreadableProjectFile
 from .rules.own_word import generated_note
 from .rules.rule import Rule
 
@@ -49,6 +49,7 @@ class FileResult:
     notes: list[Finding] = field(default_factory=list)  # why rules left parts of the output alone
     error: str | None = None
     error_line: int | None = None
+    too_large: list[Path] = field(default_factory=list)  # project files over the size limit, read as absent
 
     @property
     def changed(self) -> bool:
@@ -139,6 +140,8 @@ def run_rules(doc: Document, ctx: RuleContext, rules: list[Rule]) -> list[Findin
     for rule in rules:
         try:
             findings.extend(rule.check(doc, ctx))
+        except UnreadableProjectFile as problem:
+            raise PipelineError(f"{_shown(problem.path, ctx.project)}: {problem.reason}") from None
         except Exception as error:  # a rule bug must not take the whole run down
             raise PipelineError(
                 f"internal error in rule {rule.code} ({rule.name}): {type(error).__name__}: {error}"
@@ -219,6 +222,7 @@ def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule])
         result.error, result.error_line = error.message, error.line
         result.fixed = None
         result.other_files = {}
+    result.too_large = sorted(ctx.project.too_large)
     return result
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
+from ..project.build_context import MAX_PROJECT_FILE
 from ..project.discover import Discovery
 from ..shown_text import escape_controls, quote
 from .diff import display_path
@@ -157,6 +158,19 @@ def discovery_lines(discovery: Discovery, warnings: bool = True) -> Iterator[str
             yield f"dockfix: warning: {escape_controls(warning)}"
         for note in discovery.notes:
             yield f"dockfix: note: {escape_controls(note)}"
+
+
+def too_large_lines(results: Iterable[FileResult]) -> Iterator[str]:
+    """One warning per project file the rules read as absent because it is over the size limit."""
+    seen: set[Path] = set()
+    for result in results:
+        for path in result.too_large:
+            if path not in seen:
+                seen.add(path)
+                yield (
+                    f"dockfix: warning: {location(path, None)}: larger than {MAX_PROJECT_FILE // 2**20} MiB,"
+                    " the most dockfix reads of a project file; read as if absent"
+                )
 
 
 def context_lines(run: RunResults) -> Iterator[str]:
