@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.project.discover import is_project_file_name
+from dockfix.project.discover import discover, is_project_file_name
 from dockfix.shown_text import escape_controls, json_safe, mask_secrets, quote
 
 TOKEN = "npm_Zq8vXw2LkP0aTokenValue"
@@ -58,6 +58,23 @@ def test_a_compose_file_naming_npmrc_as_dockerfile_is_a_warning_and_the_token_is
             b" not processed" in done.stderr
         ), fmt
         assert done.returncode == 0, fmt  # nothing was processed: a warning, not an error
+
+
+def test_a_workflow_naming_an_env_file_as_dockerfile_is_a_warning_and_the_file_is_not_read(tmp_path):
+    (tmp_path / ".env.production").write_text(f"NPM_TOKEN={TOKEN}\n")
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "image.yml").write_text(
+        "on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n        with:\n          context: .\n"
+        "          file: .env.production\n"
+    )
+    discovery = discover([tmp_path])
+    assert discovery.files == []
+    assert [warning for warning in discovery.warnings if ".env.production" in warning] == [
+        f"{workflows / 'image.yml'}: job image step 1 (docker/build-push-action): its Dockerfile is .env.production,"
+        " a project file and not a Dockerfile; not processed"
+    ]
 
 
 def test_a_file_that_is_not_a_dockerfile_is_not_quoted_in_any_report(tmp_path):
