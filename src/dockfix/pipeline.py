@@ -17,6 +17,7 @@ finding stays, saying why its fix was not applied.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +28,7 @@ from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Docu
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .guard import Problem, introduced
-from .project.build_context import Project
+from .project.build_context import Project, UnreadableProjectFile
 from .rules.own_word import generated_note
 from .rules.rule import Rule
 
@@ -48,6 +49,7 @@ class FileResult:
     notes: list[Finding] = field(default_factory=list)  # why rules left parts of the output alone
     error: str | None = None
     error_line: int | None = None
+    too_large: list[Path] = field(default_factory=list)  # project files over the size limit, read as absent
 
     @property
     def changed(self) -> bool:
@@ -57,6 +59,11 @@ class FileResult:
     def withheld(self) -> list[Finding]:
         """Findings on the output whose fix exists but was not allowed (unsafe without opt-in)."""
         return [f for f in self.remaining if f.fixable]
+
+
+# An unknown first keyword in capitals is a Dockerfile with a mistyped instruction (`FORM node`),
+# which BuildKit's error names; any other first line means the file is something else.
+_MISTYPED_KEYWORD = re.compile(r"[A-Z]+")
 
 
 class PipelineError(Exception):
@@ -90,12 +97,27 @@ def builder_errors(doc: Document) -> list[tuple[int, str]]:
     return errors
 
 
+def not_an_instruction(doc: Document) -> int | None:
+    """The line of the first instruction when the file is not a Dockerfile: it starts otherwise."""
+    first = doc.instructions[0] if doc.instructions else None
+    if first is None or first.name in KNOWN_INSTRUCTIONS or _MISTYPED_KEYWORD.fullmatch(first.keyword):
+        return None
+    return first.line
+
+
 def parse_for_fixing(source: bytes) -> Document:
-    """Parse and apply the builder's own checks; raises PipelineError with a line."""
+    """Parse and apply the builder's own checks; raises PipelineError with a line.
+
+    A file that is not a Dockerfile at all gets an error that names the line, not its text: it
+    may be a `.npmrc` or an `.env` file, whose first line is a credential.
+    """
     try:
         doc = Document.parse(source)
     except DockerfileSyntaxError as error:
         raise PipelineError(error.message, error.line or None) from None
+    line = not_an_instruction(doc)
+    if line is not None:
+        raise PipelineError(f"not a Dockerfile: line {line} is not an instruction", line)
     if doc.errors:
         raise PipelineError(doc.errors[0].message, doc.errors[0].line or None)
     problems = builder_errors(doc)
@@ -118,6 +140,8 @@ def run_rules(doc: Document, ctx: RuleContext, rules: list[Rule]) -> list[Findin
     for rule in rules:
         try:
             findings.extend(rule.check(doc, ctx))
+        except UnreadableProjectFile as problem:
+            raise PipelineError(f"{_shown(problem.path, ctx.project)}: {problem.reason}") from None
         except Exception as error:  # a rule bug must not take the whole run down
             raise PipelineError(
                 f"internal error in rule {rule.code} ({rule.name}): {type(error).__name__}: {error}"
@@ -198,6 +222,7 @@ def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule])
         result.error, result.error_line = error.message, error.line
         result.fixed = None
         result.other_files = {}
+    result.too_large = sorted(ctx.project.too_large)
     return result
 
 

@@ -71,6 +71,7 @@ from .output.text import (
     next_step_lines,
     report_summary,
     run_breakdown,
+    too_large_lines,
     write_summary,
 )
 from .pipeline import FileResult, fix_document
@@ -80,6 +81,7 @@ from .project.config import Config, ConfigFinder, ConfigProblem
 from .project.discover import Discovery, discover
 from .project.fsutil import FileChange, FileProblem, WriteFailed, leads_outside, read_dockerfile, write_together
 from .rules.rule import Rule
+from .sources.registry import checked_mirror
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
@@ -172,6 +174,16 @@ def _checked_node_version(value: str | None) -> str | None:
         raise UsageProblem(f"--node-version: {error}") from None
 
 
+def _checked_mirror(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        checked_mirror(value)
+    except ValueError as error:
+        raise UsageProblem(f"--registry-mirror: {error}") from None
+    return value
+
+
 def check_request(request: Request) -> None:
     """Raise UsageProblem for a request whose parts do not go together."""
     shown = request.presentation
@@ -193,7 +205,7 @@ def settings_for(request: Request) -> Settings:
         unsafe_fixes=bool(request.unsafe_fixes),
         offline=request.offline,
         node_version=_checked_node_version(request.node_version),
-        registry_mirror=request.registry_mirror or None,
+        registry_mirror=_checked_mirror(request.registry_mirror),
         today=request.today or date.today(),
     )
     given = frozenset(
@@ -254,10 +266,21 @@ def rules_and_options(config: Config, settings: Settings) -> tuple[list[Rule], O
         else config.node_version,
         registry_mirror=flags.registry_mirror
         if "registry_mirror" in given or config.registry_mirror is None or not settings.trust_repository_config
-        else config.registry_mirror or None,
+        else _config_mirror(config),
         today=flags.today,
     )
     return chosen, options
+
+
+def _config_mirror(config: Config) -> str | None:
+    """A trusted configuration's `registry-mirror`; a bad one is that configuration's error."""
+    if not config.registry_mirror:
+        return None
+    try:
+        checked_mirror(config.registry_mirror)
+    except ValueError as error:
+        raise ConfigProblem(f"{config.path}: registry-mirror: {error}") from None
+    return config.registry_mirror
 
 
 # -- one file -------------------------------------------------------------------------------------
@@ -765,6 +788,9 @@ def fix_paths(
     )
     if shown.verbose and not shown.quiet:
         for line in context_lines(finished):
+            console.err(line)
+    if not shown.quiet:
+        for line in too_large_lines(results):
             console.err(line)
     tally = Tally()
     for result in results:

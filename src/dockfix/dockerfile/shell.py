@@ -161,18 +161,20 @@ def commands_in(script: bytes) -> list[Command]:
 
 
 def _parsed_commands(script: bytes, tree: Tree) -> list[Command]:
-    """The commands of a script, read by the grammar."""
-    found: list[Command] = []
+    """The commands of a script, read by the grammar.
 
-    def visit(node: Node) -> None:
+    The tree is walked with a stack, not by recursion: a RUN of 1,600 commands joined by `&&`
+    is a list nested 1,600 deep.
+    """
+    found: list[Command] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
         if node.type == "command":
             command = _command(node, script)
             if command is not None:
                 found.append(command)
-        for child in node.children:
-            visit(child)
-
-    visit(tree.root_node)
+        stack.extend(reversed(node.children))
     return found
 
 
@@ -190,23 +192,22 @@ def and_chain(script: bytes) -> list[Command] | None:
     if len(statements) != 1:
         return None
     found: list[Command] = []
-
-    def collect(node: Node) -> bool:
+    stack = [statements[0]]  # walked with a stack: `a && b && c` nests one list per `&&`
+    while stack:
+        node = stack.pop()
         if node.type == "list":
-            operators = [c for c in node.children if not c.is_named]
-            return all(op.type == "&&" for op in operators) and all(
-                collect(c) for c in node.children if c.is_named and c.type != "comment"
-            )
+            if any(not child.is_named and child.type != "&&" for child in node.children):
+                return None
+            stack.extend(reversed([c for c in node.children if c.is_named and c.type != "comment"]))
+            continue
         if node.type != "command":
-            return False
+            return None
         command = _command(node, script)
         name = node.child_by_field_name("name")
         if command is None or name is None or any(c.type != "word" for c in name.children):
-            return False
+            return None
         found.append(command)
-        return True
-
-    return found if collect(statements[0]) else None
+    return found
 
 
 def uses_shell_features(script: bytes) -> bool:

@@ -102,7 +102,7 @@ class TextEmitter:
                     key=lambda f: (f.path is not None, str(f.path or ""), f.line, f.code),
                 )
                 for finding in ordered:
-                    console.out(finding_line(result, finding, run.unsafe_fixes, shown.color))
+                    console.out_styled(finding_line(result, finding, run.unsafe_fixes, shown.color))
 
 
 class JsonEmitter:

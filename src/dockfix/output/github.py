@@ -4,7 +4,8 @@
     ::error file=api/Dockerfile,line=1,title=dockfix::unterminated heredoc 'EOF'
 
 Values are escaped as the Actions runner expects (`%`, CR and LF everywhere; `:` and `,` in
-properties too).
+properties too); other control characters are written as escapes and secret-looking values
+masked (shown_text.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import os
 from pathlib import Path
 
 from ..edits import Applicability, Finding
+from ..shown_text import escape_controls, mask_secrets
 from .diff import display_path
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The runner's own escapes first (a message may span lines), then every other control character.
+    return escape_controls(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:
@@ -37,9 +40,10 @@ def finding_annotation(finding: Finding, path: Path, rule_name: str | None) -> s
     """A finding as a warning (with a fix) or notice (without one, or a note)."""
     fixable = finding.fix is not None and finding.fix.applicability is not Applicability.DISPLAY_ONLY
     title = f"{finding.code} {rule_name}" if rule_name else finding.code
-    return annotation("warning" if fixable else "notice", finding.path or path, finding.line, title, finding.message)
+    level = "warning" if fixable else "notice"
+    return annotation(level, finding.path or path, finding.line, title, mask_secrets(finding.message))
 
 
 def error_annotation(path: Path, message: str, line: int | None) -> str:
     """A file that could not be processed."""
-    return annotation("error", path, line, "dockfix", message)
+    return annotation("error", path, line, "dockfix", mask_secrets(message))

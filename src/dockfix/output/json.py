@@ -29,6 +29,7 @@ from typing import TypedDict
 
 from ..edits import Finding
 from ..pipeline import FileResult
+from ..shown_text import json_safe, mask_secrets
 from .diff import display_path
 
 SCHEMA_VERSION = 1
@@ -82,7 +83,7 @@ def finding_record(finding: Finding, result: FileResult, names: dict[str, str]) 
     return {
         "code": finding.code,
         "rule": names.get(finding.code),
-        "message": finding.message,
+        "message": mask_secrets(finding.message),
         "line": finding.line or None,
         "path": _shown(finding.path or result.path),
         "fix": finding.fix.applicability.value if finding.fix is not None else None,
@@ -113,10 +114,12 @@ def file_record(
         "withheld": [finding_record(f, result, names) for f in result.withheld],
         "remaining": [finding_record(f, result, names) for f in result.remaining if f not in result.withheld],
         "notes": [finding_record(f, result, names) for f in result.notes],
-        "error": ErrorRecord(message=result.error, line=result.error_line) if result.error is not None else None,
+        "error": ErrorRecord(message=mask_secrets(result.error), line=result.error_line)
+        if result.error is not None
+        else None,
     }
 
 
 def render(records: list[FileRecord]) -> str:
-    """JSON Lines: one compact object per line."""
-    return "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n" for record in records)
+    """JSON Lines: one compact object per line (control characters escaped, as shown_text says)."""
+    return "".join(json_safe(json.dumps(record, ensure_ascii=False, sort_keys=True)) + "\n" for record in records)

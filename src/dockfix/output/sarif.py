@@ -20,6 +20,7 @@ from .. import __version__
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
 from ..rules.rule import Rule
+from ..shown_text import json_safe, mask_secrets
 from .diff import display_path
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -81,7 +82,7 @@ def sarif_log(
             notifications.append(
                 {
                     "level": "error",
-                    "message": {"text": f"{display_path(result.path)}: {result.error}"},
+                    "message": {"text": f"{display_path(result.path)}: {mask_secrets(result.error)}"},
                     "locations": [_location(result.path, result.error_line)],
                 }
             )
@@ -90,7 +91,7 @@ def sarif_log(
             item: dict[str, Any] = {
                 "ruleId": finding.code,
                 "level": _level(finding),
-                "message": {"text": finding.message},
+                "message": {"text": mask_secrets(finding.message)},
                 "locations": [_location(finding.path or result.path, finding.line)],
             }
             if finding.note:
@@ -124,5 +125,5 @@ def sarif_log(
 
 
 def render(log: dict[str, Any]) -> str:
-    """The log as indented JSON text."""
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    """The log as indented JSON text (control characters escaped, as shown_text says)."""
+    return json_safe(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"

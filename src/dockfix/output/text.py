@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
 from ..pipeline import FileResult
+from ..project.build_context import MAX_PROJECT_FILE
 from ..project.discover import Discovery
+from ..shown_text import escape_controls, quote
 from .diff import display_path
 from .style import BOLD, CYAN, RED, paint
 
@@ -33,13 +35,13 @@ UNSAFE_MARKER = "[unsafe fix]"
 
 def location(path: Path, line: int | None) -> str:
     """`path:line` (just `path` when the line is unknown)."""
-    shown = display_path(path)
+    shown = escape_controls(display_path(path))
     return f"{shown}:{line}" if line else shown
 
 
 def error_line(path: Path, message: str, line: int | None = None) -> str:
     """`path:line: error: message`."""
-    return f"{location(path, line)}: error: {message}"
+    return f"{location(path, line)}: error: {quote(message)}"
 
 
 def fix_marker(finding: Finding, unsafe_fixes: bool) -> str:
@@ -60,9 +62,7 @@ def finding_line(result: FileResult, finding: Finding, unsafe_fixes: bool, color
     marker = "note:" if finding.note else fix_marker(finding, unsafe_fixes)
     code = paint(finding.code, RED, BOLD, enabled=color)
     middle = f"{code} {paint(marker, CYAN, enabled=color)} " if marker else f"{code} "
-    return (
-        f"{paint(location(finding.path or result.path, finding.line), BOLD, enabled=color)}: {middle}{finding.message}"
-    )
+    return f"{paint(location(finding.path or result.path, finding.line), BOLD, enabled=color)}: {middle}{quote(finding.message)}"
 
 
 def plural(count: int, word: str) -> str:
@@ -148,24 +148,37 @@ def unresolved_digests(result: FileResult) -> list[Finding]:
 def discovery_lines(discovery: Discovery, warnings: bool = True) -> Iterator[str]:
     """Paths that are missing or unreadable (errors), then, with `warnings`, folders without Dockerfiles."""
     for missing in discovery.missing:
-        yield f"dockfix: error: {display_path(missing)}: no such file or directory"
+        yield f"dockfix: error: {location(missing, None)}: no such file or directory"
     for folder, reason in discovery.unreadable_folders:
-        yield f"dockfix: error: {display_path(folder)}: cannot read folder: {reason}"
+        yield f"dockfix: error: {location(folder, None)}: cannot read folder: {escape_controls(reason)}"
     if warnings:
         for folder in discovery.empty_folders:
-            yield f"dockfix: warning: {display_path(folder)}: no Dockerfile found"
+            yield f"dockfix: warning: {location(folder, None)}: no Dockerfile found"
         for warning in discovery.warnings:
-            yield f"dockfix: warning: {warning}"
+            yield f"dockfix: warning: {escape_controls(warning)}"
         for note in discovery.notes:
-            yield f"dockfix: note: {note}"
+            yield f"dockfix: note: {escape_controls(note)}"
+
+
+def too_large_lines(results: Iterable[FileResult]) -> Iterator[str]:
+    """One warning per project file the rules read as absent because it is over the size limit."""
+    seen: set[Path] = set()
+    for result in results:
+        for path in result.too_large:
+            if path not in seen:
+                seen.add(path)
+                yield (
+                    f"dockfix: warning: {location(path, None)}: larger than {MAX_PROJECT_FILE // 2**20} MiB,"
+                    " the most dockfix reads of a project file; read as if absent"
+                )
 
 
 def context_lines(run: RunResults) -> Iterator[str]:
     """`--verbose`: the build context each Dockerfile was fixed in, and where it came from."""
     for result in run.results:
         yield (
-            f"dockfix: {display_path(result.path)}: build context {display_path(run.context_of(result))};"
-            f" chosen by: {run.context_source_of(result)}"
+            f"dockfix: {location(result.path, None)}: build context {location(run.context_of(result), None)};"
+            f" chosen by: {escape_controls(run.context_source_of(result))}"
         )
 
 
@@ -174,7 +187,8 @@ def next_step_lines(results: Iterable[FileResult]) -> Iterator[str]:
     for result in results:
         for finding in result.applied:
             if finding.action:
-                yield f"{display_path(result.path)}:{finding.line}: {finding.code} next step: {finding.action}"
+                shown = escape_controls(display_path(result.path))
+                yield f"{shown}:{finding.line}: {finding.code} next step: {quote(finding.action)}"
 
 
 def run_breakdown(
@@ -199,7 +213,7 @@ def digest_lines(results: list[FileResult]) -> list[str]:
     for result in results:
         for finding in unresolved_digests(result):
             lines.append(
-                f"dockfix: warning: {location(finding.path or result.path, finding.line)}: digest not resolved: {finding.message}"
+                f"dockfix: warning: {location(finding.path or result.path, finding.line)}: digest not resolved: {quote(finding.message)}"
             )
     if lines:
         lines.append(f"{plural(len(lines), 'image')} not pinned: digest not resolved (see above).")

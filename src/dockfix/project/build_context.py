@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .fsutil import FileProblem, read_regular_file
+from .fsutil import FileProblem, FileTooLarge, read_regular_file
 from .node_tooling import LOCKFILES
 
 MAX_PROJECT_FILE = 5 * 1024 * 1024
@@ -156,12 +156,27 @@ COMMON_CLI_PACKAGES = {
 }
 
 
-class Project:
-    """A read-only view of the build context folder, with an overlay of pending changes."""
+class UnreadableProjectFile(Exception):
+    """A file of the build context the rules need that cannot be read as what it must be (a
+    package.json nested too deeply for the JSON parser): the Dockerfile fails with this line."""
 
-    def __init__(self, root: Path, overlay: dict[Path, bytes] | None = None):
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class Project:
+    """A read-only view of the build context folder, with an overlay of pending changes.
+
+    A file over MAX_PROJECT_FILE reads as absent, and is kept in `too_large` so the run can
+    say so: a 6 MiB package-lock.json is not silently ignored.
+    """
+
+    def __init__(self, root: Path, overlay: dict[Path, bytes] | None = None, too_large: set[Path] | None = None):
         self.root = root
         self.overlay: dict[Path, bytes] = overlay if overlay is not None else {}
+        self.too_large: set[Path] = too_large if too_large is not None else set()
 
     @cached_property
     def _resolved_root(self) -> Path | None:
@@ -193,6 +208,9 @@ class Project:
             return self.overlay[path]
         try:
             return read_regular_file(path, MAX_PROJECT_FILE)
+        except FileTooLarge:
+            self.too_large.add(path)
+            return None
         except FileProblem:
             return None
 
@@ -306,7 +324,11 @@ class Project:
         }
 
     def _json_file(self, relative: str) -> dict | None:
-        """A JSON object file of the context; None when absent, unreadable or not an object."""
+        """A JSON object file of the context; None when absent, unreadable or not an object.
+
+        Raises UnreadableProjectFile for one nested too deeply to parse: read as absent, it would
+        change the fixes without a word.
+        """
         data = self.read(relative)
         if not data:
             return None
@@ -314,6 +336,8 @@ class Project:
             value = json.loads(data.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError):
             return None
+        except RecursionError:
+            raise UnreadableProjectFile(self.root / relative, "JSON nested too deeply to read") from None
         return value if isinstance(value, dict) else None
 
     def binary_package(self, binary: str) -> str | None:

@@ -106,6 +106,18 @@ INSTRUCTIONS = frozenset(
 _FIRST_WORD = re.compile(rb"[^\s\[]*")
 _UPPER_WORD = re.compile(rb"[A-Z]+")
 SNIFF_BYTES = 64 * 1024
+# Files a project keeps beside its Dockerfiles that are never one, several of them holding
+# credentials: a compose file or workflow naming one as its Dockerfile is not followed, so a
+# registry token or key is never parsed and quoted in a report.
+PROJECT_FILE_NAMES = frozenset(
+    {
+        ".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmrc", ".netrc", ".git-credentials", ".pypirc", ".dockercfg",
+        ".env", ".envrc", "package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock",
+        "pnpm-lock.yaml", "bun.lock", "bun.lockb", "deno.lock", ".dockerignore", ".gitignore",
+        "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519",
+    }
+)  # fmt: skip
+_PROJECT_FILE_PATTERN = re.compile(r"(?i)\.env\..+|id_(?:rsa|dsa|ecdsa|ed25519)\.pub|.+\.(?:pem|key|p12|pfx|crt|der)")
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -123,6 +135,11 @@ def is_dockerfile_name(name: str) -> bool:
     return False
 
 
+def is_project_file_name(name: str) -> bool:
+    """True for a file a project keeps that is never a Dockerfile (`.npmrc`, `.env.local`, a key)."""
+    return name.lower() in PROJECT_FILE_NAMES or bool(_PROJECT_FILE_PATTERN.fullmatch(name))
+
+
 def not_a_dockerfile(head: bytes) -> str | None:
     """Why a file named like a Dockerfile does not read as one; None when it does.
 
@@ -132,6 +149,7 @@ def not_a_dockerfile(head: bytes) -> str | None:
     names). A file with no such line (empty, or comments only) is left to BuildKit's judgement
     too. Text that starts otherwise (`// CodeMirror mode`, `# Title` then prose, `import x`) or
     that is not text at all (a NUL byte, not UTF-8) is something else that merely shares the name.
+    The reason names the line, never its text: a file that is not a Dockerfile may hold a secret.
     """
     if b"\0" in head:
         return "it is a binary file"
@@ -140,7 +158,7 @@ def not_a_dockerfile(head: bytes) -> str | None:
     except UnicodeDecodeError as error:
         if error.start < len(head) - 4:  # not merely a character cut at the end of the sample
             return "it is not UTF-8 text"
-    for line in head.removeprefix(b"\xef\xbb\xbf").splitlines():
+    for number, line in enumerate(head.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
         text = line.strip()
         if not text or text.startswith(b"#"):
             continue
@@ -148,8 +166,7 @@ def not_a_dockerfile(head: bytes) -> str | None:
         first = word.group() if word else b""
         if first.lower().decode("ascii", "replace") in INSTRUCTIONS or _UPPER_WORD.fullmatch(first):
             return None
-        shown = first[:30].decode("utf-8", "replace")
-        return f"its first line that is not a comment starts with `{shown}`, not an instruction"
+        return f"line {number}, its first that is not blank or a comment, is not an instruction"
     return None
 
 
@@ -333,6 +350,13 @@ def _discover_folder(
     discovery.warnings.extend(graph.problems)
     named: list[Path] = []
     for site in graph.sites:
+        if is_project_file_name(site.dockerfile.name):
+            key = "build.dockerfile" if site.kind == "compose" else "its Dockerfile"
+            discovery.warnings.append(
+                f"{site.source}: {site.origin}: {key} is {site.dockerfile.name}, a project file and not a Dockerfile;"
+                " not processed"
+            )
+            continue
         if site.kind != "compose":
             if inside(site.dockerfile, path) and site.dockerfile.is_file():
                 named.append(site.dockerfile)

@@ -40,6 +40,10 @@ class FileProblem(Exception):
         self.message = message
 
 
+class FileTooLarge(FileProblem):
+    """The file is larger than the reader's limit."""
+
+
 def describe_os_error(error: OSError) -> str:
     """`Permission denied` rather than `[Errno 13] Permission denied: '/x'` (the path is shown anyway)."""
     return error.strerror or type(error).__name__
@@ -83,11 +87,11 @@ def read_regular_file(path: Path, limit: int, what: str = "") -> bytes:
     """
     with _opened_regular(path) as (handle, info):
         if info.st_size > limit:
-            raise FileProblem(f"too large{what} ({info.st_size} bytes, the limit is {limit})")
+            raise FileTooLarge(f"too large{what} ({info.st_size} bytes, the limit is {limit})")
         # Read one byte past the limit: a file that grew after fstat() is still refused.
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise FileProblem(f"too large{what} (over {limit} bytes)")
+        raise FileTooLarge(f"too large{what} (over {limit} bytes)")
     return data
 
 

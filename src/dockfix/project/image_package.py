@@ -25,7 +25,7 @@ def image_project(project: Project, doc: Document, stage: Stage) -> Project:
     if folder is None or folder == ".":
         return project
     path = project.path(folder)
-    return project if path is None else Project(path, project.overlay)
+    return project if path is None else Project(path, project.overlay, project.too_large)
 
 
 def _final_workdir(doc: Document, stage: Stage) -> str | None:

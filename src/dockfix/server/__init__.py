@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from typing import BinaryIO, cast
 
 from ..output import Console
 from ..run import EXIT_CLEAN, EXIT_ERROR
 from .checks import Checker
+from .framing import ResyncingInput
 
 
 def serve(*, network: bool = False, today: date | None = None) -> int:
@@ -33,5 +35,7 @@ def serve(*, network: bool = False, today: date | None = None) -> int:
     channel = sys.stdout.buffer
     # Standard output is the protocol's channel: anything else printed goes to the editor's log.
     sys.stdout = sys.stderr
-    server.start_io(sys.stdin.buffer, channel)
+    # One message with a wrong Content-Length must not leave the server deaf (framing.py); pygls
+    # reads its input with readline() and read(n) only, which is all ResyncingInput has.
+    server.start_io(cast(BinaryIO, ResyncingInput(sys.stdin.buffer)), channel)
     return EXIT_CLEAN

@@ -427,6 +427,26 @@ class DigestCache:
             pass
 
 
+def checked_mirror(mirror: str, insecure_registries: frozenset[str] = frozenset()) -> str:
+    """The registry mirror URL in its normal form; ValueError says what is wrong with it.
+
+    The run checks a mirror from the command line or a configuration file with this before any
+    rule runs, so a bad one is a usage or configuration error, not a failure inside a rule.
+    """
+    parts = urllib.parse.urlsplit(mirror.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"registry mirror {mirror!r} must be an http(s) URL like https://mirror.example")
+    if "@" in parts.netloc:
+        # A password in the URL would end up in messages; the Docker config is the place for it.
+        raise ValueError("registry mirror URL must not contain credentials; put them in the Docker config")
+    if parts.scheme == "http" and not (is_loopback_host(parts.netloc) or parts.netloc in insecure_registries):
+        raise ValueError(f"registry mirror {mirror!r}: plain http is only allowed for loopback hosts")
+    path = parts.path.rstrip("/")
+    if path.endswith("/v2"):
+        path = path[: -len("/v2")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
 class RegistryClient:
     """Resolves image tags to the digest the registry serves, with caching, mirror and credentials.
 
@@ -615,18 +635,7 @@ class RegistryClient:
     # Endpoints ------------------------------------------------------------------------------
 
     def _validate_mirror(self, mirror: str) -> str:
-        parts = urllib.parse.urlsplit(mirror.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"registry mirror {mirror!r} must be an http(s) URL like https://mirror.example")
-        if "@" in parts.netloc:
-            # A password in the URL would end up in messages; the Docker config is the place for it.
-            raise ValueError("registry mirror URL must not contain credentials; put them in the Docker config")
-        if parts.scheme == "http" and not self._plain_http_allowed(parts.netloc):
-            raise ValueError(f"registry mirror {mirror!r}: plain http is only allowed for loopback hosts")
-        path = parts.path.rstrip("/")
-        if path.endswith("/v2"):
-            path = path[: -len("/v2")]
-        return f"{parts.scheme}://{parts.netloc}{path}"
+        return checked_mirror(mirror, self.insecure_registries)
 
     def _plain_http_allowed(self, host: str) -> bool:
         return is_loopback_host(host) or host in self.insecure_registries
