@@ -144,7 +144,17 @@ def test_an_edit_made_after_the_temporary_file_is_synced_is_not_overwritten(tmp_
     assert temp_files(tmp_path) == []
 
 
-# -- read-only files ----------------------------------------------------------------
+# -- read-only files, even for root ----------------------------------------------------------------
+
+
+def test_a_file_with_no_write_permission_is_not_written_even_by_root(tmp_path):
+    target = tmp_path / "Dockerfile"
+    target.write_bytes(b"old\n")
+    target.chmod(0o444)
+    with pytest.raises(WriteFailed, match="cannot write: file is read-only"):
+        write_together([FileChange(target, b"old\n", b"new\n")])
+    assert target.read_bytes() == b"old\n"
+    assert temp_files(tmp_path) == []
 
 
 def test_the_summary_says_what_failed_when_nothing_could_be_written(tmp_path):

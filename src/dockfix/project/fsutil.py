@@ -256,8 +256,13 @@ def _identity(info: os.stat_result | None) -> tuple[int, ...] | None:
 
 
 def _refuse_read_only(folder: int, name: str, info: os.stat_result) -> None:
-    """Replacing by rename would bypass a read-only mode, so honour it as an editor would."""
-    if not os.access(name, os.W_OK, dir_fd=folder, effective_ids=os.access in os.supports_effective_ids):
+    """Replacing by rename would bypass a read-only mode, so honour it as an editor would.
+
+    Root may write anything, but a file with no write permission bit at all was made read-only
+    on purpose, so it is refused to root too.
+    """
+    writable = os.access(name, os.W_OK, dir_fd=folder, effective_ids=os.access in os.supports_effective_ids)
+    if not writable or not stat.S_IMODE(info.st_mode) & 0o222:
         raise FileProblem("cannot write: file is read-only")
 
 
