@@ -715,6 +715,8 @@ def test_corpus_diff_is_what_write_writes_and_a_second_run_changes_nothing(tmp_p
 
     written, patched = tmp_path / "written", tmp_path / "patched"
     shutil.copytree(CORPUS, written)
+    for path in written.rglob("*"):  # a read-only copy of the corpus would be refused, root or not
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
     for case in written.iterdir():
         # Lockfiles are not stored in the corpus; lay placeholders so the rules see the real context.
         for lockfile in json.loads((case / "context.json").read_text())["lockfiles_present"]:

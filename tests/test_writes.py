@@ -130,14 +130,7 @@ def test_a_group_is_all_or_nothing(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write read-only files; test_cli covers it as nobody")
-def test_a_read_only_file_is_refused(tmp_path):
-    target = tmp_path / "Dockerfile"
-    target.write_bytes(b"old\n")
-    target.chmod(0o444)
-    with pytest.raises(WriteFailed, match="file is read-only"):
-        write_together([FileChange(target, b"old\n", b"new\n")])
-    assert target.read_bytes() == b"old\n"
+# A read-only file, refused to root too: tests/test_write_races.py.
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")

@@ -7,6 +7,7 @@ each result changes. Both read them from here, so neither imports the other.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from .pipeline import FileResult
 from .project.fsutil import FileChange
@@ -16,12 +17,14 @@ def changes_of(result: FileResult) -> list[FileChange]:
     """The files one result would write: the Dockerfile if it changed, then the other files."""
     if result.error is not None:
         return []
+    context = (result.real_context,) if result.real_context is not None else ()
+    folders = (result.real_folder, *context) if result.real_folder is not None else context
     changes = []
     if result.fixed is not None and result.fixed != result.original:
-        changes.append(FileChange(result.path, result.original, result.fixed))
+        changes.append(FileChange(result.path, result.original, result.fixed, folders))
     for other, (old, new) in sorted(result.other_files.items()):
         if old != new:
-            changes.append(FileChange(other, old, new))
+            changes.append(FileChange(other, old, new, context))
     return changes
 
 
@@ -36,7 +39,7 @@ def planned_changes(results: list[FileResult]) -> list[FileChange]:
         for change in changes_of(result):
             key = os.path.realpath(change.path)
             if key in plan:
-                plan[key] = FileChange(plan[key].path, plan[key].expected, change.new)
+                plan[key] = replace(plan[key], new=change.new)
             else:
                 plan[key] = change
     return [change for change in plan.values() if change.expected != change.new]

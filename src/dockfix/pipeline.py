@@ -17,6 +17,7 @@ finding stays, saying why its fix was not applied.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -50,6 +51,10 @@ class FileResult:
     error: str | None = None
     error_line: int | None = None
     too_large: list[Path] = field(default_factory=list)  # project files over the size limit, read as absent
+    # The Dockerfile's folder and its build context, their links resolved when it was read: every
+    # file its fixes write must still be in them (the Dockerfile in either, other files in the context).
+    real_folder: Path | None = None
+    real_context: Path | None = None
 
     @property
     def changed(self) -> bool:
@@ -209,7 +214,12 @@ def _inside(path: Path, root: Path) -> bool:
 
 def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule]) -> FileResult:
     """Run the rules to a fixpoint on one Dockerfile. Never raises for bad input."""
-    result = FileResult(path=path, original=source)
+    result = FileResult(
+        path=path,
+        original=source,
+        real_folder=Path(os.path.realpath(ctx.dockerfile.parent)),
+        real_context=Path(os.path.realpath(ctx.project.root)),
+    )
     ctx.rule_codes = frozenset(rule.code for rule in rules)
     try:
         doc = parse_for_fixing(source)

@@ -44,11 +44,16 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from . import rules as rule_table
@@ -79,7 +84,15 @@ from .project.build_context import Project
 from .project.build_graph import DockerfileBuilds
 from .project.config import Config, ConfigFinder, ConfigProblem
 from .project.discover import Discovery, discover
-from .project.fsutil import FileChange, FileProblem, WriteFailed, leads_outside, read_dockerfile, write_together
+from .project.fsutil import (
+    FileChange,
+    FileProblem,
+    Leftovers,
+    WriteFailed,
+    leads_outside,
+    read_dockerfile,
+    write_together,
+)
 from .rules.rule import Rule
 from .sources.registry import checked_mirror
 
@@ -460,6 +473,7 @@ class _PoolProcess:
 
     @classmethod
     def start(cls, settings: Settings) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends its workers with SIGTERM
         cls.worker = Worker(settings)
 
     @classmethod
@@ -547,11 +561,14 @@ def _process_in_pool(
                 done(index, result)
 
 
-def write_result(result: FileResult) -> None:
-    """Write one result's files all together (atomically each); raises fsutil.WriteFailed."""
+def write_result(result: FileResult, leftovers: Leftovers | None = None) -> None:
+    """Write one result's files all together (atomically each); raises fsutil.WriteFailed.
+
+    `leftovers`: remove the temporary files killed runs left in the folders written in.
+    """
     changes = changes_of(result)
     if changes:
-        write_together(changes)
+        write_together(changes, leftovers)
 
 
 # -- the modes: each does its work and says how it went -------------------------------------------
@@ -605,21 +622,29 @@ def _write(run: RunResults, tally: Tally, console: Console, shown: Presentation)
     errors = 0
     written: set[str] = set()
     remaining = 0
+    leftovers = Leftovers(older_than=time.time())
     for number, result in enumerate(run.results):
         if result.error is not None:
             continue
         try:
-            write_result(result)
+            write_result(result, leftovers)
         except WriteFailed as failure:
             console.err(error_line(failure.path, failure.message))
             errors += 1
             tally.fixed -= len(result.applied)
             run.failed_writes.add(number)
             continue
+        finally:
+            for leftover in leftovers.removed:
+                console.err(
+                    f"dockfix: warning: {display_path(leftover)}: removed, a temporary file left by a killed run"
+                )
+            leftovers.removed.clear()
         written.update(os.path.realpath(change.path) for change in changes_of(result))
         remaining += sum(1 for finding in result.remaining if not finding.fixable)
     withheld = _withheld(run)
     tally.changed_files = len(written)
+    tally.write_failures = errors
     tally.hidden = withheld
     return ModeOutcome(write_summary(tally, remaining), bool(withheld), errors)
 
@@ -851,14 +876,43 @@ def run(request: Request, console: Console) -> int:
     )
 
 
-def guarded(console: Console, action: Callable[[], int]) -> int:
-    """`action()`'s exit code; a usage problem, or a bug, is one line on stderr and exit code 2, never a traceback."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, so that it ends as Ctrl-C ends it."""
+
+
+def _raise_terminated(_signal: int, _frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_ends_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM's default would end the process on the spot; as an exception it ends the run as
+    Ctrl-C does: after the group of files being written (see fsutil), with one line."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return action()
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def guarded(console: Console, action: Callable[[], int]) -> int:
+    """`action()`'s exit code; a usage problem, or a bug, is one line on stderr and exit code 2, never a traceback.
+
+    Ctrl-C or SIGTERM ends the run with one line and the shell's code for that signal (130, 143).
+    """
+    try:
+        with _sigterm_ends_like_ctrl_c():
+            return action()
     except UsageProblem as problem:
         console.err(f"dockfix: error: {problem}")
-    except (BrokenPipeError, KeyboardInterrupt):
+    except BrokenPipeError:
         raise
+    except KeyboardInterrupt as stop:
+        console.err("dockfix: interrupted: every file is either as it was or completely written")
+        return 128 + (signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
     except Exception as error:  # the last line of defence
         console.err(f"dockfix: error: internal error: {type(error).__name__}: {error}")
     return EXIT_ERROR

@@ -30,7 +30,8 @@ def lay_out_case(case: Path, destination: Path, *, context_files: bool = False) 
     what a rule decides about sending them can be judged.
     """
     target = destination / case.name
-    shutil.copytree(case, target)
+    # The bytes without the modes: a read-only corpus must still give files --write may write.
+    shutil.copytree(case, target, copy_function=shutil.copyfile)
     context = json.loads((case / "context.json").read_text())
     listed = context.get("context_files", []) if context_files else []
     for name in [*context.get("lockfiles_present", []), *filter(CONTEXT_PLACEHOLDERS.match, listed)]:

@@ -5,7 +5,9 @@ repository go together under the folder named on the command line that holds the
 file's own folder). Each patch names files relative to its repository (`a/docker/Dockerfile`),
 so `git apply` (or `patch -p1`) in a fresh clone of that repository applies it. Patches are
 named after the repository folder (`api.patch`; `api-2.patch` when two repositories share a
-name) and listed in the order met.
+name) and listed in the order met. A `.patch` file is never read as a Dockerfile by a later run,
+whatever the repository's name (`Dockerfile.patch`). Each patch replaces its file whole: a link of
+that name is replaced, not written through, and a failed write (a full disk) leaves no patch.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import re
 from pathlib import Path
 
-from ..project.fsutil import FileChange
+from ..project.fsutil import FileChange, replace_file
 from .diff import unified_diff
 from .json import repository_root
 
@@ -43,7 +45,10 @@ def patches_by_repository(changes: list[FileChange], searched: list[Path]) -> di
 
 
 def write_patches(patches: dict[Path, bytes], folder: Path) -> list[Path]:
-    """Write each repository's patch into `folder` (created if needed); returns the files written."""
+    """Write each repository's patch into `folder` (created if needed); returns the files written.
+
+    Raises OSError on the first patch that cannot be written, leaving that one absent.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     used: set[str] = set()
@@ -55,6 +60,6 @@ def write_patches(patches: dict[Path, bytes], folder: Path) -> list[Path]:
             name = f"{base}-{number}"
         used.add(name)
         target = folder / f"{name}.patch"
-        target.write_bytes(patch)
+        replace_file(target, patch)
         written.append(target)
     return written

@@ -83,6 +83,7 @@ class Tally:
     hidden: int = 0  # ... whose fix needs --unsafe-fixes
     changed_files: int = 0  # files (Dockerfiles and others) that would change / changed
     fixed: int = 0  # fixes applied (every pass counted)
+    write_failures: int = 0  # Dockerfiles whose fixes --write could not write (each with its error line)
 
     def add(self, result: FileResult, unsafe_fixes: bool) -> None:
         self.files += 1
@@ -134,7 +135,9 @@ def write_summary(tally: Tally, remaining: int) -> str:
     if tally.changed_files:
         head = f"Fixed {plural(tally.fixed, 'problem')}, {plural(tally.changed_files, 'file')} written."
     else:
-        head = "No changes needed."
+        head = "Nothing written." if tally.write_failures else "No changes needed."
+    if tally.write_failures:
+        head += f" Writing failed for {plural(tally.write_failures, 'Dockerfile')} (see the errors above)."
     if remaining:
         head += f" {remaining} remaining (no automatic fix)."
     return head + _hidden_hint(tally) + _errors_tail(tally)

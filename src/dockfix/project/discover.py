@@ -85,7 +85,8 @@ COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-co
 _IGNORED_SUFFIXES = (".dockerignore", ".orig", ".rej", ".bak", ".swp", "~")
 _BASE_NAMES = ("dockerfile", "containerfile")
 # `Dockerfile.*` names that are source, documentation, data or templates, never a file Docker
-# builds: a vendored editor mode `mode/dockerfile/dockerfile.js`, `Dockerfile.md`, `dockerfile.ts`.
+# builds: a vendored editor mode `mode/dockerfile/dockerfile.js`, `Dockerfile.md`, `dockerfile.ts`,
+# `Dockerfile.patch` (what `--patch-dir` writes for a repository folder named `Dockerfile`).
 SOURCE_EXTENSIONS = frozenset(
     {
         "js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "map", "d.ts",
@@ -93,7 +94,7 @@ SOURCE_EXTENSIONS = frozenset(
         "json", "yaml", "yml", "toml", "xml", "ini", "lock", "log", "snap",
         "sh", "bash", "zsh", "ps1", "bat", "cmd", "py", "rb", "go", "rs", "java", "kt", "php", "pl", "lua", "vim", "el",
         "j2", "jinja", "jinja2", "tmpl", "tpl", "template", "erb", "mustache", "hbs", "ejs", "in", "gotmpl",
-        "orig", "rej", "bak", "swp", "tmp", "old", "dockerignore",
+        "orig", "rej", "bak", "swp", "tmp", "old", "dockerignore", "patch", "diff",
     }
 )  # fmt: skip
 # The instructions BuildKit knows: a Dockerfile's first line that is not a comment starts with one.
