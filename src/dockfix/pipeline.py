@@ -13,6 +13,12 @@ are still applied.
 App code (JavaScript, TypeScript) that fixes edit is re-parsed too: a fix that would leave a
 file that parsed no longer parsing is withheld, the other fixes are still applied, and its
 finding stays, saying why its fix was not applied.
+
+App code is written for the Node.js of the image that runs it (DF006's handler uses no syntax
+that major cannot parse). A pass whose Dockerfile fixes change what that major parses (DF007
+moving 12 to 24: optional chaining) applies them first: the app-code fixes wait for the next pass
+and are planned again on the new image. When the move is withheld, they are applied in the same
+pass, for the image as it stays.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from .appcode.node_syntax import SyntaxFeature, parsed_features
 from .appcode.syntax import language_of, parses
 from .context import Options, RuleContext
 from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
+from .dockerfile.stages import image_node_major, runtime_stage
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .guard import Problem, introduced
@@ -329,7 +337,11 @@ def _plan_pass(
     withheld: dict[int, str] = {}
     deferred: set[int] = set()
     while True:
-        chosen = _choose([f for f in findings if id(f) not in withheld and id(f) not in deferred], options)
+        candidates = [f for f in findings if id(f) not in withheld and id(f) not in deferred]
+        chosen = _choose(candidates, options)
+        waiting = _waiting_for_the_image(files[None], chosen)
+        if waiting:
+            chosen = _choose([f for f in candidates if id(f) not in waiting], options)
         if not chosen:
             return chosen, files, withheld
         new_files = _apply(files, project, chosen)
@@ -344,6 +356,29 @@ def _plan_pass(
         if not refused:
             return chosen, new_files, withheld
         withheld.update(refused)
+
+
+def _waiting_for_the_image(dockerfile: bytes, chosen: list[Finding]) -> set[int]:
+    """The chosen app-code fixes (by id of their finding) to plan again next pass, because the
+    chosen Dockerfile fixes change the syntax the Node.js of the image that runs the app parses:
+    the code they write must use what the image will parse, not only what it parsed."""
+    app_code = [f for f in chosen if any(e.path is not None and language_of(e.path) for e in _edits(f))]
+    moves = [e for f in chosen for e in _edits(f) if e.path is None]
+    if not app_code or not moves:
+        return set()
+    try:
+        before, after = parse_for_fixing(dockerfile), parse_for_fixing(apply_edits(dockerfile, moves))
+    except PipelineError:
+        return set()  # reported by the pass itself, with the rule that caused it
+    if _runtime_syntax(before) == _runtime_syntax(after):
+        return set()
+    return {id(f) for f in app_code}
+
+
+def _runtime_syntax(doc: Document) -> frozenset[SyntaxFeature]:
+    """What the Node.js of the image `docker build` produces parses."""
+    stage = runtime_stage(doc)
+    return parsed_features(None if stage is None else image_node_major(doc, stage))
 
 
 def _breaking_app_code(

@@ -17,9 +17,8 @@ from dockfix.appcode.entry import resolve_entry_source
 from dockfix.appcode.shutdown import SAFETY_TIMEOUT_MS, plan_graceful_shutdown
 from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
 from dockfix.dockerfile.document import Document
-from dockfix.dockerfile.stages import runtime_stage
+from dockfix.dockerfile.stages import image_node_major, runtime_stage
 from dockfix.edits import apply_edits
-from dockfix.rules.graceful_shutdown import image_node_major
 from support.fixing import fix_folder, make_project
 from support.nodeapps import (
     NODE,

@@ -26,3 +26,8 @@ class SyntaxFeature(Enum):
 def node_parses(major: int | None, feature: SyntaxFeature) -> bool:
     """Whether every release of Node.js `major` parses `feature`; False when the major is unknown."""
     return major is not None and major >= feature.value
+
+
+def parsed_features(major: int | None) -> frozenset[SyntaxFeature]:
+    """The features every release of Node.js `major` parses: what code written for it may use."""
+    return frozenset(feature for feature in SyntaxFeature if node_parses(major, feature))

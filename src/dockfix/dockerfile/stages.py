@@ -55,6 +55,16 @@ def runtime_node_major(text: str) -> int | None:
     return int(version.group(1)) if version else None
 
 
+def image_node_major(doc: Document, stage: Stage) -> int | None:
+    """The Node.js major the stage's image runs: the official node image's tag, a distroless
+    nodejs image's name; None for any other base (Node.js installed some other way) or a tag
+    that does not say."""
+    base = external_base(doc, stage)
+    if is_node_image(base):
+        return node_major(doc, stage)
+    return runtime_node_major(base)
+
+
 def stage_chain(doc: Document, stage: Stage) -> list[Stage]:
     """The stage and the earlier stages it builds on, nearest first."""
     stages = doc.stages

@@ -28,6 +28,18 @@ def image_project(project: Project, doc: Document, stage: Stage) -> Project:
     return project if path is None else Project(path, project.overlay, project.too_large)
 
 
+def package_at(project: Project, doc: Document, stage: Stage, folder: str) -> Project | None:
+    """The package whose package.json the stage puts at `folder` (an absolute path in the
+    image): what an install there reads. None when no copy that can be read puts one there."""
+    found = package_folder(project, doc, stage, folder)
+    if found is None:
+        return None
+    if found == ".":
+        return project
+    path = project.path(found)
+    return None if path is None else Project(path, project.overlay)
+
+
 def _final_workdir(doc: Document, stage: Stage) -> str | None:
     current: str | None = "/"
     for member in reversed(stage_chain(doc, stage)):

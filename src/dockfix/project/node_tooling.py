@@ -156,3 +156,20 @@ PACKAGE_CACHES: dict[str, PackageCache] = {
 # Flags of an install that choose the cache folder itself, or read only what is already in it.
 CACHE_FOLDER_FLAGS = ("--cache", "--cache-folder", "--store-dir", "--cache-dir", "--global-folder")
 OFFLINE_FLAGS = ("--offline", "--prefer-offline")
+
+
+def prune_command(manager: str, *, npm_omit_dev: bool, yarn_lockfile: bool) -> str | None:
+    """The command that leaves only the production dependencies in an installed node_modules:
+    `npm prune --omit=dev` (`--production` for an npm that does not read `--omit`, before npm 7),
+    `pnpm prune --prod`, a production-only `yarn install` for Yarn classic (with
+    `--frozen-lockfile` when yarn.lock is there). None for a manager that cannot prune in place
+    (Yarn 2+, bun)."""
+    if manager == "npm":
+        return "npm prune --omit=dev" if npm_omit_dev else "npm prune --production"
+    if manager == "pnpm":
+        return "pnpm prune --prod"
+    if manager == "yarn":
+        return "yarn install --production --ignore-scripts --prefer-offline" + (
+            " --frozen-lockfile" if yarn_lockfile else ""
+        )
+    return None

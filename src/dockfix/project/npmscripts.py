@@ -527,3 +527,19 @@ def install_at_start(project: Project, doc: Document, stage: Stage) -> str | Non
         ):
             return " ".join(argv)
     return None
+
+
+def start_needs_dev_dependency(project: Project, doc: Document, stage: Stage) -> bool:
+    """Whether the start runs a dev dependency's command, also as the wrapper of a script
+    (`cross-env NODE_ENV=production node server.js`): pruning them would break the start."""
+    if dev_dependency_at_start(project, doc, stage) is not None:
+        return True
+    for argv in start_commands_run(project, doc, stage):
+        call = script_invocation(argv)
+        if call is None or call[0] not in project.scripts:
+            continue
+        for command in commands_in(project.scripts[call[0]].encode()):
+            package = project.binary_package(command.name)
+            if package is not None and project.is_dev_only(package):
+                return True
+    return False

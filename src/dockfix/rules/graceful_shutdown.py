@@ -27,10 +27,13 @@ becomes
 Unsafe: it edits application code. The edit follows the file's module system, quotes,
 semicolons and indentation, uses only syntax the image's Node.js parses (no `?.` before
 Node.js 14, no `async function` before 8, ES5 where the image's major is not known), is
-inserted once, and is shown in the same diff as the Dockerfile's changes. A file that already handles SIGTERM (or uses http-terminator,
-@godaddy/terminus, close-with-grace, stoppable, NestJS shutdown hooks) is left alone. Files
-under node_modules or outside the build context are never edited; an entry file that is a link
-out of the build context gets a finding saying so.
+inserted once, and is shown in the same diff as the Dockerfile's changes. The image's Node.js
+is the one it has once the run's fixes are applied: when DF007 moves the base to a new major in
+the same run, the handler is written after the move, for the new major; when the move is not
+made (a safe run, or the upgrade withheld), for the major the image keeps. A file that already
+handles SIGTERM (or uses http-terminator, @godaddy/terminus, close-with-grace, stoppable, NestJS
+shutdown hooks) is left alone. Files under node_modules or outside the build context are never
+edited; an entry file that is a link out of the build context gets a finding saying so.
 
 ## Related hadolint rules
 None: no Dockerfile linter looks at the application's code.
@@ -45,17 +48,8 @@ from ..appcode.imports import ImportedShutdown, follow_imports
 from ..appcode.shutdown import ShutdownPlan, plan_graceful_shutdown
 from ..appcode.syntax import UnsupportedSourceError
 from ..context import RuleContext
-from ..dockerfile.document import Document, Stage
-from ..dockerfile.stages import (
-    applies_to,
-    external_base,
-    is_node_image,
-    node_major,
-    runtime_node_major,
-    runtime_stage,
-    start_instructions,
-    workdir_at,
-)
+from ..dockerfile.document import Document
+from ..dockerfile.stages import applies_to, image_node_major, runtime_stage, start_instructions, workdir_at
 from ..edits import Applicability, Finding, Fix
 from ..project.image_package import image_project
 from ..project.npmscripts import resolve_script
@@ -94,16 +88,6 @@ def _entry_of(argv: list[str]) -> str | None:
             continue
         return word
     return None
-
-
-def image_node_major(doc: Document, stage: Stage) -> int | None:
-    """The Node.js major the stage's image runs: the official node image's tag, a distroless
-    nodejs image's name; None for any other base (Node.js installed some other way) or a tag
-    that does not say."""
-    base = external_base(doc, stage)
-    if is_node_image(base):
-        return node_major(doc, stage)
-    return runtime_node_major(base)
 
 
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:

@@ -36,7 +36,7 @@ from .. import guard
 from ..context import RuleContext
 from ..dockerfile.document import DockerfileSyntaxError, Document, Stage
 from ..dockerfile.imageref import ImageReference
-from ..dockerfile.stages import stage_chain
+from ..dockerfile.stages import external_base, split_image, stage_chain
 from ..edit_helpers import insert_line_after
 from ..edits import Edit, apply_edits
 from ..sources.images import (
@@ -319,12 +319,13 @@ def _after_from(
     onbuild: bool,
 ) -> tuple[list[Edit], list[str]]:
     """Lines to write right after the FROM of each of `stages`: the hidden steps of an onbuild
-    image, and the install of a package manager the new major no longer has."""
+    image (in the stages built on one: a stage that moves with it on another variant ran none),
+    and the install of a package manager the new major no longer has."""
     edits: list[Edit] = []
     notes: list[str] = []
     for stage in stages:
         lines: list[str] = []
-        if onbuild:
+        if onbuild and _built_on_onbuild(doc, stage):
             lines.extend(ONBUILD_STEPS)
             if not any(inst.name in ("CMD", "ENTRYPOINT") for inst in stage.instructions):
                 lines.append(ONBUILD_CMD)
@@ -343,6 +344,11 @@ def _after_from(
         if lines:
             edits.append(insert_line_after(doc, stage.from_instruction, doc.newline.decode().join(lines)))
     return edits, notes
+
+
+def _built_on_onbuild(doc: Document, stage: Stage) -> bool:
+    _name, tag = split_image(external_base(doc, stage))
+    return tag is not None and split_onbuild(tag)[1]
 
 
 def _install_for(needed: set[str], ctx: RuleContext) -> str | None:

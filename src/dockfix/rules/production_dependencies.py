@@ -10,6 +10,14 @@ there). Wherever dev dependencies must stay (a build stage, a build step or a li
 that needs them) and in a project without any, `npm install` still becomes `npm ci` when the
 lockfile is copied in: every stage installs exactly what the lockfile says.
 
+A node_modules the running stage copies `--from` a build stage (`COPY --from=builder
+/app/node_modules ./node_modules`, or the whole app folder) holds the dev dependencies that stage
+installed for its build: they are pruned at the end of that stage, right after its last build
+step, with the package manager that installed them (`npm prune --omit=dev`, `--production` for
+npm 6 and older; `pnpm prune --prod`; a production-only `yarn install` for Yarn classic). Only
+where the package installed there is one of the build context with dev dependencies, and no
+other stage takes that node_modules for its own steps (tests, lint, a further build).
+
 ## Why
 Dev dependencies (test runners, compilers, linters) make the image larger and widen its attack
 surface, and `npm install` may silently resolve different versions than the lockfile says;
@@ -45,6 +53,12 @@ becomes
   tool: removing dev dependencies would break the build. Splitting build and runtime into
   stages (DF008) is the fix there.
 - Global installs (`npm install -g pm2`) and installs of named packages are left alone.
+- The prune of a copied node_modules is unsafe, like every rewrite but the flag's: a package the
+  app needs at run time may sit in devDependencies. It is not offered (the finding says why)
+  where the start runs a dev dependency, another stage takes the same node_modules and runs its
+  steps on them, the last build step runs in another folder or as another user than the install,
+  or the package manager is Yarn 2+ (which cannot prune in place). On an npm 6 base that DF007
+  moves in the same run, it waits for the move and writes `--omit=dev`.
 
 ## Related hadolint rules
 DL3016 (pin versions in npm), DL3060 (yarn cache clean).
@@ -52,6 +66,7 @@ DL3016 (pin versions in npm), DL3060 (yarn cache clean).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator, Sequence
 
@@ -60,27 +75,36 @@ from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.shell import Command, Script
 from ..dockerfile.stages import (
     applies_to,
+    copied_stages,
     copies_file,
+    effective_user,
     is_development_image,
+    is_root,
     node_major,
     run_commands,
     runtime_stage,
+    stage_chain,
     start_commands,
+    workdir_at,
 )
+from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_purpose import describe, node_env_builds, sites_building
+from ..project.image_package import image_project, package_at
 from ..project.node_tooling import (
     BUILD_TOOLS,
     DEPRECATED_OMIT_DEV_FLAGS,
     NPM_INSTALL_VERBS,
     NPM_LOCKFILES,
     omits_dev,
+    prune_command,
 )
 from ..project.npmscripts import (
     dev_dependency_at_start,
     development_reason,
     development_site,
     script_invocation,
+    start_needs_dev_dependency,
 )
 from ..sources.npm_cli import bundled_npm_major, rejected_command
 from . import supported_node_version
@@ -201,6 +225,7 @@ def _check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
             continue
         if stage is runtime:
             yield from _runtime_installs(doc, ctx, stage, ignore)
+            yield from _copied_node_modules(doc, ctx, stage)
         elif not is_development_image(doc, stage, ctx.dockerfile.name):
             yield from _build_installs(doc, ctx, stage, ignore)
 
@@ -421,3 +446,194 @@ def _production_fix(
             inst.line,
             Fix.unsafe(_append(script, command, extra)),
         )
+
+
+# node_modules copied from another stage ----------------------------------------------------
+
+
+def _copied_node_modules(doc: Document, ctx: RuleContext, runtime: Stage) -> Iterator[Finding]:
+    """Dev dependencies that reach the running image in a node_modules copied `--from` a stage
+    that installed them for its build: pruned at the end of that stage, after its last build step."""
+    if development_reason(ctx.project, doc, runtime, ctx.dockerfile, builds=ctx.builds) is not None:
+        return
+    seen: set[int] = set()
+    for copy, builder in copied_stages(doc, runtime):
+        if builder.index in seen or any(member.index == builder.index for member in stage_chain(doc, runtime)):
+            continue
+        seen.add(builder.index)
+        install = _kept_dev_install(doc, ctx, builder)
+        if install is None or not _copies_node_modules(copy, install.folder) or _handled_after(runtime, copy):
+            continue
+        yield _prune_finding(doc, ctx, runtime, copy, builder, install)
+
+
+class _Install:
+    """The last dependency install of a stage (or of the stages it builds on), which kept the dev dependencies."""
+
+    def __init__(self, stage: Stage, inst: Instruction, command: Command, manager: str, folder: str):
+        self.stage = stage
+        self.inst = inst
+        self.command = command
+        self.manager = manager
+        self.folder = folder  # the working directory it installed in: node_modules is there
+
+
+def _dependency_command(command: Command) -> str | None:
+    """The package manager of a project install or prune (`npm prune`, `pnpm prune`, Yarn 2+'s
+    `yarn workspaces focus`)."""
+    positional = [w.text for w in command.args if not w.text.startswith("-")]
+    if command.name in ("npm", "pnpm") and positional == ["prune"]:
+        return command.name
+    if command.name == "yarn" and positional[:2] == ["workspaces", "focus"]:
+        return "yarn"
+    return _is_install(command)
+
+
+def _kept_dev_install(doc: Document, ctx: RuleContext, builder: Stage) -> _Install | None:
+    """The stage's last install or prune, when it left the dev dependencies in node_modules."""
+    last = None
+    for member in reversed(stage_chain(doc, builder)):
+        for inst, script, command in run_commands(doc, member):
+            manager = _dependency_command(command)
+            if manager is not None and not script.has_errors:
+                last = (member, inst, command, manager)
+    if last is None:
+        return None
+    member, inst, command, manager = last
+    if _omits_dev(command):
+        return None
+    if all(build.production for build in node_env_builds(doc, member, inst, ctx.builds)):
+        return None  # NODE_ENV=production at the install: npm and yarn left them out already
+    folder = workdir_at(doc, member, inst)
+    # The dev dependencies of the package installed there: none known, nothing to prune.
+    package = None if folder is None else package_at(ctx.project, doc, member, folder)
+    if folder is None or package is None or not package.dev_dependencies:
+        return None
+    return _Install(member, inst, command, manager, folder)
+
+
+def _copies_node_modules(copy: Instruction, folder: str) -> bool:
+    """Whether the COPY brings in `folder`'s node_modules: the folder itself, or one above it."""
+    modules = posixpath.join(folder, "node_modules")
+    for source in copy.words[:-1]:
+        if "$" in source or any(c in source for c in "*?["):
+            continue
+        path = posixpath.normpath("/" + source.lstrip("/"))
+        if path == modules or (path != "/" and (folder + "/").startswith(path.rstrip("/") + "/")):
+            return True
+    return False
+
+
+def _handled_after(runtime: Stage, copy: Instruction) -> bool:
+    """Whether the running stage installs or prunes its dependencies itself after the copy."""
+    after = False
+    for inst in runtime.instructions:
+        after = after or inst is copy
+        if after and any(_dependency_command(c) for script in inst.scripts for c in script.commands):
+            return True
+    return False
+
+
+def _uses_dev_dependencies(command: Command, ctx: RuleContext) -> bool:
+    """A build step, a package script (`npm test`) or a package binary run without installing it."""
+    return _is_build_step(command, ctx) or script_invocation(command.argv) is not None
+
+
+def _other_needs(doc: Document, ctx: RuleContext, runtime: Stage, builder: Stage, folder: str) -> str | None:
+    """Why another stage that takes the builder's node_modules needs its dev dependencies."""
+    for stage in doc.stages:
+        if stage.index in (builder.index, runtime.index):
+            continue
+        built_on = any(member.index == builder.index for member in stage_chain(doc, stage)[1:])
+        copied = any(
+            source.index == builder.index and _copies_node_modules(inst, folder)
+            for inst, source in copied_stages(doc, stage)
+        )
+        if not built_on and not copied:
+            continue
+        name = f"stage `{stage.alias}`" if stage.alias else f"the stage on line {stage.from_instruction.line}"
+        for inst, _script, command in run_commands(doc, stage):
+            if _uses_dev_dependencies(command, ctx) or _dependency_command(command):
+                return f"{name} takes them too and runs `{' '.join(command.argv[:3])}` (line {inst.line})"
+        if any(_takes_from(doc, later, stage) for later in doc.stages[stage.index + 1 :]):
+            return f"{name} takes them too and passes them on to another stage"
+    return None
+
+
+def _takes_from(doc: Document, stage: Stage, source: Stage) -> bool:
+    """Whether `stage` builds on `source` or copies from it."""
+    return any(member.index == source.index for member in stage_chain(doc, stage)[1:]) or any(
+        copied.index == source.index for _, copied in copied_stages(doc, stage)
+    )
+
+
+def _anchor(doc: Document, ctx: RuleContext, builder: Stage) -> Instruction:
+    """Where the prune goes: right after the builder's last RUN that installs, builds or runs a
+    package script (its FROM when those are all in the stages it builds on)."""
+    anchor = builder.from_instruction
+    for inst, _script, command in run_commands(doc, builder):
+        if _uses_dev_dependencies(command, ctx) or _dependency_command(command):
+            anchor = inst
+    return anchor
+
+
+def _prune_finding(
+    doc: Document, ctx: RuleContext, runtime: Stage, copy: Instruction, builder: Stage, install: _Install
+) -> Finding:
+    name = f"`{builder.alias}`" if builder.alias else f"on line {builder.from_instruction.line}"
+    installed = " ".join(install.command.argv[:2])
+    head = (
+        f"dev dependencies ship in the image: node_modules is copied from stage {name},"
+        f" where `{installed}` (line {install.inst.line}) installed them for its build"
+    )
+    anchor = _anchor(doc, ctx, builder)
+    why_not = _why_no_prune(doc, ctx, runtime, builder, install, anchor)
+    if why_not is not None:
+        return Finding(RULE.code, f"{head}; not pruned: {why_not}", copy.line)
+    major = node_major(doc, builder)
+    modern_npm = major is None or bundled_npm_major(major) >= 7
+    if install.manager == "npm" and not modern_npm and _moves_to_modern_npm(doc, ctx, builder):
+        return Finding(
+            RULE.code,
+            f"{head}: `npm prune --omit=dev` is added at the end of that stage once DF007 has moved its base to a"
+            " supported Node.js (the base image's npm 6 ignores `--omit=dev`)",
+            copy.line,
+        )
+    manager = (
+        "yarn-berry" if install.manager == "yarn" and ctx.project.package_manager == "yarn-berry" else install.manager
+    )
+    prune = prune_command(manager, npm_omit_dev=modern_npm, yarn_lockfile=ctx.project.exists("yarn.lock"))
+    assert prune is not None  # Yarn 2+ is refused by _why_no_prune
+    return Finding(
+        RULE.code,
+        f"{head}: prune them at the end of that stage, after its last build step (line {anchor.line}):"
+        f" `RUN {prune}` (unsafe, as every DF002 rewrite but the flag's: a package the app needs at run time"
+        " may sit in devDependencies)",
+        copy.line,
+        Fix.unsafe(insert_line_after(doc, anchor, f"RUN {prune}")),
+    )
+
+
+def _why_no_prune(
+    doc: Document, ctx: RuleContext, runtime: Stage, builder: Stage, install: _Install, anchor: Instruction
+) -> str | None:
+    """Why the builder's node_modules cannot be pruned for the running image; None when it can."""
+    project = ctx.project
+    if install.manager == "yarn" and project.package_manager == "yarn-berry":
+        return "Yarn 2+ cannot prune in place: install with `yarn workspaces focus --all --production` there"
+    running = image_project(project, doc, runtime)
+    if start_needs_dev_dependency(running, doc, runtime):
+        tool = dev_dependency_at_start(running, doc, runtime)
+        return f"the start command runs `{tool[0]}`, a dev dependency" if tool else "the start runs a dev dependency"
+    other = _other_needs(doc, ctx, runtime, builder, install.folder)
+    if other is not None:
+        return other
+    if workdir_at(doc, builder, anchor) != install.folder:
+        return f"the stage's last build step does not run in {install.folder}, where they are installed"
+    if _user(effective_user(doc, builder, anchor)) != _user(effective_user(doc, install.stage, install.inst)):
+        return "the stage's last build step runs as another user than the install"
+    return None
+
+
+def _user(name: str | None) -> str | None:
+    return None if is_root(name) else name

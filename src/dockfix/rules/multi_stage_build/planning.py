@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING
 
 from ...context import RuleContext, Services
 from ...dockerfile.document import Document, Instruction, Stage
-from ...dockerfile.shell import commands_in
 from ...dockerfile.stages import effective_user, node_major, split_image
 from ...project.build_purpose import node_env_builds
-from ...project.node_tooling import BUILD_TOOLS, LOCKFILES, PACKAGE_MANAGERS, omits_dev
-from ...project.npmscripts import commands_run, dev_dependency_at_start, script_invocation, start_commands_run
+from ...project.node_tooling import BUILD_TOOLS, LOCKFILES, PACKAGE_MANAGERS, omits_dev, prune_command
+from ...project.npmscripts import (
+    commands_run,
+    script_invocation,
+    start_commands_run,
+    start_needs_dev_dependency,
+)
 from ...sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag, TagState
 from .reading import NothingLeftBehind, Refusal, StageReading
 
@@ -157,33 +161,13 @@ def _install_manager(ctx: RuleContext, installs: list[tuple[str, bool]]) -> str:
 
 
 def _prune_line(doc: Document, ctx: RuleContext, stage: Stage, manager: str) -> str | None:
-    if manager == "npm":
-        major = node_major(doc, stage)
-        return "RUN npm prune --omit=dev" if major is None or major >= 16 else "RUN npm prune --production"
-    if manager == "pnpm":
-        return "RUN pnpm prune --prod"
-    if manager == "yarn" and ctx.project.package_manager != "yarn-berry":
-        return "RUN yarn install --production --ignore-scripts --prefer-offline" + (
-            " --frozen-lockfile" if ctx.project.exists("yarn.lock") else ""
-        )
-    return None
-
-
-def _start_needs_dev_dependency(ctx: RuleContext, doc: Document, stage: Stage) -> bool:
-    """Whether the start runs a dev dependency's command, also as the wrapper of a script
-    (`cross-env NODE_ENV=production node server.js`): pruning them would break the start."""
-    project = ctx.project
-    if dev_dependency_at_start(project, doc, stage) is not None:
-        return True
-    for argv in start_commands_run(project, doc, stage):
-        call = script_invocation(argv)
-        if call is None or call[0] not in project.scripts:
-            continue
-        for command in commands_in(project.scripts[call[0]].encode()):
-            package = project.binary_package(command.name)
-            if package is not None and project.is_dev_only(package):
-                return True
-    return False
+    major = node_major(doc, stage)
+    line = prune_command(
+        "yarn-berry" if manager == "yarn" and ctx.project.package_manager == "yarn-berry" else manager,
+        npm_omit_dev=major is None or major >= 16,
+        yarn_lockfile=ctx.project.exists("yarn.lock"),
+    )
+    return None if line is None else f"RUN {line}"
 
 
 def services_of(ctx: RuleContext) -> Services:
@@ -330,7 +314,7 @@ def _prune(
     if (
         not ctx.project.dev_dependencies
         or all(omit for _, omit in installs)
-        or _start_needs_dev_dependency(ctx, doc, stage)
+        or start_needs_dev_dependency(ctx.project, doc, stage)
     ):
         return None
     if any(posixpath.basename(path) == "node_modules" for path in read.reading.moved_out):
