@@ -13,7 +13,7 @@ from ...context import RuleContext, Services
 from ...dockerfile.document import Document, Instruction, Stage
 from ...dockerfile.shell import commands_in
 from ...dockerfile.stages import effective_user, node_major, split_image
-from ...project.build_purpose import node_env_builds
+from ...project.build_purpose import node_env_builds_each
 from ...project.node_tooling import BUILD_TOOLS, LOCKFILES, PACKAGE_MANAGERS, omits_dev
 from ...project.npmscripts import commands_run, dev_dependency_at_start, script_invocation, start_commands_run
 from ...sources.images import FULL_IMAGE_TOOLS, MalformedTag, NodeTag
@@ -125,8 +125,8 @@ def installs_of(doc: Document, stage: Stage, builds: DockerfileBuilds | None = N
     its flags, or because NODE_ENV is `production` there in every build (npm, Yarn 1 and pnpm
     then install none)."""
     found = []
-    for inst in stage.instructions:
-        production = inst.name == "RUN" and all(b.production for b in node_env_builds(doc, stage, inst, builds))
+    for inst, environments in node_env_builds_each(doc, stage, builds):
+        production = inst.name == "RUN" and all(b.production for b in environments)
         for script in inst.scripts:
             for command in script.commands:
                 words = [w.text for w in command.args]
