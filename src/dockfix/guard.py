@@ -20,6 +20,7 @@ the checks read the document and the project only.
 from __future__ import annotations
 
 import re
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ from .sources.npm_cli import bundled_npm_major, native_builds, rejected_command,
 
 # Package managers a stage may run, and the commands that put them on the PATH.
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
+# The instructions the checks of a stage chain read: those that run something, and ADD (downloads).
+_CHECKED = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "ADD"})
 _DEBIAN_ONLY = frozenset({"apt-get", "apt", "dpkg", "aptitude", "useradd", "groupadd", "usermod"})
 # Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
 # anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
@@ -176,6 +179,25 @@ def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
     return [argv for command in written for argv in commands_run(command)]
 
 
+# Each document's commands by stage, read once: the checks walk every stage's whole chain, and
+# reading each instruction's commands again on every walk made chained stages cost the square.
+_RUNS: weakref.WeakKeyDictionary[Document, list[list[tuple[Instruction, list[list[str]]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _runs_by_stage(doc: Document) -> list[list[tuple[Instruction, list[list[str]]]]]:
+    """For each stage, its instructions the checks read (`_CHECKED`), with `_commands` of each."""
+    found = _RUNS.get(doc)
+    if found is None:
+        found = [
+            [(inst, _commands(doc, inst)) for inst in stage.instructions if inst.name in _CHECKED]
+            for stage in doc.stages
+        ]
+        _RUNS[doc] = found
+    return found
+
+
 def _global_installs(argv: list[str]) -> set[str]:
     """Package names a command installs globally (`npm install -g yarn@1` -> {"yarn"})."""
     if len(argv) < 3 or argv[0] != "npm" or argv[1] not in ("install", "i", "add"):
@@ -225,9 +247,10 @@ def missing_tools(
     in the stages it builds on count too."""
     have = {"yarn": bundles_yarn(major), "corepack": bundles_corepack(major), "pnpm": False}
     missing: dict[str, tuple[Instruction, str]] = {}
+    runs = _runs_by_stage(doc)
     for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            for argv in _commands(doc, inst):
+        for inst, commands in runs[member.index]:
+            for argv in commands:
                 if not argv:
                     continue
                 tool = MANAGER_COMMANDS.get(argv[0].rsplit("/", 1)[-1])
@@ -267,9 +290,10 @@ def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Prob
     if variant.distro == "alpine":
         lacking.pop("wget", None)
         lacking["bash"] = frozenset({"bash"})  # busybox has only sh
+    runs = _runs_by_stage(doc)
     for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            for argv in _commands(doc, inst):
+        for inst, commands in runs[member.index]:
+            for argv in commands:
                 if not argv:
                     continue
                 name = argv[0].rsplit("/", 1)[-1]
@@ -320,13 +344,14 @@ def _debian_release_problems(doc: Document, stage: Stage, variant: Variant, toda
         return []
     archived = debian_repositories_archived(variant.release, today)
     problems = []
+    runs = _runs_by_stage(doc)
     for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
+        for inst, commands in runs[member.index]:
             if archived and inst.name == "RUN" and "archive.debian.org" in inst.args:
                 archived = False
             if member is not stage:
                 continue
-            for argv in _commands(doc, inst):
+            for argv in commands:
                 name = argv[0].rsplit("/", 1)[-1]
                 dropped = debian_command_dropped(name, variant.release)
                 if dropped is not None:
@@ -447,9 +472,10 @@ _INSTALLS = {("npm", "install"), ("npm", "i"), ("npm", "ci"), ("yarn", "install"
 def _native_build_problems(doc: Document, stage: Stage, variant: Variant, natives: list[str]) -> list[Problem]:
     """Dependencies with native addons installed where node-gyp has no compiler to fall back on."""
     installed: set[str] = set()
+    runs = _runs_by_stage(doc)
     for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            for argv in _commands(doc, inst):
+        for inst, commands in runs[member.index]:
+            for argv in commands:
                 installed.update(_installed_packages(argv))
                 bare_yarn = argv == ["yarn"]
                 if (tuple(argv[:2]) in _INSTALLS or bare_yarn) and member is stage:

@@ -85,6 +85,7 @@ class _StageFacts:
     """
 
     roots: list[Stage]  # the stage each chain ends at
+    by_name: dict[str, Stage]  # the last stage of each name (lower case), as `COPY --from` finds it
     windows_shells: list[bool]  # a SHELL of the chain names a Windows shell
     ends: list[_Point]  # the state after each stage's last instruction
     points: dict[int, tuple[Instruction, _Point]]  # by the instruction's start offset
@@ -101,7 +102,7 @@ def _facts(doc: Document) -> _StageFacts:
 
 
 def _walk_stages(doc: Document) -> _StageFacts:
-    facts = _StageFacts([], [], [], {})
+    facts = _StageFacts([], {s.alias.lower(): s for s in doc.stages if s.alias}, [], [], {})
     for stage in doc.stages:  # a parent always comes before the stages built on it
         parent = stage.parent_stage
         own_shell = any(
@@ -135,16 +136,21 @@ def _point(doc: Document, stage: Stage, before: Instruction | None) -> _Point:
     return found
 
 
+def chain_root(doc: Document, stage: Stage) -> Stage:
+    """The first stage of the chain: the one built on an image (`stage_chain(...)[-1]`)."""
+    return _facts(doc).roots[stage.index]
+
+
 def external_base(doc: Document, stage: Stage) -> str:
     """The image the stage ultimately stands on (resolved through ARG defaults where possible)."""
-    root = _facts(doc).roots[stage.index]
+    root = chain_root(doc, stage)
     return root.resolved_base or root.base
 
 
 def copied_stages(doc: Document, stage: Stage) -> list[tuple[Instruction, Stage]]:
     """(COPY --from instruction, the earlier stage it copies from) for each copy between stages."""
     stages = doc.stages
-    by_name = {s.alias.lower(): s for s in stages if s.alias}
+    by_name = _facts(doc).by_name
     found = []
     for inst in stage.instructions:
         source_flag = inst.flag("from") if inst.name == "COPY" else None
