@@ -231,8 +231,8 @@ def _npm_problems(doc: Document, stage: Stage, image: StageImage) -> list[Proble
         return []
     npm_major = bundled_npm_major(image.major)
     problems = []
-    for inst in stage.instructions:
-        for argv in _commands(doc, inst):
+    for inst, commands in _runs_by_stage(doc)[stage.index]:
+        for argv in commands:
             why = rejected_command(argv, npm_major)
             if why is not None:
                 problems.append(Problem(inst.line, f"{why}, and the Node.js {image.major} image has npm {npm_major}"))
@@ -373,7 +373,8 @@ def _debian_release_problems(doc: Document, stage: Stage, variant: Variant, toda
 
 def _native_package_problems(doc: Document, stage: Stage, image: StageImage, project: Project) -> list[Problem]:
     """Native packages the stage installs in a version with no build for its Node.js major."""
-    install = next((inst for inst in stage.instructions if any(map(_runs_install, _commands(doc, inst)))), None)
+    runs = _runs_by_stage(doc)[stage.index]
+    install = next((inst for inst, commands in runs if any(map(_runs_install, commands))), None)
     if image.major is None or install is None:
         return []
     declared = {

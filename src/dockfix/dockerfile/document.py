@@ -162,9 +162,10 @@ class Instruction(Node):
     # BuildKit reads heredocs after RUN, COPY and ADD in shell form, also behind ONBUILD.
     reads_heredocs: bool = False
 
-    @property
+    @cached_property
     def name(self) -> str:
-        """The keyword in upper case: `RUN`, `FROM`..."""
+        """The keyword in upper case: `RUN`, `FROM`... (asked millions of times on a large file;
+        the parser sets the keyword before anything reads the name)."""
         return self.keyword.upper()
 
     @property

@@ -266,11 +266,7 @@ def is_root(user: str | None) -> bool:
 
 
 def last_instruction(stage: Stage, *names: str) -> Instruction | None:
-    found = None
-    for inst in stage.instructions:
-        if inst.name in names:
-            found = inst
-    return found
+    return next((inst for inst in reversed(stage.instructions) if inst.name in names), None)
 
 
 def runtime_boundary(stage: Stage) -> Instruction:
