@@ -30,7 +30,8 @@ Node.js 14, no `async function` before 8, ES5 where the image's major is not kno
 inserted once, and is shown in the same diff as the Dockerfile's changes. A file that already handles SIGTERM (or uses http-terminator,
 @godaddy/terminus, close-with-grace, stoppable, NestJS shutdown hooks) is left alone. Files
 under node_modules or outside the build context are never edited; an entry file that is a link
-out of the build context gets a finding saying so.
+out of the build context gets a finding saying so, and so does one over 1 MiB (a bundle, rebuilt
+rather than edited), which is not read.
 
 ## Related hadolint rules
 None: no Dockerfile linter looks at the application's code.
