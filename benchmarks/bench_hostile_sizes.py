@@ -5,8 +5,9 @@
 Each input is generated in a temporary folder and dockfix runs on it as a subprocess (offline,
 isolated, one job, unsafe fixes on). The peak resident memory is the child's own
 (`os.wait4`, the per-child form of `getrusage(RUSAGE_CHILDREN).ru_maxrss`), so one case cannot
-hide behind an earlier, larger one. The targets: every case within 10 s and 500 MB, and fixing
-8,000 RUN lines within 5x the time of 2,000.
+hide behind an earlier, larger one. The targets: the first three cases within 10 s and 500 MB
+each, and fixing 8,000 RUN lines within 5x the time of 2,000. The exit status is 1 when a target
+is missed. Times are wall-clock: on a loaded machine run with `--repeat 3`.
 
 - stages: a Dockerfile of 1,000 stages, each built FROM the one before (about 18 kB);
 - repeated-lines: 12,000 identical RUN lines, printed with `--diff` (a diff that is quadratic on
@@ -41,6 +42,7 @@ class Case:
     name: str
     build: Callable[[Path], None]
     mode: str
+    bounded: bool = True  # held to SECONDS_LIMIT and MEMORY_LIMIT_MB (the RUN lines only to RATIO_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,8 @@ CASES = (
     Case("stages", stages, "--diff"),
     Case("repeated-lines", repeated_lines, "--diff"),
     Case("entry-file", entry_file, "--diff"),
-    Case("run-lines-2000", run_lines(2000), "--check"),
-    Case("run-lines-8000", run_lines(8000), "--check"),
+    Case("run-lines-2000", run_lines(2000), "--check", bounded=False),
+    Case("run-lines-8000", run_lines(8000), "--check", bounded=False),
 )
 
 
@@ -135,8 +137,8 @@ def main() -> int:
         result = best_of(case, args.repeat)
         results[case.name] = result
         within = result.seconds <= SECONDS_LIMIT and result.peak_mb <= MEMORY_LIMIT_MB
-        failed |= not within
-        verdict = "ok" if within else f"OVER ({SECONDS_LIMIT:g} s, {MEMORY_LIMIT_MB:g} MB)"
+        failed |= case.bounded and not within
+        verdict = "ok" if within else f"OVER ({SECONDS_LIMIT:g} s, {MEMORY_LIMIT_MB:g} MB)" if case.bounded else "-"
         print(
             f"{case.name:>16} {case.mode:>8} {result.seconds:>9.2f} {result.peak_mb:>9.1f} {result.exit_code:>5}  {verdict}"
         )
