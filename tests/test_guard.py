@@ -391,3 +391,32 @@ def test_withheld_fixes_are_reported_by_the_command_line(tmp_path, monkeypatch):
     monkeypatch.setattr(rule_table, "RULES", tuple(GUARDED_RULES))
     result = CliRunner().invoke(app, ["--unsafe-fixes", "--offline", "--isolated", str(tmp_path)])
     assert "DF911" in result.stdout and "fix withheld: `node:26-buster`" in result.stdout
+
+
+def test_what_a_stage_inherits_counts_through_a_long_chain(project):
+    """Each stage starts from what its chain left: yarn installed 30 stages up is on the PATH, a
+    tool installed in another chain is not, and curl is reported once, where it is first run."""
+    chain = "".join(f"FROM s{n - 1} AS s{n}\nRUN echo {n}\n" for n in range(1, 30))
+    text = (
+        "FROM node:26-alpine AS s0\nRUN npm install -g yarn\n"
+        + chain
+        + "FROM s29 AS last\nRUN yarn install && curl -fsS http://x\n"
+        + "FROM node:26-alpine AS other\nRUN yarn install && curl -fsS http://x\n"
+    )
+    doc = Document.parse(text.encode())
+    last, other = doc.stages[-2], doc.stages[-1]
+    assert guard.missing_tools(doc, last, 26) == {}
+    assert list(guard.missing_tools(doc, other, 26)) == ["yarn"]
+    found = problems(text, project)
+    assert found.count("`curl` is not in the alpine node image (install it first)") == 2  # each chain once
+    assert [m for m in found if "yarn" in m] == [
+        "`yarn` is not on the PATH of the Node.js 26 image (the images of Node.js 26 and later no longer bundle Yarn v1)"
+    ]
+
+
+def test_a_tool_an_earlier_stage_uses_without_having_it_is_inherited_on_request():
+    doc = Document.parse(b"FROM node:26 AS base\nRUN pnpm install\nFROM base\nRUN echo done\n")
+    child = doc.stages[1]
+    assert guard.missing_tools(doc, child, 26) == {}
+    [(tool, (inst, command))] = guard.missing_tools(doc, child, 26, inherited=True).items()
+    assert (tool, inst.line, command) == ("pnpm", 2, "pnpm")

@@ -11,7 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dockfix.edits import Edit, Finding, Fix
-from dockfix.output.diff import display_path, header_names, split_lines, unified_diff
+from dockfix.output import diff as diff_module
+from dockfix.output.diff import (
+    DIFFLIB_WORK_LIMIT,
+    difflib_work,
+    display_path,
+    header_names,
+    myers_matching_blocks,
+    split_lines,
+    unified_diff,
+)
 from dockfix.output.text import Tally, check_summary, error_line, finding_line, plural, report_summary, write_summary
 from dockfix.pipeline import FileResult
 
@@ -50,6 +59,14 @@ CASES = {
     "everything removed": (b"x\ny\n", b""),
     "new file": (None, b"node_modules\n"),
     "new file without final newline": (None, b"node_modules"),
+    "12,000 repeated lines (Myers' algorithm)": (
+        b"FROM node:20\nWORKDIR /app\n" + b"RUN echo hello\n" * 12_000 + b"CMD npm start\n",
+        b"FROM node:24\nWORKDIR /app\n"
+        + b"RUN echo hello\n" * 6_000
+        + b"USER node\n"
+        + b"RUN echo hello\n" * 6_000
+        + b"CMD npm start\n",
+    ),
     "two hunks": (
         b"".join(b"%d\n" % i for i in range(30)),
         b"".join(b"%d\n" % i for i in range(30)).replace(b"2\n", b"two\n", 1).replace(b"27\n", b"x\n"),
@@ -89,6 +106,49 @@ def test_any_change_round_trips_through_patch(tmp_path, monkeypatch, old, new, o
         assert unified_diff(old, new, Path("f")) == b""
     else:
         assert round_trip("patch", tmp_path, old, new) == new
+
+
+@pytest.mark.skipif(not PATCH, reason="no patch")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old=_text, new=_text)
+def test_myers_diffs_round_trip_through_patch(tmp_path, monkeypatch, old, new):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(diff_module, "DIFFLIB_WORK_LIMIT", -1)  # every diff takes Myers' path
+    if old != new:
+        assert round_trip("patch", tmp_path, old, new) == new
+
+
+def _longest_common_subsequence(old: list[bytes], new: list[bytes]) -> int:
+    lengths = [[0] * (len(new) + 1) for _ in range(len(old) + 1)]
+    for i in range(len(old) - 1, -1, -1):
+        for j in range(len(new) - 1, -1, -1):
+            lengths[i][j] = lengths[i + 1][j + 1] + 1 if old[i] == new[j] else max(lengths[i + 1][j], lengths[i][j + 1])
+    return lengths[0][0]
+
+
+@given(
+    old=st.lists(st.sampled_from([b"a", b"b", b"c"]), max_size=14),
+    new=st.lists(st.sampled_from([b"a", b"b", b"c"]), max_size=14),
+)
+def test_myers_keeps_a_longest_common_subsequence(old, new):
+    blocks = myers_matching_blocks(old, new)
+    assert blocks[-1] == (len(old), len(new), 0)
+    old_end = new_end = 0
+    for i, j, size in blocks:
+        assert i >= old_end and j >= new_end and old[i : i + size] == new[j : j + size]
+        old_end, new_end = i + size, j + size
+    assert sum(size for _, _, size in blocks) == _longest_common_subsequence(old, new)
+
+
+def test_repeated_lines_get_small_hunks_not_one_rewrite():
+    old = b"FROM node:20\nWORKDIR /app\n" + b"RUN echo hello\n" * 12_000 + b"CMD npm start\n"
+    new = b"FROM node:24\nWORKDIR /app\n" + b"RUN echo hello\n" * 12_000 + b"USER node\nCMD npm start\n"
+    assert difflib_work(split_lines(old), split_lines(new)) > DIFFLIB_WORK_LIMIT
+    assert unified_diff(old, new, Path("Dockerfile")) == (
+        b"--- a/Dockerfile\n+++ b/Dockerfile\n"
+        b"@@ -1,4 +1,4 @@\n-FROM node:20\n+FROM node:24\n WORKDIR /app\n RUN echo hello\n RUN echo hello\n"
+        b"@@ -12000,4 +12000,5 @@\n RUN echo hello\n RUN echo hello\n RUN echo hello\n+USER node\n CMD npm start\n"
+    )
 
 
 def test_no_change_no_diff():

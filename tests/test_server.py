@@ -335,6 +335,20 @@ async def test_a_broken_dockerfile_gets_one_diagnostic_and_the_server_goes_on(st
     assert "DF005" in by_code(await diagnostics(client, uri, 2))
 
 
+async def test_a_document_over_the_command_lines_limit_is_refused_as_it_refuses_the_file(start, tmp_path):
+    folder = article(tmp_path)
+    client = await start(folder)
+    huge = "FROM node:22\n" + "RUN echo hello\n" * 80_000
+    uri = open_document(client, folder / "Dockerfile", huge)
+    [problem] = await diagnostics(client, uri, 1)
+    assert problem.severity == types.DiagnosticSeverity.Error
+    assert problem.message == f"too large for a Dockerfile ({len(huge)} bytes, the limit is 1048576)"
+    assert problem.range.start.line == 0
+    assert await code_actions(client, uri, 0) == []
+    change_document(client, uri, (folder / "Dockerfile").read_text(), 2)
+    assert "DF005" in by_code(await diagnostics(client, uri, 2))
+
+
 async def test_the_configuration_files_of_the_command_line_apply(start, tmp_path):
     folder = article(tmp_path)
     (folder / ".dockfix.toml").write_text('ignore = ["DF008", "DF009"]\nunsafe-fixes = true\n')

@@ -21,6 +21,7 @@ the checks read the document and the project only.
 from __future__ import annotations
 
 import re
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from .sources.npm_cli import bundled_npm_major, native_builds, rejected_command,
 
 # Package managers a stage may run, and the commands that put them on the PATH.
 MANAGER_COMMANDS = {"yarn": "yarn", "yarnpkg": "yarn", "pnpm": "pnpm", "pnpx": "pnpm", "corepack": "corepack"}
+# The instructions the checks of a stage chain read: those that run something, and ADD (downloads).
+_CHECKED = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "ADD"})
 _DEBIAN_ONLY = frozenset({"apt-get", "apt", "dpkg", "aptitude", "useradd", "groupadd", "usermod"})
 # Downloads of binaries linked against glibc: tini's default build (the static and muslc builds run
 # anywhere), PhantomJS (also what the phantomjs npm packages fetch at install).
@@ -191,6 +194,25 @@ def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
     return [argv for command in written for argv in commands_run(command)]
 
 
+# Each document's commands by stage, read once: the checks walk every stage's whole chain, and
+# reading each instruction's commands again on every walk made chained stages cost the square.
+_RUNS: weakref.WeakKeyDictionary[Document, list[list[tuple[Instruction, list[list[str]]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _runs_by_stage(doc: Document) -> list[list[tuple[Instruction, list[list[str]]]]]:
+    """For each stage, its instructions the checks read (`_CHECKED`), with `_commands` of each."""
+    found = _RUNS.get(doc)
+    if found is None:
+        found = [
+            [(inst, _commands(doc, inst)) for inst in stage.instructions if inst.name in _CHECKED]
+            for stage in doc.stages
+        ]
+        _RUNS[doc] = found
+    return found
+
+
 def _global_installs(argv: list[str]) -> set[str]:
     """Package names a command installs globally (`npm install -g yarn@1` -> {"yarn"})."""
     if len(argv) < 3 or argv[0] != "npm" or argv[1] not in ("install", "i", "add"):
@@ -224,8 +246,8 @@ def _npm_problems(doc: Document, stage: Stage, image: StageImage) -> list[Proble
         return []
     npm_major = bundled_npm_major(image.major)
     problems = []
-    for inst in stage.instructions:
-        for argv in _commands(doc, inst):
+    for inst, commands in _runs_by_stage(doc)[stage.index]:
+        for argv in commands:
             why = rejected_command(argv, npm_major)
             if why is not None:
                 problems.append(Problem(inst.line, f"{why}, and the Node.js {image.major} image has npm {npm_major}"))
@@ -238,17 +260,38 @@ def missing_tools(
     """The package managers (yarn, corepack, pnpm) the stage runs where the Node.js `major` image
     does not have them, with the first instruction and command that does. With `inherited`, uses
     in the stages it builds on count too."""
-    have = {"yarn": bundles_yarn(major), "corepack": bundles_corepack(major), "pnpm": False}
-    missing: dict[str, tuple[Instruction, str]] = {}
-    for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            for argv in _commands(doc, inst):
+    parent = stage.parent_stage
+    folds = _chain_folds(doc)
+    tools = _Tools.of_image(major) if parent is None else folds.tools(doc, major, inherited)[parent].copy()
+    tools.take(_runs_by_stage(doc)[stage.index], record=True)
+    return tools.missing
+
+
+@dataclass(slots=True)
+class _Tools:
+    """The package managers on the PATH so far, walking a stage chain, and those used without."""
+
+    have: dict[str, bool]
+    missing: dict[str, tuple[Instruction, str]]
+
+    @classmethod
+    def of_image(cls, major: int) -> _Tools:
+        return cls({"yarn": bundles_yarn(major), "corepack": bundles_corepack(major), "pnpm": False}, {})
+
+    def copy(self) -> _Tools:
+        return _Tools(dict(self.have), dict(self.missing))
+
+    def take(self, runs: list[tuple[Instruction, list[list[str]]]], *, record: bool) -> None:
+        """Walk one stage's commands; `record`: note the tools it uses without having them."""
+        have = self.have
+        for inst, commands in runs:
+            for argv in commands:
                 if not argv:
                     continue
                 tool = MANAGER_COMMANDS.get(argv[0].rsplit("/", 1)[-1])
                 if tool is not None and not have[tool] and not (tool == "corepack" and argv[1:2] == ["install"]):
-                    if member is stage or inherited:
-                        missing[tool] = (inst, argv[0])
+                    if record:
+                        self.missing[tool] = (inst, argv[0])
                     have[tool] = True  # one report per tool and stage
                 installed = _global_installs(argv)
                 for name in ("yarn", "corepack", "pnpm"):
@@ -263,7 +306,104 @@ def missing_tools(
                     have["yarn"] = True
                 if any("get.pnpm.io" in word for word in argv):
                     have["pnpm"] = True
-    return missing
+
+
+@dataclass(slots=True)
+class _Distro:
+    """What the image has so far, walking a stage chain: packages installed, tools still lacking."""
+
+    has_shadow: bool
+    installed: set[str]
+    lacking: dict[str, frozenset[str]]
+
+    @classmethod
+    def of_image(cls, variant: Variant) -> _Distro:
+        lacking = {} if variant.has_build_tools else dict(FULL_IMAGE_TOOLS)
+        if variant.distro == "alpine":
+            lacking.pop("wget", None)
+            lacking["bash"] = frozenset({"bash"})  # busybox has only sh
+        return cls(False, set(), lacking)
+
+    def copy(self) -> _Distro:
+        return _Distro(self.has_shadow, set(self.installed), dict(self.lacking))
+
+    def take(self, argv: list[str]) -> bool:
+        """Take one command; whether it runs a tool the image lacks (reported once)."""
+        name = argv[0].rsplit("/", 1)[-1]
+        packages = _installed_packages(argv)
+        if name == "apk" and "shadow" in packages:
+            self.has_shadow = True
+        self.installed.update(packages)
+        if name in self.lacking and not (self.lacking[name] & self.installed):
+            self.lacking.pop(name)
+            return True
+        return False
+
+    def take_stage(self, runs: list[tuple[Instruction, list[list[str]]]]) -> None:
+        for _inst, commands in runs:
+            for argv in commands:
+                if argv:
+                    self.take(argv)
+
+
+class _ChainFolds:
+    """What each stage's chain leaves behind, for each question asked of a document: each stage
+    starts from its parent's end, so the checks walk every instruction once, not once per stage
+    built on it."""
+
+    def __init__(self) -> None:
+        self._tools: dict[tuple[int, bool], list[_Tools]] = {}
+        self._distros: dict[Variant, list[_Distro]] = {}
+        self._archive: list[bool] | None = None
+
+    def tools(self, doc: Document, major: int, inherited: bool) -> list[_Tools]:
+        ends = self._tools.get((major, inherited))
+        if ends is None:
+            ends = self._tools[(major, inherited)] = []
+            runs = _runs_by_stage(doc)
+            for stage in doc.stages:
+                parent = stage.parent_stage
+                tools = _Tools.of_image(major) if parent is None else ends[parent].copy()
+                tools.take(runs[stage.index], record=inherited)
+                ends.append(tools)
+        return ends
+
+    def points_at_archive(self, doc: Document) -> list[bool]:
+        """Whether a RUN of each stage's chain points apt at archive.debian.org."""
+        if self._archive is None:
+            self._archive = []
+            runs = _runs_by_stage(doc)
+            for stage in doc.stages:
+                parent = stage.parent_stage
+                own = any(_points_at_archive(inst) for inst, _ in runs[stage.index])
+                self._archive.append(own or (parent is not None and self._archive[parent]))
+        return self._archive
+
+    def distros(self, doc: Document, variant: Variant) -> list[_Distro]:
+        ends = self._distros.get(variant)
+        if ends is None:
+            ends = self._distros[variant] = []
+            runs = _runs_by_stage(doc)
+            for stage in doc.stages:
+                parent = stage.parent_stage
+                distro = _Distro.of_image(variant) if parent is None else ends[parent].copy()
+                distro.take_stage(runs[stage.index])
+                ends.append(distro)
+        return ends
+
+
+def _points_at_archive(inst: Instruction) -> bool:
+    return inst.name == "RUN" and "archive.debian.org" in inst.args
+
+
+_FOLDS: weakref.WeakKeyDictionary[Document, _ChainFolds] = weakref.WeakKeyDictionary()
+
+
+def _chain_folds(doc: Document) -> _ChainFolds:
+    folds = _FOLDS.get(doc)
+    if folds is None:
+        folds = _FOLDS[doc] = _ChainFolds()
+    return folds
 
 
 def _why_missing(tool: str, major: int) -> str:
@@ -276,55 +416,48 @@ def _why_missing(tool: str, major: int) -> str:
 
 def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Problem]:
     problems = []
-    has_shadow = False
-    installed: set[str] = set()
-    lacking = {} if variant.has_build_tools else dict(FULL_IMAGE_TOOLS)
-    if variant.distro == "alpine":
-        lacking.pop("wget", None)
-        lacking["bash"] = frozenset({"bash"})  # busybox has only sh
-    for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            for argv in _commands(doc, inst):
-                if not argv:
-                    continue
-                name = argv[0].rsplit("/", 1)[-1]
-                packages = _installed_packages(argv)
-                if name == "apk" and "shadow" in packages:
-                    has_shadow = True
-                installed.update(packages)
-                if name in lacking and not (lacking[name] & installed):
-                    if member is stage:
-                        kind = "alpine" if variant.distro == "alpine" else "slim"
-                        problems.append(
-                            Problem(inst.line, f"`{name}` is not in the {kind} node image (install it first)")
+    parent = stage.parent_stage
+    distro = _Distro.of_image(variant) if parent is None else _chain_folds(doc).distros(doc, variant)[parent].copy()
+    for inst, commands in _runs_by_stage(doc)[stage.index]:
+        for argv in commands:
+            if not argv:
+                continue
+            name = argv[0].rsplit("/", 1)[-1]
+            if distro.take(argv):
+                kind = "alpine" if variant.distro == "alpine" else "slim"
+                problems.append(Problem(inst.line, f"`{name}` is not in the {kind} node image (install it first)"))
+            problems.extend(_command_distro_problems(inst, argv, name, variant, distro.has_shadow))
+        if inst.name == "ADD" and variant.distro == "alpine":
+            for source in inst.words[:-1]:
+                if source.startswith(("http://", "https://")) and _GLIBC_DOWNLOADS.search(source):
+                    problems.append(
+                        Problem(
+                            inst.line, f"`{source.rsplit('/', 1)[-1]}` is a glibc binary: it does not run on Alpine"
                         )
-                    lacking.pop(name)
-                if member is not stage:
-                    continue
-                if variant.distro == "alpine" and _global_installs(argv) & _GLIBC_NPM_PACKAGES:
-                    problems.append(Problem(inst.line, "PhantomJS is a glibc binary: it does not run on Alpine"))
-                if variant.distro == "alpine" and name in _DEBIAN_ONLY:
-                    if name in ("useradd", "groupadd", "usermod") and has_shadow:
-                        continue
-                    problems.append(Problem(inst.line, f"`{name}` does not exist on Alpine (busybox and apk)"))
-                elif variant.distro == "debian" and name == "apk":
-                    problems.append(Problem(inst.line, "`apk` does not exist on Debian (apt-get)"))
-                elif name in ("apt-get", "apt") and variant.distro == "debian":
-                    for package in packages:
-                        if debian_package_available(package, variant.release) is False:
-                            problems.append(Problem(inst.line, f"Debian {variant.release} has no package `{package}`"))
-                elif name == "apk" and variant.distro == "alpine":
-                    for package in packages:
-                        if alpine_package_available(package, variant.release) is False:
-                            problems.append(Problem(inst.line, f"Alpine {variant.release} has no package `{package}`"))
-            if member is stage and inst.name == "ADD" and variant.distro == "alpine":
-                for source in inst.words[:-1]:
-                    if source.startswith(("http://", "https://")) and _GLIBC_DOWNLOADS.search(source):
-                        problems.append(
-                            Problem(
-                                inst.line, f"`{source.rsplit('/', 1)[-1]}` is a glibc binary: it does not run on Alpine"
-                            )
-                        )
+                    )
+    return problems
+
+
+def _command_distro_problems(
+    inst: Instruction, argv: list[str], name: str, variant: Variant, has_shadow: bool
+) -> list[Problem]:
+    """What one command of the stage runs that its distribution lacks or refuses."""
+    problems = []
+    if variant.distro == "alpine" and _global_installs(argv) & _GLIBC_NPM_PACKAGES:
+        problems.append(Problem(inst.line, "PhantomJS is a glibc binary: it does not run on Alpine"))
+    if variant.distro == "alpine" and name in _DEBIAN_ONLY:
+        if name not in ("useradd", "groupadd", "usermod") or not has_shadow:
+            problems.append(Problem(inst.line, f"`{name}` does not exist on Alpine (busybox and apk)"))
+    elif variant.distro == "debian" and name == "apk":
+        problems.append(Problem(inst.line, "`apk` does not exist on Debian (apt-get)"))
+    elif name in ("apt-get", "apt") and variant.distro == "debian":
+        for package in _installed_packages(argv):
+            if debian_package_available(package, variant.release) is False:
+                problems.append(Problem(inst.line, f"Debian {variant.release} has no package `{package}`"))
+    elif name == "apk" and variant.distro == "alpine":
+        for package in _installed_packages(argv):
+            if alpine_package_available(package, variant.release) is False:
+                problems.append(Problem(inst.line, f"Alpine {variant.release} has no package `{package}`"))
     return problems
 
 
@@ -333,37 +466,38 @@ def _debian_release_problems(doc: Document, stage: Stage, variant: Variant, toda
     (unless the file points apt at archive.debian.org), run a command the release dropped."""
     if variant.distro != "debian" or variant.release is None:
         return []
-    archived = debian_repositories_archived(variant.release, today)
+    parent = stage.parent_stage
+    archived = debian_repositories_archived(variant.release, today) and not (
+        parent is not None and _chain_folds(doc).points_at_archive(doc)[parent]
+    )
     problems = []
-    for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            if archived and inst.name == "RUN" and "archive.debian.org" in inst.args:
-                archived = False
-            if member is not stage:
-                continue
-            for argv in _commands(doc, inst):
-                name = argv[0].rsplit("/", 1)[-1]
-                dropped = debian_command_dropped(name, variant.release)
-                if dropped is not None:
-                    number = DEBIAN_RELEASES[dropped][0]
-                    problems.append(
-                        Problem(inst.line, f"`{name}` is not in Debian {variant.release} (Debian {number} removed it)")
+    for inst, commands in _runs_by_stage(doc)[stage.index]:
+        if archived and _points_at_archive(inst):
+            archived = False
+        for argv in commands:
+            name = argv[0].rsplit("/", 1)[-1]
+            dropped = debian_command_dropped(name, variant.release)
+            if dropped is not None:
+                number = DEBIAN_RELEASES[dropped][0]
+                problems.append(
+                    Problem(inst.line, f"`{name}` is not in Debian {variant.release} (Debian {number} removed it)")
+                )
+            step = next((word for word in argv[1:] if word in ("update", "install")), None)
+            if archived and name in ("apt-get", "apt") and step is not None:
+                problems.append(
+                    Problem(
+                        inst.line,
+                        f"`{name} {step}` fails on Debian {variant.release}: its repositories moved to"
+                        " archive.debian.org",
                     )
-                step = next((word for word in argv[1:] if word in ("update", "install")), None)
-                if archived and name in ("apt-get", "apt") and step is not None:
-                    problems.append(
-                        Problem(
-                            inst.line,
-                            f"`{name} {step}` fails on Debian {variant.release}: its repositories moved to"
-                            " archive.debian.org",
-                        )
-                    )
+                )
     return problems
 
 
 def _native_package_problems(doc: Document, stage: Stage, image: StageImage, project: Project) -> list[Problem]:
     """Native packages the stage installs in a version with no build for its Node.js major."""
-    install = next((inst for inst in stage.instructions if any(map(_runs_install, _commands(doc, inst)))), None)
+    runs = _runs_by_stage(doc)[stage.index]
+    install = next((inst for inst, commands in runs if any(map(_runs_install, commands))), None)
     if image.major is None or install is None:
         return []
     declared = {
@@ -462,9 +596,10 @@ _INSTALLS = {("npm", "install"), ("npm", "i"), ("npm", "ci"), ("yarn", "install"
 def _native_build_problems(doc: Document, stage: Stage, variant: Variant, natives: list[str]) -> list[Problem]:
     """Dependencies with native addons installed where node-gyp has no compiler to fall back on."""
     installed: set[str] = set()
+    runs = _runs_by_stage(doc)
     for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            for argv in _commands(doc, inst):
+        for inst, commands in runs[member.index]:
+            for argv in commands:
                 installed.update(_installed_packages(argv))
                 bare_yarn = argv == ["yarn"]
                 if (tuple(argv[:2]) in _INSTALLS or bare_yarn) and member is stage:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dockfix.appcode.entry import resolve_entry_source
+from dockfix.appcode.entry import MAX_ENTRY_FILE, resolve_entry_source
 from dockfix.appcode.shutdown import SAFETY_TIMEOUT_MS, plan_graceful_shutdown
 from dockfix.appcode.syntax import UnsupportedSourceError, has_syntax_errors, parse_source
 from dockfix.dockerfile.document import Document
@@ -565,3 +565,31 @@ def test_express_app_with_sigterm_mid_request(edit, tmp_path):
         _assert_finished_gracefully(outcome)
     else:
         _assert_dropped(outcome)
+
+
+def test_df006_does_not_read_an_entry_file_over_its_limit(tmp_path):
+    dockerfile = 'FROM node:24\nWORKDIR /app\nCOPY . .\nCMD ["node", "server.js"]\n'
+    # A bundle: an app DF006 would fix, padded on one line past the limit.
+    padding = "var a=function(b){return b};" * (MAX_ENTRY_FILE // 28 + 1)
+    bundle = padding + ES5_HTTP_APP.decode()
+    folder = make_project(tmp_path, dockerfile, package_json='{"name": "app"}', files={"server.js": bundle})
+    result = fix_folder(folder, select=["DF006"])
+
+    [finding] = result.remaining
+    size = len(bundle.encode())
+    assert finding.message == (
+        f"server.js is not checked for a SIGTERM handler: it is {size} bytes, over the {MAX_ENTRY_FILE} bytes (1 MiB)"
+        " dockfix reads of an entry file"
+    )
+    assert finding.fix is None and result.other_files == {}
+
+
+def test_df006_still_fixes_an_entry_file_at_its_limit(tmp_path):
+    dockerfile = 'FROM node:24\nWORKDIR /app\nCOPY . .\nCMD ["node", "server.js"]\n'
+    app = ES5_HTTP_APP.decode()
+    source = "/" * 2 + " " * (MAX_ENTRY_FILE - len(app.encode()) - 3) + "\n" + app
+    assert len(source.encode()) == MAX_ENTRY_FILE
+    folder = make_project(tmp_path, dockerfile, package_json='{"name": "app"}', files={"server.js": source})
+    result = fix_folder(folder, select=["DF006"])
+
+    assert (folder / "server.js").resolve() in result.other_files

@@ -24,6 +24,9 @@ _BUILD_DIRECTORIES = ("dist", "build")
 _CONVENTIONAL_SOURCE_DIRECTORIES = ("src", ".")
 _MAX_EXTENDS_DEPTH = 10
 _MAX_TSCONFIG_BYTES = 1_000_000
+# An entry file larger than this is not read: tree-sitter needs seconds and hundreds of MB for
+# each parse of a multi-megabyte file, and one that large is a bundle, rebuilt rather than edited.
+MAX_ENTRY_FILE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,15 @@ def _existing_entry(root: Path, relative: PurePosixPath) -> Path | None:
         if found is not None:
             return found
     return None
+
+
+def oversized_entry(path: Path) -> int | None:
+    """The size of an entry file over MAX_ENTRY_FILE (None: within it, or not there to measure)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return size if size > MAX_ENTRY_FILE else None
 
 
 def entry_leads_outside(context_root: Path, entry: str) -> bool:
@@ -279,7 +291,7 @@ def _module_system(root: Path, path: Path, language: str) -> str:
     if _package_type(root, path.parent) == "module":
         return "esm"
     try:
-        source = read_regular_file(path, MAX_PROJECT_FILE)
+        source = read_regular_file(path, MAX_ENTRY_FILE)
     except FileProblem:
         return "commonjs"
     tree = parse_source(source, language)

@@ -24,7 +24,7 @@ MAX_DEPTH = 4
 _SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx")
 # A TypeScript source imports its siblings by the name they are compiled to (`./x.js` for x.ts).
 _COMPILED_FROM = {".js": (".ts", ".tsx"), ".mjs": (".mts",), ".cjs": (".cts",)}
-_MAX_MODULE_BYTES = 1_000_000
+MAX_MODULE_BYTES = 1_000_000
 # Node.js's own modules: part of the runtime, no package to read.
 _NODE_BUILTINS = frozenset(
     [
@@ -169,6 +169,6 @@ def _resolve(root: Path, importer: Path, specifier: str) -> Path | None:
 
 def _read(path: Path) -> bytes | None:
     try:
-        return read_regular_head(path, _MAX_MODULE_BYTES)
+        return read_regular_head(path, MAX_MODULE_BYTES)
     except FileProblem:
         return None

@@ -162,9 +162,10 @@ class Instruction(Node):
     # BuildKit reads heredocs after RUN, COPY and ADD in shell form, also behind ONBUILD.
     reads_heredocs: bool = False
 
-    @property
+    @cached_property
     def name(self) -> str:
-        """The keyword in upper case: `RUN`, `FROM`..."""
+        """The keyword in upper case: `RUN`, `FROM`... (asked millions of times on a large file;
+        the parser sets the keyword before anything reads the name)."""
         return self.keyword.upper()
 
     @property
@@ -270,7 +271,9 @@ class Stage:
         return self.parent_stage is None and (self.resolved_base or self.base).lower() != "scratch"
 
 
-@dataclass
+# Compared by identity: a parsed document never changes, and what is derived from it can be
+# kept against it (dockerfile/stages.py keeps each instruction's user and folder).
+@dataclass(eq=False)
 class Document:
     """A parsed Dockerfile. `render()` gives back the source byte for byte."""
 
@@ -626,6 +629,7 @@ def arg_defaults(instructions: list[Instruction]) -> dict[str, str | None]:
 
 def _stages(doc: Document) -> list[Stage]:
     stages: list[Stage] = []
+    by_alias: dict[str, int] = {}  # the last earlier stage of each name
     defaults = arg_defaults(doc.global_args)
     current: Stage | None = None
     for inst in doc.instructions:
@@ -638,9 +642,7 @@ def _stages(doc: Document) -> list[Stage]:
             resolved = substitute_args(base, defaults) if "$" in base else base
             parent = None
             if resolved is not None:
-                for earlier in stages:
-                    if earlier.alias and earlier.alias.lower() == resolved.lower():
-                        parent = earlier.index
+                parent = by_alias.get(resolved.lower())
                 if resolved.isdigit() and int(resolved) < len(stages):
                     parent = int(resolved)
             current = Stage(
@@ -654,6 +656,8 @@ def _stages(doc: Document) -> list[Stage]:
                 parent_stage=parent,
             )
             stages.append(current)
+            if alias:
+                by_alias[alias.lower()] = current.index
         elif current is not None:
             current.instructions.append(inst)
     return stages

@@ -11,7 +11,9 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from ..project.node_tooling import PACKAGE_MANAGERS
 from .document import Document, Instruction, Stage
@@ -69,24 +71,96 @@ def stage_chain(doc: Document, stage: Stage) -> list[Stage]:
     """The stage and the earlier stages it builds on, nearest first."""
     stages = doc.stages
     chain = [stage]
-    seen = {stage.index}
-    while chain[-1].parent_stage is not None and chain[-1].parent_stage not in seen:
-        parent = stages[chain[-1].parent_stage]
-        seen.add(parent.index)
-        chain.append(parent)
+    # A stage builds only on an earlier one, so the chain always ends.
+    while chain[-1].parent_stage is not None:
+        chain.append(stages[chain[-1].parent_stage])
     return chain
+
+
+@dataclass(frozen=True, slots=True)
+class _Point:
+    """What is in effect where an instruction starts: the USER, the absolute working folder."""
+
+    stage: int
+    user: str | None
+    workdir: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _StageFacts:
+    """What each stage inherits through its chain, found in one walk over the document.
+
+    Asked per stage and per instruction, walking the chain every time made a file of chained
+    stages (or of many RUN lines) cost the square of its length.
+    """
+
+    roots: list[Stage]  # the stage each chain ends at
+    by_name: dict[str, Stage]  # the last stage of each name (lower case), as `COPY --from` finds it
+    windows_shells: list[bool]  # a SHELL of the chain names a Windows shell
+    ends: list[_Point]  # the state after each stage's last instruction
+    points: dict[int, tuple[Instruction, _Point]]  # by the instruction's start offset
+
+
+_FACTS: weakref.WeakKeyDictionary[Document, _StageFacts] = weakref.WeakKeyDictionary()
+
+
+def _facts(doc: Document) -> _StageFacts:
+    facts = _FACTS.get(doc)
+    if facts is None:
+        facts = _FACTS[doc] = _walk_stages(doc)
+    return facts
+
+
+def _walk_stages(doc: Document) -> _StageFacts:
+    facts = _StageFacts([], {s.alias.lower(): s for s in doc.stages if s.alias}, [], [], {})
+    for stage in doc.stages:  # a parent always comes before the stages built on it
+        parent = stage.parent_stage
+        own_shell = any(
+            inst.name == "SHELL" and any(w in inst.args.lower() for w in ("powershell", "pwsh", "cmd"))
+            for inst in stage.instructions
+        )
+        facts.roots.append(stage if parent is None else facts.roots[parent])
+        facts.windows_shells.append(own_shell or (parent is not None and facts.windows_shells[parent]))
+        point = _Point(stage.index, None, "/") if parent is None else replace(facts.ends[parent], stage=stage.index)
+        for inst in stage.instructions:
+            facts.points[inst.start] = (inst, point)
+            if inst.name == "USER":
+                point = replace(point, user=inst.args.strip() or point.user)
+            elif inst.name == "WORKDIR":
+                point = replace(point, workdir=next_workdir(point.workdir, inst))
+        facts.ends.append(point)
+    return facts
+
+
+def _point(doc: Document, stage: Stage, before: Instruction | None) -> _Point:
+    """The state where `before` starts, when it is in the stage's chain; else (or for None) at
+    the end of the stage."""
+    facts = _facts(doc)
+    instruction, found = facts.points.get(before.start, (None, None)) if before is not None else (None, None)
+    if (
+        found is None
+        or instruction is not before
+        or (found.stage != stage.index and all(s.index != found.stage for s in stage_chain(doc, stage)))
+    ):
+        return facts.ends[stage.index]
+    return found
+
+
+def chain_root(doc: Document, stage: Stage) -> Stage:
+    """The first stage of the chain: the one built on an image (`stage_chain(...)[-1]`)."""
+    return _facts(doc).roots[stage.index]
 
 
 def external_base(doc: Document, stage: Stage) -> str:
     """The image the stage ultimately stands on (resolved through ARG defaults where possible)."""
-    root = stage_chain(doc, stage)[-1]
+    root = chain_root(doc, stage)
     return root.resolved_base or root.base
 
 
 def copied_stages(doc: Document, stage: Stage) -> list[tuple[Instruction, Stage]]:
     """(COPY --from instruction, the earlier stage it copies from) for each copy between stages."""
     stages = doc.stages
-    by_name = {s.alias.lower(): s for s in stages if s.alias}
+    by_name = _facts(doc).by_name
     found = []
     for inst in stage.instructions:
         source_flag = inst.flag("from") if inst.name == "COPY" else None
@@ -109,11 +183,7 @@ def is_windows(doc: Document, stage: Stage) -> bool:
     base = external_base(doc, stage).lower()
     if any(marker in base for marker in _WINDOWS_MARKERS):
         return True
-    for member in stage_chain(doc, stage):
-        for inst in member.instructions:
-            if inst.name == "SHELL" and any(w in inst.args.lower() for w in ("powershell", "pwsh", "cmd")):
-                return True
-    return False
+    return _facts(doc).windows_shells[stage.index]
 
 
 def applies_to(doc: Document, stage: Stage) -> bool:
@@ -168,14 +238,7 @@ def node_major(doc: Document, stage: Stage) -> int | None:
 
 def effective_user(doc: Document, stage: Stage, before: Instruction | None = None) -> str | None:
     """The USER in effect at `before` (or at the end of the stage); None if never set."""
-    user = None
-    for member in reversed(stage_chain(doc, stage)):
-        for inst in member.instructions:
-            if before is not None and inst is before:
-                return user
-            if inst.name == "USER":
-                user = inst.args.strip() or user
-    return user
+    return _point(doc, stage, before).user
 
 
 def next_workdir(current: str | None, inst: Instruction) -> str | None:
@@ -198,12 +261,13 @@ def workdir_at(doc: Document, stage: Stage, before: Instruction | None = None, *
     With `inherit`, the earlier stages the stage builds on count too, from `/` (the official
     image sets no WORKDIR); without, only the stage's own WORKDIRs, from a folder not known.
     """
-    current: str | None = "/" if inherit else None
-    for member in reversed(stage_chain(doc, stage)) if inherit else [stage]:
-        for inst in member.instructions:
-            if inst is before:
-                return current
-            current = next_workdir(current, inst)
+    if inherit:
+        return _point(doc, stage, before).workdir
+    current: str | None = None
+    for inst in stage.instructions:
+        if inst is before:
+            return current
+        current = next_workdir(current, inst)
     return current
 
 
@@ -212,11 +276,7 @@ def is_root(user: str | None) -> bool:
 
 
 def last_instruction(stage: Stage, *names: str) -> Instruction | None:
-    found = None
-    for inst in stage.instructions:
-        if inst.name in names:
-            found = inst
-    return found
+    return next((inst for inst in reversed(stage.instructions) if inst.name in names), None)
 
 
 def runtime_boundary(stage: Stage) -> Instruction:

@@ -14,7 +14,8 @@ environment of a RUN) before it sets: `node_env_builds` says which value each bu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import ChainMap
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,36 +71,78 @@ def node_env_builds(
     return found
 
 
+def node_env_builds_each(
+    doc: Document, stage: Stage, builds: DockerfileBuilds | None
+) -> Iterator[tuple[Instruction, list[BuildNodeEnv]]]:
+    """`node_env_builds` before each instruction of the stage, in one walk (asking it for every
+    instruction would walk the stage once per instruction)."""
+    walks = [_NodeEnvWalk(doc, {}, "the default build")]
+    walks.extend(_NodeEnvWalk(doc, dict(site.args), describe(site)) for site in sites_building(stage, builds))
+    chain = stage_chain(doc, stage)
+    for walk in walks:
+        walk.take_stages(reversed(chain[1:]))
+        walk.enter_stage()
+    for inst in stage.instructions:
+        yield inst, [walk.result() for walk in walks]
+        for walk in walks:
+            walk.take(inst)
+
+
 def node_env_at(
     doc: Document, stage: Stage, before: Instruction | None, build_args: Mapping[str, str | None], build: str
 ) -> BuildNodeEnv:
     """NODE_ENV at `before` for one build: ENV lines of the stage chain, and the ARGs the stage
     declares (their default, the global default, or the build's value)."""
-    escape = doc.escape.decode()
-    global_defaults = arg_defaults(doc.global_args)
-    # A variable maps to its value; "" for an ARG declared without a value that the build does
-    # not pass (it expands to nothing); None where the build passes it without a value (compose
-    # `args: [NODE_ENV]` takes it from the shell that runs the build: not known here).
-    env: dict[str, str | None] = {}
-    args: dict[str, str | None] = {}
-    for member in reversed(stage_chain(doc, stage)):
-        args = {}  # an ARG is seen only in the stage that declares it; ENV is inherited
-        for inst in member.instructions:
-            if inst is before:
-                break
-            if inst.name == "ARG":
-                for word in shell_words(inst.args, raw_quotes=False):
-                    name, assigned, default = word.partition("=")
-                    if name in build_args:
-                        args[name] = build_args[name]
-                    else:
-                        args[name] = default if assigned else (global_defaults.get(name) or "")
-            elif inst.name == "ENV":
-                line = read_env(inst.args, escape)
-                for name, written in line.pairs:
-                    env[name] = substitute_args(_unquoted(written.strip()), {**args, **env})
-    value = env["NODE_ENV"] if "NODE_ENV" in env else args.get("NODE_ENV", "")
-    return BuildNodeEnv(build, value or None, known=value is not None)
+    walk = _NodeEnvWalk(doc, build_args, build)
+    chain = stage_chain(doc, stage)
+    walk.take_stages(reversed(chain[1:]))
+    walk.enter_stage()
+    for inst in stage.instructions:
+        if inst is before:
+            break
+        walk.take(inst)
+    return walk.result()
+
+
+class _NodeEnvWalk:
+    """The variables one build has set so far, walking a stage chain an instruction at a time."""
+
+    def __init__(self, doc: Document, build_args: Mapping[str, str | None], build: str):
+        self.escape = doc.escape.decode()
+        self.global_defaults = arg_defaults(doc.global_args)
+        self.build_args = build_args
+        self.build = build
+        # A variable maps to its value; "" for an ARG declared without a value that the build
+        # does not pass (it expands to nothing); None where the build passes it without a value
+        # (compose `args: [NODE_ENV]` takes it from the shell that runs the build: not known here).
+        self.env: dict[str, str | None] = {}
+        self.args: dict[str, str | None] = {}
+
+    def take_stages(self, stages: Iterable[Stage]) -> None:
+        for member in stages:
+            self.enter_stage()
+            for inst in member.instructions:
+                self.take(inst)
+
+    def enter_stage(self) -> None:
+        self.args = {}  # an ARG is seen only in the stage that declares it; ENV is inherited
+
+    def take(self, inst: Instruction) -> None:
+        if inst.name == "ARG":
+            for word in shell_words(inst.args, raw_quotes=False):
+                name, assigned, default = word.partition("=")
+                if name in self.build_args:
+                    self.args[name] = self.build_args[name]
+                else:
+                    self.args[name] = default if assigned else (self.global_defaults.get(name) or "")
+        elif inst.name == "ENV":
+            line = read_env(inst.args, self.escape)
+            for name, written in line.pairs:
+                self.env[name] = substitute_args(_unquoted(written.strip()), ChainMap(self.env, self.args))
+
+    def result(self) -> BuildNodeEnv:
+        value = self.env["NODE_ENV"] if "NODE_ENV" in self.env else self.args.get("NODE_ENV", "")
+        return BuildNodeEnv(self.build, value or None, known=value is not None)
 
 
 def _unquoted(value: str) -> str:

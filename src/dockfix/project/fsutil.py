@@ -100,12 +100,23 @@ def read_regular_file(path: Path, limit: int, what: str = "") -> bytes:
     """
     with _opened_regular(path) as (handle, info):
         if info.st_size > limit:
-            raise FileTooLarge(f"too large{what} ({info.st_size} bytes, the limit is {limit})")
+            raise FileTooLarge(too_large(info.st_size, limit, what))
         # Read one byte past the limit: a file that grew after fstat() is still refused.
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise FileTooLarge(f"too large{what} (over {limit} bytes)")
     return data
+
+
+def too_large(size: int, limit: int, what: str = "") -> str:
+    """The one line for a file over its limit (`what` as in `read_regular_file`)."""
+    return f"too large{what} ({size} bytes, the limit is {limit})"
+
+
+def dockerfile_too_large(size: int) -> str | None:
+    """The line refusing a Dockerfile of `size` bytes (None: within MAX_DOCKERFILE_SIZE): what the
+    command line says of a file, the language server says of an open document."""
+    return too_large(size, MAX_DOCKERFILE_SIZE, " for a Dockerfile") if size > MAX_DOCKERFILE_SIZE else None
 
 
 def read_regular_head(path: Path, size: int) -> bytes:

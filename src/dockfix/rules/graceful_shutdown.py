@@ -33,7 +33,8 @@ the same run, the handler is written after the move, for the new major; when the
 made (a safe run, or the upgrade withheld), for the major the image keeps. A file that already
 handles SIGTERM (or uses http-terminator, @godaddy/terminus, close-with-grace, stoppable, NestJS
 shutdown hooks) is left alone. Files under node_modules or outside the build context are never
-edited; an entry file that is a link out of the build context gets a finding saying so.
+edited; an entry file that is a link out of the build context gets a finding saying so, and so
+does one over 1 MiB (a bundle, rebuilt rather than edited), which is not read.
 
 ## Related hadolint rules
 None: no Dockerfile linter looks at the application's code.
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..appcode.entry import entry_leads_outside, resolve_entry_source
+from ..appcode.entry import MAX_ENTRY_FILE, entry_leads_outside, oversized_entry, resolve_entry_source
 from ..appcode.imports import ImportedShutdown, follow_imports
 from ..appcode.shutdown import ShutdownPlan, plan_graceful_shutdown
 from ..appcode.syntax import UnsupportedSourceError
@@ -125,6 +126,16 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
                 f"{entry} is a link out of the build context: dockfix neither checks nor edits it",
                 target.line,
             )
+        return
+    oversized = oversized_entry(source_file.path)
+    if oversized is not None:
+        shown = source_file.path.relative_to(ctx.project.root.resolve()).as_posix()
+        yield Finding(
+            RULE.code,
+            f"{shown} is not checked for a SIGTERM handler: it is {oversized} bytes, over the"
+            f" {MAX_ENTRY_FILE} bytes (1 MiB) dockfix reads of an entry file",
+            target.line,
+        )
         return
     source = ctx.project.read_absolute(source_file.path)
     if source is None:

@@ -36,7 +36,7 @@ from .. import guard
 from ..context import RuleContext
 from ..dockerfile.document import DockerfileSyntaxError, Document, Stage
 from ..dockerfile.imageref import ImageReference
-from ..dockerfile.stages import external_base, split_image, stage_chain
+from ..dockerfile.stages import external_base, split_image
 from ..edit_helpers import insert_line_after
 from ..edits import Edit, apply_edits
 from ..sources.images import (
@@ -121,8 +121,7 @@ def plan_tag(
     candidates = _candidates(images, major, base_variant, choose_variant, today)
     if not candidates:
         return Refusal(f"Node.js {major} has no `{variant}` variant, nor one like it")
-    roots = {stage.index for stage in stages}
-    dependents = [s for s in doc.stages if any(m.index in roots for m in stage_chain(doc, s))]
+    dependents = _built_on(doc, stages)
     baseline = ctx.real_images.problems(doc)
     rejected: list[tuple[str, str]] = []  # (tag, why not)
     for candidate in candidates:
@@ -310,6 +309,17 @@ def _package_renames(
     return renames, None
 
 
+def _built_on(doc: Document, stages: list[Stage]) -> list[Stage]:
+    """The stages whose chain holds one of `stages` (they included), found in one pass: a stage
+    builds only on an earlier one, so its parent's answer is known when it is reached."""
+    chosen = {stage.index for stage in stages}
+    holds: list[bool] = []
+    for stage in doc.stages:
+        parent = stage.parent_stage
+        holds.append(stage.index in chosen or (parent is not None and holds[parent]))
+    return [stage for stage in doc.stages if holds[stage.index]]
+
+
 def _after_from(
     doc: Document,
     ctx: RuleContext,
@@ -332,8 +342,9 @@ def _after_from(
             if not notes:
                 notes.append("the steps the retired onbuild image ran are written out after FROM")
         needed: set[str] = set()
+        built_on_it = {s.index for s in _built_on(doc, [stage])}
         for dependent in dependents:
-            if any(member.index == stage.index for member in stage_chain(doc, dependent)):
+            if dependent.index in built_on_it:
                 needed.update(guard.missing_tools(doc, dependent, major, inherited=True))
         install = _install_for(needed, ctx)
         if install is not None:

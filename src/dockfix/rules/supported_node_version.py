@@ -65,12 +65,13 @@ None.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 
 from ..context import RuleContext
 from ..dockerfile.document import Document, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
-from ..dockerfile.stages import copied_stages, is_node_image, is_windows, stage_chain
+from ..dockerfile.stages import chain_root, copied_stages, is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.nodedata import Advisory
@@ -135,11 +136,23 @@ def _version_site(doc: Document, stage: Stage) -> _VersionSite | None:
 
 def _stages_at(doc: Document, site: BaseSite) -> list[tuple[Stage, _VersionSite]]:
     """The external stages whose Node.js version is written at `site`, with how each reads it."""
-    found = []
-    for stage in doc.stages:
-        other = _version_site(doc, stage)
-        if other is not None and (other.site.start, other.site.end) == (site.start, site.end):
-            found.append((stage, other))
+    return [
+        (stage, other)
+        for stage, other in _version_sites(doc)
+        if (other.site.start, other.site.end) == (site.start, site.end)
+    ]
+
+
+# Each document's version sites, read once: asked for every site of every stage, reading them
+# again each time made a file of many stages cost the square (or cube) of their number.
+_VERSION_SITES: weakref.WeakKeyDictionary[Document, list[tuple[Stage, _VersionSite]]] = weakref.WeakKeyDictionary()
+
+
+def _version_sites(doc: Document) -> list[tuple[Stage, _VersionSite]]:
+    found = _VERSION_SITES.get(doc)
+    if found is None:
+        found = [(stage, other) for stage in doc.stages if (other := _version_site(doc, stage)) is not None]
+        _VERSION_SITES[doc] = found
     return found
 
 
@@ -212,12 +225,15 @@ def _companions(doc: Document, found: _VersionSite) -> list[_VersionSite]:
     if _key(found) not in sites:
         return []
     # Each stage belongs to the site of the external stage at the root of its chain.
+    site_of_root: dict[int, tuple[int, int]] = {}
+    for key, site in sites.items():
+        for root, _ in _stages_at(doc, site.site):
+            site_of_root[root.index] = key
     owner: dict[int, tuple[int, int]] = {}
     for stage in doc.stages:
-        root = stage_chain(doc, stage)[-1]
-        for key, site in sites.items():
-            if any(s.index == root.index for s, _ in _stages_at(doc, site.site)):
-                owner[stage.index] = key
+        owning = site_of_root.get(chain_root(doc, stage).index)
+        if owning is not None:
+            owner[stage.index] = owning
     linked: dict[tuple[int, int], set[tuple[int, int]]] = {key: set() for key in sites}
     for stage in doc.stages:
         for _inst, source in copied_stages(doc, stage):

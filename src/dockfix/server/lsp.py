@@ -38,7 +38,7 @@ from ..edits import Applicability, Finding
 from ..pipeline import FileResult
 from ..project.build_context import MAX_PROJECT_FILE
 from ..project.discover import COMPOSE_NAMES, is_dockerfile_name
-from ..project.fsutil import FileProblem, read_regular_file
+from ..project.fsutil import FileProblem, dockerfile_too_large, read_regular_file
 from ..project.node_tooling import LOCKFILES
 from .checks import Check, Checker
 from .positions import LineIndex, encode, replacement
@@ -147,6 +147,10 @@ class DockfixServer(LanguageServer):
         return check
 
     def _check(self, path: Path, source: bytes, version: int | None) -> Check:
+        refused = dockerfile_too_large(len(source))
+        if refused is not None:
+            # As the command line refuses the file: one error, nothing parsed, no line index of it.
+            return Check(path, version, b"", FileResult(path=path, original=b"", error=refused, error_line=1))
         if self.checker.excluded(path):
             return Check(path, version, source, _nothing(path, source))
         return self.checker.check(path, source, version, self.roots())

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ...context import RuleContext, Services
 from ...dockerfile.document import Document, Instruction, Stage
 from ...dockerfile.stages import effective_user, node_major, split_image
-from ...project.build_purpose import node_env_builds
+from ...project.build_purpose import node_env_builds_each
 from ...project.node_tooling import BUILD_TOOLS, LOCKFILES, PACKAGE_MANAGERS, omits_dev, prune_command
 from ...project.npmscripts import (
     commands_run,
@@ -129,8 +129,8 @@ def installs_of(doc: Document, stage: Stage, builds: DockerfileBuilds | None = N
     its flags, or because NODE_ENV is `production` there in every build (npm, Yarn 1 and pnpm
     then install none)."""
     found = []
-    for inst in stage.instructions:
-        production = inst.name == "RUN" and all(b.production for b in node_env_builds(doc, stage, inst, builds))
+    for inst, environments in node_env_builds_each(doc, stage, builds):
+        production = inst.name == "RUN" and all(b.production for b in environments)
         for script in inst.scripts:
             for command in script.commands:
                 words = [w.text for w in command.args]
