@@ -115,6 +115,7 @@ def allowed(fix: Fix | None, options: Options) -> bool:
 
 def run_rules(doc: Document, ctx: RuleContext, rules: list[Rule]) -> list[Finding]:
     findings: list[Finding] = []
+    ctx.start_pass(doc)
     for rule in rules:
         try:
             findings.extend(rule.check(doc, ctx))

@@ -78,7 +78,6 @@ from ..project.node_tooling import (
 )
 from ..project.npmscripts import (
     dev_dependency_at_start,
-    development_reason,
     development_site,
     script_invocation,
 )
@@ -223,7 +222,7 @@ def _build_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[
 def _runtime_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[str]) -> Iterator[Finding]:
     # Development, test, CI and base images keep their dev dependencies; only the deprecated
     # flag is modernised there (and the lockfile followed), which means the same.
-    development = development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds) is not None
+    development = ctx.facts(doc).development_reason(stage) is not None
     commands = list(run_commands(doc, stage))
     major = node_major(doc, stage)
     modern_npm = major is not None and major >= 15
