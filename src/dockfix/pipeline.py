@@ -254,7 +254,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
                 if edit.path is not None and edit.path not in originals:
                     originals[edit.path] = project.read_absolute(edit.path)
         try:
-            new_doc = real_images.document(new_files[None])
+            new_doc = real_images.document(new_files[None], doc)
         except PipelineError as error:
             culprits = _culprits(files[None], chosen)
             raise PipelineError(
@@ -378,9 +378,10 @@ class _RealImageGuard:
         self.judged[source] = doc
         return introduced(self.baseline, self.ctx.real_images.problems(doc))
 
-    def document(self, source: bytes) -> Document:
-        """The document of the text a pass ends with: the one judged, if it was; the others are let go."""
-        doc = self.judged.pop(source, None)
+    def document(self, source: bytes, before: Document) -> Document:
+        """The document of the text a pass ends with: `before`, the pass's own, when no fix edited
+        the Dockerfile; else the one judged, if it was. The others are let go."""
+        doc = before if source == before.source else self.judged.pop(source, None)
         self.judged.clear()
         return doc if doc is not None else parse_for_fixing(source)
 
