@@ -16,6 +16,7 @@ from .edits import Finding
 from .guard import RealImageJudge
 from .project.build_context import Project
 from .project.build_graph import DockerfileBuilds
+from .project.image_package import image_project
 from .project.npmscripts import development_reason
 from .sources.cache import user_cache_dir
 from .sources.images import NodeImages
@@ -165,6 +166,7 @@ class PassFacts:
         # DF007's finding on the Node.js version of each stage (by index), kept by DF007: DF002
         # asks it too, to know whether the stage's npm 6 base moves to a newer Node.js.
         self.node_upgrades: dict[int, Finding | None] = {}
+        self._image_projects: dict[int, Project] = {}
 
     def development_reason(self, stage: Stage) -> str | None:
         """`npmscripts.development_reason` of the stage, with the repository's builds."""
@@ -173,3 +175,9 @@ class PassFacts:
             reason = development_reason(ctx.project, self.doc, stage, ctx.dockerfile, builds=ctx.builds)
             self._development_reasons[stage.index] = reason
         return self._development_reasons[stage.index]
+
+    def image_project(self, stage: Stage) -> Project:
+        """`image_package.image_project` of the stage: the package in its working directory."""
+        if stage.index not in self._image_projects:
+            self._image_projects[stage.index] = image_project(self.ctx.project, self.doc, stage)
+        return self._image_projects[stage.index]
