@@ -149,6 +149,8 @@ class Instruction(Node):
 
     end_line: int = 0
     keyword: str = ""  # as written, e.g. "run"
+    # The keyword in upper case: `RUN`, `FROM`... (rules ask it of every instruction, many times a pass).
+    name: str = ""
     keyword_start: int = 0
     keyword_end: int = 0
     logical: bytes = b""
@@ -161,11 +163,6 @@ class Instruction(Node):
     onbuild_keyword: str | None = None
     # BuildKit reads heredocs after RUN, COPY and ADD in shell form, also behind ONBUILD.
     reads_heredocs: bool = False
-
-    @property
-    def name(self) -> str:
-        """The keyword in upper case: `RUN`, `FROM`..."""
-        return self.keyword.upper()
 
     @property
     def args(self) -> str:
@@ -474,6 +471,7 @@ class _Parser:
     def _split_command(self, inst: Instruction) -> None:
         split = _split_logical(inst.logical)
         inst.keyword = split.keyword
+        inst.name = split.keyword.upper()
         inst.keyword_start = inst.source_offset(split.lead)
         inst.keyword_end = inst.source_span(split.lead, split.keyword_end)[1]
         if split.flags is None:
