@@ -180,9 +180,12 @@ class Instruction(Node):
     @property
     def words(self) -> list[str]:
         """The arguments as a list: the JSON array in exec form, else the unquoted shell words."""
-        if self.json_args is not None:
-            return list(self.json_args)
-        return shell_words(self.args, raw_quotes=False)
+        return list(self.json_args if self.json_args is not None else self._shell_words)
+
+    # A parsed instruction never changes: its words are split once, however many rules ask.
+    @cached_property
+    def _shell_words(self) -> tuple[str, ...]:
+        return tuple(shell_words(self.args, raw_quotes=False))
 
     def flag(self, name: str) -> Flag | None:
         """The last flag of that name (BuildKit lets the last one win)."""
