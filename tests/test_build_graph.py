@@ -147,7 +147,7 @@ def test_siblings_built_from_one_context_share_it(repo):
     frontend = root / "packages" / "frontend" / "Dockerfile"
     assert found.contexts == {backend: root, frontend: root}
     assert found.context_sources[backend] == "docker-compose.yml service backend: context ."
-    assert sorted(found.graphs[0].sharing_context(root)) == [backend, frontend]
+    assert sorted(found.graphs[0].by_context()[str(root)]) == [backend, frontend]
     assert ".env" in copy_sources(backend.read_bytes())
 
 

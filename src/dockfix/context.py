@@ -11,9 +11,13 @@ from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from .dockerfile.document import Document, Stage
+from .edits import Finding
 from .guard import RealImageJudge
 from .project.build_context import Project
 from .project.build_graph import DockerfileBuilds
+from .project.image_package import image_project
+from .project.npmscripts import development_reason
 from .sources.cache import user_cache_dir
 from .sources.images import NodeImages
 from .sources.nodedata import NodeData
@@ -128,12 +132,52 @@ class RuleContext:
         # The codes of the rules this run applies (None: every rule), for a rule whose fix
         # waits on another's (DF002 on an npm 6 base that DF007 moves to a newer Node.js).
         self.rule_codes: frozenset[str] | None = None
+        self._pass: PassFacts | None = None
 
     @property
     def today(self) -> date:
         return self.options.today
 
+    def start_pass(self, doc: Document) -> None:
+        """A pass of the rules over `doc` begins: what they work out about it is kept until the next
+        one, which may see other project files (the overlay of the fixes applied so far)."""
+        self._pass = PassFacts(doc, self)
+
+    def facts(self, doc: Document) -> PassFacts:
+        """What several rules ask of `doc`, each worked out once in the pass under way; for a
+        document no pass is checking (a fix tried on its own), worked out afresh."""
+        if self._pass is not None and self._pass.doc is doc:
+            return self._pass
+        return PassFacts(doc, self)
+
     @cached_property
     def real_images(self) -> RealImageJudge:
         """The real-image guard of this check, which keeps what it found for each text it judged."""
         return RealImageJudge(self.project, self.services.node_images, self.today)
+
+
+class PassFacts:
+    """Facts about one document that several rules of a pass need, each worked out on first ask."""
+
+    def __init__(self, doc: Document, ctx: RuleContext):
+        self.doc = doc
+        self.ctx = ctx
+        self._development_reasons: dict[int, str | None] = {}
+        # DF007's finding on the Node.js version of each stage (by index), kept by DF007: DF002
+        # asks it too, to know whether the stage's npm 6 base moves to a newer Node.js.
+        self.node_upgrades: dict[int, Finding | None] = {}
+        self._image_projects: dict[int, Project] = {}
+
+    def development_reason(self, stage: Stage) -> str | None:
+        """`npmscripts.development_reason` of the stage, with the repository's builds."""
+        if stage.index not in self._development_reasons:
+            ctx = self.ctx
+            reason = development_reason(ctx.project, self.doc, stage, ctx.dockerfile, builds=ctx.builds)
+            self._development_reasons[stage.index] = reason
+        return self._development_reasons[stage.index]
+
+    def image_project(self, stage: Stage) -> Project:
+        """`image_package.image_project` of the stage: the package in its working directory."""
+        if stage.index not in self._image_projects:
+            self._image_projects[stage.index] = image_project(self.ctx.project, self.doc, stage)
+        return self._image_projects[stage.index]

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from .dockerfile.document import Document, Instruction, Stage
+from .dockerfile.document import DockerfileSyntaxError, Document, Instruction, Stage
 from .dockerfile.frontend import run_mount_refused
 from .dockerfile.stages import (
     copied_stages,
@@ -151,6 +151,18 @@ class RealImageJudge:
             known = tuple(check(doc, self.project, self.images, self.today))
             self._judged[doc.source] = known
         return list(known)
+
+    def problems_of_text(self, source: bytes) -> list[Problem] | None:
+        """`problems` of the document a text parses to (a candidate of the tag planning), parsed
+        only when the text was not judged yet; None when it does not parse."""
+        known = self._judged.get(source)
+        if known is not None:
+            return list(known)
+        try:
+            doc = Document.parse(source)
+        except (DockerfileSyntaxError, ValueError):
+            return None
+        return None if doc.errors else self.problems(doc)
 
 
 def introduced(before: list[Problem], after: list[Problem]) -> list[Problem]:

@@ -150,6 +150,7 @@ def allowed(fix: Fix | None, options: Options) -> bool:
 
 def run_rules(doc: Document, ctx: RuleContext, rules: list[Rule]) -> list[Finding]:
     findings: list[Finding] = []
+    ctx.start_pass(doc)
     for rule in rules:
         try:
             findings.extend(rule.check(doc, ctx))
@@ -296,7 +297,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
                 if edit.path is not None and edit.path not in originals:
                     originals[edit.path] = project.read_absolute(edit.path)
         try:
-            new_doc = real_images.document(new_files[None])
+            new_doc = real_images.document(new_files[None], doc)
         except PipelineError as error:
             culprits = _culprits(files[None], chosen)
             raise PipelineError(
@@ -447,9 +448,10 @@ class _RealImageGuard:
         self.judged[source] = doc
         return introduced(self.baseline, self.ctx.real_images.problems(doc))
 
-    def document(self, source: bytes) -> Document:
-        """The document of the text a pass ends with: the one judged, if it was; the others are let go."""
-        doc = self.judged.pop(source, None)
+    def document(self, source: bytes, before: Document) -> Document:
+        """The document of the text a pass ends with: `before`, the pass's own, when no fix edited
+        the Dockerfile; else the one judged, if it was. The others are let go."""
+        doc = before if source == before.source else self.judged.pop(source, None)
         self.judged.clear()
         return doc if doc is not None else parse_for_fixing(source)
 

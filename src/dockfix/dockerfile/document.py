@@ -149,6 +149,8 @@ class Instruction(Node):
 
     end_line: int = 0
     keyword: str = ""  # as written, e.g. "run"
+    # The keyword in upper case: `RUN`, `FROM`... (rules ask it of every instruction, many times a pass).
+    name: str = ""
     keyword_start: int = 0
     keyword_end: int = 0
     logical: bytes = b""
@@ -161,12 +163,6 @@ class Instruction(Node):
     onbuild_keyword: str | None = None
     # BuildKit reads heredocs after RUN, COPY and ADD in shell form, also behind ONBUILD.
     reads_heredocs: bool = False
-
-    @cached_property
-    def name(self) -> str:
-        """The keyword in upper case: `RUN`, `FROM`... (asked millions of times on a large file;
-        the parser sets the keyword before anything reads the name)."""
-        return self.keyword.upper()
 
     @property
     def args(self) -> str:
@@ -184,9 +180,12 @@ class Instruction(Node):
     @property
     def words(self) -> list[str]:
         """The arguments as a list: the JSON array in exec form, else the unquoted shell words."""
-        if self.json_args is not None:
-            return list(self.json_args)
-        return shell_words(self.args, raw_quotes=False)
+        return list(self.json_args if self.json_args is not None else self._shell_words)
+
+    # A parsed instruction never changes: its words are split once, however many rules ask.
+    @cached_property
+    def _shell_words(self) -> tuple[str, ...]:
+        return tuple(shell_words(self.args, raw_quotes=False))
 
     def flag(self, name: str) -> Flag | None:
         """The last flag of that name (BuildKit lets the last one win)."""
@@ -477,6 +476,7 @@ class _Parser:
     def _split_command(self, inst: Instruction) -> None:
         split = _split_logical(inst.logical)
         inst.keyword = split.keyword
+        inst.name = split.keyword.upper()
         inst.keyword_start = inst.source_offset(split.lead)
         inst.keyword_end = inst.source_span(split.lead, split.keyword_end)[1]
         if split.flags is None:

@@ -177,6 +177,10 @@ class Project:
         self.root = root
         self.overlay: dict[Path, bytes] = overlay if overlay is not None else {}
         self.too_large: set[Path] = too_large if too_large is not None else set()
+        # Each path asked, resolved once: the rules ask for package.json, server.js... tens of
+        # times a check, and resolving is a system call per component. Only the fixes' overlay
+        # changes during a check, and it changes no link.
+        self._paths: dict[str, Path | None] = {}
 
     @cached_property
     def _resolved_root(self) -> Path | None:
@@ -188,7 +192,11 @@ class Project:
 
     def path(self, relative: str) -> Path | None:
         """The absolute path of a file inside the context; None if it would leave it."""
-        candidate = self.root / relative
+        if relative not in self._paths:
+            self._paths[relative] = self._inside(self.root / relative)
+        return self._paths[relative]
+
+    def _inside(self, candidate: Path) -> Path | None:
         root = self._resolved_root
         try:
             if root is None or not candidate.resolve().is_relative_to(root):

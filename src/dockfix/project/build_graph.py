@@ -115,10 +115,13 @@ class BuildGraph:
             self._resolved[path] = _key(path)
         return self._resolved[path]
 
-    def sharing_context(self, context: Path) -> list[Path]:
-        """The Dockerfiles built from `context`: a change to its .dockerignore concerns all of them."""
-        key = os.path.normpath(context)
-        return [path for path, builds in self.dockerfiles.items() if os.path.normpath(builds.choice.context) == key]
+    def by_context(self) -> dict[str, list[Path]]:
+        """The Dockerfiles placed, by their build context (normalised): a change to a context's
+        .dockerignore concerns all of its Dockerfiles."""
+        grouped: dict[str, list[Path]] = {}
+        for path, builds in self.dockerfiles.items():
+            grouped.setdefault(os.path.normpath(builds.choice.context), []).append(path)
+        return grouped
 
 
 def _key(path: Path) -> str:

@@ -391,9 +391,10 @@ def _discover_folder(
         discovery.context_sources[shown] = choice.reason
         if os.path.realpath(choice.context) != os.path.dirname(os.path.realpath(shown)):
             discovery.contexts[shown] = choice.context
+    by_context = graph.by_context()
     for shown in placed:
         builds = graph.dockerfiles[shown]
-        others = graph.sharing_context(builds.choice.context)
+        others = by_context[os.path.normpath(builds.choice.context)]
         builds.siblings = tuple(other for other in others if other != shown)
         discovery.builds[shown] = builds
 

@@ -205,31 +205,53 @@ def _project_files(root: Path) -> list[str]:
     return found
 
 
-def _needed_by_copy(pattern_text: str, names: tuple[str, ...], sources: list[str], files: list[str]) -> bool:
-    """Whether ignoring this pattern would leave out something a COPY/ADD names."""
-    pattern = parse_pattern(pattern_text)
-    if pattern is None:
-        return False  # a comment or a blank line leaves nothing out
+@dataclass(frozen=True, slots=True)
+class _CopySource:
+    """A COPY/ADD source as an ignore pattern is checked against it."""
+
+    variable: str | None  # a source with a variable, as written: only the names it spells out count
+    glob: re.Pattern[str] | None  # a source with wildcards: a pattern whose names it matches is needed
+    paths: tuple[str, ...]  # the context paths it takes: itself, and the listed files its wildcards match
+
+
+def _copy_sources(sources: list[str], files: list[str]) -> list[_CopySource]:
+    """The sources as `_needed_by_copy` checks them, each read (and its glob matched against the
+    context's files) once for all the patterns."""
+    checked = []
     for source in sources:
         if "$" in source:
-            # a variable source could be anything: only guard against names it spells out
-            if any(name in source for name in names):
-                return True
+            checked.append(_CopySource(source, None, ()))
             continue
         parsed = parse_pattern(source)
         if parsed is None or parsed.text in (".", "/"):
             continue  # the whole context: leaving things out is the point
         cleaned = parsed.text
-        candidates = [cleaned]
+        paths = [cleaned]
+        glob = None
         if not parsed.is_literal:
-            glob = _translate(cleaned)
-            if glob is None:
+            translated = _translate(cleaned)
+            if translated is None:
                 continue
             if any(ch in cleaned for ch in "*?["):
-                candidates += [f for f in files if glob.fullmatch(f)]
-                if any(glob.fullmatch(name) for name in names):
-                    return True
-        if any(pattern.matches(c) for c in candidates if not any(ch in c for ch in "*?[")):
+                glob = translated
+                paths += [f for f in files if translated.fullmatch(f)]
+        checked.append(_CopySource(None, glob, tuple(p for p in paths if not any(ch in p for ch in "*?["))))
+    return checked
+
+
+def _needed_by_copy(pattern_text: str, names: tuple[str, ...], sources: list[_CopySource]) -> bool:
+    """Whether ignoring this pattern would leave out something a COPY/ADD names."""
+    pattern = parse_pattern(pattern_text)
+    if pattern is None:
+        return False  # a comment or a blank line leaves nothing out
+    for source in sources:
+        if source.variable is not None:
+            # a variable source could be anything: only guard against names it spells out
+            needed = any(name in source.variable for name in names)
+        else:
+            globbed = source.glob is not None and any(source.glob.fullmatch(name) for name in names)
+            needed = globbed or any(pattern.matches(path) for path in source.paths)
+        if needed:
             return True
     return False
 
@@ -412,8 +434,9 @@ def _needed_by_siblings(
     """Of the patterns, those another Dockerfile of the context copies or reads: {pattern: which one, why}."""
     held: dict[str, str] = {}
     for sibling in siblings:
+        sources = _copy_sources(sibling.sources, files)
         for pattern, names in patterns:
-            if pattern not in held and _needed_by_copy(pattern, names, sibling.sources, files):
+            if pattern not in held and _needed_by_copy(pattern, names, sources):
                 held[pattern] = f"{sibling.shown}, built from the same context, copies it"
         unheld = [pattern for pattern, _ in patterns if pattern not in held]
         for pattern, (why, _token) in _reads(sibling.doc, ctx, unheld).items():
@@ -455,7 +478,8 @@ def _create(doc: Document, ctx: RuleContext, path: Path, siblings: list[Sibling]
     output = build_output_folder(doc, ctx)
     if output and output not in (p for p, _ in patterns):
         patterns.append((output, (output,)))
-    kept = [(p, names) for p, names in patterns if not _needed_by_copy(p, names, sources, files)]
+    copied = _copy_sources(sources, files)
+    kept = [(p, names) for p, names in patterns if not _needed_by_copy(p, names, copied)]
     skipped = [p for p, _ in patterns if p not in (k for k, _ in kept)]
     held = _needed_by_siblings(ctx, siblings, kept, files)
     read, tokens = _kept_in(doc, ctx, [p for p, _ in kept if p not in held])
@@ -483,13 +507,14 @@ def _complete(
     """An existing ignore file completed with what keeps local state and secrets out."""
     sources = context_sources(doc)
     files = _listed_files(ctx, sources, siblings)
+    copied = _copy_sources(sources, files)
     rules = DockerIgnore.parse(existing)
     missing = [
         name
         for name in REQUIRED
         if not rules.excludes(name)
         and not rules.negations_touching(name)
-        and not _needed_by_copy(name, (name,), sources, files)
+        and not _needed_by_copy(name, (name,), copied)
     ]
     held = _needed_by_siblings(ctx, siblings, [(name, (name,)) for name in missing], files)
     missing = [name for name in missing if name not in held]

@@ -83,7 +83,7 @@ from ..dockerfile.words import read_env, shell_words
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix, apply_edits
 from ..project.build_context import Project
-from ..project.image_package import image_project, may_have_node_modules
+from ..project.image_package import may_have_node_modules
 from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script, script_invocation
 from .image_purpose import left_alone
 from .rule import Rule
@@ -136,7 +136,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     if argv == []:
         return  # `CMD []`: no command of the app's to put under an init
     # The scripts are those of the package.json the image has in its working directory.
-    project = image_project(ctx.project, doc, stage)
+    project = ctx.facts(doc).image_project(stage)
     if argv is None:
         yield from _shell_features(doc, ctx, project, stage, target)
         return

@@ -52,7 +52,6 @@ from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, image_node_major, runtime_stage, start_instructions, workdir_at
 from ..edits import Applicability, Finding, Fix
-from ..project.image_package import image_project
 from ..project.npmscripts import resolve_script
 from .rule import Rule
 
@@ -104,7 +103,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         argv = cmd.words
     entry = _entry_of(argv)
     # The app in the WORKDIR: the package whose package.json the image has there.
-    project = image_project(ctx.project, doc, stage)
+    project = ctx.facts(doc).image_project(stage)
     if entry is None:
         resolved = resolve_script(project, argv[1:] if argv[:1] == ["dumb-init"] else argv)
         if resolved is not None and resolved.why_not is None:

@@ -53,7 +53,6 @@ from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage
 from ..edits import Finding
-from ..project.npmscripts import development_reason
 from .rule import Rule
 
 # What "left alone" means, said in the note: every rule below keeps to it by asking `left_alone`.
@@ -71,7 +70,7 @@ def left_alone(doc: Document, ctx: RuleContext) -> str | None:
     stage = runtime_stage(doc)
     if stage is None or not applies_to(doc, stage):
         return None
-    return development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds)
+    return ctx.facts(doc).development_reason(stage)
 
 
 def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:

@@ -57,7 +57,7 @@ from ..dockerfile.stages import (
 from ..dockerfile.words import read_env
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix
-from ..project.npmscripts import dev_dependency_at_start, development_builds, development_reason, install_at_start
+from ..project.npmscripts import dev_dependency_at_start, development_builds, install_at_start
 from .rule import Rule
 
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.\-:/,@%+$]+$")
@@ -75,7 +75,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         return
     # Development, test, CI and base images keep whatever NODE_ENV they have; only the legacy
     # form is rewritten there, which means the same.
-    development = development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds) is not None
+    development = ctx.facts(doc).development_reason(stage) is not None
     escape = doc.escape.decode()
     for member in stage_chain(doc, stage):
         for inst in member.instructions:

@@ -34,7 +34,7 @@ from datetime import date
 
 from .. import guard
 from ..context import RuleContext
-from ..dockerfile.document import DockerfileSyntaxError, Document, Stage
+from ..dockerfile.document import Document, Stage
 from ..dockerfile.imageref import ImageReference
 from ..dockerfile.stages import external_base, split_image
 from ..edit_helpers import insert_line_after
@@ -255,13 +255,8 @@ def _copies_across_libc(doc: Document, dependents: list[Stage], images: NodeImag
 def _new_problems(
     doc: Document, ctx: RuleContext, baseline: list[guard.Problem], edits: list[Edit]
 ) -> list[guard.Problem] | None:
-    try:
-        new_doc = Document.parse(apply_edits(doc.source, edits))
-    except (DockerfileSyntaxError, ValueError):
-        return None
-    if new_doc.errors:
-        return None
-    return guard.introduced(baseline, ctx.real_images.problems(new_doc))
+    problems = ctx.real_images.problems_of_text(apply_edits(doc.source, edits))
+    return None if problems is None else guard.introduced(baseline, problems)
 
 
 def _package_renames(

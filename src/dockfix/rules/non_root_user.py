@@ -103,7 +103,7 @@ from ..dockerfile.stages import (
 from ..edit_helpers import insert_line_after, insert_line_before
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_context import Project
-from ..project.npmscripts import development_reason, install_at_start, script_invocation, start_commands_run
+from ..project.npmscripts import install_at_start, script_invocation, start_commands_run
 from ..project.runtime_evidence import (
     WrittenFolder,
     compose_volume_folders,
@@ -272,7 +272,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         return
     if not any(any(start_instructions(member)) for member in stage_chain(doc, stage)):
         return  # no command of the app's own: a base or tooling image
-    if development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds):
+    if ctx.facts(doc).development_reason(stage):
         return  # a dev or test image writes into the source mounted from the host
     user = effective_user(doc, stage)
     if not is_root(user) or steps_down(doc, stage):

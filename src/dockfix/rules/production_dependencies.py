@@ -101,7 +101,6 @@ from ..project.node_tooling import (
 )
 from ..project.npmscripts import (
     dev_dependency_at_start,
-    development_reason,
     development_site,
     script_invocation,
     start_needs_dev_dependency,
@@ -248,7 +247,7 @@ def _build_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[
 def _runtime_installs(doc: Document, ctx: RuleContext, stage: Stage, ignore: list[str]) -> Iterator[Finding]:
     # Development, test, CI and base images keep their dev dependencies; only the deprecated
     # flag is modernised there (and the lockfile followed), which means the same.
-    development = development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds) is not None
+    development = ctx.facts(doc).development_reason(stage) is not None
     commands = list(run_commands(doc, stage))
     major = node_major(doc, stage)
     modern_npm = major is not None and major >= 15
@@ -454,7 +453,7 @@ def _production_fix(
 def _copied_node_modules(doc: Document, ctx: RuleContext, runtime: Stage) -> Iterator[Finding]:
     """Dev dependencies that reach the running image in a node_modules copied `--from` a stage
     that installed them for its build: pruned at the end of that stage, after its last build step."""
-    if development_reason(ctx.project, doc, runtime, ctx.dockerfile, builds=ctx.builds) is not None:
+    if ctx.facts(doc).development_reason(runtime) is not None:
         return
     seen: set[int] = set()
     for copy, builder in copied_stages(doc, runtime):

@@ -176,7 +176,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
         if found is None or _key(found) in seen:
             continue
         seen.add(_key(found))
-        finding = _site_finding(doc, ctx, found)
+        finding = _site_finding_in_pass(doc, ctx, stage, found)
         if finding is not None:
             if finding.fix is not None and finding.fix.applicability is Applicability.UNSAFE:
                 # The stages that move with it have their upgrade in this finding.
@@ -198,7 +198,7 @@ RULE = Rule(
 def upgrade_of(doc: Document, ctx: RuleContext, stage: Stage) -> Finding | None:
     """This rule's finding on the Node.js version `stage` builds on; None when the version is fine."""
     found = None if is_windows(doc, stage) else _version_site(doc, stage)
-    return None if found is None else _site_finding(doc, ctx, found)
+    return None if found is None else _site_finding_in_pass(doc, ctx, stage, found)
 
 
 def _key(found: _VersionSite) -> tuple[int, int]:
@@ -247,6 +247,15 @@ def _companions(doc: Document, found: _VersionSite) -> list[_VersionSite]:
             reached.add(key)
             todo.append(key)
     return [sites[key] for key in sorted(reached) if key != _key(found)]
+
+
+def _site_finding_in_pass(doc: Document, ctx: RuleContext, stage: Stage, found: _VersionSite) -> Finding | None:
+    """The finding at the stage's version site, worked out once in a pass (`check` and DF002 both
+    ask): the tag planning it may need is costly."""
+    upgrades = ctx.facts(doc).node_upgrades
+    if stage.index not in upgrades:
+        upgrades[stage.index] = _site_finding(doc, ctx, found)
+    return upgrades[stage.index]
 
 
 def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Finding | None:

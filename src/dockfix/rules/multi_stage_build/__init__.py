@@ -101,7 +101,7 @@ from ...context import RuleContext
 from ...dockerfile.document import Document, Stage
 from ...dockerfile.stages import applies_to
 from ...edits import Applicability, Finding, Fix
-from ...project.npmscripts import development_builds, development_reason
+from ...project.npmscripts import development_builds
 from ..rule import Rule
 from .distroless import runtime_problems
 from .planning import installs_of, plan_split
@@ -121,7 +121,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     if (
         not applies_to(doc, stage)
         or not ctx.project.has_package_json
-        or development_reason(ctx.project, doc, stage, ctx.dockerfile, builds=ctx.builds) is not None
+        or ctx.facts(doc).development_reason(stage) is not None
     ):
         return
     installs = installs_of(doc, stage, ctx.builds)
