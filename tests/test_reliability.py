@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from dockfix.cli import app
 from dockfix.project.fsutil import TEMP_SUFFIX
+from support.signals import default_sigint
 
 NAIVE = b'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
 PACKAGE_JSON = json.dumps({"name": "app", "scripts": {"start": "node server.js"}, "dependencies": {"express": "^4"}})
@@ -85,6 +86,7 @@ def test_sigint_during_a_bulk_write_leaves_every_file_old_or_new(tmp_path):
         [sys.executable, "-m", "dockfix", str(bulk), "--write", "--offline", "--unsafe-fixes", "--today", "2026-11-29"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
     )
     dockerfiles = sorted(bulk.glob("*/Dockerfile"))
     deadline = time.monotonic() + 300

@@ -25,6 +25,7 @@ from dockfix.project.discover import discover, is_dockerfile_name
 from dockfix.project.fsutil import SWAPPED_LINK, TEMP_SUFFIX, FileChange, WriteFailed, write_together
 from dockfix.run import EXIT_ERROR
 from support.paths import FIXTURES
+from support.signals import default_sigint
 from support.trees import snapshot, write_tree
 
 APP = FIXTURES / "shapes" / "npm-lockfile-copy-all"
@@ -240,6 +241,7 @@ def test_sigterm_and_sigint_end_a_write_cleanly(tmp_path, name, code):
         capture_output=True,
         env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
         timeout=300,
+        preexec_fn=default_sigint,
     )
     assert run.returncode == code, run.stderr
     assert run.stderr.decode().splitlines()[-1] == (
