@@ -5,40 +5,15 @@ The CLI runs in a child process with a timeout: a regression here hangs rather t
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dockfix.project.fsutil import TEMP_SUFFIX, FileProblem, read_regular_file
-
-NAIVE = b'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
-PACKAGE_JSON = json.dumps({"name": "app", "scripts": {"start": "node server.js"}, "dependencies": {"express": "^4"}})
-SERVER = "require('http').createServer((q, s) => s.end('ok')).listen(3000)\n"
+from support.cli_apps import NAIVE, make_app, run_cli
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs need a POSIX system")
-
-
-def make_app(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "Dockerfile").write_bytes(NAIVE)
-    (folder / "package.json").write_text(PACKAGE_JSON)
-    (folder / "server.js").write_text(SERVER)
-    return folder
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dockfix", *args, "--offline", "--today", "2026-11-29"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
 
 
 def lines_naming(output: str, name: str) -> list[str]:
@@ -55,7 +30,7 @@ def test_read_regular_file_refuses_a_fifo_without_blocking(tmp_path: Path) -> No
 def test_fifo_dockerignore_ends_a_write_with_one_line(tmp_path: Path) -> None:
     app = make_app(tmp_path / "app")
     os.mkfifo(app / ".dockerignore")
-    run = run_cli("--write", "app", cwd=tmp_path)
+    run = run_cli("--write", "app", cwd=tmp_path, timeout=30)
     problems = lines_naming(run.stdout + run.stderr, ".dockerignore: error:")
     assert problems == [
         "app/.dockerignore: error: cannot read before writing: not a regular file (a FIFO, socket or device)"
@@ -69,7 +44,7 @@ def test_fifo_dockerignore_ends_a_write_with_one_line(tmp_path: Path) -> None:
 def test_fifo_compose_file_is_skipped_with_one_warning(tmp_path: Path) -> None:
     app = make_app(tmp_path / "app")
     os.mkfifo(app / "compose.yaml")
-    run = run_cli("app", cwd=tmp_path)
+    run = run_cli("app", cwd=tmp_path, timeout=30)
     warnings = lines_naming(run.stderr, "compose.yaml")
     assert warnings == [
         "dockfix: warning: app/compose.yaml: cannot read the compose file: not a regular file (a FIFO, socket or "
@@ -85,7 +60,7 @@ def test_fifo_files_in_one_repository_leave_the_other_written(tmp_path: Path) ->
     os.mkfifo(hostile / ".dockerignore")
     os.mkfifo(hostile / "compose.yaml")
     fine = make_app(tmp_path / "fine")
-    run = run_cli("--write", "hostile", "fine", cwd=tmp_path)
+    run = run_cli("--write", "hostile", "fine", cwd=tmp_path, timeout=30)
     output = run.stdout + run.stderr
     assert len(lines_naming(output, "hostile/.dockerignore")) == 1
     assert len(lines_naming(output, "hostile/compose.yaml")) == 1
@@ -98,7 +73,7 @@ def test_deeply_nested_config_fails_only_its_own_repository(tmp_path: Path) -> N
     bad = make_app(tmp_path / "bad")
     (bad / ".dockfix.toml").write_text("a = " + "[" * 2000 + "]" * 2000 + "\n")
     good = make_app(tmp_path / "good")
-    run = run_cli("good", "bad", cwd=tmp_path)
+    run = run_cli("good", "bad", cwd=tmp_path, timeout=30)
     output = run.stdout + run.stderr
     errors = lines_naming(output, "bad/Dockerfile: error:")
     assert len(errors) == 1

@@ -8,34 +8,18 @@ runs in a child process, as a user runs it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from dockfix.dockerfile import shell
+from support.cli_apps import make_app as make_app_with
+from support.cli_apps import run_cli
 
 DOCKERFILE = b'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["npm", "start"]\n'
 PACKAGE_JSON = json.dumps({"name": "app", "scripts": {"start": "node server.js"}})
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dockfix", *args, "--offline", "--today", "2026-11-29"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-
-
 def make_app(folder: Path, dockerfile: bytes = DOCKERFILE, package_json: str = PACKAGE_JSON) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "Dockerfile").write_bytes(dockerfile)
-    (folder / "package.json").write_text(package_json)
-    (folder / "server.js").write_text("require('http').createServer().listen(3000)\n")
-    return folder
+    return make_app_with(folder, dockerfile, package_json)
 
 
 def test_a_chain_of_thousands_of_commands_is_read_without_recursion():

@@ -19,19 +19,8 @@ from typer.testing import CliRunner
 
 from dockfix.cli import app
 from dockfix.project.fsutil import TEMP_SUFFIX
+from support.cli_apps import NAIVE, SERVER, make_app
 from support.signals import default_sigint
-
-NAIVE = b'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\nCMD ["npm", "start"]\n'
-PACKAGE_JSON = json.dumps({"name": "app", "scripts": {"start": "node server.js"}, "dependencies": {"express": "^4"}})
-SERVER = "require('http').createServer((q, s) => s.end('ok')).listen(3000)\n"
-
-
-def make_app(folder: Path, dockerfile: bytes = NAIVE, package_json: str = PACKAGE_JSON) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "Dockerfile").write_bytes(dockerfile)
-    (folder / "package.json").write_text(package_json)
-    (folder / "server.js").write_text(SERVER)
-    return folder
 
 
 def dockfix(*args: str, env: dict[str, str] | None = None):

@@ -5,18 +5,12 @@ Offline first, then pinned by digest against a real registry."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
-from dockfix.context import Options, RuleContext, Services
 from dockfix.edits import Applicability
-from dockfix.pipeline import fix_document
-from dockfix.project.build_context import Project
-from dockfix.rules import RULES, select_rules
-from support.fixing import TODAY, fix_folder, make_project
+from support.fixing import fix_folder, fix_online, make_project
 from support.oracle import oracle_view
 from support.registry import push_image, registry_fixture
 
@@ -217,20 +211,6 @@ def pushed(token_registry):
     return {tag: push_image(token_registry, "library/node", tag) for tag in PUSHED_TAGS}
 
 
-def fix_online(tmp_path: Path, source: str, mirror: str, select: list[str] | None):
-    folder = make_project(tmp_path, source, files={"package-lock.json": "{}"})
-    (tmp_path / "config.json").write_text(json.dumps({}))
-    options = Options(unsafe_fixes=True, offline=False, today=TODAY, registry_mirror=mirror)
-    services = Services(options, cache_dir=tmp_path / "cache", docker_config=tmp_path / "config.json")
-    ctx = RuleContext(folder / "Dockerfile", Project(folder), options, services=services)
-    rules = select_rules(select, None) if select else list(RULES)
-    result = fix_document(folder / "Dockerfile", source.encode(), ctx, rules)
-    assert result.error is None
-    assert fix_document(folder / "Dockerfile", result.fixed, ctx, rules).fixed == result.fixed
-    assert oracle_view(result.fixed)[0] == "ok"
-    return result
-
-
 @pytest.mark.parametrize(
     ("build", "run", "moved"),
     [
@@ -241,7 +221,7 @@ def fix_online(tmp_path: Path, source: str, mirror: str, select: list[str] | Non
 )
 def test_pinned_linked_stages_move_together_each_on_its_new_digest(tmp_path, token_registry, pushed, build, run, moved):
     source = BUILD_AND_RUN.format(build=f"{build}@{pushed[build].digest}", run=f"{run}@{pushed[run].digest}")
-    result = fix_online(tmp_path, source, token_registry.url, ["DF007"])
+    result = fix_online(tmp_path, source, token_registry.url, ["DF007"], files={"package-lock.json": "{}"})
     expected = BUILD_AND_RUN.format(
         build=f"{moved[0]}@{pushed[moved[0]].digest}", run=f"{moved[1]}@{pushed[moved[1]].digest}"
     )
@@ -254,7 +234,7 @@ def test_a_pinned_pair_keeps_one_digest_with_every_rule(tmp_path, token_registry
     # Online, DF001 pins nothing new here (both are pinned); DF007 moves both to one digest.
     pin = pushed["14.21.3-alpine"].digest
     source = BUILD_AND_RUN.format(build=f"14.21.3-alpine@{pin}", run=f"14.21.3-alpine@{pin}")
-    result = fix_online(tmp_path, source, token_registry.url, None)
+    result = fix_online(tmp_path, source, token_registry.url, None, files={"package-lock.json": "{}"})
     new_pin = pushed["24-alpine"].digest
     assert result.fixed.decode().count(f"FROM node:24-alpine@{new_pin}") == 2
     assert len(df007(result.initial)) == 1

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from dockfix.context import Options, RuleContext, Services
 from dockfix.edits import Applicability
-from dockfix.pipeline import fix_document
-from dockfix.project.build_context import Project
-from dockfix.rules import RULES, select_rules
 from dockfix.sources.nodedata import NodeData
 from dockfix.sources.semver import Version
-from support.fixing import TODAY, fix_folder, make_project
+from support.fixing import TODAY, fix_folder, fix_online, make_project
 from support.oracle import oracle_view
 from support.registry import push_image, registry_fixture
 
@@ -155,20 +148,6 @@ def pushed(token_registry):
         tag: push_image(token_registry, "library/node", tag)
         for tag in ("24-slim", "26-slim", f"{FIRST_PATCHED_22}-alpine", "22.1.0-alpine")
     }
-
-
-def fix_online(tmp_path: Path, source: str, mirror: str, select=None):
-    folder = make_project(tmp_path, source)
-    (tmp_path / "config.json").write_text(json.dumps({}))
-    options = Options(unsafe_fixes=True, offline=False, today=TODAY, registry_mirror=mirror)
-    services = Services(options, cache_dir=tmp_path / "cache", docker_config=tmp_path / "config.json")
-    ctx = RuleContext(folder / "Dockerfile", Project(folder), options, services=services)
-    rules = select_rules(select, None) if select else list(RULES)
-    result = fix_document(folder / "Dockerfile", source.encode(), ctx, rules)
-    again = fix_document(folder / "Dockerfile", result.fixed, ctx, rules)
-    assert again.fixed == result.fixed
-    assert oracle_view(result.fixed)[0] == "ok"
-    return result
 
 
 def test_dead_major_becomes_the_oldest_lts_with_a_year_left_slim_with_its_digest(tmp_path, token_registry, pushed):

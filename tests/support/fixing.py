@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 from dockfix import guard
-from dockfix.context import Options, RuleContext
+from dockfix.context import Options, RuleContext, Services
 from dockfix.dockerfile.document import Document
 from dockfix.pipeline import FileResult, fix_document
 from dockfix.project.build_context import Project
@@ -34,6 +35,28 @@ def fix_folder(
     ctx = RuleContext(dockerfile, Project(folder), options)
     rules = select_rules(select, None) if select else list(RULES)
     return fix_document(dockerfile, data, ctx, rules)
+
+
+def fix_online(
+    tmp_path: Path,
+    source: str,
+    mirror: str,
+    select: list[str] | None = None,
+    files: dict[str, str] | None = None,
+) -> FileResult:
+    """Fix `source` online against the registry at `mirror` (a test's own loopback registry), with
+    unsafe fixes and a cache of its own; the output is a fixpoint BuildKit's parser accepts."""
+    folder = make_project(tmp_path, source, files=files)
+    (tmp_path / "config.json").write_text(json.dumps({}))
+    options = Options(unsafe_fixes=True, offline=False, today=TODAY, registry_mirror=mirror)
+    services = Services(options, cache_dir=tmp_path / "cache", docker_config=tmp_path / "config.json")
+    ctx = RuleContext(folder / "Dockerfile", Project(folder), options, services=services)
+    rules = select_rules(select, None) if select else list(RULES)
+    result = fix_document(folder / "Dockerfile", source.encode(), ctx, rules)
+    assert result.error is None, result.error
+    assert fix_document(folder / "Dockerfile", result.fixed, ctx, rules).fixed == result.fixed, "not a fixpoint"
+    assert oracle_view(result.fixed)[0] == "ok"
+    return result
 
 
 def undeclared_fixes(result: FileResult) -> list[str]:
