@@ -33,7 +33,7 @@ from pathlib import Path
 from .appcode.node_syntax import SyntaxFeature, parsed_features
 from .appcode.syntax import language_of, parses
 from .context import Options, RuleContext
-from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
+from .dockerfile.document import BOM, KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
 from .dockerfile.stages import image_node_major, runtime_stage
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
@@ -120,14 +120,17 @@ def not_an_instruction(doc: Document) -> int | None:
     return first.line
 
 
-def parse_for_fixing(source: bytes) -> Document:
+def parse_for_fixing(source: bytes, parsed: Document | None = None) -> Document:
     """Parse and apply the builder's own checks; raises PipelineError with a line.
+
+    `parsed` is the document of these bytes when one was already parsed (discovery's, to choose
+    the build context): it is taken when its bytes are `source`'s.
 
     A file that is not a Dockerfile at all gets an error that names the line, not its text: it
     may be a `.npmrc` or an `.env` file, whose first line is a credential.
     """
     try:
-        doc = Document.parse(source)
+        doc = parsed if parsed is not None and _text_of(parsed) == source else Document.parse(source)
     except DockerfileSyntaxError as error:
         raise PipelineError(error.message, error.line or None) from None
     line = not_an_instruction(doc)
@@ -140,6 +143,11 @@ def parse_for_fixing(source: bytes) -> Document:
         line, message = problems[0]
         raise PipelineError(message, line or None)
     return doc
+
+
+def _text_of(doc: Document) -> bytes:
+    """The bytes `doc` was parsed from."""
+    return BOM + doc.source if doc.bom else doc.source
 
 
 def allowed(fix: Fix | None, options: Options) -> bool:
@@ -262,7 +270,7 @@ def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule])
     )
     ctx.rule_codes = frozenset(rule.code for rule in rules)
     try:
-        doc = parse_for_fixing(source)
+        doc = parse_for_fixing(source, ctx.builds.document if ctx.builds is not None else None)
         generated = generated_note(doc)
         if generated is not None:  # an edit would be lost at the next generation: no rule runs
             result.fixed, result.notes = source, [generated]
