@@ -17,6 +17,7 @@ import pytest
 
 from dockfix.context import Options
 from dockfix.output.emitters import JsonEmitter, RunResults
+from dockfix.pipeline import parse_for_fixing
 from dockfix.project.build_graph import BuildFiles, build_graph, copy_sources, nearest_context
 from dockfix.project.build_sources import (
     docker_build_sites,
@@ -219,6 +220,24 @@ def test_without_a_build_file_the_nearest_folder_with_the_copy_sources(repo):
     assert found.contexts == {dockerfile: root}
     assert found.context_sources[dockerfile] == "nearest folder with the COPY sources: ."
     assert nearest_context(dockerfile, root / "deploy").context == root / "deploy"  # never above the tree
+
+
+def test_the_document_read_to_choose_the_context_is_the_one_fixing_takes(repo):
+    """Discovery parses a Dockerfile to find its COPY sources; its record keeps that document, and
+    fixing takes it for the same bytes instead of parsing them again (not for other bytes)."""
+    root = repo("nearest-copy-sources")
+    dockerfile = root / "deploy" / "Dockerfile"
+    document = discover([root]).builds[dockerfile].document
+    assert document is not None and document.render() == dockerfile.read_bytes()
+    assert parse_for_fixing(dockerfile.read_bytes(), document) is document
+    edited = dockerfile.read_bytes() + b"USER node\n"
+    assert parse_for_fixing(edited, document) is not document
+    assert parse_for_fixing(edited, document).render() == edited
+
+
+def test_a_dockerfile_a_build_site_places_keeps_no_document(repo):
+    root = repo("compose-root-context")
+    assert discover([root]).builds[root / "docker" / "Dockerfile"].document is None
 
 
 def test_the_own_folder_when_its_sources_are_there(tmp_path):

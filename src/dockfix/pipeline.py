@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -32,12 +33,13 @@ from pathlib import Path
 from .appcode.node_syntax import SyntaxFeature, parsed_features
 from .appcode.syntax import language_of, parses
 from .context import Options, RuleContext
-from .dockerfile.document import KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
+from .dockerfile.document import BOM, KNOWN_INSTRUCTIONS, DockerfileSyntaxError, Document
 from .dockerfile.stages import image_node_major, runtime_stage
 from .dockerfile.suppression import filter_findings
 from .edits import Applicability, Edit, Finding, Fix, apply_edits, overlaps
 from .guard import Problem, introduced
 from .project.build_context import Project, UnreadableProjectFile
+from .project.inputs import input_of
 from .rules.own_word import generated_note
 from .rules.rule import Rule
 
@@ -118,14 +120,17 @@ def not_an_instruction(doc: Document) -> int | None:
     return first.line
 
 
-def parse_for_fixing(source: bytes) -> Document:
+def parse_for_fixing(source: bytes, parsed: Document | None = None) -> Document:
     """Parse and apply the builder's own checks; raises PipelineError with a line.
+
+    `parsed` is the document of these bytes when one was already parsed (discovery's, to choose
+    the build context): it is taken when its bytes are `source`'s.
 
     A file that is not a Dockerfile at all gets an error that names the line, not its text: it
     may be a `.npmrc` or an `.env` file, whose first line is a credential.
     """
     try:
-        doc = Document.parse(source)
+        doc = parsed if parsed is not None and _text_of(parsed) == source else Document.parse(source)
     except DockerfileSyntaxError as error:
         raise PipelineError(error.message, error.line or None) from None
     line = not_an_instruction(doc)
@@ -140,6 +145,11 @@ def parse_for_fixing(source: bytes) -> Document:
     return doc
 
 
+def _text_of(doc: Document) -> bytes:
+    """The bytes `doc` was parsed from."""
+    return BOM + doc.source if doc.bom else doc.source
+
+
 def allowed(fix: Fix | None, options: Options) -> bool:
     if fix is None:
         return False
@@ -149,19 +159,48 @@ def allowed(fix: Fix | None, options: Options) -> bool:
 
 
 def run_rules(doc: Document, ctx: RuleContext, rules: list[Rule]) -> list[Finding]:
-    findings: list[Finding] = []
+    """The findings of `rules` on `doc` that no suppression comment silences."""
+    return _unsuppressed(doc, rules, _check_rules(doc, ctx, rules, {}))
+
+
+def _check_rules(
+    doc: Document, ctx: RuleContext, rules: list[Rule], kept: Mapping[str, list[Finding]]
+) -> dict[str, list[Finding]]:
+    """Each rule's findings on `doc` (suppression comments not yet applied), by rule code in rule
+    order; a rule in `kept` is not run again, its findings there are taken as they are."""
+    found: dict[str, list[Finding]] = {}
     ctx.start_pass(doc)
     for rule in rules:
+        if rule.code in kept:
+            found[rule.code] = kept[rule.code]
+            continue
         try:
-            findings.extend(rule.check(doc, ctx))
+            found[rule.code] = list(rule.check(doc, ctx))
         except UnreadableProjectFile as problem:
             raise PipelineError(f"{_shown(problem.path, ctx.project)}: {problem.reason}") from None
         except Exception as error:  # a rule bug must not take the whole run down
             raise PipelineError(
                 f"internal error in rule {rule.code} ({rule.name}): {type(error).__name__}: {error}"
             ) from error
+    return found
+
+
+def _unsuppressed(doc: Document, rules: list[Rule], found: dict[str, list[Finding]]) -> list[Finding]:
     # `# dockfix: ignore=CODE`, `# dockfix: ignore-file` and `# hadolint ignore=DLxxxx` comments.
-    return filter_findings(doc, findings, rules)
+    return filter_findings(doc, [finding for findings in found.values() for finding in findings], rules)
+
+
+def _unaffected(
+    rules: list[Rule], found: dict[str, list[Finding]], chosen: list[Finding], dockerfile_changed: bool
+) -> dict[str, list[Finding]]:
+    """The findings of a pass that the next one keeps, by rule code: those of every rule that
+    neither had a fix applied nor reads (Rule.reads) a kind of file the pass's fixes wrote. When
+    the fixes changed the Dockerfile, none: every rule runs again on the new one."""
+    if dockerfile_changed:
+        return {}
+    written = {input_of(edit.path) for finding in chosen for edit in _edits(finding) if edit.path is not None}
+    fixed = {finding.code for finding in chosen}
+    return {rule.code: found[rule.code] for rule in rules if rule.code not in fixed and not rule.reads & written}
 
 
 def _edits(finding: Finding) -> tuple[Edit, ...]:
@@ -231,7 +270,7 @@ def fix_document(path: Path, source: bytes, ctx: RuleContext, rules: list[Rule])
     )
     ctx.rule_codes = frozenset(rule.code for rule in rules)
     try:
-        doc = parse_for_fixing(source)
+        doc = parse_for_fixing(source, ctx.builds.document if ctx.builds is not None else None)
         generated = generated_note(doc)
         if generated is not None:  # an edit would be lost at the next generation: no rule runs
             result.fixed, result.notes = source, [generated]
@@ -274,8 +313,10 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
     files: dict[Path | None, bytes] = {None: doc.source}
     originals: dict[Path, bytes | None] = {}
     real_images = _RealImageGuard(doc, ctx)
+    kept: dict[str, list[Finding]] = {}
     for number in range(MAX_PASSES + 1):
-        findings = run_rules(doc, ctx, rules)
+        found = _check_rules(doc, ctx, rules, kept)
+        findings = _unsuppressed(doc, rules, found)
         notes = [f for f in findings if f.note]
         findings = [f for f in findings if not f.note]
         chosen, new_files, withheld = _plan_pass(findings, files, project, options, real_images)
@@ -308,6 +349,7 @@ def _fix(doc: Document, ctx: RuleContext, rules: list[Rule], result: FileResult)
             codes = sorted({f.code for f in chosen})
             raise PipelineError(f"rule {', '.join(codes)} proposes a fix that changes nothing; file left untouched")
         result.applied.extend(chosen)
+        kept = _unaffected(rules, found, chosen, dockerfile_changed=new_doc is not doc)
         files = new_files
         doc = new_doc
         for other, content in files.items():

@@ -75,6 +75,9 @@ class DockerfileBuilds:
     # The other Dockerfiles of the tree built from the same context: a change to that context's
     # .dockerignore concerns them too.
     siblings: tuple[Path, ...] = ()
+    # The Dockerfile as choosing its context read and parsed it (None when a build site chose the
+    # context, or it could not be parsed): fixing takes it for the same bytes, not parsing them again.
+    document: Document | None = field(default=None, repr=False, compare=False)
 
     @property
     def runtimes(self) -> list[ServiceRuntime]:
@@ -165,7 +168,10 @@ def read_sites(root: Path, files: BuildFiles) -> tuple[list[BuildSite], list[str
 
 def copy_sources(source: bytes) -> list[str]:
     """The local sources of the file's COPY and ADD instructions (not `--from`, URLs, heredocs, variables)."""
-    document = Document.parse(source)
+    return _copy_sources_of(Document.parse(source))
+
+
+def _copy_sources_of(document: Document) -> list[str]:
     sources = []
     for instruction in document.instructions:
         if instruction.name not in ("COPY", "ADD") or instruction.flag("from") is not None:
@@ -175,6 +181,14 @@ def copy_sources(source: bytes) -> list[str]:
                 continue
             sources.append(word)
     return sources
+
+
+def read_document(dockerfile: Path) -> Document | None:
+    """The Dockerfile parsed, or None when it cannot be read or parsed (processing it says why)."""
+    try:
+        return Document.parse(read_regular_head(dockerfile, MAX_DOCKERFILE))
+    except (FileProblem, DockerfileSyntaxError):
+        return None
 
 
 def _has_sources(folder: Path, sources: list[str]) -> bool:
@@ -190,12 +204,15 @@ def _has_sources(folder: Path, sources: list[str]) -> bool:
 
 def nearest_context(dockerfile: Path, root: Path) -> ContextChoice:
     """The Dockerfile's own folder or the nearest folder above it, up to `root`, with all its COPY sources."""
+    return _nearest_context(dockerfile, root, read_document(dockerfile))
+
+
+def _nearest_context(dockerfile: Path, root: Path, document: Document | None) -> ContextChoice:
     own = Path(os.path.abspath(dockerfile)).parent
-    try:
-        sources = copy_sources(read_regular_head(dockerfile, MAX_DOCKERFILE))
-    except (FileProblem, DockerfileSyntaxError):
+    if document is None:
         # Processing the file reports why it cannot be read; its folder is as good as any here.
         return ContextChoice(own, "the Dockerfile's folder")
+    sources = _copy_sources_of(document)
     if not sources:
         return ContextChoice(own, "the Dockerfile's folder (it copies nothing from its context)")
     top = Path(os.path.abspath(root))
@@ -219,17 +236,19 @@ def choose_context(dockerfile: Path, sites: list[BuildSite], root: Path) -> Dock
     ordered = sorted(sites, key=lambda site: (KIND_ORDER.index(site.kind), str(site.source)))
     kept = [site for site in ordered if inside(site.context, root)]
     left_out = [site for site in ordered if site not in kept]
+    document = None
     if kept:
         site = kept[0]
         choice = ContextChoice(Path(os.path.abspath(site.context)), _described(site, root), site)
     else:
-        choice = nearest_context(dockerfile, root)
+        document = read_document(dockerfile)
+        choice = _nearest_context(dockerfile, root, document)
         if left_out:
             reason = (
                 f"{_described(left_out[0], root)} is outside {_shown(root, root.parent)}, not used; {choice.reason}"
             )
             choice = ContextChoice(choice.context, reason)
-    return DockerfileBuilds(dockerfile, ordered, choice, left_out)
+    return DockerfileBuilds(dockerfile, ordered, choice, left_out, document=document)
 
 
 def read_graph(root: Path, files: BuildFiles) -> BuildGraph:

@@ -70,6 +70,7 @@ from ..dockerfile.document import DockerfileSyntaxError, Document
 from ..dockerfile.stages import applies_to, copies_file, run_commands, runtime_stage, start_commands
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.dockerignore_patterns import DockerIgnore, _translate, parse_pattern
+from ..project.inputs import EVERY_INPUT
 from ..project.node_tooling import BUILD_TOOLS, PACKAGE_MANAGERS, PACKAGE_RUNNERS
 from ..project.npmscripts import start_commands_run
 from .rule import Rule
@@ -575,4 +576,5 @@ RULE = Rule(
     fix_safety={Applicability.SAFE: "adding patterns nothing a Dockerfile built from the context copies needs"},
     docs=__doc__,
     check=check,
+    reads=EVERY_INPUT,
 )

@@ -84,6 +84,7 @@ from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix, apply_edits
 from ..project.build_context import Project
 from ..project.image_package import may_have_node_modules
+from ..project.inputs import ProjectInput
 from ..project.npmscripts import ResolvedScript, development_reason, exec_chain, resolve_script, script_invocation
 from .image_purpose import left_alone
 from .rule import Rule
@@ -344,6 +345,7 @@ RULE = Rule(
     },
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE, ProjectInput.APP_CODE}),
 )
 
 

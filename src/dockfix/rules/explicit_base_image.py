@@ -106,6 +106,7 @@ from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import copied_stages, family, is_node_image, is_windows, stage_chain
 from ..edits import Applicability, Edit, Finding, Fix
 from ..guard import stage_image
+from ..project.inputs import ProjectInput
 from ..sources.images import MalformedTag, NodeTag, TagState
 from ..sources.registry import OfflineCacheMiss, RegistryError, TagNotFound
 from .node_tag_plan import Plan, Refusal, confirm_tag, plan_tag, split_onbuild
@@ -441,4 +442,5 @@ RULE = Rule(
     },
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE}),
 )

@@ -52,6 +52,7 @@ from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, image_node_major, runtime_stage, start_instructions, workdir_at
 from ..edits import Applicability, Finding, Fix
+from ..project.inputs import ProjectInput
 from ..project.npmscripts import resolve_script
 from .rule import Rule
 
@@ -189,4 +190,5 @@ RULE = Rule(
     fix_safety={Applicability.UNSAFE: "edits application code"},
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE, ProjectInput.APP_CODE}),
 )

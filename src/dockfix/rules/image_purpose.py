@@ -53,6 +53,7 @@ from ..context import RuleContext
 from ..dockerfile.document import Document
 from ..dockerfile.stages import applies_to, runtime_stage
 from ..edits import Finding
+from ..project.inputs import ProjectInput
 from .rule import Rule
 
 # What "left alone" means, said in the note: every rule below keeps to it by asking `left_alone`.
@@ -87,4 +88,5 @@ RULE = Rule(
     fix_safety={},
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE, ProjectInput.APP_CODE}),
 )

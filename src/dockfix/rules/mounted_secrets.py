@@ -50,6 +50,7 @@ from ..dockerfile.stages import effective_user, is_root, stage_chain, workdir_at
 from ..dockerfile.words import read_env, shell_words
 from ..edit_helpers import syntax_line_edits
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.inputs import EVERY_INPUT
 from ..project.node_tooling import PACKAGE_MANAGERS
 from .rule import Rule
 
@@ -265,6 +266,7 @@ RULE = Rule(
     fix_safety={Applicability.UNSAFE: "the build then needs --secret"},
     docs=__doc__,
     check=check,
+    reads=EVERY_INPUT,
 )
 
 

@@ -57,6 +57,7 @@ from ..dockerfile.stages import (
 from ..dockerfile.words import read_env
 from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.inputs import ProjectInput
 from ..project.npmscripts import dev_dependency_at_start, development_builds, install_at_start
 from .rule import Rule
 
@@ -154,4 +155,5 @@ RULE = Rule(
     fix_safety={Applicability.SAFE: "rewriting the legacy form", Applicability.UNSAFE: "adding it"},
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE, ProjectInput.APP_CODE}),
 )

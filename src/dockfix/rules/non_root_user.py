@@ -103,6 +103,7 @@ from ..dockerfile.stages import (
 from ..edit_helpers import insert_line_after, insert_line_before
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_context import Project
+from ..project.inputs import EVERY_INPUT
 from ..project.npmscripts import install_at_start, script_invocation, start_commands_run
 from ..project.runtime_evidence import (
     WrittenFolder,
@@ -350,4 +351,5 @@ RULE = Rule(
     },
     docs=__doc__,
     check=check,
+    reads=EVERY_INPUT,
 )

@@ -73,6 +73,7 @@ from ..dockerfile.words import read_env
 from ..edit_helpers import syntax_line_edits
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_context import Project
+from ..project.inputs import ProjectInput
 from ..project.node_tooling import (
     CACHE_FOLDER_FLAGS,
     NPM_INSTALL_VERBS,
@@ -407,4 +408,5 @@ RULE = Rule(
     fix_safety={Applicability.UNSAFE: "the build then needs BuildKit or buildah 1.24+"},
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE, ProjectInput.APP_CODE, ProjectInput.OTHER}),
 )

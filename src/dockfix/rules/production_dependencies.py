@@ -91,6 +91,7 @@ from ..edit_helpers import insert_line_after
 from ..edits import Applicability, Edit, Finding, Fix
 from ..project.build_purpose import describe, node_env_builds, sites_building
 from ..project.image_package import image_project, package_at
+from ..project.inputs import ProjectInput
 from ..project.node_tooling import (
     BUILD_TOOLS,
     DEPRECATED_OMIT_DEV_FLAGS,
@@ -213,6 +214,7 @@ RULE = Rule(
     },
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.DOCKERIGNORE, ProjectInput.PACKAGE, ProjectInput.APP_CODE}),
 )
 
 

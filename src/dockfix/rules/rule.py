@@ -10,6 +10,7 @@
         fix_safety={Applicability.SAFE: "rewriting the legacy form", Applicability.UNSAFE: "adding it"},
         docs=__doc__,
         check=check,
+        reads=frozenset({ProjectInput.PACKAGE, ProjectInput.APP_CODE}),
     )
 
 Everything the user reads about a rule (`--list-rules`, `--explain`, the SARIF rule descriptors,
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..edits import Applicability, Finding
+from ..project.inputs import EVERY_INPUT, ProjectInput
 
 if TYPE_CHECKING:
     from ..context import RuleContext
@@ -56,6 +58,10 @@ class Rule:
     fix_safety: Mapping[Applicability, str] = field(hash=False)
     docs: str | None
     check: Check
+    # The kinds of build-context file the check reads besides the Dockerfile (project/inputs.py):
+    # a later pass that left the Dockerfile as it was and wrote none of them keeps its findings.
+    # Undeclared, every kind: such a rule runs again whenever a fix wrote any file.
+    reads: frozenset[ProjectInput] = EVERY_INPUT
     # The rule judges Node.js versions by the shipped release data: a run with it warns once
     # when that data is old.
     needs_fresh_node_data: bool = False
@@ -67,6 +73,8 @@ class Rule:
             raise ValueError(f"rule name {self.name!r} of {self.code} is not lower-case words joined by hyphens")
         if not all(isinstance(kind, Applicability) for kind in self.fix_safety):
             raise ValueError(f"fix_safety of {self.code} must map Applicability members to text")
+        if not all(isinstance(kind, ProjectInput) for kind in self.reads):
+            raise ValueError(f"reads of {self.code} must hold ProjectInput members")
 
     @property
     def applicabilities(self) -> frozenset[Applicability]:

@@ -73,6 +73,7 @@ from ..dockerfile.document import Document, Stage
 from ..dockerfile.imageref import ImageReference, InvalidReference
 from ..dockerfile.stages import chain_root, copied_stages, is_node_image, is_windows
 from ..edits import Applicability, Edit, Finding, Fix
+from ..project.inputs import ProjectInput
 from ..sources.images import MalformedTag, NodeTag
 from ..sources.nodedata import Advisory
 from ..sources.semver import InvalidVersionError, Version, parse_node_version
@@ -191,6 +192,7 @@ RULE = Rule(
     fix_safety={Applicability.SAFE: "a patched release of the same major", Applicability.UNSAFE: "a new major"},
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE}),
     needs_fresh_node_data=True,
 )
 

@@ -101,6 +101,7 @@ from ...context import RuleContext
 from ...dockerfile.document import Document, Stage
 from ...dockerfile.stages import applies_to
 from ...edits import Applicability, Finding, Fix
+from ...project.inputs import ProjectInput
 from ...project.npmscripts import development_builds
 from ..rule import Rule
 from .distroless import runtime_problems
@@ -165,4 +166,5 @@ RULE = Rule(
     fix_safety={Applicability.UNSAFE: "files the app reads at run time may be left behind"},
     docs=__doc__,
     check=check,
+    reads=frozenset({ProjectInput.PACKAGE, ProjectInput.APP_CODE, ProjectInput.OTHER}),
 )
