@@ -193,6 +193,10 @@ class RealImageJudge:
             self._judged[doc.source] = known
         return list(known)
 
+    def stage_image(self, doc: Document, stage: Stage) -> StageImage:
+        """`stage_image`, worked out once for each base image the texts of the file name."""
+        return self._facts.stage_image(doc, stage)
+
     def problems_of_text(self, source: bytes) -> list[Problem] | None:
         """`problems` of the document a text parses to (a candidate of the tag planning), parsed
         only when the text was not judged yet; None when it does not parse."""
