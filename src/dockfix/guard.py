@@ -83,7 +83,11 @@ class StageImage:
 
 
 def stage_image(doc: Document, stage: Stage, images: NodeImages, today: date) -> StageImage:
-    base = external_base(doc, stage)
+    return base_image(external_base(doc, stage), images, today)
+
+
+def base_image(base: str, images: NodeImages, today: date) -> StageImage:
+    """What an image reference (`node:22-alpine`) is, as far as the model can tell."""
     if "$" in base or not is_node_image(base):
         return StageImage(None, None)
     _, tag = split_image(base)
@@ -95,21 +99,57 @@ def stage_image(doc: Document, stage: Stage, images: NodeImages, today: date) ->
     return StageImage(major, images.variant(tag, today))
 
 
-def check(doc: Document, project: Project, images: NodeImages, today: date) -> list[Problem]:
-    """Every problem of the document against the model of the real images."""
+class CheckFacts:
+    """What the checks work out from the project, the model of the images and the instructions'
+    own text, whatever document they stand in: a judge keeps one for all the texts of a file it
+    judges (the candidates of the tag planning differ from the file in a line or two)."""
+
+    def __init__(self, project: Project, images: NodeImages, today: date):
+        self.project = project
+        self.images = images
+        self.today = today
+        # `_commands` of each instruction by its logical line (those with heredocs are read anew).
+        self.commands: dict[bytes, list[list[str]]] = {}
+        self._images: dict[str, StageImage] = {}
+        self._unbuilt: dict[int, list[str]] = {}
+
+    def stage_image(self, doc: Document, stage: Stage) -> StageImage:
+        """`stage_image`, worked out once for each base image named."""
+        base = external_base(doc, stage)
+        image = self._images.get(base)
+        if image is None:
+            image = self._images[base] = base_image(base, self.images, self.today)
+        return image
+
+    def unbuilt_natives(self, major: int) -> list[str]:
+        """Why each native package the project installs has no build for Node.js `major`."""
+        found = self._unbuilt.get(major)
+        if found is None:
+            found = self._unbuilt[major] = _unbuilt_natives(self.project, major)
+        return found
+
+
+def check(
+    doc: Document, project: Project, images: NodeImages, today: date, facts: CheckFacts | None = None
+) -> list[Problem]:
+    """Every problem of the document against the model of the real images; `facts`, those kept
+    from the texts judged before (for the same project, images and day)."""
+    if facts is None:
+        facts = CheckFacts(project, images, today)
+    _runs_by_stage(doc, facts.commands)
     problems: list[Problem] = []
     seen_tags: set[int] = set()
     for stage in doc.stages:
-        image = stage_image(doc, stage, images, today)
+        image = facts.stage_image(doc, stage)
         problems.extend(_tag_problems(doc, stage, images, today, seen_tags))
         problems.extend(_tool_problems(doc, stage, image))
         problems.extend(_npm_problems(doc, stage, image))
         if image.variant is not None:
             problems.extend(_distro_problems(doc, stage, image.variant))
             problems.extend(_debian_release_problems(doc, stage, image.variant, today))
-        problems.extend(_native_package_problems(doc, stage, image, project))
-        problems.extend(_libc_problems(doc, stage, image, images, today, project))
-        problems.extend(_major_problems(doc, stage, image, images, today))
+        problems.extend(_native_package_problems(doc, stage, image, facts))
+        problems.extend(_libc_problems(doc, stage, image, facts))
+        problems.extend(_major_problems(doc, stage, image, facts))
         if image.variant is not None and not image.variant.has_build_tools:
             compiled = project.native_addons(image.variant.libc, compiled=True)
             if compiled:
@@ -144,13 +184,18 @@ class RealImageJudge:
         self.images = images
         self.today = today
         self._judged: dict[bytes, tuple[Problem, ...]] = {}
+        self._facts = CheckFacts(project, images, today)
 
     def problems(self, doc: Document) -> list[Problem]:
         known = self._judged.get(doc.source)
         if known is None:
-            known = tuple(check(doc, self.project, self.images, self.today))
+            known = tuple(check(doc, self.project, self.images, self.today, self._facts))
             self._judged[doc.source] = known
         return list(known)
+
+    def stage_image(self, doc: Document, stage: Stage) -> StageImage:
+        """`stage_image`, worked out once for each base image the texts of the file name."""
+        return self._facts.stage_image(doc, stage)
 
     def problems_of_text(self, source: bytes) -> list[Problem] | None:
         """`problems` of the document a text parses to (a candidate of the tag planning), parsed
@@ -213,16 +258,31 @@ _RUNS: weakref.WeakKeyDictionary[Document, list[list[tuple[Instruction, list[lis
 )
 
 
-def _runs_by_stage(doc: Document) -> list[list[tuple[Instruction, list[list[str]]]]]:
-    """For each stage, its instructions the checks read (`_CHECKED`), with `_commands` of each."""
+def _runs_by_stage(
+    doc: Document, known: dict[bytes, list[list[str]]] | None = None
+) -> list[list[tuple[Instruction, list[list[str]]]]]:
+    """For each stage, its instructions the checks read (`_CHECKED`), with `_commands` of each;
+    those of an instruction whose logical line is in `known` are taken from there (they depend on
+    nothing else), and the others are added to it."""
     found = _RUNS.get(doc)
     if found is None:
+        if known is None:
+            known = {}
         found = [
-            [(inst, _commands(doc, inst)) for inst in stage.instructions if inst.name in _CHECKED]
+            [(inst, _known_commands(doc, inst, known)) for inst in stage.instructions if inst.name in _CHECKED]
             for stage in doc.stages
         ]
         _RUNS[doc] = found
     return found
+
+
+def _known_commands(doc: Document, inst: Instruction, known: dict[bytes, list[list[str]]]) -> list[list[str]]:
+    if inst.heredocs:
+        return _commands(doc, inst)
+    commands = known.get(inst.logical)
+    if commands is None:
+        commands = known[inst.logical] = _commands(doc, inst)
+    return commands
 
 
 def _global_installs(argv: list[str]) -> set[str]:
@@ -506,27 +566,32 @@ def _debian_release_problems(doc: Document, stage: Stage, variant: Variant, toda
     return problems
 
 
-def _native_package_problems(doc: Document, stage: Stage, image: StageImage, project: Project) -> list[Problem]:
+def _native_package_problems(doc: Document, stage: Stage, image: StageImage, facts: CheckFacts) -> list[Problem]:
     """Native packages the stage installs in a version with no build for its Node.js major."""
     runs = _runs_by_stage(doc)[stage.index]
     install = next((inst for inst, commands in runs if any(map(_runs_install, commands))), None)
     if image.major is None or install is None:
         return []
+    return [Problem(install.line, message) for message in facts.unbuilt_natives(image.major)]
+
+
+def _unbuilt_natives(project: Project, major: int) -> list[str]:
+    """What `_native_package_problems` says of each native package with no build for `major`."""
     declared = {
         **project.dev_dependencies,
         **project.dependencies("optionalDependencies"),
         **project.dependencies(),
     }
     locked = _locked_versions(project, native_builds().keys())
-    problems = []
+    messages = []
     for name, entry in native_builds().items():
-        found = unbuilt_version(name, image.major, locked.get(name, []), declared.get(name))
+        found = unbuilt_version(name, major, locked.get(name, []), declared.get(name))
         if found is None:
             continue
         version, first = found
         why = f"its first version with one is {first}" if first is not None else f"no version has one: {entry.instead}"
-        problems.append(Problem(install.line, f"`{name}@{version}` has no build for Node.js {image.major} ({why})"))
-    return problems
+        messages.append(f"`{name}@{version}` has no build for Node.js {major} ({why})")
+    return messages
 
 
 def _runs_install(argv: list[str]) -> bool:
@@ -556,19 +621,17 @@ def _installed_packages(argv: list[str]) -> list[str]:
     return [w.split("=", 1)[0] for w in words if not w.startswith("-") and "$" not in w]
 
 
-def _libc_problems(
-    doc: Document, stage: Stage, image: StageImage, images: NodeImages, today: date, project: Project
-) -> list[Problem]:
+def _libc_problems(doc: Document, stage: Stage, image: StageImage, facts: CheckFacts) -> list[Problem]:
     """node_modules with native addons copied between a musl and a glibc stage."""
     if image.variant is None:
         return []
     problems = []
     for inst, source in copied_stages(doc, stage):
-        other = stage_image(doc, source, images, today)
+        other = facts.stage_image(doc, source)
         if other.variant is None or other.variant.libc == image.variant.libc:
             continue
         # What npm installed where they were built: a prebuilt binary for another libc is skipped.
-        natives = project.native_addons(other.variant.libc)
+        natives = facts.project.native_addons(other.variant.libc)
         if not natives:
             continue
         problems.append(
@@ -581,7 +644,7 @@ def _libc_problems(
     return problems
 
 
-def _major_problems(doc: Document, stage: Stage, image: StageImage, images: NodeImages, today: date) -> list[Problem]:
+def _major_problems(doc: Document, stage: Stage, image: StageImage, facts: CheckFacts) -> list[Problem]:
     """Files built on one Node.js major copied into a stage that runs another: a node stage, or a
     Node.js runtime image such as distroless's."""
     base = external_base(doc, stage)
@@ -590,7 +653,7 @@ def _major_problems(doc: Document, stage: Stage, image: StageImage, images: Node
         return []
     problems = []
     for inst, source in copied_stages(doc, stage):
-        built_on = stage_image(doc, source, images, today).major
+        built_on = facts.stage_image(doc, source).major
         if built_on is not None and built_on != runs:
             problems.append(
                 Problem(

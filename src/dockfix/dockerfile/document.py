@@ -71,6 +71,9 @@ _UNICODE_SPACE = (
 )
 _LEADING_SPACE = re.compile(_UNICODE_SPACE + b"*")
 _TRAILING_SPACE = re.compile(_UNICODE_SPACE + b"*\\Z")
+# Bytes no space starts or ends with: text beginning (or ending) with one has no run to take away
+# there, which is nearly every line, so the patterns are not run for it.
+_NOT_SPACE = frozenset(byte for byte in range(0x80) if byte not in b" \t\n\v\f\r")
 _DIRECTIVE = re.compile(rb"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
 COMMAND_SPLIT = re.compile(rb"[\t\v\f\r ]+")  # BuildKit's reWhitespace
 # BuildKit reads the file with a bufio.Scanner limited to this many bytes per line (without the
@@ -91,12 +94,17 @@ class DockerfileSyntaxError(Exception):
 
 
 def _lstrip_space(data: bytes) -> bytes:
+    if not data or data[0] in _NOT_SPACE:
+        return data
     # Both patterns match, if only the empty string: the first match is the run to take away.
     return _LEADING_SPACE.sub(b"", data, count=1)
 
 
 def _strip_space(data: bytes) -> bytes:
-    return _TRAILING_SPACE.sub(b"", _lstrip_space(data), count=1)
+    data = _lstrip_space(data)
+    if not data or data[-1] in _NOT_SPACE:
+        return data
+    return _TRAILING_SPACE.sub(b"", data, count=1)
 
 
 def _trim_newline(line: bytes) -> bytes:

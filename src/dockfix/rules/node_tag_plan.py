@@ -162,7 +162,7 @@ def _try(
     if site_edits is None:
         return "the reference cannot be written with that tag here"
     image = images.variant(tag, ctx.today)
-    if image is not None and image.distro == "alpine" and not _on_alpine(doc, stages, images, ctx.today):
+    if image is not None and image.distro == "alpine" and not _on_alpine(doc, stages, ctx.real_images):
         # The addons installed on glibc that Alpine would not take as they are: those compiled at
         # install, and the prebuilt binaries for glibc alone (one with no libc runs on both).
         project = ctx.project
@@ -172,13 +172,13 @@ def _try(
         )
         if natives:
             return f"the project has native addons ({', '.join(natives[:3])}) built for glibc, not Alpine's musl"
-        across = _copies_across_libc(doc, dependents, images, ctx.today)
+        across = _copies_across_libc(doc, dependents, ctx.real_images)
         if across:
             return across
     edits: list[Edit] = []
     notes: list[str] = []
     if repair and image is not None:
-        renames, missing = _package_renames(doc, dependents, image.distro, image.release, images, ctx.today)
+        renames, missing = _package_renames(doc, dependents, image.distro, image.release, ctx.real_images)
         if missing:
             return missing
         edits.extend(edit for edit, _ in renames)
@@ -220,16 +220,16 @@ def _candidates(images: NodeImages, major: int, variant: str, choose: bool, toda
     return candidates
 
 
-def _on_alpine(doc: Document, stages: list[Stage], images: NodeImages, today: date) -> bool:
+def _on_alpine(doc: Document, stages: list[Stage], judge: guard.RealImageJudge) -> bool:
     """Whether the stages already stand on Alpine (then native addons were already built for it)."""
     for stage in stages:
-        image = guard.stage_image(doc, stage, images, today)
+        image = judge.stage_image(doc, stage)
         if image.variant is not None and image.variant.distro == "alpine":
             return True
     return False
 
 
-def _copies_across_libc(doc: Document, dependents: list[Stage], images: NodeImages, today: date) -> str | None:
+def _copies_across_libc(doc: Document, dependents: list[Stage], judge: guard.RealImageJudge) -> str | None:
     """Why files would cross between the stages (moving to Alpine) and a glibc stage: what a
     build installs (prebuilt binaries of dependencies) is made for the libc it ran on."""
     inside = {stage.index for stage in dependents}
@@ -246,7 +246,7 @@ def _copies_across_libc(doc: Document, dependents: list[Stage], images: NodeImag
             if source is None or (source.index in inside) == (stage.index in inside):
                 continue
             other = stage if source.index in inside else source
-            variant = guard.stage_image(doc, other, images, today).variant
+            variant = judge.stage_image(doc, other).variant
             if variant is not None and variant.libc == "glibc":
                 return f"files are copied between it and the glibc stage on line {other.from_instruction.line} (line {inst.line})"
     return None
@@ -260,7 +260,7 @@ def _new_problems(
 
 
 def _package_renames(
-    doc: Document, stages: list[Stage], distro: str, release: str | None, images: NodeImages, today: date
+    doc: Document, stages: list[Stage], distro: str, release: str | None, judge: guard.RealImageJudge
 ) -> tuple[list[tuple[Edit, str]], str | None]:
     """Edits that install, on `release`, the equivalent of each package it no longer has; or the
     first package that has none. A package the stage's image already lacks is not the move's
@@ -274,7 +274,7 @@ def _package_renames(
         verb = "add"
     renames: list[tuple[Edit, str]] = []
     for stage in stages:
-        now = guard.stage_image(doc, stage, images, today).variant
+        now = judge.stage_image(doc, stage).variant
         now_release = now.release if now is not None and now.distro == distro else None
         for inst in stage.instructions:
             for script in inst.scripts:

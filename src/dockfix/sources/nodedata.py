@@ -167,6 +167,10 @@ class NodeData:
         self.data_date: date = min(schedule_date, vulnerabilities_date)
         """The date of the older of the two snapshots: nothing newer than it is known."""
         self._lines_by_major = {line.major: line for line in self.schedule.values() if line.major > 0}
+        # The advisories, and the first releases of their patched ranges, by the major they can
+        # concern: a check asks about one major at a time, and there are hundreds of advisories.
+        self._advisories_by_major: dict[int, tuple[Advisory, ...]] = {}
+        self._patched_by_major: dict[int, tuple[Version, ...]] = {}
 
     @cached_property
     def advisories(self) -> tuple[Advisory, ...]:
@@ -344,7 +348,22 @@ class NodeData:
 
         For a tag that floats within a minor line (``24.14``), pass :meth:`newest_known_release`.
         """
-        return [advisory for advisory in self.advisories if advisory.affects(version, platform=platform)]
+        return [advisory for advisory in self._of_major(version.major) if advisory.affects(version, platform=platform)]
+
+    def _of_major(self, major: int) -> tuple[Advisory, ...]:
+        """The advisories whose vulnerable range may hold a release of `major`: a release inside an
+        interval has a major between those of its bounds."""
+        found = self._advisories_by_major.get(major)
+        if found is None:
+            found = self._advisories_by_major[major] = tuple(
+                advisory
+                for advisory in self.advisories
+                if any(
+                    interval.low.major <= major and (interval.high is None or interval.high.major >= major)
+                    for interval in advisory.vulnerable.intervals
+                )
+            )
+        return found
 
     def newest_known_release(self, version: PartialVersion) -> Version:
         """The newest release a version as written names, as far as the data knows.
@@ -358,11 +377,17 @@ class NodeData:
         newest = version.lowest()
         if version.is_complete:
             return newest
-        for advisory in self.advisories:
-            for release in advisory.patched.lower_bounds():
-                same_line = release.major == version.major and version.minor in (None, release.minor)
-                if same_line and release > newest:
-                    newest = release
+        releases = self._patched_by_major.get(version.major)
+        if releases is None:
+            releases = self._patched_by_major[version.major] = tuple(
+                release
+                for advisory in self.advisories
+                for release in advisory.patched.lower_bounds()
+                if release.major == version.major
+            )
+        for release in releases:
+            if version.minor in (None, release.minor) and release > newest:
+                newest = release
         return newest
 
     def smallest_patched_version(self, version: Version, *, platform: str = DEFAULT_PLATFORM) -> Version | None:
