@@ -21,7 +21,6 @@ the checks read the document and the project only.
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -251,29 +250,22 @@ def _commands(doc: Document, inst: Instruction) -> list[list[str]]:
     return [argv for command in written for argv in commands_run(command)]
 
 
-# Each document's commands by stage, read once: the checks walk every stage's whole chain, and
-# reading each instruction's commands again on every walk made chained stages cost the square.
-_RUNS: weakref.WeakKeyDictionary[Document, list[list[tuple[Instruction, list[list[str]]]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _runs_by_stage(
     doc: Document, known: dict[bytes, list[list[str]]] | None = None
 ) -> list[list[tuple[Instruction, list[list[str]]]]]:
-    """For each stage, its instructions the checks read (`_CHECKED`), with `_commands` of each;
-    those of an instruction whose logical line is in `known` are taken from there (they depend on
-    nothing else), and the others are added to it."""
-    found = _RUNS.get(doc)
-    if found is None:
-        if known is None:
-            known = {}
-        found = [
-            [(inst, _known_commands(doc, inst, known)) for inst in stage.instructions if inst.name in _CHECKED]
-            for stage in doc.stages
-        ]
-        _RUNS[doc] = found
-    return found
+    """For each stage, its instructions the checks read (`_CHECKED`), with `_commands` of each,
+    read once per document: the checks walk every stage's whole chain, and reading each
+    instruction's commands again on every walk made chained stages cost the square. Those of an
+    instruction whose logical line is in `known` are taken from there (they depend on nothing
+    else), and the others are added to it."""
+    return doc.derived(_read_runs, {} if known is None else known)
+
+
+def _read_runs(doc: Document, known: dict[bytes, list[list[str]]]) -> list[list[tuple[Instruction, list[list[str]]]]]:
+    return [
+        [(inst, _known_commands(doc, inst, known)) for inst in stage.instructions if inst.name in _CHECKED]
+        for stage in doc.stages
+    ]
 
 
 def _known_commands(doc: Document, inst: Instruction, known: dict[bytes, list[list[str]]]) -> list[list[str]]:
@@ -333,8 +325,7 @@ def missing_tools(
     does not have them, with the first instruction and command that does. With `inherited`, uses
     in the stages it builds on count too."""
     parent = stage.parent_stage
-    folds = _chain_folds(doc)
-    tools = _Tools.of_image(major) if parent is None else folds.tools(doc, major, inherited)[parent].copy()
+    tools = _Tools.of_image(major) if parent is None else _chain_folds(doc).tools(major, inherited)[parent].copy()
     tools.take(_runs_by_stage(doc)[stage.index], record=True)
     return tools.missing
 
@@ -423,40 +414,41 @@ class _ChainFolds:
     starts from its parent's end, so the checks walk every instruction once, not once per stage
     built on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
         self._tools: dict[tuple[int, bool], list[_Tools]] = {}
         self._distros: dict[Variant, list[_Distro]] = {}
         self._archive: list[bool] | None = None
 
-    def tools(self, doc: Document, major: int, inherited: bool) -> list[_Tools]:
+    def tools(self, major: int, inherited: bool) -> list[_Tools]:
         ends = self._tools.get((major, inherited))
         if ends is None:
             ends = self._tools[(major, inherited)] = []
-            runs = _runs_by_stage(doc)
-            for stage in doc.stages:
+            runs = _runs_by_stage(self.doc)
+            for stage in self.doc.stages:
                 parent = stage.parent_stage
                 tools = _Tools.of_image(major) if parent is None else ends[parent].copy()
                 tools.take(runs[stage.index], record=inherited)
                 ends.append(tools)
         return ends
 
-    def points_at_archive(self, doc: Document) -> list[bool]:
+    def points_at_archive(self) -> list[bool]:
         """Whether a RUN of each stage's chain points apt at archive.debian.org."""
         if self._archive is None:
             self._archive = []
-            runs = _runs_by_stage(doc)
-            for stage in doc.stages:
+            runs = _runs_by_stage(self.doc)
+            for stage in self.doc.stages:
                 parent = stage.parent_stage
                 own = any(_points_at_archive(inst) for inst, _ in runs[stage.index])
                 self._archive.append(own or (parent is not None and self._archive[parent]))
         return self._archive
 
-    def distros(self, doc: Document, variant: Variant) -> list[_Distro]:
+    def distros(self, variant: Variant) -> list[_Distro]:
         ends = self._distros.get(variant)
         if ends is None:
             ends = self._distros[variant] = []
-            runs = _runs_by_stage(doc)
-            for stage in doc.stages:
+            runs = _runs_by_stage(self.doc)
+            for stage in self.doc.stages:
                 parent = stage.parent_stage
                 distro = _Distro.of_image(variant) if parent is None else ends[parent].copy()
                 distro.take_stage(runs[stage.index])
@@ -468,14 +460,8 @@ def _points_at_archive(inst: Instruction) -> bool:
     return inst.name == "RUN" and "archive.debian.org" in inst.args
 
 
-_FOLDS: weakref.WeakKeyDictionary[Document, _ChainFolds] = weakref.WeakKeyDictionary()
-
-
 def _chain_folds(doc: Document) -> _ChainFolds:
-    folds = _FOLDS.get(doc)
-    if folds is None:
-        folds = _FOLDS[doc] = _ChainFolds()
-    return folds
+    return doc.derived(_ChainFolds)
 
 
 def _why_missing(tool: str, major: int) -> str:
@@ -489,7 +475,7 @@ def _why_missing(tool: str, major: int) -> str:
 def _distro_problems(doc: Document, stage: Stage, variant: Variant) -> list[Problem]:
     problems = []
     parent = stage.parent_stage
-    distro = _Distro.of_image(variant) if parent is None else _chain_folds(doc).distros(doc, variant)[parent].copy()
+    distro = _Distro.of_image(variant) if parent is None else _chain_folds(doc).distros(variant)[parent].copy()
     for inst, commands in _runs_by_stage(doc)[stage.index]:
         for argv in commands:
             if not argv:
@@ -540,7 +526,7 @@ def _debian_release_problems(doc: Document, stage: Stage, variant: Variant, toda
         return []
     parent = stage.parent_stage
     archived = debian_repositories_archived(variant.release, today) and not (
-        parent is not None and _chain_folds(doc).points_at_archive(doc)[parent]
+        parent is not None and _chain_folds(doc).points_at_archive()[parent]
     )
     problems = []
     for inst, commands in _runs_by_stage(doc)[stage.index]:

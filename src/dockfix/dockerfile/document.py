@@ -17,9 +17,10 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Concatenate, ParamSpec, TypeVar
 
 from .shell import Command, Script, commands_in, run_scripts
 from .words import (
@@ -278,8 +279,11 @@ class Stage:
         return self.parent_stage is None and (self.resolved_base or self.base).lower() != "scratch"
 
 
-# Compared by identity: a parsed document never changes, and what is derived from it can be
-# kept against it (dockerfile/stages.py keeps each instruction's user and folder).
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+# Compared by identity: a parsed document never changes, so what is derived from it is kept by it.
 @dataclass(eq=False)
 class Document:
     """A parsed Dockerfile. `render()` gives back the source byte for byte."""
@@ -293,6 +297,9 @@ class Document:
     # Argument errors BuildKit's parser rejects the file for (e.g. `ENV A=1 B`). The document
     # still holds such a file, byte for byte; whoever fixes it must refuse it.
     errors: list[DockerfileSyntaxError] = field(default_factory=list)
+    # What other layers derive from the whole document (what each stage inherits, the guard's
+    # reading of each RUN), by the function that derives it: see `derived`.
+    _derived: dict[Callable[..., object], object] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def parse(cls, source: bytes) -> Document:
@@ -302,6 +309,15 @@ class Document:
         out = [BOM] if self.bom else []
         out.extend(self.source[node.start : node.end] for node in self.nodes)
         return b"".join(out)
+
+    def derived(self, compute: Callable[Concatenate[Document, _P], _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """`compute(self, ...)`, worked out on the first ask and kept by the document: the facts a
+        layer above reads of every stage (asked per stage and per instruction, walking the chain
+        each time made chained stages cost the square of their number). The arguments serve the
+        first ask only: they may make it cheaper, never change its answer."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self, *args, **kwargs)
+        return self._derived[compute]  # type: ignore[return-value]  # stored by this compute
 
     # A parsed document never changes (fixes make a new one), so what is derived from its
     # nodes is computed once: rules ask for the stages tens of times per pass.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -101,14 +100,8 @@ class _StageFacts:
     points: dict[int, tuple[Instruction, _Point]]  # by the instruction's start offset
 
 
-_FACTS: weakref.WeakKeyDictionary[Document, _StageFacts] = weakref.WeakKeyDictionary()
-
-
 def _facts(doc: Document) -> _StageFacts:
-    facts = _FACTS.get(doc)
-    if facts is None:
-        facts = _FACTS[doc] = _walk_stages(doc)
-    return facts
+    return doc.derived(_walk_stages)
 
 
 def _walk_stages(doc: Document) -> _StageFacts:
