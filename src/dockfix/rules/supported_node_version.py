@@ -65,7 +65,6 @@ None.
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 
 from ..context import RuleContext
@@ -144,17 +143,14 @@ def _stages_at(doc: Document, site: BaseSite) -> list[tuple[Stage, _VersionSite]
     ]
 
 
-# Each document's version sites, read once: asked for every site of every stage, reading them
-# again each time made a file of many stages cost the square (or cube) of their number.
-_VERSION_SITES: weakref.WeakKeyDictionary[Document, list[tuple[Stage, _VersionSite]]] = weakref.WeakKeyDictionary()
-
-
 def _version_sites(doc: Document) -> list[tuple[Stage, _VersionSite]]:
-    found = _VERSION_SITES.get(doc)
-    if found is None:
-        found = [(stage, other) for stage in doc.stages if (other := _version_site(doc, stage)) is not None]
-        _VERSION_SITES[doc] = found
-    return found
+    """Each stage's version site, read once per document: asked for every site of every stage,
+    reading them again each time made a file of many stages cost the square of their number."""
+    return doc.derived(_read_version_sites)
+
+
+def _read_version_sites(doc: Document) -> list[tuple[Stage, _VersionSite]]:
+    return [(stage, other) for stage in doc.stages if (other := _version_site(doc, stage)) is not None]
 
 
 def _advisory_list(advisories: Sequence[Advisory]) -> str:
@@ -269,6 +265,7 @@ def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Findi
         return None
     where = f" (default of ARG {site.via_arg})" if site.via_arg else ""
     why: str | None = None
+    moves_major = False  # end of life, or advisories no release of the major fixes
     if data.is_end_of_life(version.major, ctx.today):
         end = data.end_of_life_date(version.major)
         reason = f"Node.js {version.major} reached its end of life" + (f" on {end.isoformat()}" if end else "")
@@ -276,12 +273,7 @@ def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Findi
         advisories = data.advisories_affecting(released) if version.minor is not None else []
         if advisories:
             reason += f" and {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
-        target = _new_major(ctx, version.major)
-        if isinstance(target, str):
-            return Finding(RULE.code, f"{reason}{where}; {target}", site.line)
-        if target is None:
-            return None
-        new_version, new_major, safe_change, why = str(target.major), target.major, False, target.why
+        moves_major = True
     elif version.minor is not None:
         # A floating minor tag (`24.14`) is rebuilt on each patch release of its line: judge
         # the newest one, which may have every advisory patched already.
@@ -293,16 +285,18 @@ def _site_finding(doc: Document, ctx: RuleContext, found: _VersionSite) -> Findi
         reason = f"Node.js {_judged(found.version, released)} is affected by {len(advisories)} known advisories ({_advisory_list(advisories)})"
         if patched is None:
             reason += f"; no release of Node.js {version.major} fixes them all"
-            target = _new_major(ctx, version.major)
-            if isinstance(target, str):
-                return Finding(RULE.code, f"{reason}{where}; {target}", site.line)
-            if target is None:
-                return None
-            new_version, new_major, safe_change, why = str(target.major), target.major, False, target.why
+            moves_major = True
         else:
             new_version, new_major, safe_change = str(patched), version.major, True
     else:
         return None
+    if moves_major:
+        target = _new_major(ctx, version.major)
+        if isinstance(target, str):
+            return Finding(RULE.code, f"{reason}{where}; {target}", site.line)
+        if target is None:
+            return None
+        new_version, new_major, safe_change, why = str(target.major), target.major, False, target.why
     held = held_by_comment(doc, found.site)
     if held is not None:
         return Finding(
