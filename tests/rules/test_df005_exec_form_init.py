@@ -9,7 +9,11 @@ import shutil
 
 import pytest
 
-from support.fixing import check_fix_is_sound, fix_folder, make_project
+from dockfix.context import Options
+from dockfix.project.discover import discover
+from dockfix.rules import select_rules
+from dockfix.run import Settings, process_paths
+from support.fixing import TODAY, check_fix_is_sound, fix_folder, make_project
 from support.oracle import oracle_view
 from support.paths import FIXTURES
 
@@ -407,3 +411,45 @@ def test_a_package_binary_is_not_run_from_node_modules_the_image_lacks(tmp_path)
         "`npm run serve` keeps npm/yarn between the init and node: the `serve` script would run"
         " `node_modules/.bin/http-server`, and the image neither installs nor copies node_modules into its WORKDIR"
     )
+
+
+VARIANT_DOCKERFILE = """ARG VARIANT=alpine
+FROM node:24-alpine AS final-alpine
+FROM node:24-slim AS final-debian
+FROM final-${VARIANT}
+WORKDIR /app
+COPY . .
+CMD ["node", "server.js"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("variant", "installed"),
+    [("debian", False), ("${{ matrix.variant }}", False), ("alpine", True)],
+)
+def test_no_package_install_where_a_build_may_choose_another_base(tmp_path, variant, installed):
+    # The base is chosen by a build argument: compose (or a CI matrix) passing another value may
+    # build on Debian, where `apk add` would fail, so dumb-init is installed only when every build
+    # keeps the file's own default.
+    (tmp_path / "Dockerfile").write_text(VARIANT_DOCKERFILE)
+    (tmp_path / "package.json").write_text(json.dumps({"scripts": {"start": "node server.js"}}))
+    (tmp_path / "server.js").write_text("require('http').createServer().listen(3000)\n")
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  app:\n    build:\n      context: .\n      args:\n        VARIANT: '{variant}'\n"
+    )
+    found = discover([tmp_path])
+    settings = Settings(
+        rules=select_rules(["DF005"], None), options=Options(unsafe_fixes=True, offline=True, today=TODAY)
+    )
+    [result] = process_paths(found.files, settings, contexts=found.contexts, builds=found.builds)
+    assert (b"apk add --no-cache dumb-init" in result.fixed) is installed
+    messages = [finding.message for finding in result.remaining if finding.code == "DF005"]
+    if installed:
+        assert b'CMD ["dumb-init", "node", "server.js"]' in result.fixed
+    else:
+        assert result.fixed == VARIANT_DOCKERFILE.encode()
+        assert messages == [
+            f"no init process: PID 1 is `node`; a build of this file passes `VARIANT={variant}`, which may put it on"
+            " another base image, so the package manager to install dumb-init with is not known: install"
+            " dumb-init or tini in each base and start the app under it"
+        ]

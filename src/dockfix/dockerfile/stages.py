@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from ..project.node_tooling import PACKAGE_MANAGERS
-from .document import Document, Instruction, Stage
+from .document import Document, Instruction, Stage, arg_defaults
 from .imageref import is_official_image_named
 from .shell import SHELLS, Command, Script
-from .words import shell_words
+from .words import shell_words, variables_read
 
 _DEBIAN_CODENAMES = ("trixie", "bookworm", "bullseye", "buster", "stretch", "jessie", "slim")
 _WINDOWS_MARKERS = ("windowsservercore", "nanoserver", "windows")
@@ -64,6 +64,18 @@ def image_node_major(doc: Document, stage: Stage) -> int | None:
     if is_node_image(base):
         return node_major(doc, stage)
     return runtime_node_major(base)
+
+
+def base_changed_by_build(doc: Document, stage: Stage, build_args: list[tuple[str, str | None]]) -> str | None:
+    """A build argument a build of the file passes (`VARIANT=debian`, or an unknown value such as a
+    CI matrix's) that a FROM of the stage's chain reads with another default: such a build may put
+    the stage on another image than the file's defaults give. As `NAME=value`; None if none."""
+    defaults = arg_defaults(doc.global_args)
+    read = {name for member in stage_chain(doc, stage) for name in variables_read(member.base)}
+    for name, value in build_args:
+        if name in read and value != defaults.get(name):
+            return f"{name}={value}" if value is not None else name
+    return None
 
 
 def stage_chain(doc: Document, stage: Stage) -> list[Stage]:

@@ -299,6 +299,11 @@ def read_env(args: str, escape: str) -> EnvLine:
     return EnvLine(tuple((name, value) for name, _, value in (word.partition("=") for word in words)), legacy=False)
 
 
+def variables_read(text: str) -> set[str]:
+    """The names `substitute_args` looks up in `text` (`$VARIANT`, `${NODE_VERSION:-24}`)."""
+    return {match.group(1) or match.group(4) for match in _VARIABLE.finditer(text)}
+
+
 def substitute_args(text: str, values: Mapping[str, str | None]) -> str | None:
     """Expand $VAR / ${VAR} / ${VAR:-default} / ${VAR:+word} with known values; None if one is unknown."""
     unresolved = False

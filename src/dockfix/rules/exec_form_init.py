@@ -51,7 +51,10 @@ becomes
 - `exec` in front of the last command of an `&&` chain is unsafe: the same commands run, but
   the last one takes the shell's place. Not offered under a `SHELL` instruction.
 - Adding dumb-init is unsafe: it installs a package (the build needs the distribution's package
-  mirror) and changes PID 1. An existing init (`dumb-init`, `tini`) is respected.
+  mirror) and changes PID 1. An existing init (`dumb-init`, `tini`) is respected. It is not
+  offered where a build of the file (a compose `args:`, a CI matrix) passes a build argument a
+  FROM reads with another value than its default: that build may stand on another distribution,
+  whose package manager the install would not fit; the finding says which argument.
 - Non-Node and Windows images are left alone.
 
 ## Related hadolint rules
@@ -70,6 +73,7 @@ from ..dockerfile.document import Document, Instruction, Stage
 from ..dockerfile.shell import uses_shell_features
 from ..dockerfile.stages import (
     applies_to,
+    base_changed_by_build,
     effective_user,
     family,
     is_development_image,
@@ -168,7 +172,7 @@ def check(doc: Document, ctx: RuleContext) -> Iterator[Finding]:
     # CMD too. A shell form gets exec form first (above) and the init in the next pass.
     if _has_init(argv) or not target.is_json_form:
         return
-    yield from _no_init(doc, stage, target, argv)
+    yield from _no_init(doc, ctx, stage, target, argv)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,10 +311,20 @@ def _script_call(
     return True
 
 
-def _no_init(doc: Document, stage: Stage, target: Instruction, argv: list[str]) -> Iterator[Finding]:
+def _no_init(doc: Document, ctx: RuleContext, stage: Stage, target: Instruction, argv: list[str]) -> Iterator[Finding]:
     """An exec-form start command with no init in front of it: dumb-init, installed when missing."""
+    changed = base_changed_by_build(doc, stage, ctx.builds.build_args) if ctx.builds is not None else None
     install = INSTALL.get(family(doc, stage) or "")
     edits = [_replace_args(target, ["dumb-init", *argv])]
+    if changed is not None and not _installs_dumb_init(doc, stage):
+        yield Finding(
+            RULE.code,
+            f"no init process: PID 1 is `{argv[0]}`; a build of this file passes `{changed}`, which may put it on"
+            " another base image, so the package manager to install dumb-init with is not known: install"
+            " dumb-init or tini in each base and start the app under it",
+            target.line,
+        )
+        return
     if install is None:
         yield Finding(
             RULE.code,
