@@ -25,6 +25,7 @@ from dockfix.cli import app
 from dockfix.context import Options
 from dockfix.project.fsutil import TEMP_SUFFIX
 from dockfix.run import Settings, process_paths
+from dockfix.sources import PACKAGED_DATA
 from support import sample_rules
 
 NAIVE = b'FROM node\nMAINTAINER me\nRUN npm install\nCMD ["node", "server.js"]\n'
@@ -585,6 +586,12 @@ def open_tmp(monkeypatch):
     shutil.rmtree(folder)
 
 
+def _readable_by_others(path: Path) -> bool:
+    """Whether a user who owns none of `path` and its folders may read it (as `nobody` does)."""
+    folders_open = all(folder.stat().st_mode & stat.S_IXOTH for folder in path.parents)
+    return folders_open and bool(path.stat().st_mode & stat.S_IROTH)
+
+
 @contextmanager
 def unprivileged(folder: Path):
     """Run the body as `nobody` when the tests run as root (root may read and write anything).
@@ -595,11 +602,16 @@ def unprivileged(folder: Path):
     if os.geteuid() != 0:
         yield
         return
+    if not _readable_by_others(PACKAGED_DATA / "docker-node" / "versions.json"):
+        pytest.skip("dockfix itself lies in a folder only root may enter, so a run as `nobody` cannot read its data")
     for path in [folder, *folder.rglob("*")]:
         os.chown(path, 65534, 65534, follow_symlinks=False)
-    # The interpreter lives where `nobody` cannot read, so import now whatever a run imports late.
-    with tempfile.TemporaryDirectory() as empty:
-        dockfix("--diff", empty)
+    # The interpreter may live where `nobody` cannot read, so import now whatever a run imports late.
+    with tempfile.TemporaryDirectory() as warm:
+        for name in ("a", "b"):  # two repositories: the run takes its process pool, imported late too
+            (Path(warm) / name).mkdir()
+            (Path(warm) / name / "Dockerfile").write_bytes(NAIVE)
+        dockfix("--diff", "--jobs", "2", warm)
     os.setegid(65534)
     os.seteuid(65534)
     try:
