@@ -79,7 +79,7 @@ def cli_reference() -> str:
         + command_help("server")
         + "\n"
         "## dockfix fleet\n\nOne repository of a fleet run ([bulk runs](bulk.md), [CI](ci.md)): the arguments after "
-        "its own options are dockfix's (paths and flags), as `dockfix [OPTIONS] [PATH]...` reads them.\n\n"
+        "its own options are dockfix's (paths and flags), as `dockfix [OPTIONS] [PATH...]` reads them.\n\n"
         + command_help("fleet")
     )
 

@@ -1,6 +1,6 @@
 """The `dockfix` command line: flags -> run.Request -> run.run -> exit code.
 
-    dockfix [OPTIONS] [PATH]...     fix, check or report (the flags are below, in `fix`)
+    dockfix [OPTIONS] [PATH...]     fix, check or report (the flags are below, in `fix`)
     dockfix server [--network]      the language server, for editors (server/)
     dockfix fleet [OPTIONS] ...     fix one repository for a fleet tool (fleet/)
 
@@ -98,10 +98,18 @@ def _mode(flags: dict[str, Any]) -> str:
     return "diff" if flags["diff"] else "check" if flags["check"] else "write" if flags["write"] else "report"
 
 
+def _optional_path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
 def request_from_flags(flags: dict[str, Any]) -> Request:
-    """The run the flags ask for, from the parameters of `fix` as typer read them; raises UsageProblem."""
+    """The run the flags ask for, from the parameters of `fix` as typer read them; raises UsageProblem.
+
+    Paths are made `Path`s here: the context's parameters hold them as the strings typed on some typer
+    versions (0.28) and as `Path`s on others.
+    """
     mode = _mode(flags)
-    targets = list(flags["paths"] or [])
+    targets = [Path(path) for path in flags["paths"] or []]
     if flags["from_file"] is not None:
         targets.extend(_read_from_file(flags["from_file"]))
     elif not targets:
@@ -114,7 +122,7 @@ def request_from_flags(flags: dict[str, Any]) -> Request:
         select=flags["select"],
         ignore=flags["ignore"],
         offline=flags["offline"],
-        context=flags["context"],
+        context=_optional_path(flags["context"]),
         node_version=flags["node_version"],
         registry_mirror=flags["registry_mirror"],
         isolated=flags["isolated"],
@@ -127,7 +135,7 @@ def request_from_flags(flags: dict[str, Any]) -> Request:
             verbose=flags["verbose"],
             statistics=flags["statistics"],
             color=output_format == "text" and wants_color(sys.stdout),
-            patch_dir=flags["patch_dir"],
+            patch_dir=_optional_path(flags["patch_dir"]),
         ),
     )
 
@@ -147,7 +155,7 @@ def _answer(console: Console, flags: dict[str, Any]) -> int:
 
 Paths = Annotated[
     list[Path] | None,
-    typer.Argument(metavar="PATH", help="Dockerfiles or folders to search (default: .)", show_default=False),
+    typer.Argument(metavar="PATH...", help="Dockerfiles or folders to search (default: .)", show_default=False),
 ]
 Diff = Annotated[bool, typer.Option("--diff", help="Print a unified diff of the changes instead of writing them.")]
 Write = Annotated[bool, typer.Option("--write", help="Write the fixes in place.")]
@@ -313,7 +321,7 @@ def request_from_arguments(arguments: Sequence[str]) -> Request:
 class _Commands(TyperGroup):
     """`dockfix server ...` and `dockfix fleet ...` are subcommands; anything else is `fix`'s.
 
-    `fix` keeps the whole command line to itself (`dockfix [OPTIONS] [PATH]...`, its help and its
+    `fix` keeps the whole command line to itself (`dockfix [OPTIONS] [PATH...]`, its help and its
     usage errors), so a path is never taken for a subcommand's name, except the two names.
     """
 
