@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from . import rules as rule_table
 from .changes import changes_of, planned_changes
@@ -467,20 +467,22 @@ def _batches(groups: list[list[Item]]) -> list[list[list[Item]]]:
 class _PoolProcess:
     """What a worker process of the pool keeps from one batch to the next: its Worker, so the
     configurations read and the services made (the Node.js data, the registry cache) serve all
-    its files. The pool's initializer makes it, in the worker process."""
+    its files, and the batches to do. The pool's initializer sets them, in the worker process."""
 
-    worker: Worker | None = None
+    worker: ClassVar[Worker | None] = None
+    batches: ClassVar[list[list[list[Item]]]] = []
 
     @classmethod
-    def start(cls, settings: Settings) -> None:
+    def start(cls, settings: Settings, batches: list[list[list[Item]]]) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool ends its workers with SIGTERM
         cls.worker = Worker(settings)
+        cls.batches = batches
 
     @classmethod
-    def run_batch(cls, batch: list[list[Item]]) -> list[tuple[int, FileResult]]:
+    def run_batch(cls, number: int) -> list[tuple[int, FileResult]]:
         assert cls.worker is not None, "the pool's initializer makes the worker"
         out = []
-        for group in batch:
+        for group in cls.batches[number]:
             out.extend(_process_group(group, cls.worker))
         return out
 
@@ -530,7 +532,8 @@ def _process_in_pool(
     settings: Settings, groups: list[list[Item]], jobs: int, done: Callable[[int, FileResult], None]
 ) -> None:
     batches = _batches(groups)
-    # Forked workers start at once and inherit the settings without pickling them.
+    # Forked workers start at once and inherit the settings and the batches (with the documents
+    # discovery parsed) without pickling them; a task is then just a batch's number.
     context: BaseContext = (
         multiprocessing.get_context("fork")
         if "fork" in multiprocessing.get_all_start_methods()
@@ -542,10 +545,10 @@ def _process_in_pool(
         max_workers=min(jobs, len(batches)),
         mp_context=context,
         initializer=_PoolProcess.start,
-        initargs=(settings,),
+        initargs=(settings, batches),
     ) as pool:
         futures: dict[concurrent.futures.Future[list[tuple[int, FileResult]]], list[list[Item]]] = {
-            pool.submit(_PoolProcess.run_batch, batch): batch for batch in batches
+            pool.submit(_PoolProcess.run_batch, number): batch for number, batch in enumerate(batches)
         }
         for future in concurrent.futures.as_completed(futures):
             try:
