@@ -8,6 +8,8 @@ as it will be written.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -193,17 +195,44 @@ class Project:
     def path(self, relative: str) -> Path | None:
         """The absolute path of a file inside the context; None if it would leave it."""
         if relative not in self._paths:
-            self._paths[relative] = self._inside(self.root / relative)
+            self._paths[relative] = self._inside(relative)
         return self._paths[relative]
 
-    def _inside(self, candidate: Path) -> Path | None:
+    def _inside(self, relative: str) -> Path | None:
         root = self._resolved_root
-        try:
-            if root is None or not candidate.resolve().is_relative_to(root):
-                return None
-        except (OSError, RuntimeError):
+        if root is None:
             return None
+        candidate = self.root / relative
+        if not self._plainly_inside(root, relative):
+            try:
+                if not candidate.resolve().is_relative_to(root):
+                    return None
+            except (OSError, RuntimeError):
+                return None
         return candidate
+
+    @staticmethod
+    def _plainly_inside(root: Path, relative: str) -> bool:
+        """Whether `relative` stays in the (resolved) root with no `..` and no link on the way,
+        checked from the root: one lstat per component of `relative`, where resolving the whole
+        path costs one per component of the absolute path. False means "resolve it to know"."""
+        parts = relative.split("/")
+        if relative.startswith("/") or ".." in parts:
+            return False
+        current = str(root)
+        for part in parts:
+            if part in ("", "."):
+                continue
+            current = os.path.join(current, part)
+            try:
+                mode = os.lstat(current).st_mode
+            except FileNotFoundError:
+                return True  # what does not exist is no link: the rest of the path is plain
+            except OSError:
+                return False
+            if stat.S_ISLNK(mode):
+                return False
+        return True
 
     def read(self, relative: str) -> bytes | None:
         """The file's bytes (with pending changes), or None if absent, unreadable or outside."""
