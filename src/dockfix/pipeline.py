@@ -232,7 +232,7 @@ def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Findi
     by_path: dict[Path | None, list[Edit]] = {}
     for finding in chosen:
         for edit in _edits(finding):
-            if edit.path is not None and not _inside(edit.path, project.root):
+            if edit.path is not None and not _inside(edit.path, project):
                 # A symbolic link (or `..`) leading out of the build context: never written.
                 raise PipelineError(
                     f"fix by {finding.code} would write {edit.path.name}, which leads outside the build "
@@ -252,10 +252,11 @@ def _apply(files: dict[Path | None, bytes], project: Project, chosen: list[Findi
     return result
 
 
-def _inside(path: Path, root: Path) -> bool:
-    """Whether `path`, with every symbolic link followed, is inside `root`."""
+def _inside(path: Path, project: Project) -> bool:
+    """Whether `path`, with every symbolic link followed, is inside the build context."""
+    root = project.resolved_root
     try:
-        return path.resolve().is_relative_to(root.resolve())
+        return root is not None and path.resolve().is_relative_to(root)
     except (OSError, RuntimeError):
         return False
 

@@ -9,6 +9,7 @@ points outside the build context or into node_modules.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -86,13 +87,26 @@ def _normalise_entry(entry: str) -> PurePosixPath | None:
     return path
 
 
+def _real_path(candidate: Path) -> Path | None:
+    """``candidate`` with its links resolved; None if it is not there.
+
+    Most candidates are not (node tries ``server``, ``server.js``, ``server.mjs``...): one lstat of
+    the whole path says so, where resolving fails only after one lstat per component.
+    """
+    if not os.path.lexists(candidate):
+        return None
+    try:
+        return candidate.resolve(strict=True)
+    except OSError:
+        return None
+
+
 def inside_context(root: Path, candidate: Path) -> Path | None:
     """The real path of ``candidate`` if it is a file inside ``root`` and not in node_modules."""
-    try:
-        real = candidate.resolve(strict=True)
-        relative = real.relative_to(root)
-    except (OSError, ValueError):
+    real = _real_path(candidate)
+    if real is None or not real.is_relative_to(root):
         return None
+    relative = real.relative_to(root)
     if "node_modules" in relative.parts or not real.is_file():
         return None
     return real
@@ -135,11 +149,8 @@ def entry_leads_outside(context_root: Path, entry: str) -> bool:
     if relative is None:
         return False
     for candidate in _entry_candidates(root, relative):
-        try:
-            real = candidate.resolve(strict=True)
-        except OSError:
-            continue
-        if real.is_file():
+        real = _real_path(candidate)
+        if real is not None and real.is_file():
             return not real.is_relative_to(root)
     return False
 

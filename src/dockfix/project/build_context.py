@@ -185,8 +185,9 @@ class Project:
         self._paths: dict[str, Path | None] = {}
 
     @cached_property
-    def _resolved_root(self) -> Path | None:
-        """The context folder with its links resolved, once: every path is checked against it."""
+    def resolved_root(self) -> Path | None:
+        """The context folder with its links resolved, once: every path is checked against it.
+        None when it cannot be resolved (a loop of links)."""
         try:
             return self.root.resolve()
         except (OSError, RuntimeError):
@@ -199,7 +200,7 @@ class Project:
         return self._paths[relative]
 
     def _inside(self, relative: str) -> Path | None:
-        root = self._resolved_root
+        root = self.resolved_root
         if root is None:
             return None
         candidate = self.root / relative

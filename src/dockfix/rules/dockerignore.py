@@ -151,7 +151,7 @@ def context_siblings(ctx: RuleContext, path: Path) -> list[Sibling]:
     """
     if ctx.builds is None or path != ctx.project.root / ".dockerignore":
         return []
-    if os.path.realpath(ctx.builds.choice.context) != os.path.realpath(ctx.project.root):
+    if Path(os.path.realpath(ctx.builds.choice.context)) != ctx.project.resolved_root:
         return []  # `--context` chose another folder than the one the siblings share
     siblings = []
     for dockerfile in ctx.builds.siblings:
