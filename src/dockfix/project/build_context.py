@@ -173,12 +173,24 @@ class Project:
 
     A file over MAX_PROJECT_FILE reads as absent, and is kept in `too_large` so the run can
     say so: a 6 MiB package-lock.json is not silently ignored.
+
+    A project lives for one check. What it reads from disk is kept in `on_disk` (shared with the
+    projects of the folders its stages work in), so each file is read once a check: the rules ask
+    for .dockerignore, .npmrc and the lockfiles again and again, and the pending changes are the
+    only thing that changes meanwhile (in the overlay, which is looked at first).
     """
 
-    def __init__(self, root: Path, overlay: dict[Path, bytes] | None = None, too_large: set[Path] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        overlay: dict[Path, bytes] | None = None,
+        too_large: set[Path] | None = None,
+        on_disk: dict[Path, bytes | None] | None = None,
+    ):
         self.root = root
         self.overlay: dict[Path, bytes] = overlay if overlay is not None else {}
         self.too_large: set[Path] = too_large if too_large is not None else set()
+        self.on_disk: dict[Path, bytes | None] = on_disk if on_disk is not None else {}
         # Each path asked, resolved once: the rules ask for package.json, server.js... tens of
         # times a check, and resolving is a system call per component. Only the fixes' overlay
         # changes during a check, and it changes no link.
@@ -244,6 +256,11 @@ class Project:
         """Current bytes of a file the fixes touch (None if it does not exist yet)."""
         if path in self.overlay:
             return self.overlay[path]
+        if path not in self.on_disk:
+            self.on_disk[path] = self._read_from_disk(path)
+        return self.on_disk[path]
+
+    def _read_from_disk(self, path: Path) -> bytes | None:
         try:
             return read_regular_file(path, MAX_PROJECT_FILE)
         except FileTooLarge:

@@ -25,7 +25,7 @@ def image_project(project: Project, doc: Document, stage: Stage) -> Project:
     if folder is None or folder == ".":
         return project
     path = project.path(folder)
-    return project if path is None else Project(path, project.overlay, project.too_large)
+    return project if path is None else Project(path, project.overlay, project.too_large, project.on_disk)
 
 
 def package_at(project: Project, doc: Document, stage: Stage, folder: str) -> Project | None:
@@ -37,7 +37,7 @@ def package_at(project: Project, doc: Document, stage: Stage, folder: str) -> Pr
     if found == ".":
         return project
     path = project.path(found)
-    return None if path is None else Project(path, project.overlay)
+    return None if path is None else Project(path, project.overlay, on_disk=project.on_disk)
 
 
 def _final_workdir(doc: Document, stage: Stage) -> str | None:
