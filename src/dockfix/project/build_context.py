@@ -158,6 +158,10 @@ COMMON_CLI_PACKAGES = {
 }
 
 
+# The most paths of the context listed for COPY globs and the search for source files.
+MAX_LISTED_FILES = 2000
+
+
 class UnreadableProjectFile(Exception):
     """A file of the build context the rules need that cannot be read as what it must be (a
     package.json nested too deeply for the JSON parser): the Dockerfile fails with this line."""
@@ -195,6 +199,7 @@ class Project:
         # times a check, and resolving is a system call per component. Only the fixes' overlay
         # changes during a check, and it changes no link.
         self._paths: dict[str, Path | None] = {}
+        self._exists: dict[Path, bool] = {}  # whether each path asked is on disk, asked once too
 
     @cached_property
     def resolved_root(self) -> Path | None:
@@ -271,7 +276,35 @@ class Project:
 
     def exists(self, relative: str) -> bool:
         path = self.path(relative)
-        return path is not None and (path in self.overlay or path.exists())
+        if path is None:
+            return False
+        if path in self.overlay:
+            return True
+        if path not in self._exists:
+            self._exists[path] = path.exists()
+        return self._exists[path]
+
+    @cached_property
+    def top_level_files(self) -> tuple[str, ...]:
+        """The names of the regular files at the top of the context, sorted (none if it cannot be listed)."""
+        try:
+            return tuple(sorted(entry.name for entry in os.scandir(self.root) if entry.is_file()))
+        except OSError:
+            return ()
+
+    @cached_property
+    def listed_files(self) -> tuple[str, ...]:
+        """The context's files and folders as relative paths, node_modules and .git left out, up to
+        MAX_LISTED_FILES (what COPY globs and the search for source files look through)."""
+        found: list[str] = []
+        for folder, subfolders, names in os.walk(self.root, onerror=lambda error: None):
+            subfolders[:] = [name for name in subfolders if name not in ("node_modules", ".git")]
+            base = Path(folder).relative_to(self.root)
+            for name in [*subfolders, *names]:
+                found.append((base / name).as_posix())
+                if len(found) >= MAX_LISTED_FILES:
+                    return tuple(found)
+        return tuple(found)
 
     @cached_property
     def package_json(self) -> dict | None:

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +92,6 @@ NEW_FILE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("coverage", ("coverage",)),
 )
 REQUIRED = ("node_modules", ".git", ".npmrc", ".env")
-MAX_LISTED_FILES = 2000
 MAX_SCANNED_SOURCES = 300
 # Packages that load `.env` into process.env, and frameworks that load `.env` and `.env.<mode>`
 # at build or start time.
@@ -193,19 +192,6 @@ def _local_sources(words: list[str]) -> list[str]:
     return [word for word in words if not (word.startswith("<<") or "://" in word or word.startswith("git@"))]
 
 
-def _project_files(root: Path) -> list[str]:
-    """Relative paths in the context, up to a bound (for COPY globs); node_modules and .git skipped."""
-    found: list[str] = []
-    for folder, subfolders, names in os.walk(root, onerror=lambda error: None):
-        subfolders[:] = [d for d in subfolders if d not in ("node_modules", ".git")]
-        base = Path(folder).relative_to(root)
-        for name in [*subfolders, *names]:
-            found.append((base / name).as_posix())
-            if len(found) >= MAX_LISTED_FILES:
-                return found
-    return found
-
-
 @dataclass(frozen=True, slots=True)
 class _CopySource:
     """A COPY/ADD source as an ignore pattern is checked against it."""
@@ -215,7 +201,7 @@ class _CopySource:
     paths: tuple[str, ...]  # the context paths it takes: itself, and the listed files its wildcards match
 
 
-def _copy_sources(sources: list[str], files: list[str]) -> list[_CopySource]:
+def _copy_sources(sources: list[str], files: Sequence[str]) -> list[_CopySource]:
     """The sources as `_needed_by_copy` checks them, each read (and its glob matched against the
     context's files) once for all the patterns."""
     checked = []
@@ -287,7 +273,7 @@ def _start_reading(doc: Document, ctx: RuleContext, name: str) -> str | None:
 
 
 def _source_files(ctx: RuleContext) -> list[str]:
-    return [f for f in _project_files(ctx.project.root) if f.endswith(SOURCE_SUFFIXES)][:MAX_SCANNED_SOURCES]
+    return [f for f in ctx.project.listed_files if f.endswith(SOURCE_SUFFIXES)][:MAX_SCANNED_SOURCES]
 
 
 def _env_file_reader(doc: Document, ctx: RuleContext, name: str) -> str | None:
@@ -341,15 +327,6 @@ def holds_token(ctx: RuleContext, name: str) -> bool:
     return bool(TOKEN_SETTINGS.search(ctx.project.read(name) or b""))
 
 
-def _context_env_files(ctx: RuleContext) -> list[str]:
-    """The `.env` and `.env.*` files at the top of the build context."""
-    try:
-        names = sorted(entry.name for entry in ctx.project.root.iterdir() if entry.is_file())
-    except OSError:
-        return []
-    return [name for name in names if name == ".env" or name.startswith(".env.")]
-
-
 def _builds_in_image(doc: Document, ctx: RuleContext) -> bool:
     for inst in doc.instructions:
         for script in inst.scripts:
@@ -396,7 +373,8 @@ def _names_in_context(ctx: RuleContext, pattern: str) -> list[str]:
         return [".npmrc"]
     if pattern in (".env", ".env.*"):
         parsed = parse_pattern(pattern)
-        return [n for n in _context_env_files(ctx) if parsed is not None and parsed.matches(n)]
+        env_files = [name for name in ctx.project.top_level_files if name == ".env" or name.startswith(".env.")]
+        return [name for name in env_files if parsed is not None and parsed.matches(name)]
     return []
 
 
@@ -430,7 +408,7 @@ def _kept_in(doc: Document, ctx: RuleContext, patterns: list[str]) -> tuple[dict
 
 
 def _needed_by_siblings(
-    ctx: RuleContext, siblings: list[Sibling], patterns: list[tuple[str, tuple[str, ...]]], files: list[str]
+    ctx: RuleContext, siblings: list[Sibling], patterns: list[tuple[str, tuple[str, ...]]], files: Sequence[str]
 ) -> dict[str, str]:
     """Of the patterns, those another Dockerfile of the context copies or reads: {pattern: which one, why}."""
     held: dict[str, str] = {}
@@ -457,10 +435,10 @@ def _token_finding(path: Path | None, line: int) -> Finding:
     )
 
 
-def _listed_files(ctx: RuleContext, sources: list[str], siblings: list[Sibling]) -> list[str]:
+def _listed_files(ctx: RuleContext, sources: list[str], siblings: list[Sibling]) -> Sequence[str]:
     """The context's files, when a COPY source of the Dockerfile or a sibling is a glob (else none are needed)."""
     every = [*sources, *(source for sibling in siblings for source in sibling.sources)]
-    return _project_files(ctx.project.root) if any(any(ch in s for ch in "*?[") for s in every) else []
+    return ctx.project.listed_files if any(any(ch in s for ch in "*?[") for s in every) else ()
 
 
 def _where(ctx: RuleContext, path: Path) -> str:
