@@ -288,7 +288,8 @@ class Project:
     def top_level_files(self) -> tuple[str, ...]:
         """The names of the regular files at the top of the context, sorted (none if it cannot be listed)."""
         try:
-            return tuple(sorted(entry.name for entry in os.scandir(self.root) if entry.is_file()))
+            with os.scandir(self.root) as entries:
+                return tuple(sorted(entry.name for entry in entries if entry.is_file()))
         except OSError:
             return ()
 
