@@ -14,14 +14,14 @@ check that agreement over a corpus of real Dockerfiles with BuildKit's parser as
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Concatenate, ParamSpec, TypeVar
 
+from .offsets import source_offset, source_span
 from .shell import Command, Script, commands_in, run_scripts
 from .words import (
     WHITESPACE,
@@ -136,7 +136,7 @@ class Flag:
     end: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """A run of whole lines of the source."""
 
@@ -146,51 +146,7 @@ class Node:
     line: int  # 1-based number of the first line
 
 
-def _source_offset(segments: Sequence[tuple[int, int]], length: int, empty_at: int, logical_offset: int) -> int:
-    """The source offset of an offset in a logical line of `length` bytes made of `segments`
-    (an end offset maps to just after its byte; any offset of an empty line to `empty_at`)."""
-    if logical_offset >= length:
-        if not segments or not length:
-            return empty_at
-        # the end of the logical line: just after the last byte it took from the source
-        return _source_offset(segments, length, empty_at, length - 1) + 1
-    if len(segments) == 1:  # an instruction on one line, nearly all of them: nothing to look up
-        logical_start, source_start = segments[0]
-    else:
-        index = bisect.bisect_right([s[0] for s in segments], logical_offset) - 1
-        logical_start, source_start = segments[index]
-    return source_start + (logical_offset - logical_start)
-
-
-def _source_span(
-    segments: Sequence[tuple[int, int]], length: int, empty_at: int, logical_start: int, logical_end: int
-) -> tuple[int, int]:
-    """The source byte span covering a logical span (end exclusive)."""
-    if logical_end <= logical_start:
-        offset = _source_offset(segments, length, empty_at, logical_start)
-        return offset, offset
-    start = _source_offset(segments, length, empty_at, logical_start)
-    return start, _source_offset(segments, length, empty_at, logical_end - 1) + 1
-
-
-@dataclass(frozen=True, slots=True)
-class _ArgumentSpans:
-    """Offsets in an instruction's arguments (from `base` in its logical line) mapped to the
-    source's. Plain values, not a view of the instruction: the scripts an instruction keeps then
-    hold no reference back to it. With a closure over the instruction, each one was a reference
-    cycle, and every document let go waited for the garbage collector's full passes, which cost
-    more the larger the heap is."""
-
-    segments: tuple[tuple[int, int], ...]
-    length: int
-    empty_at: int
-    base: int
-
-    def __call__(self, start: int, end: int) -> tuple[int, int]:
-        return _source_span(self.segments, self.length, self.empty_at, self.base + start, self.base + end)
-
-
-@dataclass
+@dataclass(slots=True)
 class Instruction(Node):
     """An instruction with every piece a rule needs, all as byte spans into the source.
 
@@ -217,6 +173,12 @@ class Instruction(Node):
     onbuild_keyword: str | None = None
     # BuildKit reads heredocs after RUN, COPY and ADD in shell form, also behind ONBUILD.
     reads_heredocs: bool = False
+    # What is read from the instruction once, when first asked (a parsed instruction never
+    # changes): kept in slots rather than with cached_property, whose dictionary per instruction
+    # was one more object for the garbage collector to scan in every full pass.
+    _shell_words_read: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _scripts_read: tuple[Script, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _commands_read: tuple[Command, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def args(self) -> str:
@@ -236,10 +198,11 @@ class Instruction(Node):
         """The arguments as a list: the JSON array in exec form, else the unquoted shell words."""
         return list(self.json_args if self.json_args is not None else self._shell_words)
 
-    # A parsed instruction never changes: its words are split once, however many rules ask.
-    @cached_property
+    @property
     def _shell_words(self) -> tuple[str, ...]:
-        return tuple(shell_words(self.args, raw_quotes=False))
+        if self._shell_words_read is None:
+            self._shell_words_read = tuple(shell_words(self.args, raw_quotes=False))
+        return self._shell_words_read
 
     def flag(self, name: str) -> Flag | None:
         """The last flag of that name (BuildKit lets the last one win)."""
@@ -251,11 +214,11 @@ class Instruction(Node):
 
     def source_offset(self, logical_offset: int) -> int:
         """The source offset of a logical offset (an end offset maps to just after its byte)."""
-        return _source_offset(self.segments, len(self.logical), self.keyword_start, logical_offset)
+        return source_offset(self.segments, len(self.logical), self.keyword_start, logical_offset)
 
     def source_span(self, logical_start: int, logical_end: int) -> tuple[int, int]:
         """The source byte span covering a logical span (end exclusive)."""
-        return _source_span(self.segments, len(self.logical), self.keyword_start, logical_start, logical_end)
+        return source_span(self.segments, len(self.logical), self.keyword_start, logical_start, logical_end)
 
     @property
     def args_span(self) -> tuple[int, int]:
@@ -267,17 +230,28 @@ class Instruction(Node):
 
     # Read once, by the instruction, when first asked: every rule and the guard read the same
     # scripts, on every pass and in every variant of the file a fix is tried on.
-    @cached_property
+    @property
     def scripts(self) -> tuple[Script, ...]:
         """The shell scripts a shell-form RUN executes: its line, and the heredoc bodies a shell reads."""
+        if self._scripts_read is None:
+            self._scripts_read = self._read_scripts()
+        return self._scripts_read
+
+    def _read_scripts(self) -> tuple[Script, ...]:
         if self.name != "RUN" or self.is_json_form:
             return ()
-        from_args = _ArgumentSpans(self.segments, len(self.logical), self.keyword_start, self.args_start)
-        return run_scripts(self.args_bytes, from_args, self.heredocs)
+        return run_scripts(
+            self.args_bytes, (self.segments, len(self.logical), self.keyword_start, self.args_start), self.heredocs
+        )
 
-    @cached_property
+    @property
     def commands(self) -> tuple[Command, ...]:
         """The simple commands a shell-form RUN, CMD or ENTRYPOINT runs."""
+        if self._commands_read is None:
+            self._commands_read = self._read_commands()
+        return self._commands_read
+
+    def _read_commands(self) -> tuple[Command, ...]:
         if self.is_json_form:
             return ()
         if self.name == "RUN":

@@ -14,18 +14,16 @@ as the inputs of the commands that open them: a body is shell only when a shell 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from typing import TYPE_CHECKING
 
+from .offsets import Spans, spans_source
 from .words import Heredoc
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser, Tree
-
-# Script offsets (start, end) -> the Dockerfile's byte span.
-ToSource = Callable[[int, int], tuple[int, int]]
 
 
 @cache
@@ -69,30 +67,36 @@ class Command:
         return any(w.text in values for w in self.args)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class Script:
-    """A piece of shell and the way back from its offsets to the Dockerfile's.
+    """A piece of shell, read once (by `read_script`), and where its bytes lie in the Dockerfile.
 
-    The script is read once, when first asked: its syntax tree and its commands are kept with it.
+    `commands` are every simple command in it, in source order (nested ones included); `tree` is
+    its syntax tree, None for a script of plain words, which is read without the grammar.
     """
 
     text: bytes
-    to_source: ToSource
+    commands: tuple[Command, ...]
+    tree: Tree | None
+    spans: Spans
     from_heredoc: bool = False
 
-    @cached_property
-    def tree(self) -> Tree:
-        return parse_bash(self.text)
-
-    @cached_property
-    def commands(self) -> tuple[Command, ...]:
-        """Every simple command in the script, in source order (nested ones included)."""
-        plain = _plain_command(self.text)
-        return (plain,) if plain is not None else tuple(_parsed_commands(self.text, self.tree))
+    def to_source(self, start: int, end: int) -> tuple[int, int]:
+        """The Dockerfile's byte span of the script's offsets `start` to `end`."""
+        return spans_source(self.spans, start, end)
 
     @property
     def has_errors(self) -> bool:
-        return _plain_command(self.text) is None and self.tree.root_node.has_error
+        return self.tree is not None and self.tree.root_node.has_error
+
+
+def read_script(text: bytes, spans: Spans, *, from_heredoc: bool = False) -> Script:
+    """The script `text`, whose offsets lie in the Dockerfile as `spans` say, read."""
+    plain = _plain_command(text)
+    if plain is not None:
+        return Script(text, (plain,), None, spans, from_heredoc)
+    tree = parse_bash(text)
+    return Script(text, tuple(_parsed_commands(text, tree)), tree, spans, from_heredoc)
 
 
 def _word_text(node: Node, source: bytes) -> str:
@@ -268,6 +272,8 @@ def _as_input_redirects(line: bytes, openers: list[tuple[int, int]]) -> bytes:
 
 def _reader(line: Script, opener_start: int) -> Command | None:
     """The simple command whose input the heredoc opened at `opener_start` is."""
+    if line.tree is None:
+        return None  # plain words open no heredoc
     node = line.tree.root_node.descendant_for_byte_range(opener_start, opener_start + 1)
     while node is not None and node.type != "file_redirect":
         node = node.parent
@@ -290,24 +296,23 @@ def _runs_in_a_shell(body: bytes) -> bool:
 
 
 def _body_script(heredoc: Heredoc) -> Script:
-    def from_body(start: int, end: int) -> tuple[int, int]:
-        return heredoc.body_start + start, heredoc.body_start + end
+    # The body is one piece of the source, from its first byte.
+    spans = (((0, heredoc.body_start),), len(heredoc.body), heredoc.body_start, 0)
+    return read_script(heredoc.body, spans, from_heredoc=True)
 
-    return Script(heredoc.body, from_body, from_heredoc=True)
 
-
-def run_scripts(line: bytes, from_line: ToSource, heredocs: Sequence[Heredoc]) -> tuple[Script, ...]:
-    """The shell scripts a shell-form RUN executes: its line (the arguments after the flags, whose
-    offsets `from_line` maps to the Dockerfile's), and the heredoc bodies a shell reads."""
+def run_scripts(line: bytes, line_spans: Spans, heredocs: Sequence[Heredoc]) -> tuple[Script, ...]:
+    """The shell scripts a shell-form RUN executes: its line (the arguments after the flags, which
+    lie in the Dockerfile as `line_spans` say), and the heredoc bodies a shell reads."""
     if not heredocs:
-        return (Script(line, from_line),)
+        return (read_script(line, line_spans),)
     if len(heredocs) == 1 and _ONLY_OPENER.match(line):
         body = _body_script(heredocs[0])
         return (body,) if _runs_in_a_shell(body.text) else ()
     openers = _openers(line, heredocs)
     if openers is None:
-        return (Script(line, from_line),)  # read as it is: the grammar reports it, rules leave it alone
-    readable = Script(_as_input_redirects(line, openers), from_line)
+        return (read_script(line, line_spans),)  # read as it is: the grammar reports it, rules leave it alone
+    readable = read_script(_as_input_redirects(line, openers), line_spans)
     scripts = [readable]
     for heredoc, (start, _) in zip(heredocs, openers, strict=True):
         reader = _reader(readable, start)
