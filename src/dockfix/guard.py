@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -568,7 +567,7 @@ def _unbuilt_natives(project: Project, major: int) -> list[str]:
         **project.dependencies("optionalDependencies"),
         **project.dependencies(),
     }
-    locked = _locked_versions(project, native_builds().keys())
+    locked = project.locked_versions(native_builds().keys())
     messages = []
     for name, entry in native_builds().items():
         found = unbuilt_version(name, major, locked.get(name, []), declared.get(name))
@@ -582,17 +581,6 @@ def _unbuilt_natives(project: Project, major: int) -> list[str]:
 
 def _runs_install(argv: list[str]) -> bool:
     return tuple(argv[:2]) in _INSTALLS or argv == ["yarn"]
-
-
-def _locked_versions(project: Project, names: Iterable[str]) -> dict[str, list[str]]:
-    """The versions of each of `names` that package-lock.json (or npm-shrinkwrap.json) installs, at any depth."""
-    wanted = set(names)
-    found: dict[str, list[str]] = {}
-    for key, entry in project._lockfile_packages.items():
-        name = key.rpartition("node_modules/")[2]
-        if name in wanted and isinstance(entry, dict) and "version" in entry:
-            found.setdefault(name, []).append(str(entry["version"]))
-    return found
 
 
 def _installed_packages(argv: list[str]) -> list[str]:

@@ -469,6 +469,16 @@ class Project:
         }
         return package in self.dev_dependencies and package not in production
 
+    def locked_versions(self, names: Iterable[str]) -> dict[str, list[str]]:
+        """The versions of each of `names` that package-lock.json (or npm-shrinkwrap.json) installs, at any depth."""
+        wanted = set(names)
+        found: dict[str, list[str]] = {}
+        for key, entry in self._lockfile_packages.items():
+            name = key.rpartition("node_modules/")[2]
+            if name in wanted and isinstance(entry, dict) and "version" in entry:
+                found.setdefault(name, []).append(str(entry["version"]))
+        return found
+
     @cached_property
     def _lockfile_packages(self) -> dict[str, object]:
         lock = self._json_file("package-lock.json") or self._json_file("npm-shrinkwrap.json")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..dockerfile.document import Document, Stage
-from ..dockerfile.shell import Command, and_chain, commands_in, uses_shell_features
+from ..dockerfile.shell import SHELLS, Command, and_chain, commands_in, uses_shell_features
 from ..dockerfile.stages import (
     development_command,
     effective_start_instructions,
@@ -34,6 +34,7 @@ from ..dockerfile.stages import (
 from ..dockerfile.words import shell_words
 from .build_context import Project
 from .build_purpose import DEVELOPMENT_VALUES, describe, node_env_at, sites_building
+from .node_tooling import PACKAGE_MANAGERS
 
 if TYPE_CHECKING:
     from .build_graph import DockerfileBuilds
@@ -55,7 +56,7 @@ def script_invocation(argv: list[str]) -> tuple[str, list[str]] | None:
     if not argv:
         return None
     tool, rest = argv[0], argv[1:]
-    if tool not in ("npm", "yarn", "pnpm"):
+    if tool not in PACKAGE_MANAGERS:
         return None
     if not rest:
         return None  # bare `yarn` installs; bare `npm` prints help
@@ -115,7 +116,7 @@ def resolve_script(project: Project, argv: list[str], depth: int = 0) -> Resolve
             env.append((key, value))
     if not words:
         return ResolvedScript([], [], name, f"the `{name}` script runs nothing")
-    if words[0] in ("npm", "yarn", "pnpm") and depth < 3:
+    if words[0] in PACKAGE_MANAGERS and depth < 3:
         inner = resolve_script(project, words, depth + 1)
         if inner is not None and inner.why_not is None:
             return ResolvedScript([*inner.argv, *extra], env + inner.env, name)
@@ -288,7 +289,7 @@ def _exec_last(
     argv = command.argv[1:] if command.name == "exec" else command.argv
     suffix = "".join(" " + shlex.quote(word) for word in extra)
     why_not = None
-    if argv[0] in ("npm", "yarn", "pnpm") and script_invocation([*argv, *extra]) is not None:
+    if argv[0] in PACKAGE_MANAGERS and script_invocation([*argv, *extra]) is not None:
         if depth is None:
             why_not = f"runs `{' '.join([*argv, *extra])}`, whose script name is what marks this a development image"
         elif changed_folder:
@@ -304,7 +305,7 @@ def _exec_last(
                 why_not = f"runs `{' '.join([*argv, *extra])}`: " + (
                     resolved.why_not or f"the `{resolved.script_name}` script runs more than one command"
                 )
-    elif argv[0] in ("npm", "yarn", "pnpm", "npx"):
+    elif argv[0] in (*PACKAGE_MANAGERS, "npx"):
         why_not = f"runs `{' '.join([*argv, *extra])}`"
     elif in_npm and argv[0] not in _IMAGE_COMMANDS:
         binary, why = npm_path_binary(project, argv)
@@ -319,7 +320,6 @@ def _exec_last(
 
 # Commands that run the rest of their arguments as a command (`dumb-init node x`, `env A=b node x`).
 _PASS_THROUGH = ("dumb-init", "tini", "catatonit", "exec", "env", "cross-env", "cross-env-shell", "nice", "time")
-_SHELLS = ("sh", "bash", "ash", "dash", "zsh")
 _MAX_SCRIPT_DEPTH = 6
 # Commands of the package managers that are not script calls.
 _MANAGER_COMMANDS = (
@@ -348,7 +348,7 @@ def _unwrap(argv: list[str]) -> list[str]:
             argv = argv[1:]
             while argv and (argv[0].startswith("-") or ("=" in argv[0] and argv[0].split("=", 1)[0].isidentifier())):
                 argv = argv[1:]
-        elif head == "npx" or (head in ("npm", "yarn", "pnpm") and argv[1:2] in (["exec"], ["dlx"])):
+        elif head == "npx" or (head in PACKAGE_MANAGERS and argv[1:2] in (["exec"], ["dlx"])):
             argv = argv[1:] if head == "npx" else argv[2:]
             while argv and argv[0].startswith("-"):
                 argv = argv[1:]
@@ -369,7 +369,7 @@ def commands_run(project: Project, argv: list[str], depth: int = 0) -> list[list
     if not argv:
         return []
     head = argv[0].rsplit("/", 1)[-1]
-    if head in _SHELLS and "-c" in argv[1:-1]:
+    if head in SHELLS and "-c" in argv[1:-1]:
         script = argv[argv.index("-c", 1) + 1]
         return [argv, *_script_commands(project, script, depth)]
     call = script_invocation(argv)
@@ -507,7 +507,7 @@ def dev_dependency_at_start(project: Project, doc: Document, stage: Stage) -> tu
     """(binary, package) of a dev dependency's command-line tool the image runs when it starts."""
     for argv in start_commands_run(project, doc, stage):
         binary = argv[0].rsplit("/", 1)[-1]
-        if binary in NODE_BINARIES or binary in ("npm", "yarn", "pnpm", "npx", *_SHELLS):
+        if binary in NODE_BINARIES or binary in (*PACKAGE_MANAGERS, "npx") or binary in SHELLS:
             continue
         package = project.binary_package(binary)
         if package is not None and project.is_dev_only(package):

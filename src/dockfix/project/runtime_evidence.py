@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..dockerfile.document import Document, Instruction, Stage
-from ..dockerfile.shell import Command, commands_in
+from ..dockerfile.shell import SHELLS, Command, commands_in
 from ..dockerfile.stages import (
     effective_start_instructions,
     effective_user,
@@ -100,7 +100,6 @@ _SYSTEM_INSTALLS = {
 _WRITE_EACH = frozenset({"mkdir", "touch", "tee", "chown", "chmod", "chgrp", "rmdir"})
 _WRITE_LAST = frozenset({"cp", "mv", "ln", "install", "rsync"})
 _REDIRECT = re.compile(r"(?<![<&0-9])>>?\|?\s*[\"']?(/[^\s;&|\"')]+)")
-_SHELLS = ("sh", "bash", "ash", "dash", "zsh")
 _MAX_SCRIPT_DEPTH = 4
 # The names of folders created for the app to write into: uploads, data, logs, caches.
 WRITABLE_NAMES = frozenset(
@@ -246,7 +245,7 @@ def _script_paths(argv: list[str], workdir: str) -> list[str]:
     """Where in the image the shell script a command runs may be (`/app/entrypoint.sh`, `sh start.sh`)."""
     if not argv:
         return []
-    if argv[0].rsplit("/", 1)[-1] in _SHELLS:
+    if argv[0].rsplit("/", 1)[-1] in SHELLS:
         rest = [word for word in argv[1:] if not word.startswith("-")]
         if "-c" in argv[1:] or not rest or "$" in rest[0]:
             return []
