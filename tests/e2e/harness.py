@@ -32,6 +32,10 @@ CONTAINER_ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:102
 REQUIRED_TOOLS = ("buildah", "podman", "mmdebstrap", "npm", "musl-gcc", "busybox")
 
 
+# What buildah prints when sealing the in-memory copy of its runtime fails with EBUSY.
+_RUNTIME_SEAL_RACE = "sealing memfd copy: Device or resource busy"
+
+
 class HarnessError(Exception):
     """A build, container or registry step of the harness failed; the message says which."""
 
@@ -427,8 +431,15 @@ class ContainerEngine:
         argv.append(str(context_dir))
         started = time.monotonic()
         result = self.buildah(*argv, timeout=timeout, check=False)
-        seconds = time.monotonic() - started
         log = result.stdout + result.stderr
+        if result.returncode != 0 and _RUNTIME_SEAL_RACE in log:
+            # The copy of itself that buildah's runtime seals before running a step can meet a
+            # writable mapping and fail with EBUSY (seen once in three full runs, on the build of
+            # an unchanged Dockerfile too): a fault of the machine, not of the Dockerfile, so the
+            # build is tried once more (with --layers, the steps that were built come from cache).
+            result = self.buildah(*argv, timeout=timeout, check=False)
+            log = result.stdout + result.stderr
+        seconds = time.monotonic() - started
         if result.returncode != 0:
             raise HarnessError(f"building {tag} failed (exit {result.returncode}):\n{log[-6000:]}")
         image_id = self.image_id(tag)
