@@ -7,15 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockfix.dockerfile.document import DockerfileSyntaxError, Document
-from dockfix.dockerfile.words import (
-    FLAG_SPACES,
-    GO_SPACES,
-    _Lexer,
-    extract_flags,
-    parse_words,
-    read_env,
-    substitute_args,
-)
+from dockfix.dockerfile.words import extract_flags, parse_words, read_env, substitute_args
 from support.oracle import agrees_with_oracle, oracle_view
 
 ROUND_TRIP = [
@@ -158,32 +150,6 @@ def test_generated_files_round_trip_and_agree(lines, newline, final_newline):
     assert agrees_with_oracle(source)
     with contextlib.suppress(DockerfileSyntaxError):
         assert Document.parse(source).render() == source
-
-
-_WORD_PIECES = st.sampled_from(
-    [" ", "\t", "\n", "\x85", "\xa0", "\u2000", "\u3000", "\x1c", "a", "=", '"', "'", "\\", "`", "-", "--", "é"]
-)
-
-
-@settings(max_examples=2000, deadline=None)
-@given(st.lists(_WORD_PIECES, max_size=14), st.sampled_from(["\\", "`"]), st.data())
-def test_the_word_shortcuts_give_what_the_lexer_gives(pieces, escape, data):
-    """parse_words and extract_flags skip the lexer for text with nothing quoted or escaped and for
-    arguments with no `--` flag; what they return must be what the lexer (BuildKit's state machine)
-    returns for the same text."""
-    text = "".join(pieces)
-    lexer = _Lexer(text, escape, GO_SPACES, as_written=True)
-    lexer.run(0, len(text))
-    assert parse_words(text, escape) == [word for word, _, _ in lexer.words]
-
-    line = text.encode("utf-8")
-    pos = data.draw(st.integers(0, len(line)))
-    end = data.draw(st.integers(pos, len(line)))
-    lexer = _Lexer(line.decode("latin-1"), "\\", FLAG_SPACES, as_written=False)
-    args_start = lexer.run(pos, end)
-    found_start, flags = extract_flags(line, pos, end)
-    assert found_start == args_start
-    assert [(start, stop) for _, _, _, start, stop in flags] == [(start, stop) for _, start, stop in lexer.words]
 
 
 def test_env_is_read_with_the_files_escape_character():

@@ -21,9 +21,7 @@ GO_SPACES = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000")
 # extractBuilderFlags looks at single bytes with unicode.IsSpace, so the Latin-1 spaces 0x85
 # and 0xA0 count there even when they are part of a UTF-8 sequence. The flags are lexed over the
 # bytes read as Latin-1, one character a byte, with these as the spaces.
-_GO_SPACE_RUN = re.compile("[" + re.escape("".join(sorted(GO_SPACES))) + "]+")
 FLAG_SPACES = frozenset(" \t\n\v\f\r\x85\xa0")
-_FLAG_SPACE_BYTES = frozenset(map(ord, FLAG_SPACES))
 WHITESPACE = re.compile(r"[\t\v\f\r ]+")  # BuildKit's reWhitespace, the ASCII spaces but \n
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 _SUBSTITUTION_NAME = re.compile(r"[A-Za-z0-9_]*")
@@ -120,9 +118,6 @@ class _Lexer:
 
 def parse_words(rest: str, escape: str = "\\") -> list[str]:
     """BuildKit's parseWords (ENV, LABEL, ARG): whitespace-separated, quotes kept as written."""
-    if escape not in rest and "'" not in rest and '"' not in rest:
-        # Nothing quoted or escaped (most ENV and ARG lines): the words are what the spaces separate.
-        return [word for word in _GO_SPACE_RUN.split(rest) if word]
     lexer = _Lexer(rest, escape, GO_SPACES, as_written=True)
     lexer.run(0, len(rest))
     return [word for word, _, _ in lexer.words]
@@ -130,12 +125,6 @@ def parse_words(rest: str, escape: str = "\\") -> list[str]:
 
 def extract_flags(line: bytes, pos: int, end: int) -> tuple[int, list[FlagWord]]:
     """BuildKit's extractBuilderFlags over line[pos:end]: (offset where arguments start, flags)."""
-    first = pos
-    while first < end and line[first] in _FLAG_SPACE_BYTES:
-        first += 1
-    if not line.startswith(b"--", first, end):
-        # No flag (most instructions): the lexer would stop at once, after decoding the whole line.
-        return first, []
     lexer = _Lexer(line.decode("latin-1"), "\\", FLAG_SPACES, as_written=False)
     args_start = lexer.run(pos, end)
     flags: list[FlagWord] = []
