@@ -158,11 +158,6 @@ def allowed(fix: Fix | None, options: Options) -> bool:
     return fix.applicability is Applicability.UNSAFE and options.unsafe_fixes
 
 
-def run_rules(doc: Document, ctx: RuleContext, rules: list[Rule]) -> list[Finding]:
-    """The findings of `rules` on `doc` that no suppression comment silences."""
-    return _unsuppressed(doc, rules, _check_rules(doc, ctx, rules, {}))
-
-
 def _check_rules(
     doc: Document, ctx: RuleContext, rules: list[Rule], kept: Mapping[str, list[Finding]]
 ) -> dict[str, list[Finding]]:

@@ -102,10 +102,6 @@ class BuildGraph:
     # of a tree compares it with every site, and resolving a path is a system call per component.
     _resolved: dict[Path, str] = field(default_factory=dict, repr=False, compare=False)
 
-    def named_dockerfiles(self) -> list[BuildSite]:
-        """Build sites whose Dockerfile is a file inside the tree: processed whatever their name."""
-        return [site for site in self.sites if inside(site.dockerfile, self.root) and site.dockerfile.is_file()]
-
     def place(self, dockerfile: Path) -> DockerfileBuilds:
         """Choose the Dockerfile's build context from the sites that build it (choose_context)."""
         key = _key(dockerfile)
